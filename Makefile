@@ -1,0 +1,121 @@
+# pooltag - top-level GNU Makefile.
+#
+#   make                 libraries, CLI, examples        (into $(O), default build/)
+#   make test            every test; ends with "N passed, N failed"
+#   make check-asan      the tests built with ASan+UBSan (into build/asan)
+#   make check-tsan      the concurrent tests built with TSan (into build/tsan)
+#   make fuzz            each fuzz target for FUZZ_SECONDS (default 60)
+#   make bench           the benchmarks (ratios against malloc, same run)
+#   make demo            the main job: a program under tags, read live by the CLI
+#   make install PREFIX=/usr/local [DESTDIR=...]
+
+PREFIX  ?= /usr/local
+O       ?= build
+CC      ?= cc
+CLANG   ?= clang
+VERSION := 0.1.0
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread \
+	-D_GNU_SOURCE -Iinclude -Isrc -Icli \
+	-DPT_TAGS_DEFAULT='"$(PREFIX)/share/pooltag/pooltag.txt"'
+LDLIBS   := -pthread $(EXTRA_LDFLAGS)
+
+LIB_SRC  := $(wildcard src/*.c)
+CLI_SRC  := $(filter-out cli/main.c,$(wildcard cli/*.c))
+TEST_SRC := $(wildcard tests/test_*.c)
+EX_SRC   := $(wildcard examples/*.c)
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+BENCH_SRC:= $(wildcard bench/bench_*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(O)/%.o)
+TESTS    := $(TEST_SRC:tests/%.c=$(O)/tests/%)
+EXAMPLES := $(EX_SRC:examples/%.c=$(O)/examples/%)
+BENCHES  := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
+FUZZERS  := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+
+# Tests that exercise threads; check-tsan runs these.
+TSAN_TESTS := test_counter test_nonpaged
+
+.PHONY: all test check check-asan check-tsan fuzz fuzz-short bench demo install clean
+all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/pooltag $(EXAMPLES) $(O)/pooltag.pc
+
+$(O)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/libpooltag.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(O)/libpooltag.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libpooltag.so.0 -o $@ $^ $(LDLIBS)
+$(O)/libptcli.a: $(CLI_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(O)/pooltag: $(O)/cli/main.o $(O)/libptcli.a $(O)/libpooltag.a
+	$(CC) -o $@ $^ $(LDLIBS)
+$(O)/tests/%: tests/%.c tests/pt_test.h $(O)/libptcli.a $(O)/libpooltag.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libptcli.a $(O)/libpooltag.a $(LDLIBS)
+$(O)/examples/%: examples/%.c $(O)/libpooltag.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
+$(O)/bench/%: bench/%.c $(O)/libpooltag.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(O)/libpooltag.a $(LDLIBS)
+
+$(O)/pooltag.pc: pooltag.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# Fuzz targets: clang's libFuzzer with ASan+UBSan, always in build/fuzz.
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+	-Iinclude -Isrc -Icli -DPT_TAGS_DEFAULT='""'
+build/fuzz/%: fuzz/%.c $(CLI_SRC) $(wildcard cli/*.h src/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(CLI_SRC) $(LIB_SRC) -pthread
+
+FUZZ_SECONDS ?= 60
+fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p fuzz/corpus-$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) fuzz/corpus-$$n fuzz/seeds/$$n || exit 1; done
+
+# Build everything a test run needs, then run it.  tests/run.sh prints the
+# closing "N passed, N failed" line.
+test: all $(TESTS) $(FUZZERS)
+	@sh tests/run.sh $(O) $(FUZZERS)
+
+check: test
+
+# Sanitizer builds reuse the same sources in their own build directories.
+check-asan:
+	$(MAKE) O=build/asan CC=$(CLANG) EXTRA_CFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
+		EXTRA_LDFLAGS='-fsanitize=address,undefined' all $(TEST_SRC:tests/%.c=build/asan/tests/%)
+	@ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh build/asan
+check-tsan:
+	$(MAKE) O=build/tsan CC=$(CLANG) EXTRA_CFLAGS='-fsanitize=thread' EXTRA_LDFLAGS='-fsanitize=thread' \
+		$(TSAN_TESTS:%=build/tsan/tests/%)
+	@PT_TESTS='$(TSAN_TESTS)' sh tests/run.sh build/tsan
+
+bench: $(BENCHES)
+	@for b in $(BENCHES); do $$b || exit 1; done
+
+demo: all
+	@sh examples/demo.sh $(O)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/pooltag
+	install -m 644 include/pooltag.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(O)/libpooltag.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(O)/libpooltag.so $(DESTDIR)$(PREFIX)/lib/libpooltag.so.0
+	ln -sf libpooltag.so.0 $(DESTDIR)$(PREFIX)/lib/libpooltag.so
+	install -m 644 $(O)/pooltag.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 755 $(O)/pooltag $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/pooltag.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/pooltag.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 644 share/pooltag.txt $(DESTDIR)$(PREFIX)/share/pooltag/
+
+clean:
+	rm -rf build

@@ -1,0 +1,58 @@
+/*
+ * view.h - what the CLI knows of one process's counters, wherever they came
+ * from: a live segment (segread.c) or a snapshot file (snapshot.c).
+ *
+ * A view is a list of rows, one per (call site, tag, pool), with cumulative
+ * counters, plus the tag descriptions the program registered.  Strings are
+ * owned by the view.  Views are single-threaded objects.
+ */
+#ifndef PT_VIEW_H
+#define PT_VIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pt_row {
+	uint32_t tag;
+	uint32_t pool; /* enum pt_pool */
+	uint32_t line;
+	const char *file; /* "" when unknown */
+	const char *func; /* "" when unknown */
+	uint64_t nallocs, nfrees;          /* nfrees <= nallocs */
+	uint64_t bytes_alloc, bytes_freed; /* bytes_freed <= bytes_alloc */
+};
+
+struct pt_vdesc {
+	uint32_t tag;
+	const char *binary; /* "" when none */
+	const char *desc;
+};
+
+struct pt_view_chunk;
+
+struct pt_view {
+	int32_t pid;
+	uint32_t uid;
+	char comm[64];
+	int64_t taken_ns;   /* CLOCK_REALTIME when the counters were read */
+	int64_t created_ns; /* when the process made its segment */
+	uint64_t start_ticks;
+	uint64_t nmisuse;
+	struct pt_row *rows;
+	size_t nrows, rows_cap;
+	struct pt_vdesc *descs;
+	size_t ndescs, descs_cap;
+	struct pt_view_chunk *chunks; /* string storage */
+};
+
+void pt_view_init(struct pt_view *v);
+void pt_view_free(struct pt_view *v);
+
+/* A copy of s[0..len) owned by the view, NUL-terminated; NULL on out of memory. */
+const char *pt_view_strdup(struct pt_view *v, const char *s, size_t len);
+
+/* Appends a row or description, copying its strings.  0, or -1 on out of memory. */
+int pt_view_add_row(struct pt_view *v, const struct pt_row *r);
+int pt_view_add_desc(struct pt_view *v, uint32_t tag, const char *binary, const char *desc);
+
+#endif /* PT_VIEW_H */

@@ -1,0 +1,94 @@
+/*
+ * segfmt.h - layout of the export segment, shared by the library (writer) and
+ * the CLI (reader).  docs/segment-format.md is the prose version; a change
+ * here that a reader of the previous version would misread bumps
+ * PT_SEG_VERSION.
+ *
+ *   offset 0            struct pt_seg_header
+ *   slots_off           struct pt_seg_slot[max_slots]     (one per site, tag, pool)
+ *   descs_off           struct pt_seg_desc[max_descs]     (tag descriptions)
+ *   strings_off         char[strings_size]                (NUL-terminated strings)
+ *   shards_off          nshards shards of shard_stride bytes each; shard s holds
+ *                       struct pt_seg_ctr[max_slots], indexed by slot.
+ *
+ * Shard 0 is shared by threads that have no shard of their own and is updated
+ * with atomic read-modify-write; every other shard has a single writer at a
+ * time (the thread that owns it) that updates it with plain stores.  A slot's
+ * counters are the sum over all shards.  Slot 0 is never used, so a zero slot
+ * number means "not registered".
+ *
+ * Publication: the writer fills a slot, description or string, then stores
+ * nslots / ndescs / strings_used with release order.  A reader loads those
+ * counts first and reads nothing beyond them.  Pages of a shard are allocated
+ * (fallocate) before any slot in them is published, so writes never fault.
+ *
+ * Everything is little-endian, naturally aligned, and fixed-size.
+ */
+#ifndef PT_SEGFMT_H
+#define PT_SEGFMT_H
+
+#include <stdint.h>
+
+#define PT_SEG_MAGIC "PTSEGMNT" /* 8 bytes, no NUL */
+#define PT_SEG_VERSION 1
+#define PT_SEG_PREFIX "pooltag-" /* shm name: /dev/shm/pooltag-PID */
+
+struct pt_seg_header {
+	char magic[8];        /* PT_SEG_MAGIC */
+	uint32_t version;     /* PT_SEG_VERSION */
+	uint32_t header_size; /* sizeof(struct pt_seg_header) */
+	uint64_t size;        /* size of the segment file in bytes */
+	int32_t pid;          /* the process that writes it */
+	uint32_t uid;
+	uint64_t start_ticks; /* the process's start time, field 22 of /proc/PID/stat */
+	int64_t created_ns;   /* CLOCK_REALTIME when the segment was made */
+	char comm[64];        /* program name, NUL-terminated */
+
+	uint32_t max_slots;
+	uint32_t max_descs;
+	uint32_t max_shards; /* shard 0 included */
+	uint32_t strings_size;
+	uint64_t slots_off;
+	uint64_t descs_off;
+	uint64_t strings_off;
+	uint64_t shards_off;
+	uint64_t shard_stride; /* bytes between shards, a multiple of the page size */
+
+	/* Published with release order by the writer; read with acquire. */
+	uint32_t nslots;       /* slots [1, nslots) are valid */
+	uint32_t ndescs;       /* descriptions [0, ndescs) are valid */
+	uint32_t nshards;      /* shards [0, nshards) may hold counts */
+	uint32_t strings_used; /* bytes [0, strings_used) of the string area are valid */
+	uint64_t nmisuse;      /* misuse reports made */
+	uint64_t reserved[8];
+};
+
+struct pt_seg_slot {
+	uint32_t tag;
+	uint32_t pool; /* enum pt_pool */
+	uint32_t line;
+	uint32_t file; /* string offset; 0 is the empty string */
+	uint32_t func; /* string offset */
+	uint32_t reserved[3];
+};
+
+struct pt_seg_desc {
+	uint32_t tag;
+	uint32_t desc;   /* string offset */
+	uint32_t binary; /* string offset; 0 (empty) if none */
+	uint32_t reserved;
+};
+
+struct pt_seg_ctr {
+	uint64_t nallocs;
+	uint64_t bytes_alloc; /* requested bytes of all allocations */
+	uint64_t nfrees;
+	uint64_t bytes_freed; /* requested bytes of all frees */
+};
+
+_Static_assert(sizeof(struct pt_seg_header) == 256, "segment header is 256 bytes");
+_Static_assert(sizeof(struct pt_seg_slot) == 32, "slot is 32 bytes");
+_Static_assert(sizeof(struct pt_seg_desc) == 16, "description is 16 bytes");
+_Static_assert(sizeof(struct pt_seg_ctr) == 32, "counter block is 32 bytes");
+
+#endif /* PT_SEGFMT_H */

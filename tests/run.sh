@@ -1,0 +1,60 @@
+#!/bin/sh
+# Runs every test program in BUILD/tests (or those named in $PT_TESTS), every
+# bats file in tests/e2e when BUILD/pooltag exists, and a short run of each
+# fuzz target given as an argument.  Each prints TAP; this counts "ok" and
+# "not ok" lines and ends with "N passed, N failed".
+# A program that dies without printing its plan counts as one failure.
+BUILD=${1:-build}
+shift
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+passed=0 failed=0
+
+count() { # name, status, output file
+	p=$(grep -c '^ok ' "$3")
+	f=$(grep -c '^not ok ' "$3")
+	if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $1 exited with status $2"
+		f=1
+	fi
+	passed=$((passed + p)) failed=$((failed + f))
+}
+
+if [ -n "$PT_TESTS" ]; then
+	progs=$(for t in $PT_TESTS; do echo "$BUILD/tests/$t"; done)
+else
+	progs=$(ls "$BUILD"/tests/test_* 2>/dev/null)
+fi
+for t in $progs; do
+	echo "# $t"
+	"$t" >"$log" 2>&1
+	st=$?
+	cat "$log"
+	count "$t" $st "$log"
+done
+
+if [ -z "$PT_TESTS" ] && [ -x "$BUILD/pooltag" ] && ls tests/e2e/*.bats >/dev/null 2>&1; then
+	echo "# tests/e2e"
+	POOLTAG_BUILD=$(cd "$BUILD" && pwd) bats --tap tests/e2e >"$log" 2>&1
+	st=$?
+	cat "$log"
+	count e2e $st "$log"
+fi
+
+for f in "$@"; do
+	n=$(basename "$f")
+	echo "# $f (short run)"
+	corpus=$(mktemp -d)
+	if "$f" -runs=20000 -max_total_time=20 "$corpus" fuzz/seeds/"$n" >"$log" 2>&1; then
+		echo "ok - $n: 20000 runs, no crash"
+		passed=$((passed + 1))
+	else
+		tail -n 30 "$log"
+		echo "not ok - $n crashed"
+		failed=$((failed + 1))
+	fi
+	rm -rf "$corpus"
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
