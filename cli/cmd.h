@@ -1,0 +1,39 @@
+/*
+ * cmd.h - the CLI's subcommands and what they share: loading a target (a
+ * live process or a snapshot) and the tag database.
+ *
+ * Each command returns the process exit status: 0 on success, 1 when it
+ * could not do its job (the message is already printed, one line on stderr,
+ * prefixed "pooltag: "), 2 for a usage error.
+ */
+#ifndef PT_CMD_H
+#define PT_CMD_H
+
+#include <stddef.h>
+
+#include "tagdb.h"
+#include "view.h"
+
+int pt_cmd_ls(int argc, char **argv);
+int pt_cmd_used(int argc, char **argv);
+int pt_cmd_snap(int argc, char **argv);
+int pt_cmd_diff(int argc, char **argv);
+
+/* Prints "pooltag: <message>" on stderr. */
+void pt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Loads arg into v: a PID (all digits) read live, else a snapshot file.
+ * 0, or -1 with a message in err. */
+int pt_target_load(const char *arg, struct pt_view *v, char *err, size_t errlen);
+
+/* The tag database for a command: the --tags files (in order), then
+ * $POOLTAG_TAGS, then the installed pooltag.txt; earlier sources win.  An
+ * unreadable --tags or $POOLTAG_TAGS file is an error; a missing installed
+ * file is not.  NULL with a message in err. */
+struct pt_tagdb *pt_tagdb_for(char **files, size_t nfiles, char *err, size_t errlen);
+
+/* Parses a non-negative decimal count for option opt; -1 (message printed)
+ * if s is not one. */
+long pt_parse_count(const char *opt, const char *s);
+
+#endif /* PT_CMD_H */

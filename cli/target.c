@@ -1,0 +1,103 @@
+/*
+ * target.c - what the CLI's commands share: loading targets and tag files.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "segread.h"
+#include "snapshot.h"
+
+#ifndef PT_TAGS_DEFAULT
+#define PT_TAGS_DEFAULT "/usr/local/share/pooltag/pooltag.txt"
+#endif
+
+void pt_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pooltag: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+long pt_parse_count(const char *opt, const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0) {
+		pt_err("%s wants a non-negative number, not '%s'", opt, s);
+		return -1;
+	}
+	return v;
+}
+
+int pt_target_load(const char *arg, struct pt_view *v, char *err, size_t errlen)
+{
+	if (*arg && strspn(arg, "0123456789") == strlen(arg)) {
+		long pid = strtol(arg, NULL, 10);
+		if (strlen(arg) > 9 || pid <= 0) {
+			snprintf(err, errlen, "no such process: %s", arg);
+			return -1;
+		}
+		return pt_segread_pid(v, (pid_t)pid, err, errlen);
+	}
+	if (access(arg, F_OK) != 0) {
+		snprintf(err, errlen, "%s: no such process or file", arg);
+		return -1;
+	}
+	return pt_snap_read(v, arg, err, errlen);
+}
+
+/* The installed pooltag.txt: beside the executable (../share/pooltag/, so
+ * an unpacked or in-tree build finds its own), else the configured path. */
+static const char *default_tags(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	char *slash;
+
+	if (n > 0) {
+		buf[n] = 0;
+		slash = strrchr(buf, '/');
+		if (slash && (size_t)(slash - buf) + 32 < len) {
+			strcpy(slash, "/../share/pooltag/pooltag.txt");
+			if (access(buf, R_OK) == 0)
+				return buf;
+		}
+	}
+	return PT_TAGS_DEFAULT;
+}
+
+struct pt_tagdb *pt_tagdb_for(char **files, size_t nfiles, char *err, size_t errlen)
+{
+	struct pt_tagdb *db = pt_tagdb_new();
+	const char *env = getenv("POOLTAG_TAGS");
+	char path[PATH_MAX];
+
+	if (!db) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < nfiles; i++)
+		if (pt_tagdb_load_file(db, files[i], err, errlen) != 0)
+			goto fail;
+	if (env && *env && pt_tagdb_load_file(db, env, err, errlen) != 0)
+		goto fail;
+	const char *def = default_tags(path, sizeof(path));
+	if (access(def, F_OK) == 0 && pt_tagdb_load_file(db, def, err, errlen) != 0)
+		goto fail;
+	return db;
+fail:
+	pt_tagdb_free(db);
+	return NULL;
+}

@@ -1,0 +1,423 @@
+/*
+ * used.c - `pooltag used`: the !poolused table of a process or snapshot.
+ *
+ * The text layout is WinDbg's: a "Sorting by" header, NonPaged then Paged
+ * columns (outstanding count and bytes; with the verbose flag allocs, frees,
+ * diff and bytes), the description column and a TOTAL row.  Numeric flags are
+ * WinDbg's too: 1 verbose, 2 sort by non-paged bytes, 4 by paged bytes (2
+ * wins when both are set, so 7 behaves as 3).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "pooltag.h"
+#include "tally.h"
+
+enum sort_key { SORT_TAG, SORT_NONPAGED, SORT_PAGED, SORT_DIFF, SORT_ALLOCS };
+enum format { FMT_TEXT, FMT_JSON, FMT_CSV };
+
+static const char *const sort_names[] = {"tag", "nonpaged", "paged", "diff", "allocs"};
+static const char *const sort_titles[] = {
+	"Tag", "NonPaged Pool Consumed", "Paged Pool Consumed", "Outstanding Allocations (Diff)",
+	"Allocations"};
+
+struct used_opts {
+	int verbose, sites, reverse;
+	enum sort_key sort;
+	enum format fmt;
+	long top; /* -1: all */
+};
+
+static enum sort_key g_sort;
+static int g_reverse;
+
+static uint64_t sort_value(const struct pt_tally *t)
+{
+	const struct pt_sums *np = &t->pool[PT_NONPAGED], *p = &t->pool[PT_PAGED];
+
+	switch (g_sort) {
+	case SORT_NONPAGED:
+		return pt_sums_used(np);
+	case SORT_PAGED:
+		return pt_sums_used(p);
+	case SORT_DIFF:
+		return pt_sums_diff(np) + pt_sums_diff(p);
+	case SORT_ALLOCS:
+		return np->nallocs + p->nallocs;
+	default:
+		return 0;
+	}
+}
+
+/* Largest first for the numeric keys, ties and SORT_TAG by tag. */
+static int cmp_tally(const void *a, const void *b)
+{
+	const struct pt_tally *x = a, *y = b;
+	uint64_t vx = sort_value(x), vy = sort_value(y);
+	int c = vx != vy ? (vx > vy ? -1 : 1) : memcmp(&x->tag, &y->tag, 4);
+
+	return g_reverse ? -c : c;
+}
+
+static void put_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void put_csv_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc((unsigned char)*s < 0x20 ? '?' : *s, f);
+	}
+	fputc('"', f);
+}
+
+/* The numeric columns of one pool: "Allocs Used" (outstanding count and
+ * bytes) or, verbose, "Allocs Frees Diff Used". */
+static void put_cols(FILE *f, const struct pt_sums *s, int verbose)
+{
+	if (verbose)
+		fprintf(f, "%9llu%10llu%9llu%9llu", (unsigned long long)s->nallocs,
+			(unsigned long long)s->nfrees, (unsigned long long)pt_sums_diff(s),
+			(unsigned long long)pt_sums_used(s));
+	else
+		fprintf(f, "%9llu%9llu", (unsigned long long)pt_sums_diff(s),
+			(unsigned long long)pt_sums_used(s));
+}
+
+static void row_sums(const struct pt_row *r, struct pt_sums s[2])
+{
+	memset(s, 0, 2 * sizeof(*s));
+	s[r->pool & 1] = (struct pt_sums){r->nallocs, r->nfrees, r->bytes_alloc, r->bytes_freed};
+}
+
+static void print_text(FILE *f, const struct pt_view *v, const struct pt_tagdb *db,
+		       struct pt_tally *t, size_t n, size_t shown, const struct used_opts *o,
+		       const struct pt_sums total[2])
+{
+	char desc[1024], tag[5], b1[512], b2[256];
+	const char *gap = o->verbose ? "   " : "\t";
+
+	fprintf(f, " pid %d (%s)%s\n", (int)v->pid, pt_safe_str(v->comm, b1, sizeof(b1)),
+		v->nmisuse ? ", misuse reported" : "");
+	fprintf(f, " Sorting by %s%s\n\n", sort_titles[o->sort], o->reverse ? " (reversed)" : "");
+	fprintf(f, " Pool Used:\n");
+	if (o->verbose) {
+		fprintf(f, "            NonPaged                         Paged\n");
+		fprintf(f, " Tag    Allocs     Frees     Diff     Used   Allocs     Frees     Diff     Used\n");
+	} else {
+		fprintf(f, "            NonPaged            Paged\n");
+		fprintf(f, " Tag    Allocs     Used    Allocs     Used\n");
+	}
+	for (size_t i = 0; i < shown; i++) {
+		fprintf(f, " %-4s", pt_tag_print(t[i].tag, tag));
+		put_cols(f, &t[i].pool[PT_NONPAGED], o->verbose);
+		if (!o->verbose)
+			fputc(' ', f);
+		put_cols(f, &t[i].pool[PT_PAGED], o->verbose);
+		fprintf(f, "%s%s\n", gap, pt_tally_describe(desc, sizeof(desc), v, db, &t[i]));
+		for (size_t j = 0; o->sites && j < t[i].nsites; j++) {
+			const struct pt_row *r = t[i].sites[j];
+			struct pt_sums s[2];
+			row_sums(r, s);
+			fprintf(f, "     ");
+			put_cols(f, &s[PT_NONPAGED], o->verbose);
+			if (!o->verbose)
+				fputc(' ', f);
+			put_cols(f, &s[PT_PAGED], o->verbose);
+			if (*r->file)
+				fprintf(f, "%s  at %s:%u in %s\n", gap, pt_safe_str(r->file, b1, sizeof(b1)),
+					r->line, pt_safe_str(*r->func ? r->func : "?", b2, sizeof(b2)));
+			else
+				fprintf(f, "%s  (sites beyond the table, counted by tag)\n", gap);
+		}
+	}
+	if (shown < n)
+		fprintf(f, " ... %zu more tags not shown (-t %ld)\n", n - shown, o->top);
+	fprintf(f, " TOTAL");
+	put_cols(f, &total[PT_NONPAGED], o->verbose);
+	if (!o->verbose)
+		fputc(' ', f);
+	put_cols(f, &total[PT_PAGED], o->verbose);
+	fputc('\n', f);
+}
+
+static void put_json_sums(FILE *f, const char *name, const struct pt_sums *s)
+{
+	fprintf(f, "\"%s\":{\"allocs\":%llu,\"frees\":%llu,\"diff\":%llu,\"used\":%llu}", name,
+		(unsigned long long)s->nallocs, (unsigned long long)s->nfrees,
+		(unsigned long long)pt_sums_diff(s), (unsigned long long)pt_sums_used(s));
+}
+
+static void print_json(FILE *f, const struct pt_view *v, const struct pt_tagdb *db,
+		       struct pt_tally *t, size_t shown, const struct used_opts *o,
+		       const struct pt_sums total[2])
+{
+	char desc[1024], tag[5];
+
+	fprintf(f, "{\"format\":\"pooltag-used\",\"version\":1,\"pid\":%d,\"command\":", (int)v->pid);
+	put_json_str(f, v->comm);
+	fprintf(f, ",\"taken_ns\":%lld,\"misuse\":%llu,\"sort\":\"%s\",\"tags\":[",
+		(long long)v->taken_ns, (unsigned long long)v->nmisuse, sort_names[o->sort]);
+	for (size_t i = 0; i < shown; i++) {
+		fprintf(f, "%s{\"tag\":", i ? "," : "");
+		put_json_str(f, pt_tag_str(t[i].tag, tag));
+		fprintf(f, ",\"description\":");
+		put_json_str(f, pt_tally_describe(desc, sizeof(desc), v, db, &t[i]));
+		fputc(',', f);
+		put_json_sums(f, "nonpaged", &t[i].pool[PT_NONPAGED]);
+		fputc(',', f);
+		put_json_sums(f, "paged", &t[i].pool[PT_PAGED]);
+		if (o->sites) {
+			fprintf(f, ",\"sites\":[");
+			for (size_t j = 0; j < t[i].nsites; j++) {
+				const struct pt_row *r = t[i].sites[j];
+				struct pt_sums s[2];
+				row_sums(r, s);
+				fprintf(f, "%s{\"file\":", j ? "," : "");
+				put_json_str(f, r->file);
+				fprintf(f, ",\"line\":%u,\"function\":", r->line);
+				put_json_str(f, r->func);
+				fprintf(f, ",\"pool\":\"%s\",", r->pool == PT_NONPAGED ? "nonpaged" : "paged");
+				put_json_sums(f, "counts", &s[r->pool & 1]);
+				fputc('}', f);
+			}
+			fputc(']', f);
+		}
+		fputc('}', f);
+	}
+	fprintf(f, "],\"total\":{");
+	put_json_sums(f, "nonpaged", &total[PT_NONPAGED]);
+	fputc(',', f);
+	put_json_sums(f, "paged", &total[PT_PAGED]);
+	fprintf(f, "}}\n");
+}
+
+static void put_csv_row(FILE *f, const char *tag, const char *pool, const struct pt_row *r,
+			const struct pt_sums *s, const char *desc)
+{
+	put_csv_str(f, tag);
+	fprintf(f, ",%s,", pool);
+	put_csv_str(f, r ? r->file : "");
+	fprintf(f, ",%u,", r ? r->line : 0);
+	put_csv_str(f, r ? r->func : "");
+	fprintf(f, ",%llu,%llu,%llu,%llu,", (unsigned long long)s->nallocs,
+		(unsigned long long)s->nfrees, (unsigned long long)pt_sums_diff(s),
+		(unsigned long long)pt_sums_used(s));
+	put_csv_str(f, desc);
+	fputc('\n', f);
+}
+
+/* One row per tag and pool that has allocations; with --sites, one per
+ * site instead. */
+static void print_csv(FILE *f, const struct pt_view *v, const struct pt_tagdb *db,
+		      struct pt_tally *t, size_t shown, const struct used_opts *o)
+{
+	char desc[1024], tag[5];
+	static const char *const pools[] = {"paged", "nonpaged"};
+
+	fprintf(f, "tag,pool,file,line,function,allocs,frees,diff,used,description\n");
+	for (size_t i = 0; i < shown; i++) {
+		pt_tag_str(t[i].tag, tag);
+		pt_tally_describe(desc, sizeof(desc), v, db, &t[i]);
+		if (o->sites) {
+			for (size_t j = 0; j < t[i].nsites; j++) {
+				const struct pt_row *r = t[i].sites[j];
+				struct pt_sums s[2];
+				row_sums(r, s);
+				put_csv_row(f, tag, pools[r->pool & 1], r, &s[r->pool & 1], desc);
+			}
+			continue;
+		}
+		for (int p = PT_NONPAGED; p >= PT_PAGED; p--)
+			if (t[i].pool[p].nallocs)
+				put_csv_row(f, tag, pools[p], NULL, &t[i].pool[p], desc);
+	}
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: pooltag used [FLAGS] [PATTERN] PID|SNAPSHOT\n"
+		"  FLAGS    WinDbg's numeric flags: 1 verbose, 2 sort by non-paged, 4 by paged\n"
+		"  PATTERN  tag pattern, '?' one character, '*' any (case-sensitive): 'SEY?'\n"
+		"  -v, --verbose        allocs, frees, diff and bytes per pool\n"
+		"  -s, --sort KEY       tag, nonpaged, paged, diff or allocs\n"
+		"  -r, --reverse        reverse the order\n"
+		"  -t, --top N          the first N tags only (TOTAL still counts all)\n"
+		"      --sites          break each tag into its call sites\n"
+		"      --json, --csv    for scripts\n"
+		"      --tags FILE      pooltag.txt-format descriptions (repeatable)\n");
+}
+
+/* Reads WinDbg flags from s: 1 if s is a flags word (decimal or 0x hex),
+ * 0 if not a number, -1 (printed) if a number with unknown bits. */
+static int parse_flags(const char *s, struct used_opts *o)
+{
+	char *end;
+	unsigned long f = strtoul(s, &end, 0);
+
+	if (!*s || *end || *s == '-' || *s == '+')
+		return 0;
+	if (f & 8) {
+		pt_err("flag 8 (session pool) has no meaning for a process");
+		return -1;
+	}
+	if (f & ~7ul) {
+		pt_err("unknown flag bits in '%s': 1 verbose, 2 sort non-paged, 4 sort paged", s);
+		return -1;
+	}
+	o->verbose |= (int)(f & 1);
+	if (f & 2)
+		o->sort = SORT_NONPAGED;
+	else if (f & 4)
+		o->sort = SORT_PAGED;
+	return 1;
+}
+
+int pt_cmd_used(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{"verbose", no_argument, 0, 'v'}, {"sort", required_argument, 0, 's'},
+		{"reverse", no_argument, 0, 'r'}, {"top", required_argument, 0, 't'},
+		{"sites", no_argument, 0, 'S'},   {"json", no_argument, 0, 'J'},
+		{"csv", no_argument, 0, 'C'},     {"tags", required_argument, 0, 'T'},
+		{"help", no_argument, 0, 'h'},    {0, 0, 0, 0}};
+	struct used_opts o = {.sort = SORT_TAG, .fmt = FMT_TEXT, .top = -1};
+	char **tagfiles = calloc((size_t)argc + 1, sizeof(char *));
+	const char *pattern = NULL, *target;
+	struct pt_view v;
+	struct pt_tagdb *db = NULL;
+	struct pt_tally *t = NULL;
+	struct pt_sums total[2] = {{0}};
+	size_t ntagfiles = 0, n = 0, shown;
+	char err[1024];
+	int c, rc = 1, npos;
+
+	pt_view_init(&v);
+	if (!tagfiles)
+		return 1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vs:rt:h", longs, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			o.verbose = 1;
+			break;
+		case 's': {
+			int k = -1;
+			for (int i = 0; i < 5; i++)
+				if (strcmp(optarg, sort_names[i]) == 0)
+					k = i;
+			if (k < 0) {
+				pt_err("unknown sort key '%s': tag, nonpaged, paged, diff or allocs",
+				       optarg);
+				goto usage;
+			}
+			o.sort = (enum sort_key)k;
+			break;
+		}
+		case 'r':
+			o.reverse = 1;
+			break;
+		case 't':
+			if ((o.top = pt_parse_count("-t", optarg)) < 0)
+				goto usage;
+			break;
+		case 'S':
+			o.sites = 1;
+			break;
+		case 'J':
+			o.fmt = FMT_JSON;
+			break;
+		case 'C':
+			o.fmt = FMT_CSV;
+			break;
+		case 'T':
+			tagfiles[ntagfiles++] = optarg;
+			break;
+		case 'h':
+			usage();
+			rc = 0;
+			goto out;
+		default:
+			goto usage;
+		}
+	}
+	npos = argc - optind;
+	if (npos < 1 || npos > 3) {
+		pt_err(npos < 1 ? "used: which process or snapshot?" : "used: too many arguments");
+		goto usage;
+	}
+	target = argv[argc - 1];
+	if (npos >= 2) {
+		int f = parse_flags(argv[optind], &o);
+		if (f < 0)
+			goto usage;
+		if (f == 0 && npos == 3) {
+			pt_err("used: '%s' is not a flags number", argv[optind]);
+			goto usage;
+		}
+		if (f == 0 || npos == 3)
+			pattern = argv[argc - 2];
+	}
+	if (pattern && pt_tag_pattern_check(pattern, err, sizeof(err)) != 0) {
+		pt_err("bad tag pattern '%s': %s", pattern, err);
+		goto usage;
+	}
+	if (!(db = pt_tagdb_for(tagfiles, ntagfiles, err, sizeof(err)))) {
+		pt_err("%s", err);
+		goto out;
+	}
+	if (pt_target_load(target, &v, err, sizeof(err)) != 0) {
+		pt_err("%s", err);
+		goto out;
+	}
+	if (pt_tally_build(&v, pattern, &t, &n) != 0) {
+		pt_err("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (int p = 0; p < 2; p++) {
+			total[p].nallocs += t[i].pool[p].nallocs;
+			total[p].nfrees += t[i].pool[p].nfrees;
+			total[p].bytes_alloc += t[i].pool[p].bytes_alloc;
+			total[p].bytes_freed += t[i].pool[p].bytes_freed;
+		}
+	g_sort = o.sort;
+	g_reverse = o.reverse;
+	qsort(t, n, sizeof(*t), cmp_tally);
+	shown = o.top >= 0 && (size_t)o.top < n ? (size_t)o.top : n;
+	if (o.fmt == FMT_JSON)
+		print_json(stdout, &v, db, t, shown, &o, total);
+	else if (o.fmt == FMT_CSV)
+		print_csv(stdout, &v, db, t, shown, &o);
+	else
+		print_text(stdout, &v, db, t, n, shown, &o, total);
+	rc = fflush(stdout) == 0 ? 0 : 1;
+	goto out;
+usage:
+	usage();
+	rc = 2;
+out:
+	pt_tally_free(t, n);
+	pt_tagdb_free(db);
+	pt_view_free(&v);
+	free(tagfiles);
+	return rc;
+}

@@ -1,0 +1,103 @@
+/*
+ * misuse.c - reports of API misuse: one line naming every site involved,
+ * counted in the segment, delivered to a replaceable hook.
+ *
+ * The report is built on the stack and written with one write(2), so it
+ * needs no allocation and lines from different threads do not interleave.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static struct {
+	pt_misuse_fn fn; /* NULL: write to stderr */
+	void *arg;
+} hook;
+
+pt_misuse_fn pt_misuse_set_hook(pt_misuse_fn fn, void *arg)
+{
+	pt_misuse_fn old = __atomic_exchange_n(&hook.fn, NULL, __ATOMIC_ACQ_REL);
+
+	__atomic_store_n(&hook.arg, arg, __ATOMIC_RELEASE);
+	__atomic_store_n(&hook.fn, fn, __ATOMIC_RELEASE);
+	return old;
+}
+
+uint64_t pt_misuse_count(void)
+{
+	pt_seg_init();
+	return __atomic_load_n(&pt_seg.hdr->nmisuse, __ATOMIC_RELAXED);
+}
+
+/* "file:line (func)" of a site, or "an unknown site". */
+static void site_str(char *buf, size_t len, const char *file, unsigned line, const char *func)
+{
+	if (file && *file)
+		snprintf(buf, len, "%s:%u (%s)", file, line, func && *func ? func : "?");
+	else
+		snprintf(buf, len, "an unknown site");
+}
+
+/* Builds, counts and delivers a report.  slot, when non-zero, is the
+ * block's slot and names where it was allocated; site is where op was
+ * called. */
+void pt_misuse_report(enum pt_misuse_kind kind, const char *op, const void *addr, uint32_t tag,
+		      uint32_t used_tag, uint32_t slot, const struct pt_site *site)
+{
+	struct pt_misuse m = {kind, addr, tag, used_tag, NULL, NULL, 0, site, NULL};
+	char text[768], at[256], alloc_at[256] = "", t1[5], t2[5];
+	pt_misuse_fn fn;
+
+	pt_seg_init();
+	if (slot) {
+		const struct pt_seg_slot *s = &pt_seg.slots[slot];
+		m.alloc_file = pt_seg.strings + s->file;
+		m.alloc_func = pt_seg.strings + s->func;
+		m.alloc_line = s->line;
+		site_str(alloc_at, sizeof(alloc_at), m.alloc_file, m.alloc_line, m.alloc_func);
+	}
+	site_str(at, sizeof(at), site ? site->file : NULL, site ? site->line : 0,
+		 site ? site->func : NULL);
+	pt_tag_str(tag, t1);
+	pt_tag_str(used_tag, t2);
+	switch (kind) {
+	case PT_MISUSE_TAG_MISMATCH:
+		snprintf(text, sizeof(text),
+			 "pooltag: %s with wrong tag: block %p has tag '%s' (allocated at %s), "
+			 "%s as '%s' at %s",
+			 op, addr, t1, alloc_at, op, t2, at);
+		break;
+	case PT_MISUSE_BAD_POINTER:
+		if (slot)
+			snprintf(text, sizeof(text),
+				 "pooltag: %s of freed block %p (tag '%s', allocated at %s) at %s", op,
+				 addr, t1, alloc_at, at);
+		else
+			snprintf(text, sizeof(text),
+				 "pooltag: %s of %p at %s: not a live pooltag block (not allocated by "
+				 "pooltag, already freed, or its header was overwritten)",
+				 op, addr, at);
+		break;
+	case PT_MISUSE_BAD_TAG:
+	default:
+		snprintf(text, sizeof(text),
+			 "pooltag: %s with invalid tag 0x%08x at %s: a tag is 1 to 4 printable ASCII "
+			 "characters",
+			 op, (unsigned)used_tag, at);
+		break;
+	}
+	m.text = text;
+	__atomic_fetch_add(&pt_seg.hdr->nmisuse, 1, __ATOMIC_RELAXED);
+	fn = __atomic_load_n(&hook.fn, __ATOMIC_ACQUIRE);
+	if (fn) {
+		fn(&m, __atomic_load_n(&hook.arg, __ATOMIC_ACQUIRE));
+	} else {
+		size_t n = strlen(text);
+		text[n < sizeof(text) - 1 ? n : n - 1] = '\n';
+		if (write(STDERR_FILENO, text, n < sizeof(text) - 1 ? n + 1 : n) < 0) {
+			/* nowhere left to report to */
+		}
+	}
+}

@@ -1,0 +1,173 @@
+/*
+ * shard.c - per-thread counter shards, summed on read.
+ *
+ * Each thread that counts gets a shard of its own: a row of counters, one per
+ * slot, that only it writes, so an update touches no cache line another
+ * thread writes and needs no lock prefix.  A shard outlives its thread: at
+ * thread exit it goes on a free list and the next new thread continues its
+ * counts (counters are cumulative; what matters is one writer at a time).
+ * Threads beyond max_shards, and a thread that counts after its shard was
+ * released in its exit path, share shard 0 with atomic read-modify-write.
+ *
+ * Readers sum a slot over shards [0, nshards).  They read every shard's
+ * frees before any shard's allocations: each free follows its allocation, so
+ * the sum of frees read first never exceeds the allocations read after, and
+ * a live read never shows a negative outstanding count.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+PT_TLS struct pt_ctr *pt_tls_ctr;
+static PT_TLS uint32_t tls_shard; /* 0: none */
+static PT_TLS int tls_exited;     /* this thread's shard was released at exit */
+
+static struct {
+	pthread_once_t once;
+	pthread_key_t key;
+	uint32_t *free; /* stack of released shard numbers */
+	uint32_t nfree;
+} shards = {PTHREAD_ONCE_INIT};
+
+/* Thread exit: release the shard for the next thread. */
+static void release(void *unused)
+{
+	(void)unused;
+	pt_seg_lock();
+	shards.free[shards.nfree++] = tls_shard;
+	pt_seg_unlock();
+	pt_tls_ctr = NULL;
+	tls_shard = 0;
+	tls_exited = 1;
+}
+
+static void init_once(void)
+{
+	void *p = mmap(NULL, pt_seg.hdr->max_shards * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	shards.free = p == MAP_FAILED ? NULL : p;
+	if (pthread_key_create(&shards.key, release) != 0)
+		shards.free = NULL;
+}
+
+/* Backs counters [rel_off, rel_off + len) of a shard. */
+static int commit_shard(uint32_t s, uint64_t rel_off, uint64_t len)
+{
+	const struct pt_seg_header *h = pt_seg.hdr;
+	return pt_seg_commit(h->shards_off + s * h->shard_stride + rel_off, len);
+}
+
+int pt_shard_commit_all(uint64_t rel_off, uint64_t len)
+{
+	for (uint32_t s = 0; s < pt_seg.hdr->nshards; s++)
+		if (commit_shard(s, rel_off, len) != 0)
+			return -1;
+	return 0;
+}
+
+/* Takes a shard for the calling thread: a released one, else a new one,
+ * else shard 0 (then *shared is set).  Called on a thread's first count. */
+struct pt_ctr *pt_shard_attach(int *shared)
+{
+	struct pt_seg_header *h;
+	uint32_t s = 0;
+
+	pt_seg_init();
+	pthread_once(&shards.once, init_once);
+	h = pt_seg.hdr;
+	*shared = 1;
+	if (tls_exited || !shards.free)
+		return pt_seg_shard(0);
+	pt_seg_lock();
+	if (h->nshards == 0) { /* shard 0 itself, made by the first attach */
+		if (commit_shard(0, 0, (uint64_t)pt_registry_committed() * sizeof(struct pt_ctr)) == 0)
+			__atomic_store_n(&h->nshards, 1, __ATOMIC_RELEASE);
+	}
+	if (shards.nfree) {
+		s = shards.free[--shards.nfree];
+	} else if (h->nshards >= 1 && h->nshards < h->max_shards &&
+		   commit_shard(h->nshards, 0,
+				(uint64_t)pt_registry_committed() * sizeof(struct pt_ctr)) == 0) {
+		s = h->nshards;
+		__atomic_store_n(&h->nshards, s + 1, __ATOMIC_RELEASE);
+	}
+	pt_seg_unlock();
+	if (s == 0 || pthread_setspecific(shards.key, (void *)1) != 0) {
+		if (s) {
+			pt_seg_lock();
+			shards.free[shards.nfree++] = s;
+			pt_seg_unlock();
+		}
+		return pt_seg_shard(0);
+	}
+	*shared = 0;
+	tls_shard = s;
+	pt_tls_ctr = pt_seg_shard(s);
+	return pt_tls_ctr;
+}
+
+/* In a fork child only the forking thread exists: every other shard is free. */
+void pt_shard_atfork_child(void)
+{
+	if (!shards.free)
+		return;
+	shards.nfree = 0;
+	for (uint32_t s = pt_seg.hdr->nshards; s-- > 1;)
+		if (s != tls_shard)
+			shards.free[shards.nfree++] = s;
+}
+
+/* Sums slot counters into out (adding to what it holds), frees first. */
+static void sum_slot(uint32_t slot, struct pt_count *out, uint64_t *bytes_alloc,
+		     uint64_t *bytes_freed)
+{
+	uint32_t n = __atomic_load_n(&pt_seg.hdr->nshards, __ATOMIC_ACQUIRE);
+
+	for (uint32_t s = 0; s < n; s++) {
+		struct pt_ctr *c = pt_seg_shard(s) + slot;
+		out->nfrees += atomic_load_explicit(&c->nfrees, memory_order_relaxed);
+		*bytes_freed += atomic_load_explicit(&c->bytes_freed, memory_order_relaxed);
+	}
+	atomic_thread_fence(memory_order_acquire);
+	for (uint32_t s = 0; s < n; s++) {
+		struct pt_ctr *c = pt_seg_shard(s) + slot;
+		out->nallocs += atomic_load_explicit(&c->nallocs, memory_order_relaxed);
+		*bytes_alloc += atomic_load_explicit(&c->bytes_alloc, memory_order_relaxed);
+	}
+}
+
+/* Sums every slot of pool whose tag is tag (any tag when all is set). */
+static int count(uint32_t tag, int all, enum pt_pool pool, struct pt_count *out)
+{
+	uint64_t ba = 0, bf = 0;
+	uint32_t n;
+
+	if ((unsigned)pool >= PT_NPOOLS || !out) {
+		errno = EINVAL;
+		return -1;
+	}
+	pt_seg_init();
+	*out = (struct pt_count){0};
+	n = __atomic_load_n(&pt_seg.hdr->nslots, __ATOMIC_ACQUIRE);
+	for (uint32_t slot = 1; slot < n; slot++) {
+		const struct pt_seg_slot *s = &pt_seg.slots[slot];
+		if (s->pool == (uint32_t)pool && (all || s->tag == tag))
+			sum_slot(slot, out, &ba, &bf);
+	}
+	out->curblocks = out->nallocs - out->nfrees;
+	out->curbytes = ba - bf;
+	return 0;
+}
+
+int pt_count_tag(uint32_t tag, enum pt_pool pool, struct pt_count *out)
+{
+	return count(tag, 0, pool, out);
+}
+
+int pt_count_pool(enum pt_pool pool, struct pt_count *out)
+{
+	return count(0, 1, pool, out);
+}
