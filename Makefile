@@ -28,6 +28,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 EX_SRC   := $(wildcard examples/*.c)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 BENCH_SRC:= $(wildcard bench/bench_*.c)
+PROG_SRC := $(wildcard tests/progs/*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(O)/%.o)
@@ -35,6 +36,7 @@ TESTS    := $(TEST_SRC:tests/%.c=$(O)/tests/%)
 EXAMPLES := $(EX_SRC:examples/%.c=$(O)/examples/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
 FUZZERS  := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+PROGS    := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%)
 
 # Tests that exercise threads; check-tsan runs these.
 TSAN_TESTS := test_counter test_nonpaged
@@ -57,6 +59,10 @@ $(O)/pooltag: $(O)/cli/main.o $(O)/libptcli.a $(O)/libpooltag.a
 $(O)/tests/%: tests/%.c tests/pt_test.h $(O)/libptcli.a $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libptcli.a $(O)/libpooltag.a $(LDLIBS)
+# Programs the end-to-end tests run.
+$(O)/tests/progs/%: tests/progs/%.c $(O)/libpooltag.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
 $(O)/examples/%: examples/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
@@ -82,7 +88,7 @@ fuzz: $(FUZZERS)
 
 # Build everything a test run needs, then run it.  tests/run.sh prints the
 # closing "N passed, N failed" line.
-test: all $(TESTS) $(FUZZERS)
+test: all $(TESTS) $(PROGS) $(FUZZERS)
 	@sh tests/run.sh $(O) $(FUZZERS)
 
 check: test
@@ -90,7 +96,8 @@ check: test
 # Sanitizer builds reuse the same sources in their own build directories.
 check-asan:
 	$(MAKE) O=build/asan CC=$(CLANG) EXTRA_CFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
-		EXTRA_LDFLAGS='-fsanitize=address,undefined' all $(TEST_SRC:tests/%.c=build/asan/tests/%)
+		EXTRA_LDFLAGS='-fsanitize=address,undefined' all $(TEST_SRC:tests/%.c=build/asan/tests/%) \
+		$(PROG_SRC:tests/progs/%.c=build/asan/tests/progs/%)
 	@ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh build/asan
 check-tsan:
 	$(MAKE) O=build/tsan CC=$(CLANG) EXTRA_CFLAGS='-fsanitize=thread' EXTRA_LDFLAGS='-fsanitize=thread' \
@@ -115,7 +122,7 @@ install: all
 	install -m 755 $(O)/pooltag $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 man/pooltag.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/pooltag.3 $(DESTDIR)$(PREFIX)/share/man/man3/
-	install -m 644 share/pooltag.txt $(DESTDIR)$(PREFIX)/share/pooltag/
+	install -m 644 share/pooltag/pooltag.txt $(DESTDIR)$(PREFIX)/share/pooltag/
 
 clean:
 	rm -rf build

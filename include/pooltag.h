@@ -93,13 +93,13 @@ struct pt_site {
 		&pt__site;                                                       \
 	})
 
-#define pt_alloc(pool, size, tag) pt_alloc_at(PT_SITE(), (pool), (size), PT_TAG(tag))
+#define pt_alloc(pool, size, tag) pt__alloc_inline(PT_SITE(), (pool), (size), PT_TAG(tag))
 #define pt_zalloc(pool, size, tag) pt_zalloc_at(PT_SITE(), (pool), (size), PT_TAG(tag))
 #define pt_calloc(pool, n, size, tag) pt_calloc_at(PT_SITE(), (pool), (n), (size), PT_TAG(tag))
 #define pt_alloc_aligned(pool, align, size, tag) \
 	pt_alloc_aligned_at(PT_SITE(), (pool), (align), (size), PT_TAG(tag))
 #define pt_realloc(p, size, tag) pt_realloc_at(PT_SITE(), (p), (size), PT_TAG(tag))
-#define pt_free(p, tag) pt_free_at(PT_SITE(), (p), PT_TAG(tag))
+#define pt_free(p, tag) pt__free_inline(PT_SITE(), (p), PT_TAG(tag))
 
 /* size bytes of uninitialised memory from pool, charged to (site, tag, pool).
  * NULL with ENOMEM when out of memory or size is absurd; EINVAL for a bad
@@ -133,6 +133,107 @@ void pt_free_at(struct pt_site *site, void *p, uint32_t tag);
 size_t pt_size(const void *p);
 enum pt_pool pt_pool_of(const void *p);
 uint32_t pt_tag_of(const void *p);
+
+/* ---------------------------------------------------------------------------
+ * Inline fast paths of pt_alloc and pt_free.
+ *
+ * Not API: everything named pt__ (the block header, the counter layout) may
+ * change in any release; a program is rebuilt with the header of the library
+ * it links.  They are inline because a call into the library costs more
+ * than the accounting itself: at the call site the tag and the site are
+ * constants, and what is left is a load and compare of the site's cached
+ * slot, malloc, three header stores, and two adds to counters that only this
+ * thread writes.  Any other case (first call at a site, first count of a
+ * thread, non-paged pool, a header that does not check out) calls the
+ * library, which handles everything; pt__fast_slots == 0 sends every call
+ * there (set while the library wraps the paged pool's back end).
+ */
+#include <stdlib.h>
+
+/* The 16 bytes below every block; see src/internal.h for the full layout. */
+struct pt__hdr {
+	uint32_t tag;
+	uint32_t meta; /* slot (24 bits) | pool (2) | log2 of alignment (6) */
+	uint64_t word; /* requested size (40 bits) | check (24) */
+};
+
+/* One slot's counters in one thread's shard. */
+struct pt__ctr {
+	uint64_t nallocs, bytes_alloc, nfrees, bytes_freed;
+};
+
+#define PT__SIZE_BITS 40
+#define PT__SIZE_MAX ((((uint64_t)1) << PT__SIZE_BITS) - 1 - 65536)
+#define PT__SIZE_MASK ((((uint64_t)1) << PT__SIZE_BITS) - 1)
+#define PT__CHECK_LIVE 0x5a17c3u
+
+extern __thread struct pt__ctr *pt__tls_ctr __attribute__((tls_model("initial-exec")));
+extern uint32_t pt__fast_slots;
+
+/* The check word: size and a 24-bit fold of the other fields, so a foreign
+ * pointer or an overwritten header is told from a live block.  The tag is
+ * compared whole on free, so only its low bits need folding in. */
+static inline uint64_t pt__hdr_word(uint32_t tag, uint32_t meta, uint64_t size)
+{
+	uint32_t check =
+		(tag ^ meta ^ (uint32_t)size ^ (uint32_t)(size >> 24) ^ PT__CHECK_LIVE) & 0xffffff;
+	return size | (uint64_t)check << PT__SIZE_BITS;
+}
+
+/* Single-writer counter update: a relaxed load and store, no lock prefix. */
+static inline void pt__ctr_add(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+static inline void *pt__alloc_inline(struct pt_site *site, enum pt_pool pool, size_t size,
+				     uint32_t tag)
+{
+	uint64_t key = __atomic_load_n(&site->key, __ATOMIC_RELAXED);
+	uint32_t slot = (uint32_t)key & 0xffffff;
+	struct pt__ctr *c = pt__tls_ctr;
+	struct pt__hdr *h;
+
+	/* The key holds tag, a valid bit and pool above the slot. */
+	if (__builtin_expect(key >> 24 != ((uint64_t)tag << 8 | 0x80u | PT_PAGED) ||
+				     pool != PT_PAGED || size > PT__SIZE_MAX || !c ||
+				     slot >= __atomic_load_n(&pt__fast_slots, __ATOMIC_RELAXED),
+			     0))
+		return pt_alloc_at(site, pool, size, tag);
+	h = (struct pt__hdr *)malloc(size + sizeof(*h));
+	if (__builtin_expect(!h, 0))
+		return NULL; /* malloc set errno */
+	h->tag = tag;
+	h->meta = slot;
+	h->word = pt__hdr_word(tag, slot, size);
+	pt__ctr_add(&c[slot].nallocs, 1);
+	pt__ctr_add(&c[slot].bytes_alloc, size);
+	return h + 1;
+}
+
+static inline void pt__free_inline(struct pt_site *site, void *p, uint32_t tag)
+{
+	struct pt__hdr *h = (struct pt__hdr *)p - 1;
+	struct pt__ctr *c = pt__tls_ctr;
+	uint32_t meta;
+	uint64_t word;
+
+	if (!p)
+		return;
+	meta = h->meta;
+	word = h->word;
+	/* meta below pt__fast_slots means pool 0, no alignment, slot in range. */
+	if (__builtin_expect(h->tag != tag || !c ||
+				     meta >= __atomic_load_n(&pt__fast_slots, __ATOMIC_RELAXED) ||
+				     word != pt__hdr_word(tag, meta, word & PT__SIZE_MASK),
+			     0)) {
+		pt_free_at(site, p, tag);
+		return;
+	}
+	pt__ctr_add(&c[meta].nfrees, 1);
+	pt__ctr_add(&c[meta].bytes_freed, word & PT__SIZE_MASK);
+	free(h);
+}
 
 /* ---------------------------------------------------------------------------
  * Counters

@@ -6,7 +6,6 @@
 #ifndef PT_INTERNAL_H
 #define PT_INTERNAL_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,35 +14,29 @@
 
 #define pt_likely(x) __builtin_expect(!!(x), 1)
 #define pt_unlikely(x) __builtin_expect(!!(x), 0)
-#define PT_TLS __thread __attribute__((tls_model("initial-exec")))
 
 /*
- * The block header: 16 bytes directly below every pointer the library hands
- * out, so the user pointer keeps malloc's 16-byte alignment.
+ * The block header (struct pt__hdr in pooltag.h): 16 bytes directly below
+ * every pointer the library hands out, so the user pointer keeps malloc's
+ * 16-byte alignment.
  *
  *        base (from the back end)
- *        |<- off = 16, or the alignment for aligned blocks ->|
- *        +---------------------------------+-----------------+------------------
- *        | padding (aligned blocks only)   | struct pt_hdr   | user data ...
- *        +---------------------------------+-----------------+------------------
- *                                                            ^ pointer returned
+ *        |<- room = 16, or the alignment for aligned blocks ->|
+ *        +---------------------------------+------------------+-----------------
+ *        | padding (aligned blocks only)   | struct pt__hdr   | user data ...
+ *        +---------------------------------+------------------+-----------------
+ *                                                             ^ pointer returned
  *
  * meta packs the counter slot (24 bits), the pool (2 bits) and log2 of the
- * alignment (6 bits; 0 for ordinary blocks).  word packs the requested size
- * (40 bits) and a 24-bit check value derived from the other fields; a block
- * whose check does not match was not allocated by pooltag, was freed
- * already, or had its header overwritten.
+ * alignment (6 bits; 0 for ordinary blocks), so an ordinary paged block has
+ * meta == slot.  word packs the requested size (40 bits) and a 24-bit check
+ * (pt__hdr_word).  The general free path flips the check to mark a block
+ * freed; for paged blocks malloc overwrites the header when it takes the
+ * block back anyway, which makes the check fail just the same.
  */
-struct pt_hdr {
-	uint32_t tag;
-	uint32_t meta;
-	uint64_t word;
-};
-
 #define PT_HDR_SLOT_BITS 24
-#define PT_SIZE_BITS 40
-#define PT_SIZE_MAX ((((uint64_t)1) << PT_SIZE_BITS) - 1 - 65536)
 #define PT_MAX_SLOTS_LIMIT (1u << PT_HDR_SLOT_BITS)
+#define PT_CHECK_FLIP 0xffffffu
 
 static inline uint32_t pt_hdr_meta(uint32_t slot, unsigned pool, unsigned align_log2)
 {
@@ -61,40 +54,20 @@ static inline unsigned pt_meta_align_log2(uint32_t meta)
 {
 	return meta >> 26;
 }
-
-/* The check: a multiplicative hash of the other fields, 24 bits.  Freeing a
- * block rewrites it with the "freed" constant mixed in, so a second free of
- * an untouched block is recognised too. */
-#define PT_CHECK_LIVE 0x5a17c3u
-#define PT_CHECK_FREED 0xa5e83cu
-static inline uint64_t pt_hdr_check(uint32_t tag, uint32_t meta, uint64_t size, uint32_t state)
+static inline uint64_t pt_hdr_freed(uint64_t live_word)
 {
-	uint64_t h = ((uint64_t)tag << 32 | meta) * 0x9e3779b97f4a7c15ull;
-	h ^= size * 0xc2b2ae3d27d4eb4full;
-	return ((h >> 40) ^ state) & 0xffffff;
-}
-static inline uint64_t pt_hdr_word(uint32_t tag, uint32_t meta, uint64_t size, uint32_t state)
-{
-	return size | pt_hdr_check(tag, meta, size, state) << PT_SIZE_BITS;
+	return live_word ^ (uint64_t)PT_CHECK_FLIP << PT__SIZE_BITS;
 }
 
 /*
- * Counter updates.  A thread that owns its shard is the only writer of it,
- * so an update is a relaxed load and store (a plain add on x86-64, no lock
- * prefix); readers in this process or another one load the words relaxed.
- * Shard 0 has many writers and uses atomic read-modify-write.
+ * Counters (struct pt__ctr in pooltag.h).  A thread that owns its shard is
+ * the only writer of it, so an update is a relaxed load and store
+ * (pt__ctr_add: a plain add on x86-64); readers in this process or another
+ * load the words relaxed.  Shard 0 has many writers and uses atomic
+ * read-modify-write.
  */
-typedef _Atomic uint64_t pt_counter;
-struct pt_ctr {
-	pt_counter nallocs, bytes_alloc, nfrees, bytes_freed;
-};
-_Static_assert(sizeof(struct pt_ctr) == sizeof(struct pt_seg_ctr), "counters match the segment");
-
-static inline void pt_counter_add(pt_counter *c, uint64_t n)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-			      memory_order_relaxed);
-}
+_Static_assert(sizeof(struct pt__ctr) == sizeof(struct pt_seg_ctr), "counters match the segment");
+_Static_assert(sizeof(struct pt__hdr) == 16, "the header keeps 16-byte alignment");
 
 /* ---- segment.c: the export segment ---- */
 struct pt_seg {
@@ -109,9 +82,9 @@ void pt_seg_init(void);      /* idempotent, thread-safe; never fails (falls back
 int pt_seg_commit(uint64_t off, uint64_t len); /* make [off, off+len) writable without faults */
 void pt_seg_lock(void);
 void pt_seg_unlock(void);
-static inline struct pt_ctr *pt_seg_shard(uint32_t shard)
+static inline struct pt__ctr *pt_seg_shard(uint32_t shard)
 {
-	return (struct pt_ctr *)(pt_seg.shards + (uint64_t)shard * pt_seg.hdr->shard_stride);
+	return (struct pt__ctr *)(pt_seg.shards + (uint64_t)shard * pt_seg.hdr->shard_stride);
 }
 
 /* ---- registry.c: slots, strings, descriptions (callers hold pt_seg_lock) ---- */
@@ -120,8 +93,8 @@ int pt_registry_describe(uint32_t tag, const char *desc, const char *binary);
 uint32_t pt_registry_committed(void); /* slots [0, n) have counter pages in every shard */
 
 /* ---- shard.c: per-thread counter shards ---- */
-extern PT_TLS struct pt_ctr *pt_tls_ctr; /* this thread's shard, or NULL */
-struct pt_ctr *pt_shard_attach(int *shared); /* *shared: shard 0, update with atomic RMW */
+/* pt__tls_ctr (pooltag.h): this thread's shard, or NULL. */
+struct pt__ctr *pt_shard_attach(int *shared); /* *shared: shard 0, update with atomic RMW */
 int pt_shard_commit_all(uint64_t rel_off, uint64_t len); /* callers hold pt_seg_lock */
 void pt_shard_atfork_child(void);
 

@@ -1,19 +1,20 @@
 /*
- * pool.c - allocation and free with accounting: the hot path.
+ * pool.c - allocation and free with accounting: every case the inline fast
+ * paths of pooltag.h hand over.
  *
- * Cost of an allocation on top of the back end's: one relaxed load of the
- * site's cached slot, one compare, two header stores, and two plain adds to
- * counters in the calling thread's own shard.  No lock, no atomic
- * read-modify-write, no shared cache line written, nothing that grows with
- * the number of tags or sites.  A free reads the block header (on the cache
- * line malloc's own header shares), checks it, and does the same two adds.
- * Everything else (the first call at a site, a thread's first count,
- * aligned or non-paged blocks, misuse) leaves the fast path through one
- * unlikely branch.
+ * The fast paths (a paged block at a site that ran before, on a thread that
+ * has its shard) cost, on top of malloc: a relaxed load and compare of the
+ * site's cached slot, three header stores, and two plain adds to counters
+ * only this thread writes.  No lock, no atomic read-modify-write, no shared
+ * cache line written, nothing that grows with the number of tags or sites.
+ * A free reads the header (on the cache line malloc's own header shares),
+ * checks it and does the same two adds.  Here is the rest: registration of a
+ * site, a thread's first count, aligned and non-paged blocks, resizing, and
+ * every report of misuse.
  *
  * Back ends sit behind a method table, one entry per pool, so that a later
- * layer (fault injection, special pool) can wrap them without touching this
- * file.
+ * layer (fault injection, special pool) can wrap them; it must clear
+ * pt__fast_slots while the paged entry is not plain malloc and free.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -94,65 +95,65 @@ static inline uint32_t slot_of(struct pt_site *site, uint32_t tag, unsigned pool
 	return slot_slow(site, tag, pool);
 }
 
-/* Counts one allocation (sign 0) or free (sign 1) of size bytes at slot, in
- * the thread's shard; a thread's first count attaches it to a shard. */
+/* Counts one allocation or free of size bytes at slot, in the thread's
+ * shard; a thread's first count attaches it to a shard. */
 static __attribute__((noinline)) void count_slow(uint32_t slot, uint64_t size, int is_free)
 {
 	int shared;
-	struct pt_ctr *c = pt_shard_attach(&shared) + slot;
+	struct pt__ctr *c = pt_shard_attach(&shared) + slot;
 
 	if (!shared) {
-		pt_counter_add(is_free ? &c->nfrees : &c->nallocs, 1);
-		pt_counter_add(is_free ? &c->bytes_freed : &c->bytes_alloc, size);
+		pt__ctr_add(is_free ? &c->nfrees : &c->nallocs, 1);
+		pt__ctr_add(is_free ? &c->bytes_freed : &c->bytes_alloc, size);
 		return;
 	}
-	atomic_fetch_add_explicit(is_free ? &c->nfrees : &c->nallocs, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(is_free ? &c->bytes_freed : &c->bytes_alloc, size,
-				  memory_order_relaxed);
+	__atomic_fetch_add(is_free ? &c->nfrees : &c->nallocs, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(is_free ? &c->bytes_freed : &c->bytes_alloc, size, __ATOMIC_RELAXED);
 }
 
 static inline void count_alloc(uint32_t slot, uint64_t size)
 {
-	struct pt_ctr *c = pt_tls_ctr;
+	struct pt__ctr *c = pt__tls_ctr;
 
 	if (pt_unlikely(!c)) {
 		count_slow(slot, size, 0);
 		return;
 	}
-	pt_counter_add(&c[slot].nallocs, 1);
-	pt_counter_add(&c[slot].bytes_alloc, size);
+	pt__ctr_add(&c[slot].nallocs, 1);
+	pt__ctr_add(&c[slot].bytes_alloc, size);
 }
 
 static inline void count_free(uint32_t slot, uint64_t size)
 {
-	struct pt_ctr *c = pt_tls_ctr;
+	struct pt__ctr *c = pt__tls_ctr;
 
 	if (pt_unlikely(!c)) {
 		count_slow(slot, size, 1);
 		return;
 	}
-	pt_counter_add(&c[slot].nfrees, 1);
-	pt_counter_add(&c[slot].bytes_freed, size);
+	pt__ctr_add(&c[slot].nfrees, 1);
+	pt__ctr_add(&c[slot].bytes_freed, size);
 }
 
 /* Where the header of a block with this alignment starts relative to base. */
 static inline size_t hdr_room(unsigned align_log2)
 {
-	return align_log2 ? (size_t)1 << align_log2 : sizeof(struct pt_hdr);
+	return align_log2 ? (size_t)1 << align_log2 : sizeof(struct pt__hdr);
 }
 
-/* The common allocation path.  align_log2 is 0 for ordinary blocks. */
-static inline void *alloc_block(struct pt_site *site, unsigned pool, unsigned align_log2,
+/* The general allocation path: any pool, any alignment, first calls at a
+ * site.  align_log2 is 0 for ordinary blocks. */
+static void *alloc_block(struct pt_site *site, unsigned pool, unsigned align_log2,
 				size_t size, uint32_t tag, int zero)
 {
 	uint32_t slot = slot_of(site, tag, pool);
 	size_t room = hdr_room(align_log2);
-	struct pt_hdr *h;
+	struct pt__hdr *h;
 	char *base;
 
 	if (pt_unlikely(!slot))
 		return NULL;
-	if (pt_unlikely(size > PT_SIZE_MAX)) {
+	if (pt_unlikely(size > PT__SIZE_MAX)) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -161,16 +162,17 @@ static inline void *alloc_block(struct pt_site *site, unsigned pool, unsigned al
 		errno = ENOMEM;
 		return NULL;
 	}
-	h = (struct pt_hdr *)(base + room) - 1;
+	h = (struct pt__hdr *)(base + room) - 1;
 	h->tag = tag;
 	h->meta = pt_hdr_meta(slot, pool, align_log2);
-	h->word = pt_hdr_word(tag, h->meta, size, PT_CHECK_LIVE);
+	h->word = pt__hdr_word(tag, h->meta, size);
 	if (zero)
 		memset(h + 1, 0, size);
 	count_alloc(slot, size);
 	return h + 1;
 }
 
+/* pt_alloc's fast path is inline in pooltag.h; it calls here for the rest. */
 void *pt_alloc_at(struct pt_site *site, enum pt_pool pool, size_t size, uint32_t tag)
 {
 	return alloc_block(site, (unsigned)pool, 0, size, tag, 0);
@@ -201,28 +203,26 @@ void *pt_alloc_aligned_at(struct pt_site *site, enum pt_pool pool, size_t align,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (align > sizeof(struct pt_hdr))
+	if (align > sizeof(struct pt__hdr))
 		lg = (unsigned)__builtin_ctzl(align);
 	return alloc_block(site, (unsigned)pool, lg, size, tag, 0);
 }
 
 /* Validates p's header for op; reports and returns NULL if it is not a live
  * block of ours. */
-static struct pt_hdr *live_header(const void *p, const char *op, uint32_t used_tag,
+static struct pt__hdr *live_header(const void *p, const char *op, uint32_t used_tag,
 				  struct pt_site *site)
 {
-	struct pt_hdr *h = (struct pt_hdr *)p - 1;
-	uint64_t size = h->word & ((1ull << PT_SIZE_BITS) - 1);
-	uint64_t check = h->word >> PT_SIZE_BITS;
+	struct pt__hdr *h = (struct pt__hdr *)p - 1;
+	uint64_t size = h->word & PT__SIZE_MASK;
 	uint32_t slot = pt_meta_slot(h->meta);
+	int in_range;
 
-	/* A live block implies the segment exists: its slot was registered. */
-	if (pt_likely(check == pt_hdr_check(h->tag, h->meta, size, PT_CHECK_LIVE) && pt_seg.hdr &&
-		      slot < __atomic_load_n(&pt_seg.hdr->nslots, __ATOMIC_RELAXED)))
-		return h;
 	pt_seg_init();
-	if (check == pt_hdr_check(h->tag, h->meta, size, PT_CHECK_FREED) &&
-	    slot < pt_seg.hdr->nslots)
+	in_range = pt_meta_pool(h->meta) < PT_NPOOLS && slot > 0 && slot < pt_seg.hdr->nslots;
+	if (in_range && h->word == pt__hdr_word(h->tag, h->meta, size))
+		return h;
+	if (in_range && h->word == pt_hdr_freed(pt__hdr_word(h->tag, h->meta, size)))
 		pt_misuse_report(PT_MISUSE_BAD_POINTER, op, p, h->tag, used_tag, slot, site);
 	else
 		pt_misuse_report(PT_MISUSE_BAD_POINTER, op, p, 0, used_tag, 0, site);
@@ -230,28 +230,30 @@ static struct pt_hdr *live_header(const void *p, const char *op, uint32_t used_t
 }
 
 /* Releases a checked block: marks it freed, counts, returns it to its pool. */
-static inline void free_block(struct pt_hdr *h)
+static void free_block(struct pt__hdr *h)
 {
 	uint32_t meta = h->meta;
-	uint64_t size = h->word & ((1ull << PT_SIZE_BITS) - 1);
-	unsigned lg = pt_meta_align_log2(meta);
-	size_t room = hdr_room(lg);
+	uint64_t size = h->word & PT__SIZE_MASK;
+	size_t room = hdr_room(pt_meta_align_log2(meta));
 
-	h->word = pt_hdr_word(h->tag, meta, size, PT_CHECK_FREED);
+	h->word = pt_hdr_freed(h->word);
 	count_free(pt_meta_slot(meta), size);
 	pt_backends[pt_meta_pool(meta)].free((char *)(h + 1) - room, size + room, room);
 }
 
+/* pt_free's fast path is inline in pooltag.h; it calls here for the rest:
+ * other pools and alignments, a thread's first count, and every kind of
+ * misuse, reported before anything is touched. */
 void pt_free_at(struct pt_site *site, void *p, uint32_t tag)
 {
-	struct pt_hdr *h;
+	struct pt__hdr *h;
 
-	if (pt_unlikely(!p))
+	if (!p)
 		return;
 	h = live_header(p, "free", tag, site);
-	if (pt_unlikely(!h))
+	if (!h)
 		return;
-	if (pt_unlikely(h->tag != tag))
+	if (h->tag != tag)
 		pt_misuse_report(PT_MISUSE_TAG_MISMATCH, "free", p, h->tag, tag,
 				 pt_meta_slot(h->meta), site);
 	free_block(h);
@@ -259,7 +261,7 @@ void pt_free_at(struct pt_site *site, void *p, uint32_t tag)
 
 void *pt_realloc_at(struct pt_site *site, void *p, size_t size, uint32_t tag)
 {
-	struct pt_hdr *h, old;
+	struct pt__hdr *h, old;
 	uint64_t old_size;
 	unsigned pool, lg;
 	uint32_t slot;
@@ -273,7 +275,7 @@ void *pt_realloc_at(struct pt_site *site, void *p, size_t size, uint32_t tag)
 		return NULL;
 	}
 	old = *h;
-	old_size = old.word & ((1ull << PT_SIZE_BITS) - 1);
+	old_size = old.word & PT__SIZE_MASK;
 	pool = pt_meta_pool(old.meta);
 	lg = pt_meta_align_log2(old.meta);
 	if (old.tag != tag) {
@@ -293,13 +295,13 @@ void *pt_realloc_at(struct pt_site *site, void *p, size_t size, uint32_t tag)
 	slot = slot_of(site, tag, pool);
 	if (!slot)
 		return NULL;
-	if (size > PT_SIZE_MAX || !(n = realloc(h, size + sizeof(*h)))) {
+	if (size > PT__SIZE_MAX || !(n = realloc(h, size + sizeof(*h)))) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	h = n;
 	h->meta = pt_hdr_meta(slot, pool, 0);
-	h->word = pt_hdr_word(tag, h->meta, size, PT_CHECK_LIVE);
+	h->word = pt__hdr_word(tag, h->meta, size);
 	count_free(pt_meta_slot(old.meta), old_size);
 	count_alloc(slot, size);
 	return h + 1;
@@ -307,18 +309,18 @@ void *pt_realloc_at(struct pt_site *site, void *p, size_t size, uint32_t tag)
 
 size_t pt_size(const void *p)
 {
-	const struct pt_hdr *h = p ? live_header(p, "size query", 0, NULL) : NULL;
-	return h ? h->word & ((1ull << PT_SIZE_BITS) - 1) : 0;
+	const struct pt__hdr *h = p ? live_header(p, "size query", 0, NULL) : NULL;
+	return h ? h->word & PT__SIZE_MASK : 0;
 }
 
 enum pt_pool pt_pool_of(const void *p)
 {
-	const struct pt_hdr *h = p ? live_header(p, "pool query", 0, NULL) : NULL;
+	const struct pt__hdr *h = p ? live_header(p, "pool query", 0, NULL) : NULL;
 	return h ? (enum pt_pool)pt_meta_pool(h->meta) : PT_PAGED;
 }
 
 uint32_t pt_tag_of(const void *p)
 {
-	const struct pt_hdr *h = p ? live_header(p, "tag query", 0, NULL) : NULL;
+	const struct pt__hdr *h = p ? live_header(p, "tag query", 0, NULL) : NULL;
 	return h ? h->tag : 0;
 }

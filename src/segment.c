@@ -30,6 +30,7 @@
 #include "procinfo.h"
 
 struct pt_seg pt_seg;
+uint32_t pt__fast_slots;
 
 /* All of the module's state.  lock serialises registration, shard attach and
  * fork; the hot path never takes it. */
@@ -307,6 +308,7 @@ static void init_once(void)
 	snprintf(h->comm, sizeof(h->comm), "%s", program_invocation_short_name);
 	h->nslots = 1; /* slot 0 means "unregistered" */
 	set_pointers(base);
+	__atomic_store_n(&pt__fast_slots, h->max_slots, __ATOMIC_RELEASE);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	if (seg.fd >= 0)
 		atexit(unlink_at_exit);

@@ -20,9 +20,9 @@
 
 #include "internal.h"
 
-PT_TLS struct pt_ctr *pt_tls_ctr;
-static PT_TLS uint32_t tls_shard; /* 0: none */
-static PT_TLS int tls_exited;     /* this thread's shard was released at exit */
+__thread struct pt__ctr *pt__tls_ctr __attribute__((tls_model("initial-exec")));
+static __thread uint32_t tls_shard; /* 0: none */
+static __thread int tls_exited;     /* this thread's shard was released at exit */
 
 static struct {
 	pthread_once_t once;
@@ -38,7 +38,7 @@ static void release(void *unused)
 	pt_seg_lock();
 	shards.free[shards.nfree++] = tls_shard;
 	pt_seg_unlock();
-	pt_tls_ctr = NULL;
+	pt__tls_ctr = NULL;
 	tls_shard = 0;
 	tls_exited = 1;
 }
@@ -70,7 +70,7 @@ int pt_shard_commit_all(uint64_t rel_off, uint64_t len)
 
 /* Takes a shard for the calling thread: a released one, else a new one,
  * else shard 0 (then *shared is set).  Called on a thread's first count. */
-struct pt_ctr *pt_shard_attach(int *shared)
+struct pt__ctr *pt_shard_attach(int *shared)
 {
 	struct pt_seg_header *h;
 	uint32_t s = 0;
@@ -83,14 +83,14 @@ struct pt_ctr *pt_shard_attach(int *shared)
 		return pt_seg_shard(0);
 	pt_seg_lock();
 	if (h->nshards == 0) { /* shard 0 itself, made by the first attach */
-		if (commit_shard(0, 0, (uint64_t)pt_registry_committed() * sizeof(struct pt_ctr)) == 0)
+		if (commit_shard(0, 0, (uint64_t)pt_registry_committed() * sizeof(struct pt__ctr)) == 0)
 			__atomic_store_n(&h->nshards, 1, __ATOMIC_RELEASE);
 	}
 	if (shards.nfree) {
 		s = shards.free[--shards.nfree];
 	} else if (h->nshards >= 1 && h->nshards < h->max_shards &&
 		   commit_shard(h->nshards, 0,
-				(uint64_t)pt_registry_committed() * sizeof(struct pt_ctr)) == 0) {
+				(uint64_t)pt_registry_committed() * sizeof(struct pt__ctr)) == 0) {
 		s = h->nshards;
 		__atomic_store_n(&h->nshards, s + 1, __ATOMIC_RELEASE);
 	}
@@ -105,8 +105,8 @@ struct pt_ctr *pt_shard_attach(int *shared)
 	}
 	*shared = 0;
 	tls_shard = s;
-	pt_tls_ctr = pt_seg_shard(s);
-	return pt_tls_ctr;
+	pt__tls_ctr = pt_seg_shard(s);
+	return pt__tls_ctr;
 }
 
 /* In a fork child only the forking thread exists: every other shard is free. */
@@ -127,15 +127,15 @@ static void sum_slot(uint32_t slot, struct pt_count *out, uint64_t *bytes_alloc,
 	uint32_t n = __atomic_load_n(&pt_seg.hdr->nshards, __ATOMIC_ACQUIRE);
 
 	for (uint32_t s = 0; s < n; s++) {
-		struct pt_ctr *c = pt_seg_shard(s) + slot;
-		out->nfrees += atomic_load_explicit(&c->nfrees, memory_order_relaxed);
-		*bytes_freed += atomic_load_explicit(&c->bytes_freed, memory_order_relaxed);
+		struct pt__ctr *c = pt_seg_shard(s) + slot;
+		out->nfrees += __atomic_load_n(&c->nfrees, __ATOMIC_RELAXED);
+		*bytes_freed += __atomic_load_n(&c->bytes_freed, __ATOMIC_RELAXED);
 	}
-	atomic_thread_fence(memory_order_acquire);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	for (uint32_t s = 0; s < n; s++) {
-		struct pt_ctr *c = pt_seg_shard(s) + slot;
-		out->nallocs += atomic_load_explicit(&c->nallocs, memory_order_relaxed);
-		*bytes_alloc += atomic_load_explicit(&c->bytes_alloc, memory_order_relaxed);
+		struct pt__ctr *c = pt_seg_shard(s) + slot;
+		out->nallocs += __atomic_load_n(&c->nallocs, __ATOMIC_RELAXED);
+		*bytes_alloc += __atomic_load_n(&c->bytes_alloc, __ATOMIC_RELAXED);
 	}
 }
 
