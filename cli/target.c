@@ -44,7 +44,13 @@ long pt_parse_count(const char *opt, const char *s)
 
 int pt_target_load(const char *arg, struct pt_view *v, char *err, size_t errlen)
 {
-	if (*arg && strspn(arg, "0123456789") == strlen(arg)) {
+	char proc[32];
+
+	/* Digits name a process, unless no such process exists and a file of
+	 * that name does ("./1234" always means the file). */
+	snprintf(proc, sizeof(proc), "/proc/%.20s", arg);
+	if (*arg && strspn(arg, "0123456789") == strlen(arg) &&
+	    (access(proc, F_OK) == 0 || access(arg, F_OK) != 0)) {
 		long pid = strtol(arg, NULL, 10);
 		if (strlen(arg) > 9 || pid <= 0) {
 			snprintf(err, errlen, "no such process: %s", arg);

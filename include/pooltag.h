@@ -36,8 +36,9 @@ extern "C" {
  * order spell the tag.
  */
 
-/* PT_TAG("Proc"): the tag of a string literal of 1 to 4 characters, as a
- * compile-time constant.  A longer literal or a pointer fails to compile. */
+/* PT_TAG("Proc"): the tag of a string literal of 1 to 4 characters, which
+ * the compiler folds to a constant.  A longer literal or a pointer fails to
+ * compile. */
 #define PT_TAG(lit)                                                                      \
 	((uint32_t)(sizeof(char[(sizeof(lit) >= 2 && sizeof(lit) <= 5) ? 1 : -1]) * 0) | \
 	 (uint32_t)PT__TAGC(lit, 0) | (uint32_t)PT__TAGC(lit, 1) << 8 |                  \
@@ -213,13 +214,14 @@ static inline void *pt__alloc_inline(struct pt_site *site, enum pt_pool pool, si
 
 static inline void pt__free_inline(struct pt_site *site, void *p, uint32_t tag)
 {
-	struct pt__hdr *h = (struct pt__hdr *)p - 1;
 	struct pt__ctr *c = pt__tls_ctr;
+	struct pt__hdr *h;
 	uint32_t meta;
 	uint64_t word;
 
 	if (!p)
 		return;
+	h = (struct pt__hdr *)p - 1;
 	meta = h->meta;
 	word = h->word;
 	/* meta below pt__fast_slots means pool 0, no alignment, slot in range. */

@@ -219,7 +219,8 @@ static struct pt__hdr *live_header(const void *p, const char *op, uint32_t used_
 	int in_range;
 
 	pt_seg_init();
-	in_range = pt_meta_pool(h->meta) < PT_NPOOLS && slot > 0 && slot < pt_seg.hdr->nslots;
+	in_range = pt_meta_pool(h->meta) < PT_NPOOLS && slot > 0 &&
+		   slot < __atomic_load_n(&pt_seg.hdr->nslots, __ATOMIC_ACQUIRE);
 	if (in_range && h->word == pt__hdr_word(h->tag, h->meta, size))
 		return h;
 	if (in_range && h->word == pt_hdr_freed(pt__hdr_word(h->tag, h->meta, size)))

@@ -385,7 +385,7 @@ PT_TEST(test_share_file)
 	struct pt_tagdb *db = pt_tagdb_new();
 	char err[512] = "";
 
-	snprintf(path, sizeof(path), "%.*s%s../share/pooltag.txt", n, __FILE__, slash ? "/" : "");
+	snprintf(path, sizeof(path), "%.*s%s../share/pooltag/pooltag.txt", n, __FILE__, slash ? "/" : "");
 	PT_CHECK_EQ(pt_tagdb_load_file(db, path, err, sizeof(err)), 0);
 	PT_CHECK_STR(err, "");
 	PT_CHECK(pt_tagdb_count(db) >= 15 && pt_tagdb_count(db) <= 30);
