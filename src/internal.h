@@ -80,6 +80,8 @@ struct pt_seg {
 extern struct pt_seg pt_seg; /* valid after pt_seg_init() */
 void pt_seg_init(void);      /* idempotent, thread-safe; never fails (falls back to private memory) */
 int pt_seg_commit(uint64_t off, uint64_t len); /* make [off, off+len) writable without faults */
+extern int pt_seg_pending; /* a fork child that has not exported yet */
+void pt_seg_export_child(void);
 void pt_seg_lock(void);
 void pt_seg_unlock(void);
 static inline struct pt__ctr *pt_seg_shard(uint32_t shard)

@@ -100,7 +100,17 @@ static inline uint32_t slot_of(struct pt_site *site, uint32_t tag, unsigned pool
 static __attribute__((noinline)) void count_slow(uint32_t slot, uint64_t size, int is_free)
 {
 	int shared;
-	struct pt__ctr *c = pt_shard_attach(&shared) + slot;
+	struct pt__ctr *c;
+
+	if (pt_unlikely(__atomic_load_n(&pt_seg_pending, __ATOMIC_ACQUIRE)))
+		pt_seg_export_child();
+	c = pt__tls_ctr;
+	if (c) {
+		pt__ctr_add(is_free ? &c[slot].nfrees : &c[slot].nallocs, 1);
+		pt__ctr_add(is_free ? &c[slot].bytes_freed : &c[slot].bytes_alloc, size);
+		return;
+	}
+	c = pt_shard_attach(&shared) + slot;
 
 	if (!shared) {
 		pt__ctr_add(is_free ? &c->nfrees : &c->nallocs, 1);
@@ -115,7 +125,7 @@ static inline void count_alloc(uint32_t slot, uint64_t size)
 {
 	struct pt__ctr *c = pt__tls_ctr;
 
-	if (pt_unlikely(!c)) {
+	if (pt_unlikely(!c || __atomic_load_n(&pt_seg_pending, __ATOMIC_RELAXED))) {
 		count_slow(slot, size, 0);
 		return;
 	}
@@ -127,7 +137,7 @@ static inline void count_free(uint32_t slot, uint64_t size)
 {
 	struct pt__ctr *c = pt__tls_ctr;
 
-	if (pt_unlikely(!c)) {
+	if (pt_unlikely(!c || __atomic_load_n(&pt_seg_pending, __ATOMIC_RELAXED))) {
 		count_slow(slot, size, 1);
 		return;
 	}

@@ -31,6 +31,7 @@
 
 struct pt_seg pt_seg;
 uint32_t pt__fast_slots;
+int pt_seg_pending;
 
 /* All of the module's state.  lock serialises registration, shard attach and
  * fork; the hot path never takes it. */
@@ -106,8 +107,9 @@ int pt_seg_commit(uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* Is the existing file at path a leftover of ours: our uid, and its process
- * gone or this very process before an exec? */
+/* Is the existing file at path a leftover of ours: our uid, and not the
+ * segment of a live process (no valid header, its process gone, or this
+ * very process before an exec)? */
 static int leftover(const char *path)
 {
 	struct pt_seg_header h;
@@ -117,9 +119,10 @@ static int leftover(const char *path)
 
 	if (fd < 0)
 		return 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-	    pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h))
-		stale = h.pid == getpid() || !pt_proc_alive(h.pid, h.start_ticks);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid())
+		stale = pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+			memcmp(h.magic, PT_SEG_MAGIC, sizeof(h.magic)) != 0 || h.pid == getpid() ||
+			!pt_proc_alive(h.pid, h.start_ticks);
 	close(fd);
 	return stale;
 }
@@ -212,7 +215,7 @@ static void atfork_parent(void)
 static int for_used_ranges(int (*put)(void *ctx, uint64_t off, uint64_t len), void *ctx)
 {
 	const struct pt_seg_header *h = pt_seg.hdr;
-	uint64_t ctr_bytes = (uint64_t)h->nslots * sizeof(struct pt_seg_ctr);
+	uint64_t ctr_bytes = (uint64_t)pt_registry_committed() * sizeof(struct pt_seg_ctr);
 	int rc = put(ctx, 0, sizeof(*h));
 
 	rc = rc ? rc : put(ctx, h->slots_off, (uint64_t)h->nslots * sizeof(struct pt_seg_slot));
@@ -241,10 +244,13 @@ static int put_mem(void *ctx, uint64_t off, uint64_t len)
 
 /*
  * In a fork child the mapping is still the parent's file: the child's counts
- * would land in its parent's counters.  Copy what was written into a new file
- * for this pid and map that over the old mapping at the same address.  If
- * that fails, a private copy takes the mapping's place and the child exports
- * nothing.
+ * would land in its parent's counters.  The child first takes a private copy
+ * of what was written, mapped at the same address so every pointer into the
+ * segment stays valid.  It exports a file of its own only when it next
+ * counts (pt_seg_export_child): a child that just calls exec never leaves a
+ * file behind, since exec runs no exit handler to remove it.  Until then
+ * pt__fast_slots is 0, so every count takes the library's slow path, which
+ * calls pt_seg_export_child first.
  */
 static void atfork_child(void)
 {
@@ -255,18 +261,7 @@ static void atfork_child(void)
 	if (seg.fd < 0)
 		return; /* private memory: already the child's own copy */
 	close(seg.fd);
-	seg.fd = create_file(seg.path, sizeof(seg.path));
-	if (seg.fd >= 0) {
-		if (ftruncate(seg.fd, (off_t)seg.size) == 0 && for_used_ranges(put_file, NULL) == 0 &&
-		    mmap(base, seg.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, seg.fd, 0) !=
-			    MAP_FAILED) {
-			fill_identity(pt_seg.hdr);
-			return;
-		}
-		unlink(seg.path);
-		close(seg.fd);
-		seg.fd = -1;
-	}
+	seg.fd = -1;
 	seg.path[0] = 0;
 	copy = mmap(NULL, seg.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		    -1, 0);
@@ -274,6 +269,35 @@ static void atfork_child(void)
 	    mremap(copy, seg.size, seg.size, MREMAP_MAYMOVE | MREMAP_FIXED, base) == MAP_FAILED)
 		abort(); /* the child would corrupt its parent's counters */
 	fill_identity(pt_seg.hdr);
+	__atomic_store_n(&pt__fast_slots, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&pt_seg_pending, 1, __ATOMIC_RELEASE);
+}
+
+/* A fork child's first count: copy the private counters into a file of its
+ * own and map it over them.  Every counting path calls this while
+ * pt_seg_pending is set and counts only after it returns, so no count is
+ * made while the copy is taken.  Without a file the child keeps counting
+ * privately. */
+void pt_seg_export_child(void)
+{
+	void *base = pt_seg.hdr;
+
+	pt_seg_lock();
+	if (__atomic_load_n(&pt_seg_pending, __ATOMIC_ACQUIRE)) {
+		seg.fd = create_file(seg.path, sizeof(seg.path));
+		if (seg.fd >= 0 && (ftruncate(seg.fd, (off_t)seg.size) != 0 ||
+				    for_used_ranges(put_file, NULL) != 0 ||
+				    mmap(base, seg.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+					 seg.fd, 0) == MAP_FAILED)) {
+			unlink(seg.path);
+			close(seg.fd);
+			seg.fd = -1;
+			seg.path[0] = 0;
+		}
+		__atomic_store_n(&pt__fast_slots, pt_seg.hdr->max_slots, __ATOMIC_RELEASE);
+		__atomic_store_n(&pt_seg_pending, 0, __ATOMIC_RELEASE);
+	}
+	pt_seg_unlock();
 }
 
 static void init_once(void)

@@ -47,6 +47,8 @@ int pt_tag_describe(const char *tag, const char *description, const char *binary
 		return -1;
 	}
 	pt_seg_init();
+	if (__atomic_load_n(&pt_seg_pending, __ATOMIC_ACQUIRE))
+		pt_seg_export_child();
 	pt_seg_lock();
 	rc = pt_registry_describe(t, description, binary);
 	pt_seg_unlock();
