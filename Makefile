@@ -10,6 +10,7 @@
 #   make install PREFIX=/usr/local [DESTDIR=...]
 
 PREFIX  ?= /usr/local
+V       ?= 0
 O       ?= build
 CC      ?= cc
 CLANG   ?= clang
@@ -21,6 +22,15 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread \
 	-D_GNU_SOURCE -Iinclude -Isrc -Icli \
 	-DPT_TAGS_DEFAULT='"$(PREFIX)/share/pooltag/pooltag.txt"'
 LDLIBS   := -pthread $(EXTRA_LDFLAGS)
+
+# Quiet build lines unless V=1.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @echo "  $(1)	$(2)"
+endif
 
 LIB_SRC  := $(wildcard src/*.c)
 CLI_SRC  := $(filter-out cli/main.c,$(wildcard cli/*.c))
@@ -41,54 +51,69 @@ PROGS    := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%)
 # Tests that exercise threads; check-tsan runs these.
 TSAN_TESTS := test_counter test_nonpaged
 
-.PHONY: all test check check-asan check-tsan fuzz fuzz-short bench demo install clean
+.PHONY: all deps test check check-asan check-tsan fuzz bench demo install clean
 all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/pooltag $(EXAMPLES) $(O)/pooltag.pc
 
 $(O)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(O)/libpooltag.a: $(LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(O)/libpooltag.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libpooltag.so.0 -o $@ $^ $(LDLIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libpooltag.so.0 -o $@ $^ $(LDLIBS)
 $(O)/libptcli.a: $(CLI_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(O)/pooltag: $(O)/cli/main.o $(O)/libptcli.a $(O)/libpooltag.a
-	$(CC) -o $@ $^ $(LDLIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDLIBS)
 $(O)/tests/%: tests/%.c tests/pt_test.h $(O)/libptcli.a $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libptcli.a $(O)/libpooltag.a $(LDLIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libptcli.a $(O)/libpooltag.a $(LDLIBS)
 # Programs the end-to-end tests run.
 $(O)/tests/progs/%: tests/progs/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
 $(O)/examples/%: examples/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
 $(O)/bench/%: bench/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(O)/libpooltag.a $(LDLIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(O)/libpooltag.a $(LDLIBS)
 
 $(O)/pooltag.pc: pooltag.pc.in Makefile
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
 # Fuzz targets: clang's libFuzzer with ASan+UBSan, always in build/fuzz.
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 	-Iinclude -Isrc -Icli -DPT_TAGS_DEFAULT='""'
 build/fuzz/%: fuzz/%.c $(CLI_SRC) $(wildcard cli/*.h src/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(CLI_SRC) $(LIB_SRC) -pthread
+	$(call say,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(CLI_SRC) $(LIB_SRC) -pthread
 
 FUZZ_SECONDS ?= 60
 fuzz: $(FUZZERS)
 	@for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p fuzz/corpus-$$n; \
 		$$f -max_total_time=$(FUZZ_SECONDS) fuzz/corpus-$$n fuzz/seeds/$$n || exit 1; done
 
+# Installs missing build and test dependencies (scripts/deps.sh says which).
+deps:
+	@sh scripts/deps.sh
+
 # Build everything a test run needs, then run it.  tests/run.sh prints the
 # closing "N passed, N failed" line.
-test: all $(TESTS) $(PROGS) $(FUZZERS)
+test: deps
+	@$(MAKE) --no-print-directory all $(TESTS) $(PROGS) $(FUZZERS)
 	@sh tests/run.sh $(O) $(FUZZERS)
 
 check: test
@@ -108,7 +133,7 @@ bench: $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
 
 demo: all
-	@sh examples/demo.sh $(O)
+	@bash examples/demo.sh $(O)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \

@@ -84,7 +84,7 @@ static void print(const struct change *c, size_t n, const struct pt_view *ov,
 	int header = -1;
 	long shown = 0;
 
-	printf(" Comparing OLD: pid %d (%s) with NEW: pid %d (%s), %.1f s apart\n", (int)ov->pid,
+	printf(" Comparing OLD: pid %d (%s) with NEW: pid %d (%s), %.2f s apart\n", (int)ov->pid,
 	       pt_safe_str(ov->comm, b1, sizeof(b1)), (int)nv->pid,
 	       pt_safe_str(nv->comm, b2, sizeof(b2)), (double)(nv->taken_ns - ov->taken_ns) / 1e9);
 	if (n == 0) {
@@ -96,7 +96,8 @@ static void print(const struct change *c, size_t n, const struct pt_view *ov,
 			header = c[i].suspect;
 			printf("\n %s\n", header ? "Leak suspects: outstanding count and bytes only grew"
 						 : "Other changes:");
-			printf(" Tag  Pool        +Diff        +Used   +Allocs    +Frees      Diff       Used\n");
+			printf(" %-4s %-8s %12s %12s %9s %9s %9s %10s\n", "Tag", "Pool", "+Diff", "+Used",
+			       "+Allocs", "+Frees", "Diff", "Used");
 		}
 		printf(" %-4s %-8s %+12" PRId64 " %+12" PRId64 " %+9" PRId64 " %+9" PRId64
 		       " %9" PRIu64 " %10" PRIu64 "   ",

@@ -1,0 +1,230 @@
+#!/usr/bin/env bats
+# `pooltag snap` and `pooltag diff`: snapshots of examples/tagged read back
+# as the live table, written atomically in the documented format, and the
+# diff that points at the leaking tag.
+
+load helpers
+
+setup() {
+	pt_setup
+}
+
+teardown() {
+	pt_teardown
+}
+
+# norm LINE: the line with runs of blanks squeezed to one space, trimmed.
+norm() {
+	echo $1
+}
+
+@test "snap: the file is the documented canonical format, with exact counters" {
+	tagged_start
+	tagged_work 1000
+	tagged_lines
+	before=$(date +%s%N)
+	ptrun snap "$TPID" -o "$PT_TMP/a.snap"
+	pt_ok
+	after=$(date +%s%N)
+	[ -z "$output" ]
+	mapfile -t snap <"$PT_TMP/a.snap"
+	[ "${snap[0]}" = "pooltag-snapshot 1" ]
+	[ "${snap[1]}" = "pid $TPID" ]
+	[ "${snap[2]}" = "uid $(id -u)" ]
+	[ "${snap[3]}" = "command tagged" ]
+	[[ ${snap[4]} =~ ^taken\ ([0-9]+)$ ]]
+	taken=${BASH_REMATCH[1]}
+	((taken >= before && taken <= after)) || fail "taken $taken not in [$before, $after]"
+	[[ ${snap[5]} =~ ^created\ ([0-9]+)$ ]]
+	((BASH_REMATCH[1] <= taken)) || fail "created after taken: ${snap[5]}"
+	[ "${snap[6]}" = "start_ticks $(awk '{print $22}' "/proc/$TPID/stat")" ]
+	[ "${snap[7]}" = "misuse 0" ]
+	# The descriptions first, then the sites, then the end line.
+	[ "${snap[8]}" = $'desc\tConn\ttagged\tConnection state' ]
+	[ "${snap[9]}" = $'desc\tReq \ttagged\tRequest buffers' ]
+	sites=$(printf '%s\n' "${snap[@]:10:4}" | sort)
+	expect=$(printf '%s\n' \
+		$'site\tConn\tpaged\t1000\t1000\t16000\t16000\t'"$CONN_LINE"$'\texamples/tagged.c\tserve' \
+		$'site\tHdr \tpaged\t1000\t0\t56000\t0\t'"$HDR_LINE"$'\texamples/tagged.c\tserve' \
+		$'site\tKey \tnonpaged\t1000\t1000\t32000\t32000\t'"$KEY_LINE"$'\texamples/tagged.c\tserve' \
+		$'site\tReq \tpaged\t1000\t1000\t'"$(req_bytes 1000)"$'\t'"$(req_bytes 1000)"$'\t'"$REQ_LINE"$'\texamples/tagged.c\tserve' |
+		sort)
+	[ "$sites" = "$expect" ] || fail "sites:"$'\n'"$sites"$'\n'"expected:"$'\n'"$expect"
+	[ "${snap[14]}" = $'end\t4\t2' ]
+	[ "${#snap[@]}" -eq 15 ]
+	# It ends with the end line's LF.
+	[ "$(tail -c 1 "$PT_TMP/a.snap" | od -An -c | tr -d ' ')" = '\n' ]
+	# Counters and file names are the owner's business.
+	[ "$(stat -c '%a %u' "$PT_TMP/a.snap")" = "600 $(id -u)" ]
+}
+
+@test "snap then used FILE gives the live table" {
+	tagged_start
+	tagged_work 1000
+	ptrun snap "$TPID" -o "$PT_TMP/a.snap"
+	pt_ok
+	for args in "" "-v" "7" "-v --sites" "--csv --sites" "-s diff -r" "1 Re*"; do
+		ptrun used $args "$TPID"
+		pt_ok
+		live=$output
+		ptrun used $args "$PT_TMP/a.snap"
+		pt_ok
+		[ "$output" = "$live" ] || fail "used $args differs:"$'\n'"$live"$'\n'"--- snapshot:"$'\n'"$output"
+	done
+	# JSON differs only in when it was read.
+	ptrun used --json --sites "$TPID"
+	live=$(echo "$output" | sed 's/"taken_ns":[0-9]*//')
+	ptrun used --json --sites "$PT_TMP/a.snap"
+	pt_ok
+	[ "$(echo "$output" | sed 's/"taken_ns":[0-9]*//')" = "$live" ]
+}
+
+@test "snap of a snapshot gives the same bytes" {
+	tagged_start
+	tagged_work 50
+	ptrun snap "$TPID" -o "$PT_TMP/a.snap"
+	pt_ok
+	ptrun snap "$PT_TMP/a.snap" -o "$PT_TMP/b.snap"
+	pt_ok
+	cmp "$PT_TMP/a.snap" "$PT_TMP/b.snap"
+	# A hand-made one is rewritten in canonical form and reads the same.
+	fixture_snap "$PT_TMP/f.snap"
+	ptrun snap "$PT_TMP/f.snap" -o "$PT_TMP/g.snap"
+	pt_ok
+	ptrun snap "$PT_TMP/g.snap" -o "$PT_TMP/h.snap"
+	pt_ok
+	cmp "$PT_TMP/g.snap" "$PT_TMP/h.snap"
+	ptrun used -v --sites "$PT_TMP/f.snap"
+	want=$output
+	ptrun used -v --sites "$PT_TMP/g.snap"
+	[ "$output" = "$want" ]
+}
+
+@test "snap is atomic: no temporary file left, an old target replaced whole" {
+	tagged_start
+	tagged_work 10
+	mkdir "$PT_TMP/out"
+	echo "old contents" >"$PT_TMP/out/a.snap"
+	ptrun snap "$TPID" -o "$PT_TMP/out/a.snap"
+	pt_ok
+	[ "$(ls -A "$PT_TMP/out")" = "a.snap" ]
+	[ "$(head -n 1 "$PT_TMP/out/a.snap")" = "pooltag-snapshot 1" ]
+	# A failed snap leaves the target as it was, and no temporary file.
+	cp "$PT_TMP/out/a.snap" "$PT_TMP/keep"
+	ptrun snap 999999999 -o "$PT_TMP/out/a.snap"
+	assert_error "no such process: 999999999"
+	cmp "$PT_TMP/keep" "$PT_TMP/out/a.snap"
+	ptrun snap "$TPID" -o "$PT_TMP/nodir/a.snap"
+	assert_error "cannot write snapshot $PT_TMP/nodir/a.snap"
+	[ "$(ls -A "$PT_TMP/out")" = "a.snap" ]
+}
+
+@test "snap is atomic: a reader never sees a partial file while snaps replace it" {
+	tagged_start
+	tagged_work 300
+	ptrun snap "$TPID" -o "$PT_TMP/a.snap"
+	pt_ok
+	# A writer replaces the file 40 times while we read it.
+	spawn /dev/null "$PT_TMP/writer.out" "$PT_TMP/writer.err" bash -c '
+		for i in $(seq 40); do "$1" snap "$2" -o "$3" || exit 1; done' \
+		writer "$PT" "$TPID" "$PT_TMP/a.snap"
+	writer=$SPAWNED
+	PT_PIDS+=("$writer")
+	reads=0
+	while kill -0 "$writer" 2>/dev/null; do
+		ptrun used -v "$PT_TMP/a.snap"
+		pt_ok
+		assert_row "Hdr " "0 0 0 0 300 0 300 16800"
+		reads=$((reads + 1))
+	done
+	wait "$writer" || fail "the writer failed: $(cat "$PT_TMP/writer.err")"
+	[ "$reads" -gt 0 ]
+	[ "$(ls -A "$PT_TMP" | grep -c pooltag-snap)" -eq 0 ]
+}
+
+@test "diff: the leaking tag is the first suspect, the rest are other changes" {
+	tagged_start
+	tagged_work 100
+	ptrun snap "$TPID" -o "$PT_TMP/old.snap"
+	pt_ok
+	tagged_work 200
+	ptrun snap "$TPID" -o "$PT_TMP/new.snap"
+	pt_ok
+	ptrun diff "$PT_TMP/old.snap" "$PT_TMP/new.snap"
+	pt_ok
+	[[ ${lines[0]} =~ ^\ Comparing\ OLD:\ pid\ $TPID\ \(tagged\)\ with\ NEW:\ pid\ $TPID\ \(tagged\),\ [0-9]+\.[0-9]\ s\ apart$ ]]
+	[ "${lines[1]}" = " Leak suspects: outstanding count and bytes only grew" ]
+	[ "${lines[2]}" = " Tag  Pool        +Diff        +Used   +Allocs    +Frees      Diff       Used" ]
+	[ "$(norm "${lines[3]}")" = "Hdr Paged +200 +11200 +200 +0 300 16800 $TAGGED_HDR_DESC" ]
+	[ "${lines[4]}" = " Other changes:" ]
+	[ "${lines[5]}" = "${lines[2]}" ]
+	[ "$(norm "${lines[6]}")" = "Conn Paged +0 +0 +200 +200 0 0 Connection state , Binary: tagged" ]
+	[ "$(norm "${lines[7]}")" = "Key NonPaged +0 +0 +200 +200 0 0 $TAGGED_HDR_DESC" ]
+	[ "$(norm "${lines[8]}")" = "Req Paged +0 +0 +200 +200 0 0 Request buffers , Binary: tagged" ]
+	[ "${#lines[@]}" -eq 9 ]
+	# The column layout.
+	[ "${lines[3]}" = "$(printf ' %-4s %-8s %+12d %+12d %+9d %+9d %9d %10d   %s' 'Hdr ' Paged 200 11200 200 0 300 16800 "$TAGGED_HDR_DESC")" ]
+}
+
+@test "diff --sites names the lines; -t limits the rows" {
+	tagged_start
+	tagged_lines
+	tagged_work 10
+	ptrun snap "$TPID" -o "$PT_TMP/old.snap"
+	pt_ok
+	tagged_work 5
+	ptrun diff --sites "$PT_TMP/old.snap" "$PT_TMP/new.snap"
+	assert_error "no such process or file"
+	ptrun snap "$TPID" -o "$PT_TMP/new.snap"
+	pt_ok
+	ptrun diff --sites "$PT_TMP/old.snap" "$PT_TMP/new.snap"
+	pt_ok
+	[ "$(norm "${lines[3]}")" = "Hdr Paged +5 +280 +5 +0 15 840 at examples/tagged.c:$HDR_LINE in serve" ]
+	[ "$(norm "${lines[6]}")" = "Conn Paged +0 +0 +5 +5 0 0 at examples/tagged.c:$CONN_LINE in serve" ]
+	[ "$(norm "${lines[7]}")" = "Key NonPaged +0 +0 +5 +5 0 0 at examples/tagged.c:$KEY_LINE in serve" ]
+	[ "$(norm "${lines[8]}")" = "Req Paged +0 +0 +5 +5 0 0 at examples/tagged.c:$REQ_LINE in serve" ]
+	ptrun diff -t 1 "$PT_TMP/old.snap" "$PT_TMP/new.snap"
+	pt_ok
+	[ "$(norm "${lines[3]}")" = "Hdr Paged +5 +280 +5 +0 15 840 $TAGGED_HDR_DESC" ]
+	[ "${lines[4]}" = " ... 3 more changes not shown" ]
+	[ "${#lines[@]}" -eq 5 ]
+}
+
+@test "diff: a snapshot against the live process, and no change" {
+	tagged_start
+	tagged_work 10
+	ptrun snap "$TPID" -o "$PT_TMP/old.snap"
+	pt_ok
+	ptrun diff "$PT_TMP/old.snap" "$TPID"
+	pt_ok
+	[ "${lines[1]}" = " No tag changed." ]
+	[ "${#lines[@]}" -eq 2 ]
+	tagged_work 3
+	ptrun diff "$PT_TMP/old.snap" "$TPID"
+	pt_ok
+	[ "$(norm "${lines[3]}")" = "Hdr Paged +3 +168 +3 +0 13 728 $TAGGED_HDR_DESC" ]
+	# Tag files describe tags in a diff too.
+	printf 'Hdr - tagged - Header cache\n' >"$PT_TMP/t.txt"
+	ptrun diff --tags "$PT_TMP/t.txt" "$PT_TMP/old.snap" "$TPID"
+	pt_ok
+	[ "$(norm "${lines[3]}")" = "Hdr Paged +3 +168 +3 +0 13 728 Header cache , Binary: tagged" ]
+}
+
+@test "diff: shrinking and vanished tags are other changes" {
+	write_snap "$PT_TMP/old.snap" \
+		'site|Gone|paged|5|0|50|0|1|g.c|g' \
+		'site|Shrk|nonpaged|10|0|1000|0|2|s.c|s' \
+		'site|Same|paged|1|0|10|0|3|s.c|s'
+	write_snap "$PT_TMP/new.snap" \
+		'site|Shrk|nonpaged|12|8|1200|800|2|s.c|s' \
+		'site|Same|paged|1|0|10|0|3|s.c|s' \
+		'site|Grow|paged|4|1|400|100|4|n.c|n'
+	ptrun diff "$PT_TMP/old.snap" "$PT_TMP/new.snap"
+	pt_ok
+	[ "${lines[1]}" = " Leak suspects: outstanding count and bytes only grew" ]
+	[ "$(norm "${lines[3]}")" = "Grow Paged +3 +300 +4 +1 3 300 Allocated in n (n.c) , Binary: fixture" ]
+	[ "${lines[4]}" = " Other changes:" ]
+	[ "$(norm "${lines[6]}")" = "Gone Paged -5 -50 -5 +0 0 0 (no longer allocated)" ]
+	[ "$(norm "${lines[7]}")" = "Shrk NonPaged -6 -600 +2 +8 4 400 Allocated in s (s.c) , Binary: fixture" ]
+	[ "${#lines[@]}" -eq 8 ]
+}
