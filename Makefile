@@ -52,7 +52,7 @@ PROGS    := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%)
 TSAN_TESTS := test_counter test_nonpaged
 
 .PHONY: all deps test check check-asan check-tsan fuzz bench demo install clean
-all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/pooltag $(EXAMPLES) $(O)/pooltag.pc
+all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/pooltag $(EXAMPLES)
 
 $(O)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -88,10 +88,6 @@ $(O)/bench/%: bench/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(O)/libpooltag.a $(LDLIBS)
-
-$(O)/pooltag.pc: pooltag.pc.in Makefile
-	@mkdir -p $(dir $@)
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
 # Fuzz targets: clang's libFuzzer with ASan+UBSan, always in build/fuzz.
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
@@ -143,7 +139,8 @@ install: all
 	install -m 644 $(O)/libpooltag.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(O)/libpooltag.so $(DESTDIR)$(PREFIX)/lib/libpooltag.so.0
 	ln -sf libpooltag.so.0 $(DESTDIR)$(PREFIX)/lib/libpooltag.so
-	install -m 644 $(O)/pooltag.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pooltag.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/pooltag.pc
 	install -m 755 $(O)/pooltag $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 man/pooltag.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/pooltag.3 $(DESTDIR)$(PREFIX)/share/man/man3/

@@ -144,7 +144,9 @@ static int setup(void)
 		if (add_slot(NULL, PT_TAG("????"), pool, h->max_slots) != 1 + pool)
 			return -1;
 	reg.ready = 1;
-	return 0;
+	return pt_registry_describe(PT_TAG("????"),
+				    "Tags beyond the counter table (raise POOLTAG_MAX_SITES)",
+				    "pooltag");
 }
 
 /* Looks (site, tag, pool) up or adds it.  A site that does not fit falls
