@@ -146,8 +146,9 @@ uint32_t pt_tag_of(const void *p);
  * slot, malloc, three header stores, and two adds to counters that only this
  * thread writes.  Any other case (first call at a site, first count of a
  * thread, non-paged pool, a header that does not check out) calls the
- * library, which handles everything; pt__fast_slots == 0 sends every call
- * there (set while the library wraps the paged pool's back end).
+ * library, which handles everything.  A thread whose pt__tls_ctr is NULL
+ * takes the library's path for every call, and so does every free while
+ * pt__fast_slots is 0.
  */
 #include <stdlib.h>
 
@@ -171,13 +172,15 @@ struct pt__ctr {
 extern __thread struct pt__ctr *pt__tls_ctr __attribute__((tls_model("initial-exec")));
 extern uint32_t pt__fast_slots;
 
-/* The check word: size and a 24-bit fold of the other fields, so a foreign
- * pointer or an overwritten header is told from a live block.  The tag is
- * compared whole on free, so only its low bits need folding in. */
-static inline uint64_t pt__hdr_word(uint32_t tag, uint32_t meta, uint64_t size)
+/* The check word: the size, and 24 bits derived from meta, so a foreign
+ * pointer or an overwritten header is told from a live block.  Derived from
+ * meta alone on purpose: the tag is compared whole on free, an overrun from
+ * the block below reaches the tag first and an underrun of this block the
+ * check bits first (they are the top bytes of word), so the check needs to
+ * cover neither tag nor size, and costs a multiply. */
+static inline uint64_t pt__hdr_word(uint32_t meta, uint64_t size)
 {
-	uint32_t check =
-		(tag ^ meta ^ (uint32_t)size ^ (uint32_t)(size >> 24) ^ PT__CHECK_LIVE) & 0xffffff;
+	uint32_t check = ((meta * 0x9e3779b1u) >> 8) ^ PT__CHECK_LIVE;
 	return size | (uint64_t)check << PT__SIZE_BITS;
 }
 
@@ -197,8 +200,7 @@ static inline void *pt__alloc_inline(struct pt_site *site, enum pt_pool pool, si
 
 	/* The key holds tag, a valid bit and pool above the slot. */
 	if (__builtin_expect(key >> 24 != ((uint64_t)tag << 8 | 0x80u | PT_PAGED) ||
-				     pool != PT_PAGED || size > PT__SIZE_MAX || !c ||
-				     slot >= __atomic_load_n(&pt__fast_slots, __ATOMIC_RELAXED),
+				     pool != PT_PAGED || size > PT__SIZE_MAX || !c,
 			     0))
 		return pt_alloc_at(site, pool, size, tag);
 	h = (struct pt__hdr *)malloc(size + sizeof(*h));
@@ -206,7 +208,7 @@ static inline void *pt__alloc_inline(struct pt_site *site, enum pt_pool pool, si
 		return NULL; /* malloc set errno */
 	h->tag = tag;
 	h->meta = slot;
-	h->word = pt__hdr_word(tag, slot, size);
+	h->word = pt__hdr_word(slot, size);
 	pt__ctr_add(&c[slot].nallocs, 1);
 	pt__ctr_add(&c[slot].bytes_alloc, size);
 	return h + 1;
@@ -227,7 +229,7 @@ static inline void pt__free_inline(struct pt_site *site, void *p, uint32_t tag)
 	/* meta below pt__fast_slots means pool 0, no alignment, slot in range. */
 	if (__builtin_expect(h->tag != tag || !c ||
 				     meta >= __atomic_load_n(&pt__fast_slots, __ATOMIC_RELAXED) ||
-				     word != pt__hdr_word(tag, meta, word & PT__SIZE_MASK),
+				     word != pt__hdr_word(meta, word & PT__SIZE_MASK),
 			     0)) {
 		pt_free_at(site, p, tag);
 		return;

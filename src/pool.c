@@ -13,8 +13,9 @@
  * every report of misuse.
  *
  * Back ends sit behind a method table, one entry per pool, so that a later
- * layer (fault injection, special pool) can wrap them; it must clear
- * pt__fast_slots while the paged entry is not plain malloc and free.
+ * layer (fault injection, special pool) can wrap them.  The inline paths
+ * call malloc and free directly: such a layer must also keep them away
+ * (sites registered without the key's valid bit, pt__fast_slots at 0).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -175,7 +176,7 @@ static void *alloc_block(struct pt_site *site, unsigned pool, unsigned align_log
 	h = (struct pt__hdr *)(base + room) - 1;
 	h->tag = tag;
 	h->meta = pt_hdr_meta(slot, pool, align_log2);
-	h->word = pt__hdr_word(tag, h->meta, size);
+	h->word = pt__hdr_word(h->meta, size);
 	if (zero)
 		memset(h + 1, 0, size);
 	count_alloc(slot, size);
@@ -231,9 +232,9 @@ static struct pt__hdr *live_header(const void *p, const char *op, uint32_t used_
 	pt_seg_init();
 	in_range = pt_meta_pool(h->meta) < PT_NPOOLS && slot > 0 &&
 		   slot < __atomic_load_n(&pt_seg.hdr->nslots, __ATOMIC_ACQUIRE);
-	if (in_range && h->word == pt__hdr_word(h->tag, h->meta, size))
+	if (in_range && h->word == pt__hdr_word(h->meta, size))
 		return h;
-	if (in_range && h->word == pt_hdr_freed(pt__hdr_word(h->tag, h->meta, size)))
+	if (in_range && h->word == pt_hdr_freed(pt__hdr_word(h->meta, size)))
 		pt_misuse_report(PT_MISUSE_BAD_POINTER, op, p, h->tag, used_tag, slot, site);
 	else
 		pt_misuse_report(PT_MISUSE_BAD_POINTER, op, p, 0, used_tag, 0, site);
@@ -312,7 +313,7 @@ void *pt_realloc_at(struct pt_site *site, void *p, size_t size, uint32_t tag)
 	}
 	h = n;
 	h->meta = pt_hdr_meta(slot, pool, 0);
-	h->word = pt__hdr_word(tag, h->meta, size);
+	h->word = pt__hdr_word(h->meta, size);
 	count_free(pt_meta_slot(old.meta), old_size);
 	count_alloc(slot, size);
 	return h + 1;

@@ -249,8 +249,9 @@ static int put_mem(void *ctx, uint64_t off, uint64_t len)
  * segment stays valid.  It exports a file of its own only when it next
  * counts (pt_seg_export_child): a child that just calls exec never leaves a
  * file behind, since exec runs no exit handler to remove it.  Until then
- * pt__fast_slots is 0, so every count takes the library's slow path, which
- * calls pt_seg_export_child first.
+ * the forking thread (the child's only one) has no pt__tls_ctr, so every
+ * count takes the library's slow path, which calls pt_seg_export_child
+ * first; threads started later have none either.
  */
 static void atfork_child(void)
 {
@@ -269,7 +270,7 @@ static void atfork_child(void)
 	    mremap(copy, seg.size, seg.size, MREMAP_MAYMOVE | MREMAP_FIXED, base) == MAP_FAILED)
 		abort(); /* the child would corrupt its parent's counters */
 	fill_identity(pt_seg.hdr);
-	__atomic_store_n(&pt__fast_slots, 0, __ATOMIC_RELEASE);
+	pt__tls_ctr = NULL;
 	__atomic_store_n(&pt_seg_pending, 1, __ATOMIC_RELEASE);
 }
 
@@ -294,7 +295,6 @@ void pt_seg_export_child(void)
 			seg.fd = -1;
 			seg.path[0] = 0;
 		}
-		__atomic_store_n(&pt__fast_slots, pt_seg.hdr->max_slots, __ATOMIC_RELEASE);
 		__atomic_store_n(&pt_seg_pending, 0, __ATOMIC_RELEASE);
 	}
 	pt_seg_unlock();

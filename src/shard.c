@@ -81,6 +81,10 @@ struct pt__ctr *pt_shard_attach(int *shared)
 	*shared = 1;
 	if (tls_exited || !shards.free)
 		return pt_seg_shard(0);
+	if (tls_shard) { /* a fork child's thread: its shard, mapped anew */
+		*shared = 0;
+		return pt__tls_ctr = pt_seg_shard(tls_shard);
+	}
 	pt_seg_lock();
 	if (h->nshards == 0) { /* shard 0 itself, made by the first attach */
 		if (commit_shard(0, 0, (uint64_t)pt_registry_committed() * sizeof(struct pt__ctr)) == 0)

@@ -187,6 +187,9 @@ wait_file_gone() {
 # ptrun ARGS...: runs the CLI with separate stdout ($output, $lines) and
 # stderr ($stderr, $stderr_lines).  A hang is killed and shows as status 124.
 ptrun() {
+	# bats 1.8's run, given flags, assigns a global i (bats_version_lt):
+	# keep it from clobbering the caller's loop variable.
+	local i
 	run --separate-stderr timeout -k 5 120 "$PT" "$@"
 }
 
