@@ -22,8 +22,9 @@ int pt_cmd_diff(int argc, char **argv);
 /* Prints "pooltag: <message>" on stderr. */
 void pt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Loads arg into v: a PID (all digits) read live, else a snapshot file.
- * 0, or -1 with a message in err. */
+/* Loads arg into v: a PID (all digits) read live; else a file: a segment
+ * (the counters a dead process left) or a snapshot.  0, or -1 with a
+ * message in err. */
 int pt_target_load(const char *arg, struct pt_view *v, char *err, size_t errlen);
 
 /* The tag database for a command: the --tags files (in order), then
@@ -31,6 +32,10 @@ int pt_target_load(const char *arg, struct pt_view *v, char *err, size_t errlen)
  * unreadable --tags or $POOLTAG_TAGS file is an error; a missing installed
  * file is not.  NULL with a message in err. */
 struct pt_tagdb *pt_tagdb_for(char **files, size_t nfiles, char *err, size_t errlen);
+
+/* Flushes standard output: 0, or 1 with "cannot write output: reason"
+ * printed (a full disk or a closed pipe must not pass for success). */
+int pt_flush_stdout(void);
 
 /* Parses a non-negative decimal count for option opt; -1 (message printed)
  * if s is not one. */

@@ -94,7 +94,7 @@ static void print(const struct change *c, size_t n, const struct pt_view *ov,
 	for (size_t i = 0; i < n && (top < 0 || shown < top); i++, shown++) {
 		if (header != c[i].suspect) {
 			header = c[i].suspect;
-			printf("\n %s\n", header ? "Leak suspects: outstanding count and bytes only grew"
+			printf("\n %s\n", header ? "Leak suspects: outstanding count and bytes grew"
 						 : "Other changes:");
 			printf(" %-4s %-8s %12s %12s %9s %9s %9s %10s\n", "Tag", "Pool", "+Diff", "+Used",
 			       "+Allocs", "+Frees", "Diff", "Used");
@@ -140,6 +140,17 @@ static struct change *compare(const struct pt_view *ov, const struct pt_view *nv
 			ch.tally = find_tally(nt, nn, r->tag);
 			add(c, count, ch);
 		}
+		for (size_t j = 0; j < ov->nrows; j++) { /* sites gone from NEW */
+			int gone = 1;
+			for (size_t i = 0; i < nv->nrows && gone; i++)
+				gone = !same_site(&ov->rows[j], &nv->rows[i]);
+			if (gone) {
+				struct change ch = {.tag = ov->rows[j].tag, .pool = ov->rows[j].pool,
+						    .site = &ov->rows[j]};
+				sums_of_row(&ov->rows[j], &ch.old);
+				add(c, count, ch);
+			}
+		}
 		return c;
 	}
 	for (size_t i = 0; i < nn; i++) {
@@ -181,6 +192,11 @@ int pt_cmd_diff(int argc, char **argv)
 		return 1;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "t:h", longs, NULL)) != -1) {
+		if (ch == 'h') {
+			fprintf(stdout, "usage: pooltag diff [--sites] [-t N] [--tags FILE] OLD NEW\n");
+			rc = 0;
+			goto out;
+		}
 		if (ch == 'S')
 			sites = 1;
 		else if (ch == 'T')
@@ -207,7 +223,7 @@ int pt_cmd_diff(int argc, char **argv)
 	}
 	qsort(c, n, sizeof(*c), cmp_change);
 	print(c, n, &ov, &nv, db, sites, top);
-	rc = fflush(stdout) == 0 ? 0 : 1;
+	rc = pt_flush_stdout();
 	goto out;
 usage:
 	fprintf(stderr, "usage: pooltag diff [--sites] [-t N] [--tags FILE] OLD NEW\n");

@@ -96,7 +96,7 @@ int pt_cmd_ls(int argc, char **argv)
 	if (clean)
 		printf("removed %zu stale segment%s\n", removed, removed == 1 ? "" : "s");
 	free(e);
-	return rc;
+	return pt_flush_stdout() ? 1 : rc;
 }
 
 int pt_cmd_snap(int argc, char **argv)

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -74,7 +77,73 @@ static const char *check_header(const struct pt_seg_header *h, uint64_t file_siz
 	if (h->nslots > h->max_slots || h->ndescs > h->max_descs || h->nshards > h->max_shards ||
 	    h->strings_used > h->strings_size)
 		return "counts exceed their tables";
+	if (h->shards_off % 8 || h->shard_stride % 8)
+		return "misaligned counters";
 	return NULL;
+}
+
+/* SIGBUS while counters are read through a mapping means the file was
+ * truncated under us: jump back out and report it. */
+static sigjmp_buf bus_jmp;
+static volatile sig_atomic_t bus_armed;
+
+static void on_sigbus(int sig)
+{
+	if (bus_armed)
+		siglongjmp(bus_jmp, 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/*
+ * Sums every shard's counters into sum[0, nslots): all frees first, then all
+ * allocations (see src/shard.c), so a live read never shows more frees than
+ * allocations.  The shards are mapped and read with aligned 8-byte loads,
+ * which a concurrent writer cannot tear (a read(2) copy gives no such
+ * promise).  0, or -1 if the file shrank under us.
+ */
+static int sum_counters(int fd, const struct pt_seg_header *h, struct pt_seg_ctr *sum)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t start = h->shards_off & ~(page - 1);
+	uint64_t len = h->shards_off - start + (uint64_t)h->nshards * h->shard_stride;
+	struct sigaction sa = {.sa_handler = on_sigbus}, old;
+	const char *base;
+	void *map;
+	int rc = 0;
+
+	if (h->nshards == 0 || h->nslots == 0)
+		return 0;
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)start);
+	if (map == MAP_FAILED)
+		return -1;
+	base = (const char *)map + (h->shards_off - start);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(bus_jmp, 1) == 0) {
+		bus_armed = 1;
+		for (int pass = 0; pass < 2; pass++) {
+			for (uint32_t sh = 0; sh < h->nshards; sh++) {
+				const uint64_t *c = (const uint64_t *)(base + sh * h->shard_stride);
+				for (uint32_t i = 0; i < h->nslots; i++, c += 4) {
+					if (pass == 0) {
+						sum[i].nfrees += __atomic_load_n(&c[2], __ATOMIC_RELAXED);
+						sum[i].bytes_freed += __atomic_load_n(&c[3], __ATOMIC_RELAXED);
+					} else {
+						sum[i].nallocs += __atomic_load_n(&c[0], __ATOMIC_RELAXED);
+						sum[i].bytes_alloc += __atomic_load_n(&c[1], __ATOMIC_RELAXED);
+					}
+				}
+			}
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		}
+	} else {
+		rc = -1;
+	}
+	bus_armed = 0;
+	sigaction(SIGBUS, &old, NULL);
+	munmap(map, len);
+	return rc;
 }
 
 /* A string of the area, or NULL if off does not start a NUL-terminated
@@ -91,7 +160,7 @@ int pt_segread_fd(struct pt_view *v, int fd, const char *name, char *err, size_t
 	struct pt_seg_header h;
 	struct pt_seg_slot *slots = NULL;
 	struct pt_seg_desc *descs = NULL;
-	struct pt_seg_ctr *ctr = NULL, *sum = NULL;
+	struct pt_seg_ctr *sum = NULL;
 	char *strs = NULL;
 	const char *why = NULL;
 	struct timespec ts;
@@ -125,9 +194,8 @@ int pt_segread_fd(struct pt_view *v, int fd, const char *name, char *err, size_t
 	strs = malloc(h.strings_used + 1);
 	slots = calloc(h.nslots + 1, sizeof(*slots));
 	descs = calloc(h.ndescs + 1, sizeof(*descs));
-	ctr = calloc(h.nslots + 1, sizeof(*ctr));
 	sum = calloc(h.nslots + 1, sizeof(*sum));
-	if (!strs || !slots || !descs || !ctr || !sum) {
+	if (!strs || !slots || !descs || !sum) {
 		snprintf(err, errlen, "%s: out of memory", name);
 		goto out;
 	}
@@ -138,22 +206,9 @@ int pt_segread_fd(struct pt_view *v, int fd, const char *name, char *err, size_t
 		goto corrupt;
 	strs[h.strings_used] = 0;
 
-	/* Frees of every shard first, then allocations: see src/shard.c. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (uint32_t s = 0; s < h.nshards; s++) {
-			if (read_at(fd, ctr, (size_t)h.nslots * sizeof(*ctr),
-				    h.shards_off + s * h.shard_stride) != 0)
-				goto corrupt;
-			for (uint32_t i = 0; i < h.nslots; i++) {
-				if (pass == 0) {
-					sum[i].nfrees += ctr[i].nfrees;
-					sum[i].bytes_freed += ctr[i].bytes_freed;
-				} else {
-					sum[i].nallocs += ctr[i].nallocs;
-					sum[i].bytes_alloc += ctr[i].bytes_alloc;
-				}
-			}
-		}
+	if (sum_counters(fd, &h, sum) != 0) {
+		why = "the file shrank while it was read";
+		goto corrupt;
 	}
 
 	v->pid = h.pid;
@@ -208,7 +263,6 @@ out:
 	free(strs);
 	free(slots);
 	free(descs);
-	free(ctr);
 	free(sum);
 	return rc;
 }

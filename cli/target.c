@@ -2,6 +2,7 @@
  * target.c - what the CLI's commands share: loading targets and tag files.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "segfmt.h"
 #include "segread.h"
 #include "snapshot.h"
 
@@ -28,6 +30,14 @@ void pt_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+int pt_flush_stdout(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 0;
+	pt_err("cannot write output: %s", strerror(errno ? errno : EIO));
+	return 1;
+}
+
 long pt_parse_count(const char *opt, const char *s)
 {
 	char *end;
@@ -40,6 +50,34 @@ long pt_parse_count(const char *opt, const char *s)
 		return -1;
 	}
 	return v;
+}
+
+/* Does path start with a segment's magic?  (A segment file given by name:
+ * the counters a crashed process left behind.) */
+static int is_segment(const char *path)
+{
+	char magic[sizeof(PT_SEG_MAGIC) - 1];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int yes = fd >= 0 && read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
+		  memcmp(magic, PT_SEG_MAGIC, sizeof(magic)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return yes;
+}
+
+static int read_segment_file(const char *path, struct pt_view *v, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int rc;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = pt_segread_fd(v, fd, path, err, errlen);
+	close(fd);
+	return rc;
 }
 
 int pt_target_load(const char *arg, struct pt_view *v, char *err, size_t errlen)
@@ -62,7 +100,8 @@ int pt_target_load(const char *arg, struct pt_view *v, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: no such process or file", arg);
 		return -1;
 	}
-	return pt_snap_read(v, arg, err, errlen);
+	return is_segment(arg) ? read_segment_file(arg, v, err, errlen)
+			       : pt_snap_read(v, arg, err, errlen);
 }
 
 /* The installed pooltag.txt: beside the executable (../share/pooltag/, so

@@ -271,7 +271,8 @@ static void usage(void)
 static int parse_flags(const char *s, struct used_opts *o)
 {
 	char *end;
-	unsigned long f = strtoul(s, &end, 0);
+	int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	unsigned long f = strtoul(s, &end, hex ? 16 : 10);
 
 	if (!*s || *end || *s == '-' || *s == '+')
 		return 0;
@@ -409,7 +410,7 @@ int pt_cmd_used(int argc, char **argv)
 		print_csv(stdout, &v, db, t, shown, &o);
 	else
 		print_text(stdout, &v, db, t, n, shown, &o, total);
-	rc = fflush(stdout) == 0 ? 0 : 1;
+	rc = pt_flush_stdout();
 	goto out;
 usage:
 	usage();

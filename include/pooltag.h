@@ -57,7 +57,8 @@ char *pt_tag_str(uint32_t tag, char out[5]);
  * description column, ahead of any pooltag.txt entry).  description and
  * binary (the owning component, may be NULL) are copied; a later call for the
  * same tag replaces the earlier one.  Returns -1 with EINVAL for a bad tag,
- * ENOSPC when the segment's description table or string area is full. */
+ * ENOSPC when the segment's description table or string area is full or a
+ * string is longer than 4095 bytes. */
 int pt_tag_describe(const char *tag, const char *description, const char *binary);
 
 /* ---------------------------------------------------------------------------
@@ -300,7 +301,8 @@ uint64_t pt_misuse_count(void);
  * Export
  *
  * The counters live in a shared-memory segment, /dev/shm/pooltag-PID, mode
- * 0600, created at the first allocation and unlinked at normal exit.  A child
+ * 0600, created by the first call that needs it (an allocation, a tag
+ * description, a counter read) and unlinked at normal exit.  A child
  * made by fork gets its own segment with a copy of its parent's counters.
  * POOLTAG_EXPORT=0 in the environment keeps the counters in private memory.
  * docs/segment-format.md describes the format.

@@ -93,6 +93,7 @@ static inline struct pt__ctr *pt_seg_shard(uint32_t shard)
 uint32_t pt_registry_slot(const struct pt_site *site, uint32_t tag, unsigned pool);
 int pt_registry_describe(uint32_t tag, const char *desc, const char *binary);
 uint32_t pt_registry_committed(void); /* slots [0, n) have counter pages in every shard */
+#define PT_FIRST_COMMIT 128u /* slots backed when the segment is made (one page of counters) */
 
 /* ---- shard.c: per-thread counter shards ---- */
 /* pt__tls_ctr (pooltag.h): this thread's shard, or NULL. */

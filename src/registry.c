@@ -23,7 +23,7 @@
 
 #include "internal.h"
 
-#define SLOTS_PER_COMMIT 128 /* one 4 KiB page of counters per shard */
+#define SLOTS_PER_COMMIT PT_FIRST_COMMIT /* one 4 KiB page of counters per shard */
 #define RESERVED_FOR_TAGS 64 /* slots kept for per-tag fallbacks when sites overflow */
 
 static struct {

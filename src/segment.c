@@ -66,7 +66,7 @@ static uint32_t env_u32(const char *name, uint32_t def, uint32_t lo, uint32_t hi
 	char *end;
 	unsigned long v;
 
-	if (!s || !*s)
+	if (!s || *s < '0' || *s > '9')
 		return def;
 	errno = 0;
 	v = strtoul(s, &end, 10);
@@ -310,7 +310,18 @@ static void init_once(void)
 	seg.size = geo.size;
 	if (!(exp && strcmp(exp, "0") == 0)) {
 		seg.fd = create_file(seg.path, sizeof(seg.path));
-		if (seg.fd >= 0 && !(base = map_file(seg.fd, seg.size))) {
+		/* Back the first page of every region now: the last-resort slots
+		 * and shard 0 must never fault, so a file system too full for
+		 * them means no export at all, never a SIGBUS later. */
+		if (seg.fd >= 0 &&
+		    (!(base = map_file(seg.fd, seg.size)) ||
+		     pt_seg_commit(geo.slots_off, PT_FIRST_COMMIT * sizeof(struct pt_seg_slot)) != 0 ||
+		     pt_seg_commit(geo.descs_off, sizeof(struct pt_seg_desc)) != 0 ||
+		     pt_seg_commit(geo.strings_off, 3) != 0 ||
+		     pt_seg_commit(geo.shards_off, PT_FIRST_COMMIT * sizeof(struct pt_seg_ctr)) != 0)) {
+			if (base)
+				munmap(base, seg.size);
+			base = NULL;
 			unlink(seg.path);
 			close(seg.fd);
 			seg.fd = -1;

@@ -161,8 +161,12 @@ static int count(uint32_t tag, int all, enum pt_pool pool, struct pt_count *out)
 		if (s->pool == (uint32_t)pool && (all || s->tag == tag))
 			sum_slot(slot, out, &ba, &bf);
 	}
+	/* Clamped: on a weakly ordered CPU a free can become visible before the
+	 * allocation it follows; the pair is then in flight, not negative. */
+	if (out->nfrees > out->nallocs)
+		out->nfrees = out->nallocs;
 	out->curblocks = out->nallocs - out->nfrees;
-	out->curbytes = ba - bf;
+	out->curbytes = bf < ba ? ba - bf : 0;
 	return 0;
 }
 

@@ -7,7 +7,11 @@
 BUILD=${1:-build}
 shift
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# Segments go to a directory of this run's own, which must be empty again
+# at the end: a test that leaves a segment behind fails.
+POOLTAG_DIR=$(mktemp -d)
+export POOLTAG_DIR
+trap 'rm -f "$log"; rm -rf "$POOLTAG_DIR"' EXIT
 passed=0 failed=0
 
 count() { # name, status, output file
@@ -55,6 +59,15 @@ for f in "$@"; do
 	fi
 	rm -rf "$corpus"
 done
+
+left=$(ls "$POOLTAG_DIR")
+if [ -n "$left" ]; then
+	echo "not ok - segments left behind by the tests: $(echo $left)"
+	failed=$((failed + 1))
+else
+	echo "ok - no test left a segment behind"
+	passed=$((passed + 1))
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -324,7 +324,7 @@ PT_TEST(test_memlock_limit)
 		pt_count_tag(PT_TAG("TLck"), PT_NONPAGED, &c);
 		if (c.curblocks != 0 || c.curbytes != 0)
 			rc = 15;
-		_exit(rc);
+		exit(rc); /* exit, not _exit: the child's segment is removed */
 	}
 	waitpid(pid, &st, 0);
 	PT_CHECK(WIFEXITED(st));
