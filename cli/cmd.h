@@ -22,6 +22,13 @@ int pt_cmd_diff(int argc, char **argv);
 /* Prints "pooltag: <message>" on stderr. */
 void pt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A usage error of command cmd, as one line: "pooltag: CMD: <message>
+ * (see 'pooltag CMD --help')".  Returns 2, the usage exit status. */
+int pt_usage_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The message for getopt's '?' (unknown option or missing value). */
+int pt_getopt_err(const char *cmd, char **argv);
+
 /* Loads arg into v: a PID (all digits) read live; else a file: a segment
  * (the counters a dead process left) or a snapshot.  0, or -1 with a
  * message in err. */
@@ -37,8 +44,8 @@ struct pt_tagdb *pt_tagdb_for(char **files, size_t nfiles, char *err, size_t err
  * printed (a full disk or a closed pipe must not pass for success). */
 int pt_flush_stdout(void);
 
-/* Parses a non-negative decimal count for option opt; -1 (message printed)
- * if s is not one. */
-long pt_parse_count(const char *opt, const char *s);
+/* Parses a non-negative decimal count for option opt of command cmd; -1
+ * (usage error printed) if s is not one. */
+long pt_parse_count(const char *cmd, const char *opt, const char *s);
 
 #endif /* PT_CMD_H */

@@ -191,6 +191,7 @@ int pt_cmd_diff(int argc, char **argv)
 	if (!tagfiles)
 		return 1;
 	optind = 1;
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "t:h", longs, NULL)) != -1) {
 		if (ch == 'h') {
 			fprintf(stdout, "usage: pooltag diff [--sites] [-t N] [--tags FILE] OLD NEW\n");
@@ -201,13 +202,17 @@ int pt_cmd_diff(int argc, char **argv)
 			sites = 1;
 		else if (ch == 'T')
 			tagfiles[ntagfiles++] = optarg;
-		else if (ch == 't' && (top = pt_parse_count("-t", optarg)) >= 0)
+		else if (ch == 't' && (top = pt_parse_count("diff", "-t", optarg)) >= 0)
 			continue;
-		else
+		else if (ch == 't')
 			goto usage;
+		else {
+			pt_getopt_err("diff", argv);
+			goto usage;
+		}
 	}
 	if (argc - optind != 2) {
-		pt_err("diff: wants two arguments, OLD and NEW (PIDs or snapshots)");
+		pt_usage_err("diff", "wants two arguments, OLD and NEW (PIDs or snapshots)");
 		goto usage;
 	}
 	if (!(db = pt_tagdb_for(tagfiles, ntagfiles, err, sizeof(err))) ||
@@ -225,8 +230,7 @@ int pt_cmd_diff(int argc, char **argv)
 	print(c, n, &ov, &nv, db, sites, top);
 	rc = pt_flush_stdout();
 	goto out;
-usage:
-	fprintf(stderr, "usage: pooltag diff [--sites] [-t N] [--tags FILE] OLD NEW\n");
+usage: /* the message is printed */
 	rc = 2;
 out:
 	free(c);

@@ -43,10 +43,11 @@ int pt_cmd_ls(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--clean") == 0) {
 			clean = 1;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			printf("usage: pooltag ls [--clean]\n");
+			return 0;
 		} else {
-			pt_err("ls: unknown argument '%s'", argv[i]);
-			fprintf(stderr, "usage: pooltag ls [--clean]\n");
-			return 2;
+			return pt_usage_err("ls", "unknown argument '%s'", argv[i]);
 		}
 	}
 	if (pt_seglist(&e, &n, err, sizeof(err)) != 0) {
@@ -107,19 +108,19 @@ int pt_cmd_snap(int argc, char **argv)
 	int c, rc = 1;
 
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt(argc, argv, "o:h")) != -1) {
 		if (c == 'o') {
 			out = optarg;
+		} else if (c == 'h') {
+			printf("usage: pooltag snap PID -o FILE\n");
+			return 0;
 		} else {
-			fprintf(stderr, "usage: pooltag snap PID -o FILE\n");
-			return c == 'h' ? 0 : 2;
+			return pt_getopt_err("snap", argv);
 		}
 	}
-	if (argc - optind != 1 || !out) {
-		pt_err("snap: wants one PID (or snapshot) and -o FILE");
-		fprintf(stderr, "usage: pooltag snap PID -o FILE\n");
-		return 2;
-	}
+	if (argc - optind != 1 || !out)
+		return pt_usage_err("snap", "wants one PID (or segment or snapshot) and -o FILE");
 	pt_view_init(&v);
 	if (pt_target_load(argv[optind], &v, err, sizeof(err)) != 0 ||
 	    pt_snap_write(&v, out, err, sizeof(err)) != 0)

@@ -309,21 +309,14 @@ static pid_t name_pid(const char *name)
 	return (pid_t)pid;
 }
 
-/* Is the segment at path live: its process exists, started when the header
- * says, and maps this very file? */
+/* Is the segment at path live: does process pid exist and map this very
+ * file (device and inode)?  Nothing inside the file decides it, so a live
+ * process's segment counts as live even when its content is corrupt. */
 static int seg_live(pid_t pid, const char *path)
 {
-	struct pt_seg_header h;
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	int live = 0;
 
-	if (fd < 0)
-		return 0;
-	if (fstat(fd, &st) == 0 && read_at(fd, &h, sizeof(h), 0) == 0 && h.pid == pid)
-		live = pt_proc_alive(pid, h.start_ticks) && maps_file(pid, st.st_dev, st.st_ino);
-	close(fd);
-	return live;
+	return lstat(path, &st) == 0 && pt_proc_alive(pid, 0) && maps_file(pid, st.st_dev, st.st_ino);
 }
 
 static int cmp_ent(const void *a, const void *b)
@@ -375,7 +368,8 @@ int pt_seglist(struct pt_segent **out, size_t *n, char *err, size_t errlen)
 		cnt++;
 	}
 	closedir(dp);
-	qsort(v, cnt, sizeof(*v), cmp_ent);
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cmp_ent);
 	*out = v;
 	*n = cnt;
 	return 0;
@@ -387,14 +381,11 @@ int pt_segread_pid(struct pt_view *v, pid_t pid, char *err, size_t errlen)
 	char proc[64], stale[512] = "";
 	struct stat st;
 	size_t n;
-	int rc = -1, found = 0;
+	int rc = -1, found = 0, exists;
 
 	snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
-	if (pid <= 0 || stat(proc, &st) != 0) {
-		snprintf(err, errlen, "no such process: %d", (int)pid);
-		return -1;
-	}
-	if (st.st_uid != getuid() && getuid() != 0) {
+	exists = pid > 0 && stat(proc, &st) == 0;
+	if (exists && st.st_uid != getuid() && getuid() != 0) {
 		snprintf(err, errlen,
 			 "process %d belongs to uid %u, not to you: pooltag reads only your own "
 			 "processes",
@@ -405,7 +396,7 @@ int pt_segread_pid(struct pt_view *v, pid_t pid, char *err, size_t errlen)
 		return -1;
 	for (size_t i = 0; i < n && !found; i++) {
 		int fd;
-		if (ents[i].pid != pid)
+		if (ents[i].pid != pid || ents[i].foreign)
 			continue;
 		if (ents[i].stale) {
 			snprintf(stale, sizeof(stale), "%s", ents[i].path);
@@ -421,15 +412,20 @@ int pt_segread_pid(struct pt_view *v, pid_t pid, char *err, size_t errlen)
 		close(fd);
 	}
 	free(ents);
-	if (!found && stale[0])
+	if (found)
+		return rc;
+	if (stale[0])
 		snprintf(err, errlen,
-			 "stale segment %s: process %d no longer exports it (it exited or exec'd); "
+			 "stale segment %s: process %d %s; 'pooltag used %s' reads what it left, "
 			 "'pooltag ls --clean' removes it",
-			 stale, (int)pid);
-	else if (!found)
+			 stale, (int)pid, exists ? "no longer exports it (it exec'd)" : "has exited",
+			 stale);
+	else if (!exists)
+		snprintf(err, errlen, "no such process: %d", (int)pid);
+	else
 		snprintf(err, errlen,
 			 "process %d does not export pooltag counters (not linked with libpooltag, "
 			 "no allocation yet, or POOLTAG_EXPORT=0)",
 			 (int)pid);
-	return rc;
+	return -1;
 }

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,25 @@ void pt_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+int pt_usage_err(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "pooltag: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'pooltag %s --help')\n", cmd);
+	return 2;
+}
+
+int pt_getopt_err(const char *cmd, char **argv)
+{
+	if (optopt)
+		return pt_usage_err(cmd, "option -%c is unknown or wants a value", optopt);
+	return pt_usage_err(cmd, "option '%s' is unknown or wants a value", argv[optind - 1]);
+}
+
 int pt_flush_stdout(void)
 {
 	if (fflush(stdout) == 0 && !ferror(stdout))
@@ -38,7 +58,7 @@ int pt_flush_stdout(void)
 	return 1;
 }
 
-long pt_parse_count(const char *opt, const char *s)
+long pt_parse_count(const char *cmd, const char *opt, const char *s)
 {
 	char *end;
 	long v;
@@ -46,7 +66,7 @@ long pt_parse_count(const char *opt, const char *s)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < 0) {
-		pt_err("%s wants a non-negative number, not '%s'", opt, s);
+		pt_usage_err(cmd, "%s wants a non-negative number, not '%s'", opt, s);
 		return -1;
 	}
 	return v;
@@ -104,18 +124,24 @@ int pt_target_load(const char *arg, struct pt_view *v, char *err, size_t errlen)
 			       : pt_snap_read(v, arg, err, errlen);
 }
 
-/* The installed pooltag.txt: beside the executable (../share/pooltag/, so
- * an unpacked or in-tree build finds its own), else the configured path. */
+/* The installed pooltag.txt: beside the executable, in ../share/pooltag/
+ * (an installed or unpacked tree), or ../../share/pooltag/ (a build
+ * variant such as build/asan/ in the source tree); else the configured
+ * path. */
 static const char *default_tags(char *buf, size_t len)
 {
+	static const char *const rel[] = {"/../share/pooltag/pooltag.txt",
+					  "/../../share/pooltag/pooltag.txt"};
 	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
 	char *slash;
 
 	if (n > 0) {
 		buf[n] = 0;
 		slash = strrchr(buf, '/');
-		if (slash && (size_t)(slash - buf) + 32 < len) {
-			strcpy(slash, "/../share/pooltag/pooltag.txt");
+		for (size_t i = 0; slash && i < 2; i++) {
+			if ((size_t)(slash - buf) + strlen(rel[i]) + 1 > len)
+				break;
+			strcpy(slash, rel[i]);
 			if (access(buf, R_OK) == 0)
 				return buf;
 		}

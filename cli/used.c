@@ -253,7 +253,7 @@ static void print_csv(FILE *f, const struct pt_view *v, const struct pt_tagdb *d
 
 static void usage(void)
 {
-	fprintf(stderr,
+	fprintf(stdout,
 		"usage: pooltag used [FLAGS] [PATTERN] PID|SNAPSHOT\n"
 		"  FLAGS    WinDbg's numeric flags: 1 verbose, 2 sort by non-paged, 4 by paged\n"
 		"  PATTERN  tag pattern, '?' one character, '*' any (case-sensitive): 'SEY?'\n"
@@ -277,11 +277,11 @@ static int parse_flags(const char *s, struct used_opts *o)
 	if (!*s || *end || *s == '-' || *s == '+')
 		return 0;
 	if (f & 8) {
-		pt_err("flag 8 (session pool) has no meaning for a process");
+		pt_usage_err("used", "flag 8 (session pool) has no meaning for a process");
 		return -1;
 	}
 	if (f & ~7ul) {
-		pt_err("unknown flag bits in '%s': 1 verbose, 2 sort non-paged, 4 sort paged", s);
+		pt_usage_err("used", "unknown flag bits in '%s': 1 verbose, 2 sort non-paged, 4 sort paged", s);
 		return -1;
 	}
 	o->verbose |= (int)(f & 1);
@@ -315,6 +315,7 @@ int pt_cmd_used(int argc, char **argv)
 	if (!tagfiles)
 		return 1;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vs:rt:h", longs, NULL)) != -1) {
 		switch (c) {
 		case 'v':
@@ -326,8 +327,8 @@ int pt_cmd_used(int argc, char **argv)
 				if (strcmp(optarg, sort_names[i]) == 0)
 					k = i;
 			if (k < 0) {
-				pt_err("unknown sort key '%s': tag, nonpaged, paged, diff or allocs",
-				       optarg);
+				pt_usage_err("used", "unknown sort key '%s': tag, nonpaged, paged, diff or allocs",
+					     optarg);
 				goto usage;
 			}
 			o.sort = (enum sort_key)k;
@@ -337,7 +338,7 @@ int pt_cmd_used(int argc, char **argv)
 			o.reverse = 1;
 			break;
 		case 't':
-			if ((o.top = pt_parse_count("-t", optarg)) < 0)
+			if ((o.top = pt_parse_count("used", "-t", optarg)) < 0)
 				goto usage;
 			break;
 		case 'S':
@@ -357,12 +358,13 @@ int pt_cmd_used(int argc, char **argv)
 			rc = 0;
 			goto out;
 		default:
+			pt_getopt_err("used", argv);
 			goto usage;
 		}
 	}
 	npos = argc - optind;
 	if (npos < 1 || npos > 3) {
-		pt_err(npos < 1 ? "used: which process or snapshot?" : "used: too many arguments");
+		pt_usage_err("used", npos < 1 ? "which process or snapshot?" : "too many arguments");
 		goto usage;
 	}
 	target = argv[argc - 1];
@@ -371,14 +373,14 @@ int pt_cmd_used(int argc, char **argv)
 		if (f < 0)
 			goto usage;
 		if (f == 0 && npos == 3) {
-			pt_err("used: '%s' is not a flags number", argv[optind]);
+			pt_usage_err("used", "'%s' is not a flags number", argv[optind]);
 			goto usage;
 		}
 		if (f == 0 || npos == 3)
 			pattern = argv[argc - 2];
 	}
 	if (pattern && pt_tag_pattern_check(pattern, err, sizeof(err)) != 0) {
-		pt_err("bad tag pattern '%s': %s", pattern, err);
+		pt_usage_err("used", "bad tag pattern '%s': %s", pattern, err);
 		goto usage;
 	}
 	if (!(db = pt_tagdb_for(tagfiles, ntagfiles, err, sizeof(err)))) {
@@ -412,8 +414,7 @@ int pt_cmd_used(int argc, char **argv)
 		print_text(stdout, &v, db, t, n, shown, &o, total);
 	rc = pt_flush_stdout();
 	goto out;
-usage:
-	usage();
+usage: /* the message is printed */
 	rc = 2;
 out:
 	pt_tally_free(t, n);

@@ -210,19 +210,25 @@ assert_error() {
 	[[ ${stderr_lines[0]} =~ $1 ]] || fail "stderr does not match '$1': $stderr"
 }
 
-# assert_usage_error REGEX: status 2; stderr's first line starts "pooltag: "
-# and matches REGEX, no other line starts "pooltag: ", and the usage follows.
+# assert_usage_error REGEX: status 2, nothing on stdout, exactly one line on
+# stderr, which starts "pooltag: ", matches REGEX and points at --help.
 assert_usage_error() {
-	local l n=0
 	[ "$status" -eq 2 ] || fail "exit status $status, expected 2; stderr: $stderr"
 	[ -z "$output" ] || fail "unexpected stdout: $output"
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "expected one line on stderr, got ${#stderr_lines[@]}: $stderr"
 	[[ ${stderr_lines[0]} == "pooltag: "* ]] || fail "stderr does not start 'pooltag: ': $stderr"
 	[[ ${stderr_lines[0]} =~ $1 ]] || fail "stderr does not match '$1': $stderr"
-	for l in "${stderr_lines[@]}"; do
-		[[ $l != "pooltag:"* ]] || n=$((n + 1))
-	done
-	[ "$n" -eq 1 ] || fail "expected one 'pooltag:' line, got $n: $stderr"
-	[[ $stderr == *"usage: pooltag"* ]] || fail "no usage text: $stderr"
+	[[ ${stderr_lines[0]} == *"--help')" ]] || fail "no pointer to --help: $stderr"
+}
+
+# "${NOBODY[@]}" CMD...: runs CMD as uid/gid 65534 (needs root).
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+
+# need_nobody: skips unless we are root and uid 65534 can run the CLI.
+need_nobody() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to run the CLI as another user"
+	command -v setpriv >/dev/null || skip "needs setpriv"
+	"${NOBODY[@]}" test -x "$PT" || skip "uid 65534 cannot run $PT"
 }
 
 # ---------------------------------------------------------------------------
@@ -251,6 +257,14 @@ assert_row() {
 	desc=${BASH_REMATCH[5]}
 	[ "$nums" = "$2" ] || fail "row of '$1': numbers '$nums', expected '$2'" || return 1
 	[ $# -lt 3 ] || [ "$desc" = "$3" ] || fail "row of '$1': description '$desc', expected '$3'"
+}
+
+# row_nums TAG: the numbers of TAG's row, space separated.
+row_nums() {
+	local l re='^ (.{4}|TOTAL)(( +[0-9]+)+)'
+	l=$(tag_row "$1") || fail "no row for '$1' in:"$'\n'"$output" || return 1
+	[[ $l =~ $re ]] || fail "row of '$1' does not parse: '$l'" || return 1
+	echo ${BASH_REMATCH[2]}
 }
 
 # table_tags: the tags of the text table's rows, in order, one per line.

@@ -149,33 +149,33 @@ EOF
 @test "tagged: reads during a long run only grow, and end exact" {
 	tagged_start
 	tagged_work 1 # the tags exist before the first read
-	prog_send t "work 199999"
-	reads=0
-	prev_allocs=0
-	prev_frees=0
-	# Read until the "ok" arrives; the loop's read doubles as the poll.
-	while ! IFS= read -r -t 0.02 -u "${PROG_OUT[t]}" line; do
-		ptrun used --json "$TPID"
+	prog_send t "work 399999"
+	reads=0 pa=0 pf=0 ka=0 kf=0 ha=0
+	# Read, then poll 20 ms for the "ok", until it comes.
+	while :; do
+		ptrun used -v "$TPID"
 		pt_ok
-		now=$(pyjson 'tag("Req ")["paged"]["allocs"], tag("Req ")["paged"]["frees"], tag("Hdr ")["paged"]["diff"], tag("Hdr ")["paged"]["used"], tag("Key ")["nonpaged"]["frees"] <= tag("Key ")["nonpaged"]["allocs"]')
-		read -r ra rf hd hu kok <<<"$(echo "$now" | tr -d '(),')"
-		((ra >= prev_allocs && rf >= prev_frees && rf <= ra)) || fail "read $reads: $now after $prev_allocs $prev_frees"
-		[ "$kok" = True ]
-		# One request at a time: Hdr's bytes are 56 per block, give or take
-		# the block being counted as the read happens.
-		((hu >= 56 * (hd - 1) && hu <= 56 * (hd + 1))) || fail "Hdr: $hd blocks, $hu bytes"
-		prev_allocs=$ra prev_frees=$rf
+		req=($(row_nums "Req ")) key=($(row_nums "Key ")) hdr=($(row_nums "Hdr "))
+		# Cumulative counts only grow; frees never pass allocations.
+		((req[4] >= pa && req[5] >= pf && req[5] <= req[4])) || fail "Req ${req[*]} after $pa $pf"
+		((key[0] >= ka && key[1] >= kf && key[1] <= key[0])) || fail "Key ${key[*]} after $ka $kf"
+		# Hdr is never freed; 56 bytes a block, give or take the one being
+		# counted as the read happens.
+		((hdr[4] >= ha && hdr[5] == 0 && hdr[6] == hdr[4])) || fail "Hdr ${hdr[*]} after $ha"
+		((hdr[7] >= 56 * (hdr[6] - 1) && hdr[7] <= 56 * (hdr[6] + 1))) || fail "Hdr ${hdr[*]}"
+		pa=${req[4]} pf=${req[5]} ka=${key[0]} kf=${key[1]} ha=${hdr[4]}
 		reads=$((reads + 1))
-		((reads < 5000)) || fail "no ok after $reads reads"
+		((reads < 10000)) || fail "no ok after $reads reads"
+		! IFS= read -r -t 0.02 -u "${PROG_OUT[t]}" line || break
 	done
 	[ "$line" = ok ]
 	echo "# $reads reads during the run" >&3
 	ptrun used -v "$TPID"
 	pt_ok
-	assert_row "Hdr " "0 0 0 0 200000 0 200000 11200000"
-	assert_row "Req " "0 0 0 0 200000 200000 0 0"
-	assert_row "Key " "200000 200000 0 0 0 0 0 0"
-	assert_row "TOTAL" "200000 200000 0 0 600000 400000 200000 11200000"
+	assert_row "Hdr " "0 0 0 0 400000 0 400000 22400000"
+	assert_row "Req " "0 0 0 0 400000 400000 0 0"
+	assert_row "Key " "400000 400000 0 0 0 0 0 0"
+	assert_row "TOTAL" "400000 400000 0 0 1200000 800000 400000 22400000"
 }
 
 @test "forker: the fork child has its own segment, with the parent's counts copied" {

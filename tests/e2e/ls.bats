@@ -162,13 +162,13 @@ STALE_NOTE=" (exited; 'pooltag ls --clean' removes it)"
 }
 
 @test "ls: another user's segments are neither shown nor removed" {
-	[ "$(id -u)" -eq 0 ] || skip "needs root to run the CLI as another user"
+	need_nobody
 	tagged_start
 	tagged_work 1
 	kill -9 "$TPID"
 	prog_stop t || true
 	chmod 755 "$PT_TMP" "$POOLTAG_DIR"
-	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups "$PT" ls --clean
+	run --separate-stderr timeout 60 "${NOBODY[@]}" "$PT" ls --clean
 	pt_ok
 	[ "${lines[0]}" = "$LS_HEADER" ]
 	[ "${lines[1]}" = "removed 0 stale segments" ]
@@ -183,4 +183,22 @@ STALE_NOTE=" (exited; 'pooltag ls --clean' removes it)"
 	assert_usage_error "ls: unknown argument '--foo'"
 	POOLTAG_DIR="$PT_TMP/nonexistent" ptrun ls
 	assert_error "cannot list $PT_TMP/nonexistent: No such file or directory"
+}
+
+@test "ls --clean never removes the segment of a live process, even a corrupt one" {
+	tagged_start
+	tagged_work 3
+	seg=$(seg_of "$TPID")
+	# Stop it, so it does not fault on the pages cut off; teardown kills it.
+	kill -STOP "$TPID"
+	PT_PIDS+=("$TPID")
+	truncate -s 100 "$seg"
+	grep -q " $seg" "/proc/$TPID/maps" # the process still maps it
+	ptrun ls
+	pt_ok
+	[ "${lines[1]}" = "$(ls_line "$TPID" bad - - "(corrupt segment $seg: shorter than its header)")" ]
+	ptrun ls --clean
+	pt_ok
+	[ -e "$seg" ] || fail "ls --clean removed the segment of live process $TPID"
+	[ "${lines[2]}" = "removed 0 stale segments" ]
 }

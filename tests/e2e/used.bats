@@ -353,8 +353,8 @@ assert sum(int(r["used"]) for r in rows) == 56000, rows'
 	assert_row "Proc" "4 400 0 0" "My processes , Binary: mine"
 }
 
-@test "used --help prints the usage on stderr and succeeds" {
+@test "used --help prints the usage and succeeds" {
 	ptrun used --help
 	[ "$status" -eq 0 ]
-	[[ ${stderr_lines[0]} == "usage: pooltag used [FLAGS] [PATTERN] PID|SNAPSHOT" ]]
+	[[ ${lines[0]} == "usage: pooltag used [FLAGS] [PATTERN] PID|SNAPSHOT" ]]
 }
