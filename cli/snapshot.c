@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "pooltag.h"
+#include "readfile.h"
 #include "snapshot.h"
 
 #define PT_SNAP_MAX_FILE ((size_t)256 << 20)
@@ -697,79 +698,6 @@ fail:
  * Reading a file
  */
 
-/* Reads a regular file of at most PT_SNAP_MAX_FILE bytes into a malloc'd
- * buffer.  O_NONBLOCK makes opening a FIFO return at once instead of waiting
- * for a writer; fstat then refuses anything but a regular file.  0, or -1
- * with *why set to a static reason or NULL for strerror(errno). */
-static int snap_slurp(const char *path, char **out, size_t *outlen, const char **why)
-{
-	struct stat st;
-	size_t cap, len = 0;
-	char *buf = NULL;
-	int fd, e;
-
-	*why = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) != 0)
-		goto fail;
-	if (S_ISDIR(st.st_mode)) {
-		errno = EISDIR;
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*why = "not a regular file";
-		goto fail;
-	}
-	if ((uint64_t)st.st_size > PT_SNAP_MAX_FILE) {
-		*why = "larger than 256 MiB";
-		goto fail;
-	}
-	/* st_size is a hint (a file may grow, /proc files say 0): read to EOF,
-	 * but never more than the limit plus one byte to detect overflow. */
-	cap = (size_t)st.st_size + 1;
-	buf = malloc(cap);
-	if (!buf)
-		goto fail;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			size_t ncap = cap > PT_SNAP_MAX_FILE / 2 ? PT_SNAP_MAX_FILE + 1 : cap * 2;
-			char *nbuf;
-
-			if (len > PT_SNAP_MAX_FILE) {
-				*why = "larger than 256 MiB";
-				goto fail;
-			}
-			nbuf = realloc(buf, ncap);
-			if (!nbuf)
-				goto fail;
-			buf = nbuf;
-			cap = ncap;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	*out = buf;
-	*outlen = len;
-	return 0;
-fail:
-	e = errno;
-	free(buf);
-	close(fd);
-	errno = e;
-	return -1;
-}
-
 /* Reads path and parses it into v.  Errors: "cannot read snapshot PATH: why"
  * for a file that cannot be read, else pt_snap_parse's "PATH:LINE: why". */
 int pt_snap_read(struct pt_view *v, const char *path, char *err, size_t errlen)
@@ -779,7 +707,9 @@ int pt_snap_read(struct pt_view *v, const char *path, char *err, size_t errlen)
 	size_t len;
 	int ret;
 
-	if (snap_slurp(path, &buf, &len, &why) < 0) {
+	if (pt_read_file(path, PT_SNAP_MAX_FILE, &buf, &len, &why) < 0) {
+		if (why && why[0] == 't') /* "too large" */
+			why = "larger than 256 MiB";
 		snprintf(err, errlen, "cannot read snapshot %s: %s", path,
 		         why ? why : strerror(errno));
 		return -1;

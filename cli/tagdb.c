@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "readfile.h"
 #include "tagdb.h"
 
 #define PT_TAGDB_BIN_MAX  255         /* bytes kept of a binary field */
@@ -359,64 +360,9 @@ long pt_tagdb_load_buf(struct pt_tagdb *db, const char *buf, size_t len, const c
 	return added;
 }
 
-/* Reads a whole file into a malloc'ed buffer; files that report no size
- * (/proc, pipes) are read until end of file.  -1 with errno set (EFBIG when
- * past PT_TAGDB_FILE_MAX). */
-static int pt_read_all(const char *path, char **out, size_t *outlen)
-{
-	size_t cap = 65536, len = 0;
-	char *buf = NULL;
-	struct stat st;
-	int fd, saved;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    (unsigned long long)st.st_size < PT_TAGDB_FILE_MAX)
-		cap = (size_t)st.st_size + 1;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap || !buf) {
-			char *nb;
-
-			if (buf)
-				cap *= 2;
-			if (cap > PT_TAGDB_FILE_MAX + 1)
-				cap = PT_TAGDB_FILE_MAX + 1;
-			if (len == cap) {
-				errno = EFBIG;
-				goto fail;
-			}
-			nb = realloc(buf, cap);
-			if (!nb)
-				goto fail;
-			buf = nb;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	*out = buf;
-	*outlen = len;
-	return 0;
-fail:
-	saved = errno;
-	free(buf);
-	close(fd);
-	errno = saved;
-	return -1;
-}
-
 int pt_tagdb_load_file(struct pt_tagdb *db, const char *path, char *err, size_t errlen)
 {
+	const char *why;
 	char *buf;
 	size_t len;
 	long n;
@@ -427,10 +373,10 @@ int pt_tagdb_load_file(struct pt_tagdb *db, const char *path, char *err, size_t 
 				 path ? path : "(null)");
 		return -1;
 	}
-	if (pt_read_all(path, &buf, &len)) {
+	if (pt_read_file(path, PT_TAGDB_FILE_MAX, &buf, &len, &why)) {
 		if (err && errlen)
 			snprintf(err, errlen, "cannot read tag file %s: %s", path,
-				 errno == EFBIG ? "too large for a tag file" : strerror(errno));
+				 why ? why : strerror(errno));
 		return -1;
 	}
 	n = pt_tagdb_load_buf(db, buf, len, path);

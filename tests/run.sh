@@ -49,12 +49,14 @@ for f in "$@"; do
 	n=$(basename "$f")
 	echo "# $f (short run)"
 	corpus=$(mktemp -d)
-	if "$f" -runs=20000 -max_total_time=20 "$corpus" fuzz/seeds/"$n" >"$log" 2>&1; then
+	seeds=fuzz/seeds/$n
+	[ -d "$seeds" ] || seeds=
+	if "$f" -runs=20000 -max_total_time=20 "$corpus" $seeds >"$log" 2>&1; then
 		echo "ok - $n: 20000 runs, no crash"
 		passed=$((passed + 1))
 	else
 		tail -n 30 "$log"
-		echo "not ok - $n crashed"
+		echo "not ok - $n failed (see the lines above)"
 		failed=$((failed + 1))
 	fi
 	rm -rf "$corpus"

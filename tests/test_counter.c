@@ -10,7 +10,7 @@
 
 #include <pooltag.h>
 
-#include "pt_test.h"
+#include "pt_libtest.h"
 
 #define NTHREADS 8
 #define OPS 100000
@@ -211,16 +211,6 @@ PT_TEST(test_more_threads_than_shards)
 	PT_CHECK_EQ(c.nallocs, 16 * 20000);
 	PT_CHECK_EQ(c.nfrees, 16 * 20000);
 	PT_CHECK_EQ(c.curbytes, 0);
-}
-
-PT_TEST(test_nothing_outstanding)
-{
-	struct pt_count p, np;
-
-	pt_count_pool(PT_PAGED, &p);
-	pt_count_pool(PT_NONPAGED, &np);
-	PT_CHECK_EQ(p.curblocks + np.curblocks, 0);
-	PT_CHECK_EQ(p.curbytes + np.curbytes, 0);
 }
 
 int main(void)

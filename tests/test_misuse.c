@@ -10,7 +10,7 @@
 
 #include <pooltag.h>
 
-#include "pt_test.h"
+#include "pt_libtest.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -19,26 +19,6 @@
 #define UNDER_ASAN 1
 #endif
 #endif
-
-static struct pt_misuse last;
-static char last_text[1024];
-static int nreports;
-
-static void catch_misuse(const struct pt_misuse *m, void *arg)
-{
-	(void)arg;
-	last = *m;
-	snprintf(last_text, sizeof(last_text), "%s", m->text);
-	last.text = last_text;
-	nreports++;
-}
-
-static struct pt_count count_of(const char *tag, enum pt_pool pool)
-{
-	struct pt_count c;
-	pt_count_tag(pt_tag_make(tag), pool, &c);
-	return c;
-}
 
 PT_TEST(test_wrong_tag)
 {
@@ -192,16 +172,6 @@ PT_TEST(test_default_hook_one_line)
 	PT_CHECK_HAS(buf, "pooltag: free with wrong tag");
 	PT_CHECK_HAS(buf, "'OneL'");
 	PT_CHECK_HAS(buf, "'TwoL'");
-}
-
-PT_TEST(test_nothing_outstanding)
-{
-	struct pt_count p, np;
-
-	pt_count_pool(PT_PAGED, &p);
-	pt_count_pool(PT_NONPAGED, &np);
-	PT_CHECK_EQ(p.curblocks + np.curblocks, 0);
-	PT_CHECK_EQ(p.curbytes + np.curbytes, 0);
 }
 
 int main(void)

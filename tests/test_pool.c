@@ -14,29 +14,8 @@
 
 #include <pooltag.h>
 
-#include "pt_test.h"
+#include "pt_libtest.h"
 #include "segread.h"
-
-/* Misuse reports land here instead of stderr. */
-static struct pt_misuse last;
-static char last_text[1024];
-static int nreports;
-
-static void catch_misuse(const struct pt_misuse *m, void *arg)
-{
-	(void)arg;
-	last = *m;
-	snprintf(last_text, sizeof(last_text), "%s", m->text);
-	last.text = last_text;
-	nreports++;
-}
-
-static struct pt_count count_of(const char *tag, enum pt_pool pool)
-{
-	struct pt_count c;
-	pt_count_tag(pt_tag_make(tag), pool, &c);
-	return c;
-}
 
 PT_TEST(test_tag_make)
 {
@@ -329,19 +308,6 @@ PT_TEST(test_memlock_limit)
 	waitpid(pid, &st, 0);
 	PT_CHECK(WIFEXITED(st));
 	PT_CHECK_EQ(WEXITSTATUS(st), 0);
-}
-
-/* Every test leaves nothing allocated. */
-PT_TEST(test_nothing_outstanding)
-{
-	struct pt_count p, np;
-
-	pt_count_pool(PT_PAGED, &p);
-	pt_count_pool(PT_NONPAGED, &np);
-	PT_CHECK_EQ(p.curblocks, 0);
-	PT_CHECK_EQ(p.curbytes, 0);
-	PT_CHECK_EQ(np.curblocks, 0);
-	PT_CHECK_EQ(np.curbytes, 0);
 }
 
 int main(void)

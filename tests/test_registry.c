@@ -8,7 +8,7 @@
 
 #include <pooltag.h>
 
-#include "pt_test.h"
+#include "pt_libtest.h"
 
 #define NSITES 300
 
@@ -70,5 +70,6 @@ int main(void)
 	setenv("POOLTAG_EXPORT", "0", 1);
 	PT_RUN(test_sites_overflow_to_tag_slots);
 	PT_RUN(test_tags_overflow_to_last_resort);
+	PT_RUN(test_nothing_outstanding);
 	return pt_test_done();
 }

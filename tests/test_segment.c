@@ -17,7 +17,7 @@
 
 #include <pooltag.h>
 
-#include "pt_test.h"
+#include "pt_libtest.h"
 #include "segread.h"
 
 static char dir[] = "/tmp/pt_segtest_XXXXXX";
@@ -234,6 +234,7 @@ int main(int argc, char **argv)
 	PT_RUN(test_stale_after_crash);
 	PT_RUN(test_export_off);
 	PT_RUN(test_leftover_replaced);
+	PT_RUN(test_nothing_outstanding);
 	rc = pt_test_done();
 	/* Leave nothing behind: stale files of the children, then ours. */
 	{
