@@ -5,8 +5,10 @@
  * Workload: a ring of 4096 live blocks; each step frees one slot's block and
  * allocates a new one of a size from a fixed-seed PRNG (8-512 bytes, 1% of
  * them 4-64 KiB) and writes its first byte.  Each thread runs its own ring.
- * The variants alternate run by run (ABAB...) so drift on a shared machine
- * hits both alike; the median of the runs is reported with the ratio.
+ * The variants alternate run by run (ABCABC...) so drift on a shared machine
+ * hits all alike.  Reported: the median time per operation of each variant,
+ * and the median of the per-round ratios (each variant's time over the
+ * malloc run of the same round), which is what drift disturbs least.
  *
  * usage: bench_pool [STEPS [RUNS [malloc|bare|pooltag]]]   (default 20000000 steps, 5 runs)
  * Naming a variant runs only it, once, on one thread: for profiling.
@@ -132,6 +134,12 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t steps = argc > 1 ? strtoull(argv[1], NULL, 10) : 20000000;
@@ -153,19 +161,18 @@ int main(int argc, char **argv)
 	       "pooltag ns/op", "bare", "pooltag", "target");
 	timed(1, 1, steps / 10); /* warm up: first-touch of the segment, heap growth */
 	for (int nt = 1; nt <= 2; nt++) {
-		double m[64], p[64], b[64];
+		double m[64], p[64], b[64], rb[64], rp[64];
 		for (int r = 0; r < runs; r++) {
 			m[r] = timed(0, nt, steps);
 			b[r] = timed(2, nt, steps);
 			p[r] = timed(1, nt, steps);
+			rb[r] = b[r] / m[r];
+			rp[r] = p[r] / m[r];
 		}
-		qsort(m, (size_t)runs, sizeof(double), cmp_double);
-		qsort(b, (size_t)runs, sizeof(double), cmp_double);
-		qsort(p, (size_t)runs, sizeof(double), cmp_double);
-		double mm = m[runs / 2], bm = b[runs / 2], pm = p[runs / 2];
+		double mm = median(m, runs), bm = median(b, runs), pm = median(p, runs);
 		printf("  %-8d %13.2f %13.2f %13.2f %7.3fx %7.3fx %7.2fx\n", nt,
 		       mm * 1e9 / (double)steps, bm * 1e9 / (double)steps, pm * 1e9 / (double)steps,
-		       bm / mm, pm / mm, target[nt]);
+		       median(rb, runs), median(rp, runs), target[nt]);
 	}
 	/* The accounting must balance after the run: every block was freed. */
 	pt_count_tag(PT_TAG("Bnch"), PT_PAGED, &c);
