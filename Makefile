@@ -21,7 +21,7 @@ CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread \
 	-D_GNU_SOURCE -Iinclude -Isrc -Icli \
 	-DPT_TAGS_DEFAULT='"$(PREFIX)/share/pooltag/pooltag.txt"'
-LDLIBS   := -pthread $(EXTRA_LDFLAGS)
+LDLIBS   := -pthread -ldw -ldl $(EXTRA_LDFLAGS)
 
 # Quiet build lines unless V=1.
 ifeq ($(V),1)
@@ -39,6 +39,7 @@ EX_SRC   := $(wildcard examples/*.c)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 BENCH_SRC:= $(wildcard bench/bench_*.c)
 PROG_SRC := $(wildcard tests/progs/*.c)
+PLUG_SRC := $(wildcard tests/plugins/*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(O)/%.o)
@@ -46,13 +47,16 @@ TESTS    := $(TEST_SRC:tests/%.c=$(O)/tests/%)
 EXAMPLES := $(EX_SRC:examples/%.c=$(O)/examples/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
 FUZZERS  := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
-PROGS    := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%)
+PROGS    := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%) \
+	    $(PLUG_SRC:tests/plugins/%.c=$(O)/tests/plugins/%.so)
 
 # Tests that exercise threads; check-tsan runs these.
 TSAN_TESTS := test_counter test_nonpaged
 
 .PHONY: all deps test check check-asan check-tsan fuzz bench demo install clean
-all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/pooltag $(EXAMPLES)
+SEED     := $(O)/examples/seed/host $(O)/examples/seed/libsey.so $(O)/examples/seed/libsey_fixed.so
+
+all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/pooltag $(EXAMPLES) $(SEED)
 
 $(O)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -80,10 +84,31 @@ $(O)/tests/progs/%: tests/progs/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
+# Plugins the tests dlopen.
+$(O)/tests/plugins/%.so: tests/plugins/%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -shared -o $@ $<
 $(O)/examples/%: examples/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
+# The seed's scenario: a host program that exports its copy of the library
+# (-rdynamic) to the driver plugins it loads; the plugins do not link it.
+SEED_HDR := $(wildcard examples/seed/*.h) include/pooltag.h
+$(O)/examples/seed/host: examples/seed/host.c examples/seed/ps.c $(SEED_HDR) $(O)/libpooltag.a
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -rdynamic -o $@ examples/seed/host.c examples/seed/ps.c \
+		$(O)/libpooltag.a $(LDLIBS)
+$(O)/examples/seed/libsey.so: examples/seed/sey.c examples/seed/procpath.c $(SEED_HDR)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -shared -o $@ examples/seed/sey.c examples/seed/procpath.c
+$(O)/examples/seed/libsey_fixed.so: examples/seed/sey.c examples/seed/procpath.c $(SEED_HDR)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -DSEY_FIXED -shared -o $@ examples/seed/sey.c examples/seed/procpath.c
 $(O)/bench/%: bench/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
@@ -95,7 +120,7 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOUR
 build/fuzz/%: fuzz/%.c $(CLI_SRC) $(wildcard cli/*.h src/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(CLI_SRC) $(LIB_SRC) -pthread
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(CLI_SRC) $(LIB_SRC) -pthread -ldw -ldl
 
 FUZZ_SECONDS ?= 60
 fuzz: $(FUZZERS)
@@ -118,7 +143,8 @@ check: test
 check-asan:
 	$(MAKE) O=build/asan CC=$(CLANG) EXTRA_CFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
 		EXTRA_LDFLAGS='-fsanitize=address,undefined' all $(TEST_SRC:tests/%.c=build/asan/tests/%) \
-		$(PROG_SRC:tests/progs/%.c=build/asan/tests/progs/%)
+		$(PROG_SRC:tests/progs/%.c=build/asan/tests/progs/%) \
+		$(PLUG_SRC:tests/plugins/%.c=build/asan/tests/plugins/%.so)
 	@ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh build/asan
 check-tsan:
 	$(MAKE) O=build/tsan CC=$(CLANG) EXTRA_CFLAGS='-fsanitize=thread' EXTRA_LDFLAGS='-fsanitize=thread' \

@@ -3,7 +3,8 @@
  * two reads of a process.
  *
  * A leak suspect is a tag whose outstanding count and bytes both rose: the
- * frees did not keep pace with the allocations.  Suspects come first,
+ * frees did not keep pace with the allocations.  (References and handles
+ * have no bytes: for them the count alone decides.)  Suspects come first,
  * largest growth in bytes first, then every other tag that saw traffic.
  * With --sites the same is done per call site, matched by (tag, pool, file,
  * line, function).
@@ -17,6 +18,8 @@
 #include "cmd.h"
 #include "pooltag.h"
 #include "tally.h"
+
+static const char *const class_names[] = {"Paged", "NonPaged", "Refs", "Handles"};
 
 struct change {
 	uint32_t tag;
@@ -65,7 +68,7 @@ static void add(struct change *c, size_t *n, struct change ch)
 		return;
 	ch.d_diff = delta(pt_sums_diff(&ch.old), pt_sums_diff(&ch.new));
 	ch.d_used = delta(pt_sums_used(&ch.old), pt_sums_used(&ch.new));
-	ch.suspect = ch.d_diff > 0 && ch.d_used > 0;
+	ch.suspect = ch.d_diff > 0 && (ch.d_used > 0 || ch.pool >= 2);
 	c[(*n)++] = ch;
 }
 
@@ -101,7 +104,7 @@ static void print(const struct change *c, size_t n, const struct pt_view *ov,
 		}
 		printf(" %-4s %-8s %+12" PRId64 " %+12" PRId64 " %+9" PRId64 " %+9" PRId64
 		       " %9" PRIu64 " %10" PRIu64 "   ",
-		       pt_tag_print(c[i].tag, tag), c[i].pool == PT_NONPAGED ? "NonPaged" : "Paged",
+		       pt_tag_print(c[i].tag, tag), class_names[c[i].pool & 3],
 		       c[i].d_diff, c[i].d_used, delta(c[i].old.nallocs, c[i].new.nallocs),
 		       delta(c[i].old.nfrees, c[i].new.nfrees), pt_sums_diff(&c[i].new),
 		       pt_sums_used(&c[i].new));
@@ -123,7 +126,7 @@ static struct change *compare(const struct pt_view *ov, const struct pt_view *nv
 			      const struct pt_tally *ot, size_t on, const struct pt_tally *nt,
 			      size_t nn, int sites, size_t *count)
 {
-	size_t cap = sites ? ov->nrows + nv->nrows : 2 * (on + nn);
+	size_t cap = sites ? ov->nrows + nv->nrows : 4 * (on + nn);
 	struct change *c = calloc(cap + 1, sizeof(*c));
 
 	*count = 0;
@@ -155,7 +158,7 @@ static struct change *compare(const struct pt_view *ov, const struct pt_view *nv
 	}
 	for (size_t i = 0; i < nn; i++) {
 		const struct pt_tally *o = find_tally(ot, on, nt[i].tag);
-		for (unsigned p = 0; p < 2; p++)
+		for (unsigned p = 0; p < 4; p++)
 			add(c, count,
 			    (struct change){.tag = nt[i].tag, .pool = p, .tally = &nt[i],
 					    .old = o ? o->pool[p] : (struct pt_sums){0},
@@ -163,7 +166,7 @@ static struct change *compare(const struct pt_view *ov, const struct pt_view *nv
 	}
 	for (size_t i = 0; i < on; i++) /* tags gone from NEW entirely */
 		if (!find_tally(nt, nn, ot[i].tag))
-			for (unsigned p = 0; p < 2; p++)
+			for (unsigned p = 0; p < 4; p++)
 				add(c, count,
 				    (struct change){.tag = ot[i].tag, .pool = p, .old = ot[i].pool[p]});
 	return c;

@@ -19,6 +19,7 @@ static const struct {
 	{"used", pt_cmd_used, "the !poolused table of a process or snapshot"},
 	{"snap", pt_cmd_snap, "save a process's counters: snap PID -o FILE"},
 	{"diff", pt_cmd_diff, "which tags grew between two snapshots or reads"},
+	{"refs", pt_cmd_refs, "references and handles held, by module, type and line"},
 };
 
 static void usage(FILE *f)

@@ -67,15 +67,21 @@ static const char *check_header(const struct pt_seg_header *h, uint64_t file_siz
 	    h->max_shards > 65536 || h->max_descs > (1u << 20) || h->strings_size < 3 ||
 	    h->strings_size > (1u << 28))
 		return "implausible table sizes";
-	if (!region_ok(h->slots_off, h->max_slots, sizeof(struct pt_seg_slot), sizeof(*h), h->descs_off) ||
+	/* The regions follow each other in this order, each ending before the
+	 * next one starts. */
+	if (h->max_modules > 4096 ||
+	    !region_ok(h->slots_off, h->max_slots, sizeof(struct pt_seg_slot), sizeof(*h),
+		       h->descs_off) ||
 	    !region_ok(h->descs_off, h->max_descs, sizeof(struct pt_seg_desc), h->slots_off,
+		       h->modules_off) ||
+	    !region_ok(h->modules_off, h->max_modules, sizeof(struct pt_seg_module), h->descs_off,
 		       h->strings_off) ||
-	    !region_ok(h->strings_off, h->strings_size, 1, h->descs_off, h->shards_off) ||
+	    !region_ok(h->strings_off, h->strings_size, 1, h->modules_off, h->shards_off) ||
 	    h->shard_stride < (uint64_t)h->max_slots * sizeof(struct pt_seg_ctr) ||
 	    !region_ok(h->shards_off, h->max_shards, h->shard_stride, h->strings_off, file_size))
 		return "regions overlap or lie outside the file";
 	if (h->nslots > h->max_slots || h->ndescs > h->max_descs || h->nshards > h->max_shards ||
-	    h->strings_used > h->strings_size)
+	    h->strings_used > h->strings_size || h->nmodules > h->max_modules)
 		return "counts exceed their tables";
 	if (h->shards_off % 8 || h->shard_stride % 8)
 		return "misaligned counters";
@@ -160,6 +166,7 @@ int pt_segread_fd(struct pt_view *v, int fd, const char *name, char *err, size_t
 	struct pt_seg_header h;
 	struct pt_seg_slot *slots = NULL;
 	struct pt_seg_desc *descs = NULL;
+	struct pt_seg_module *mods = NULL;
 	struct pt_seg_ctr *sum = NULL;
 	char *strs = NULL;
 	const char *why = NULL;
@@ -195,14 +202,16 @@ int pt_segread_fd(struct pt_view *v, int fd, const char *name, char *err, size_t
 	slots = calloc(h.nslots + 1, sizeof(*slots));
 	descs = calloc(h.ndescs + 1, sizeof(*descs));
 	sum = calloc(h.nslots + 1, sizeof(*sum));
-	if (!strs || !slots || !descs || !sum) {
+	mods = calloc(h.nmodules + 1, sizeof(*mods));
+	if (!strs || !slots || !descs || !sum || !mods) {
 		snprintf(err, errlen, "%s: out of memory", name);
 		goto out;
 	}
 	why = "cannot read a published region (truncated?)";
 	if (read_at(fd, strs, h.strings_used, h.strings_off) != 0 ||
 	    read_at(fd, slots, (size_t)h.nslots * sizeof(*slots), h.slots_off) != 0 ||
-	    read_at(fd, descs, (size_t)h.ndescs * sizeof(*descs), h.descs_off) != 0)
+	    read_at(fd, descs, (size_t)h.ndescs * sizeof(*descs), h.descs_off) != 0 ||
+	    read_at(fd, mods, (size_t)h.nmodules * sizeof(*mods), h.modules_off) != 0)
 		goto corrupt;
 	strs[h.strings_used] = 0;
 
@@ -230,8 +239,11 @@ int pt_segread_fd(struct pt_view *v, int fd, const char *name, char *err, size_t
 		r.line = slots[i].line;
 		r.file = str_at(strs, h.strings_used, slots[i].file);
 		r.func = str_at(strs, h.strings_used, slots[i].func);
-		why = "a slot names a bad pool or string";
-		if (r.pool >= PT_NPOOLS || !r.file || !r.func)
+		r.module = slots[i].module < h.nmodules
+				   ? str_at(strs, h.strings_used, mods[slots[i].module].name)
+				   : "";
+		why = "a slot names a bad class, string or module";
+		if (r.pool >= PT_SEG_NCLASSES || !r.file || !r.func || !r.module)
 			goto corrupt;
 		/* Clamp: on weakly ordered CPUs a free may become visible before the
 		 * allocation it follows; that is transient, not corruption. */
@@ -263,6 +275,7 @@ out:
 	free(strs);
 	free(slots);
 	free(descs);
+	free(mods);
 	free(sum);
 	return rc;
 }

@@ -39,7 +39,9 @@ static const char *const snap_keys[K_NKEYS] = {
 };
 #define SNAP_REQUIRED (1u << K_PID | 1u << K_UID | 1u << K_COMMAND | 1u << K_TAKEN)
 
-static const char *const snap_pools[PT_NPOOLS] = {"paged", "nonpaged"};
+/* Counter classes by name; version 1 knew the first two. */
+#define SNAP_NCLASSES 4
+static const char *const snap_pools[SNAP_NCLASSES] = {"paged", "nonpaged", "refs", "handles"};
 
 /* One field of a line: s[0..n), not NUL-terminated. */
 struct snap_field {
@@ -57,6 +59,7 @@ struct snap_parser {
 	int data;              /* a desc, site or end line was seen: the header is over */
 	int ended;             /* the end line was seen: nothing may follow */
 	size_t nsites, ndescs; /* lines seen, for the end line's check */
+	unsigned version;      /* of the file: 1 (no module field) or 2 */
 	char *scratch;         /* decoded strings; longer than any line */
 };
 
@@ -214,8 +217,8 @@ static int snap_tag(struct snap_parser *p, struct snap_field f, uint32_t *tag)
 }
 
 /* Decodes a C-string field into the scratch buffer at *off, NUL-terminates
- * it and advances *off past it.  The scratch buffer holds a line plus two
- * bytes and decoding never lengthens a field, so two fields always fit. */
+ * it and advances *off past it.  The scratch buffer holds a line plus three
+ * bytes and decoding never lengthens a field, so three fields always fit. */
 static const char *snap_str(struct snap_parser *p, struct snap_field f, const char *what,
                             size_t *off)
 {
@@ -256,9 +259,10 @@ static int snap_magic(struct snap_parser *p, const char *s, size_t n)
 
 	if (snap_u64(f, &version) < 0)
 		return snap_fail(p, "bad snapshot version '%s'", snap_quote(f.s, f.n, q));
-	if (version != PT_SNAP_VERSION)
-		return snap_fail(p, "snapshot version %" PRIu64 ", this pooltag reads version %d",
+	if (version < 1 || version > PT_SNAP_VERSION)
+		return snap_fail(p, "snapshot version %" PRIu64 ", this pooltag reads versions 1 to %d",
 		                 version, PT_SNAP_VERSION);
+	p->version = (unsigned)version;
 	return 0;
 }
 
@@ -311,7 +315,8 @@ static int snap_header(struct snap_parser *p, int key, const char *s, size_t n, 
 	}
 }
 
-/* "site TAG POOL NALLOCS NFREES BYTES_ALLOC BYTES_FREED LINE FILE FUNC". */
+/* "site TAG POOL NALLOCS NFREES BYTES_ALLOC BYTES_FREED LINE FILE FUNC",
+ * and MODULE from version 2 on. */
 static int snap_site(struct snap_parser *p, const struct snap_field *f)
 {
 	struct pt_row r = {0};
@@ -321,12 +326,12 @@ static int snap_site(struct snap_parser *p, const struct snap_field *f)
 
 	if (snap_tag(p, f[1], &r.tag) < 0)
 		return -1;
-	for (r.pool = 0; r.pool < PT_NPOOLS; r.pool++)
+	for (r.pool = 0; r.pool < SNAP_NCLASSES; r.pool++)
 		if (f[2].n == strlen(snap_pools[r.pool]) &&
 		    !memcmp(f[2].s, snap_pools[r.pool], f[2].n))
 			break;
-	if (r.pool == PT_NPOOLS)
-		return snap_fail(p, "unknown pool '%s' (paged or nonpaged)",
+	if (r.pool == SNAP_NCLASSES)
+		return snap_fail(p, "unknown pool '%s' (paged, nonpaged, refs or handles)",
 		                 snap_quote(f[2].s, f[2].n, q));
 	if (snap_num(p, f[3], "nallocs", 0, UINT64_MAX, &r.nallocs) < 0 ||
 	    snap_num(p, f[4], "nfrees", 0, UINT64_MAX, &r.nfrees) < 0 ||
@@ -345,6 +350,9 @@ static int snap_site(struct snap_parser *p, const struct snap_field *f)
 	r.file = snap_str(p, f[8], "file", &off);
 	r.func = r.file ? snap_str(p, f[9], "func", &off) : NULL;
 	if (!r.func)
+		return -1;
+	r.module = p->version >= 2 ? snap_str(p, f[10], "module", &off) : "";
+	if (!r.module)
 		return -1;
 	if (pt_view_add_row(p->v, &r) < 0)
 		return snap_fail(p, "out of memory");
@@ -398,9 +406,9 @@ static int snap_line(struct snap_parser *p, const char *s, size_t n)
 		size_t nfields;
 		int (*parse)(struct snap_parser *p, const struct snap_field *f);
 	} types[] = {{"desc", 4, snap_desc}, {"site", 10, snap_site}, {"end", 3, snap_end}};
-	struct snap_field f[10];
+	struct snap_field f[11];
 	char q[SNAP_QUOTE_SIZE];
-	size_t k = 0, i, nf;
+	size_t k = 0, i, nf, want;
 
 	if (n == 0)
 		return snap_fail(p, "empty line");
@@ -422,10 +430,11 @@ static int snap_line(struct snap_parser *p, const char *s, size_t n)
 					                 snap_keys[key]);
 			p->data = 1;
 		}
-		nf = snap_split(s, n, f, types[i].nfields);
-		if (nf != types[i].nfields)
+		want = types[i].nfields + (types[i].parse == snap_site && p->version >= 2);
+		nf = snap_split(s, n, f, want);
+		if (nf != want)
 			return snap_fail(p, "wrong field count for %s: %zu (expected %zu)",
-			                 types[i].type, nf, types[i].nfields);
+			                 types[i].type, nf, want);
 		return types[i].parse(p, f);
 	}
 	for (i = 0; i < K_NKEYS; i++)
@@ -456,7 +465,7 @@ int pt_snap_parse(struct pt_view *v, const char *buf, size_t len, const char *na
 			return snap_fail(&p, "truncated (no end line)");
 		return snap_fail(&p, "not a pooltag snapshot");
 	}
-	p.scratch = malloc((len < PT_SNAP_MAX_LINE ? len : PT_SNAP_MAX_LINE) + 2);
+	p.scratch = malloc((len < PT_SNAP_MAX_LINE ? len : PT_SNAP_MAX_LINE) + 3);
 	if (!p.scratch)
 		return snap_fail(&p, "out of memory");
 	p.lineno = 0;
@@ -563,7 +572,7 @@ static const char *snap_check_view(const struct pt_view *v)
 	for (i = 0; i < v->nrows; i++) {
 		const struct pt_row *r = &v->rows[i];
 
-		if (r->pool >= PT_NPOOLS)
+		if (r->pool >= SNAP_NCLASSES)
 			return "a row has an unknown pool";
 		if (r->nfrees > r->nallocs || r->bytes_freed > r->bytes_alloc)
 			return "a row has inconsistent counters";
@@ -604,6 +613,8 @@ static void snap_emit(FILE *f, const struct pt_view *v)
 		snap_put_str(f, r->file);
 		fputc('\t', f);
 		snap_put_str(f, r->func);
+		fputc('\t', f);
+		snap_put_str(f, r->module);
 		fputc('\n', f);
 	}
 	fprintf(f, "end\t%zu\t%zu\n", v->nrows, v->ndescs);

@@ -14,7 +14,7 @@
 
 #include "view.h"
 
-#define PT_SNAP_VERSION 1
+#define PT_SNAP_VERSION 2
 #define PT_SNAP_MAGIC "pooltag-snapshot"
 
 /* Writes v to path.  0, or -1 with a one-line message in err. */

@@ -46,7 +46,7 @@ int pt_tally_build(const struct pt_view *v, const char *pattern, struct pt_tally
 
 		e->tag = rows[i]->tag;
 		while (j < nr && rows[j]->tag == e->tag) {
-			struct pt_sums *s = &e->pool[rows[j]->pool & 1];
+			struct pt_sums *s = &e->pool[rows[j]->pool & 3];
 			s->nallocs += rows[j]->nallocs;
 			s->nfrees += rows[j]->nfrees;
 			s->bytes_alloc += rows[j]->bytes_alloc;

@@ -26,7 +26,7 @@ static inline uint64_t pt_sums_used(const struct pt_sums *s)
 
 struct pt_tally {
 	uint32_t tag;
-	struct pt_sums pool[2]; /* indexed by enum pt_pool */
+	struct pt_sums pool[4]; /* indexed by counter class: paged, non-paged, refs, handles */
 	const struct pt_row **sites; /* rows of this tag, most bytes outstanding first */
 	size_t nsites;
 };

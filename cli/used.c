@@ -14,12 +14,14 @@
 
 #include "cmd.h"
 #include "pooltag.h"
+#include "segfmt.h"
 #include "tally.h"
 
 enum sort_key { SORT_TAG, SORT_NONPAGED, SORT_PAGED, SORT_DIFF, SORT_ALLOCS };
 enum format { FMT_TEXT, FMT_JSON, FMT_CSV };
 
 static const char *const sort_names[] = {"tag", "nonpaged", "paged", "diff", "allocs"};
+static const char *const class_names[] = {"paged", "nonpaged", "refs", "handles"};
 static const char *const sort_titles[] = {
 	"Tag", "NonPaged Pool Consumed", "Paged Pool Consumed", "Outstanding Allocations (Diff)",
 	"Allocations"};
@@ -101,10 +103,24 @@ static void put_cols(FILE *f, const struct pt_sums *s, int verbose)
 			(unsigned long long)pt_sums_used(s));
 }
 
-static void row_sums(const struct pt_row *r, struct pt_sums s[2])
+static void row_sums(const struct pt_row *r, struct pt_sums s[4])
 {
-	memset(s, 0, 2 * sizeof(*s));
-	s[r->pool & 1] = (struct pt_sums){r->nallocs, r->nfrees, r->bytes_alloc, r->bytes_freed};
+	memset(s, 0, 4 * sizeof(*s));
+	s[r->pool & 3] = (struct pt_sums){r->nallocs, r->nfrees, r->bytes_alloc, r->bytes_freed};
+}
+
+/* " [held: N references, M handles]" for a tag whose objects are referenced
+ * through pooltag's objects, or "". */
+static const char *held(const struct pt_tally *t, char *buf, size_t len)
+{
+	uint64_t r = pt_sums_diff(&t->pool[PT_SEG_CLASS_REFS]);
+	uint64_t h = pt_sums_diff(&t->pool[PT_SEG_CLASS_HANDLES]);
+
+	if (!t->pool[PT_SEG_CLASS_REFS].nallocs && !t->pool[PT_SEG_CLASS_HANDLES].nallocs)
+		return "";
+	snprintf(buf, len, " [held: %llu references, %llu handles]", (unsigned long long)r,
+		 (unsigned long long)h);
+	return buf;
 }
 
 static void print_text(FILE *f, const struct pt_view *v, const struct pt_tagdb *db,
@@ -131,11 +147,21 @@ static void print_text(FILE *f, const struct pt_view *v, const struct pt_tagdb *
 		if (!o->verbose)
 			fputc(' ', f);
 		put_cols(f, &t[i].pool[PT_PAGED], o->verbose);
-		fprintf(f, "%s%s\n", gap, pt_tally_describe(desc, sizeof(desc), v, db, &t[i]));
+		fprintf(f, "%s%s%s\n", gap, pt_tally_describe(desc, sizeof(desc), v, db, &t[i]),
+			held(&t[i], b2, sizeof(b2)));
 		for (size_t j = 0; o->sites && j < t[i].nsites; j++) {
 			const struct pt_row *r = t[i].sites[j];
-			struct pt_sums s[2];
+			struct pt_sums s[4];
 			row_sums(r, s);
+			if (r->pool >= PT_SEG_CLASS_REFS) {
+				fprintf(f, "      %s: %llu held, %llu taken, at %s:%u in %s%s%s%s\n",
+					r->pool == PT_SEG_CLASS_REFS ? "references" : "handles",
+					(unsigned long long)(r->nallocs - r->nfrees),
+					(unsigned long long)r->nallocs, pt_safe_str(r->file, b1, sizeof(b1)),
+					r->line, *r->func ? r->func : "?", *r->module ? " (" : "",
+					r->module, *r->module ? ")" : "");
+				continue;
+			}
 			fprintf(f, "     ");
 			put_cols(f, &s[PT_NONPAGED], o->verbose);
 			if (!o->verbose)
@@ -184,18 +210,24 @@ static void print_json(FILE *f, const struct pt_view *v, const struct pt_tagdb *
 		put_json_sums(f, "nonpaged", &t[i].pool[PT_NONPAGED]);
 		fputc(',', f);
 		put_json_sums(f, "paged", &t[i].pool[PT_PAGED]);
+		fputc(',', f);
+		put_json_sums(f, "refs", &t[i].pool[PT_SEG_CLASS_REFS]);
+		fputc(',', f);
+		put_json_sums(f, "handles", &t[i].pool[PT_SEG_CLASS_HANDLES]);
 		if (o->sites) {
 			fprintf(f, ",\"sites\":[");
 			for (size_t j = 0; j < t[i].nsites; j++) {
 				const struct pt_row *r = t[i].sites[j];
-				struct pt_sums s[2];
+				struct pt_sums s[4];
 				row_sums(r, s);
 				fprintf(f, "%s{\"file\":", j ? "," : "");
 				put_json_str(f, r->file);
 				fprintf(f, ",\"line\":%u,\"function\":", r->line);
 				put_json_str(f, r->func);
-				fprintf(f, ",\"pool\":\"%s\",", r->pool == PT_NONPAGED ? "nonpaged" : "paged");
-				put_json_sums(f, "counts", &s[r->pool & 1]);
+				fprintf(f, ",\"module\":");
+				put_json_str(f, r->module);
+				fprintf(f, ",\"pool\":\"%s\",", class_names[r->pool & 3]);
+				put_json_sums(f, "counts", &s[r->pool & 3]);
 				fputc('}', f);
 			}
 			fputc(']', f);
@@ -230,7 +262,6 @@ static void print_csv(FILE *f, const struct pt_view *v, const struct pt_tagdb *d
 		      struct pt_tally *t, size_t shown, const struct used_opts *o)
 {
 	char desc[1024], tag[5];
-	static const char *const pools[] = {"paged", "nonpaged"};
 
 	fprintf(f, "tag,pool,file,line,function,allocs,frees,diff,used,description\n");
 	for (size_t i = 0; i < shown; i++) {
@@ -239,15 +270,18 @@ static void print_csv(FILE *f, const struct pt_view *v, const struct pt_tagdb *d
 		if (o->sites) {
 			for (size_t j = 0; j < t[i].nsites; j++) {
 				const struct pt_row *r = t[i].sites[j];
-				struct pt_sums s[2];
+				struct pt_sums s[4];
 				row_sums(r, s);
-				put_csv_row(f, tag, pools[r->pool & 1], r, &s[r->pool & 1], desc);
+				put_csv_row(f, tag, class_names[r->pool & 3], r, &s[r->pool & 3], desc);
 			}
 			continue;
 		}
-		for (int p = PT_NONPAGED; p >= PT_PAGED; p--)
-			if (t[i].pool[p].nallocs)
-				put_csv_row(f, tag, pools[p], NULL, &t[i].pool[p], desc);
+		static const int order[] = {PT_NONPAGED, PT_PAGED, PT_SEG_CLASS_REFS,
+					    PT_SEG_CLASS_HANDLES};
+		for (int k = 0; k < 4; k++)
+			if (t[i].pool[order[k]].nallocs)
+				put_csv_row(f, tag, class_names[order[k]], NULL, &t[i].pool[order[k]],
+					    desc);
 	}
 }
 

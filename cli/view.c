@@ -139,7 +139,8 @@ int pt_view_add_row(struct pt_view *v, const struct pt_row *r)
 	v->rows = rows;
 	row.file = pt_view_strdup0(v, r->file);
 	row.func = pt_view_strdup0(v, r->func);
-	if (!row.file || !row.func)
+	row.module = pt_view_strdup0(v, r->module);
+	if (!row.file || !row.func || !row.module)
 		return -1;
 	v->rows[v->nrows++] = row;
 	return 0;

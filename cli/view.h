@@ -14,10 +14,11 @@
 
 struct pt_row {
 	uint32_t tag;
-	uint32_t pool; /* enum pt_pool */
+	uint32_t pool; /* counter class: enum pt_pool, or PT_SEG_CLASS_REFS/_HANDLES */
 	uint32_t line;
-	const char *file; /* "" when unknown */
-	const char *func; /* "" when unknown */
+	const char *file;   /* "" when unknown */
+	const char *func;   /* "" when unknown */
+	const char *module; /* the module charged, "" when unknown */
 	uint64_t nallocs, nfrees;          /* nfrees <= nallocs */
 	uint64_t bytes_alloc, bytes_freed; /* bytes_freed <= bytes_alloc */
 };

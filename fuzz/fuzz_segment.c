@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pt_segread_fd(&v, fd, "input", err, sizeof(err)) == 0) {
 		for (size_t i = 0; i < v.nrows; i++) {
 			const struct pt_row *r = &v.rows[i];
-			if (r->nfrees > r->nallocs || r->bytes_freed > r->bytes_alloc || r->pool > 1 ||
-			    !r->file || !r->func)
+			if (r->nfrees > r->nallocs || r->bytes_freed > r->bytes_alloc || r->pool > 3 ||
+			    !r->module || !r->file || !r->func)
 				abort();
 		}
 	}

@@ -28,7 +28,7 @@ static void check_view(const struct pt_view *v)
 		const struct pt_row *r = &v->rows[i];
 
 		if (r->nfrees > r->nallocs || r->bytes_freed > r->bytes_alloc ||
-		    r->pool >= PT_NPOOLS || !r->file || !r->func)
+		    r->pool > 3 || !r->file || !r->func || !r->module)
 			abort();
 		(void)strlen(r->file);
 		(void)strlen(r->func);
@@ -53,7 +53,8 @@ static void check_same(const struct pt_view *a, const struct pt_view *b)
 		if (x->tag != y->tag || x->pool != y->pool || x->line != y->line ||
 		    x->nallocs != y->nallocs || x->nfrees != y->nfrees ||
 		    x->bytes_alloc != y->bytes_alloc || x->bytes_freed != y->bytes_freed ||
-		    strcmp(x->file, y->file) || strcmp(x->func, y->func))
+		    strcmp(x->file, y->file) || strcmp(x->func, y->func) ||
+		    strcmp(x->module, y->module))
 			abort();
 	}
 	for (i = 0; i < a->ndescs; i++)

@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -275,6 +276,8 @@ enum pt_misuse_kind {
 	PT_MISUSE_TAG_MISMATCH = 1, /* freed with a tag other than its own */
 	PT_MISUSE_BAD_POINTER,      /* not a pooltag block, freed twice, or header corrupted */
 	PT_MISUSE_BAD_TAG,          /* a tag that is not printable ASCII */
+	PT_MISUSE_BAD_OBJECT,       /* a reference to an object that is not live (deleted, foreign) */
+	PT_MISUSE_DEREF_ZERO,       /* a dereference with no reference left to release */
 };
 
 struct pt_misuse {
@@ -296,6 +299,189 @@ pt_misuse_fn pt_misuse_set_hook(pt_misuse_fn fn, void *arg);
 
 /* How many misuse reports this process has made. */
 uint64_t pt_misuse_count(void);
+
+/* ---------------------------------------------------------------------------
+ * Modules
+ *
+ * A module is the main program or a plugin loaded with pt_module_load.
+ * Every allocation, reference and handle is charged to the module whose code
+ * acquired it: the module holding the call site, or, inside PT_ON_BEHALF,
+ * the module that called the provider.  Unloading a module checks what it
+ * still holds and reports it (see Verification).
+ */
+struct pt_module;
+
+/* The main program's module (everything that is not a loaded plugin). */
+struct pt_module *pt_module_main(void);
+
+/* dlopen(path, RTLD_NOW | RTLD_LOCAL) and register the plugin.  NULL with
+ * errno set (ENOENT, ENOEXEC, ENOMEM, EMFILE when 255 modules are loaded);
+ * pt_module_error() then says why in one line. */
+struct pt_module *pt_module_load(const char *path);
+const char *pt_module_error(void);
+
+/* dlsym in the module; NULL if absent. */
+void *pt_module_sym(struct pt_module *m, const char *symbol);
+
+/* The module's name: the plugin's file name, or the program's. */
+const char *pt_module_name(const struct pt_module *m);
+
+/* Checks what m still holds (see Verification), reports it, applies the
+ * configured action, then dlclose()s it.  Returns the number of findings
+ * (0: clean), or -1 with EINVAL for the main module or a module unloaded
+ * already. */
+int pt_module_unload(struct pt_module *m);
+
+/* Checks m without unloading it: reports and returns the number of
+ * findings, the configured action is not applied. */
+int pt_module_check(struct pt_module *m);
+
+/* Runs the calls in expr on behalf of the caller: references, handles and
+ * objects created inside are charged to the module and line of this call,
+ * not to the provider's (plain allocations stay charged to their own line).  A provider's header wraps its acquiring functions:
+ *	#define ps_lookup_process(id) PT_ON_BEHALF(ps_lookup_process_impl(id))
+ * expr must not be void (use PT_ON_BEHALF_VOID). */
+#define PT_ON_BEHALF(expr)                                                   \
+	__extension__({                                                      \
+		const struct pt_site *pt__prev = pt_behalf_enter(PT_SITE()); \
+		__typeof__(expr) pt__r = (expr);                             \
+		pt_behalf_leave(pt__prev);                                   \
+		pt__r;                                                       \
+	})
+#define PT_ON_BEHALF_VOID(expr)                                              \
+	do {                                                                 \
+		const struct pt_site *pt__prev = pt_behalf_enter(PT_SITE()); \
+		(expr);                                                      \
+		pt_behalf_leave(pt__prev);                                   \
+	} while (0)
+const struct pt_site *pt_behalf_enter(const struct pt_site *caller);
+void pt_behalf_leave(const struct pt_site *prev);
+
+/* ---------------------------------------------------------------------------
+ * Objects and references
+ *
+ * An object type has a name, a pool and a tag (process objects: "Proc") and
+ * an optional delete routine.  Objects are allocated from the type's pool
+ * under its tag, so they show in the accounting like any allocation, and
+ * are reference counted: created with one reference, deleted (delete
+ * routine, then free) when the last one is released.  Every reference is
+ * recorded with the call site and module that took it, so what a module
+ * still holds can be named down to the line.
+ *
+ * Releases pair with acquisitions of the same reference tag (0 if none):
+ * first one the releasing module took itself, else the most recent one (an
+ * ownership transfer: a reference taken in one module and released in
+ * another is normal, not a finding).
+ */
+struct pt_objtype;
+
+#define PT_OBJTYPE_BY_ID 1u /* keep a table of live objects by id, for lookups */
+
+/* A new type; name is copied.  NULL with EINVAL (bad pool or tag) or
+ * ENOMEM.  Types live until exit. */
+struct pt_objtype *pt_objtype_create(const char *name, enum pt_pool pool, const char *tag,
+				     void (*del)(void *obj), unsigned flags);
+const char *pt_objtype_name(const struct pt_objtype *t);
+
+#define pt_obj_create(type, size, id) pt_obj_create_at(PT_SITE(), (type), (size), (id))
+#define pt_obj_ref(obj) pt_obj_ref_at(PT_SITE(), (obj), 0)
+#define pt_obj_ref_tag(obj, rtag) pt_obj_ref_at(PT_SITE(), (obj), PT_TAG(rtag))
+#define pt_obj_deref(obj) pt_obj_deref_at(PT_SITE(), (obj), 0)
+#define pt_obj_deref_tag(obj, rtag) pt_obj_deref_at(PT_SITE(), (obj), PT_TAG(rtag))
+#define pt_obj_lookup(type, id) pt_obj_lookup_at(PT_SITE(), (type), (id), 0)
+
+/* A zeroed object of size bytes with one reference, taken at site.  For a
+ * BY_ID type, id must not be in use (EEXIST).  NULL with errno set. */
+void *pt_obj_create_at(struct pt_site *site, struct pt_objtype *type, size_t size,
+		       uint64_t id);
+
+/* Takes a reference.  0, or -1 with EINVAL (reported) when obj is not a
+ * live object. */
+int pt_obj_ref_at(struct pt_site *site, void *obj, uint32_t reftag);
+
+/* Releases a reference; the last one deletes the object.  0, or -1 with
+ * EINVAL (reported) when obj is not live or holds no reference. */
+int pt_obj_deref_at(struct pt_site *site, void *obj, uint32_t reftag);
+
+/* The live object of a BY_ID type with this id, with a reference taken (the
+ * PsLookupProcessByProcessId pattern); NULL with ENOENT if there is none. */
+void *pt_obj_lookup_at(struct pt_site *site, struct pt_objtype *type, uint64_t id,
+		       uint32_t reftag);
+
+uint64_t pt_obj_id(const void *obj);
+long pt_obj_refs(const void *obj);          /* current references, -1 if not live */
+struct pt_objtype *pt_obj_type(const void *obj);
+
+/* ---------------------------------------------------------------------------
+ * Handles
+ *
+ * A handle table maps handles to objects.  Opening a handle takes a
+ * reference that closing releases; referencing an object through a handle
+ * (the ObReferenceObjectByHandle pattern) checks the handle and the type and
+ * takes a reference of its own.  A slot's generation changes when it is
+ * closed, so a closed or reused handle never reaches another object.
+ */
+typedef uint64_t pt_handle; /* 0 is never a valid handle */
+struct pt_htable;
+
+/* A new, empty table; NULL with ENOMEM. */
+struct pt_htable *pt_htable_create(const char *name);
+
+/* Closes every open handle (their references are released) and frees the
+ * table.  Returns how many were still open. */
+long pt_htable_destroy(struct pt_htable *t);
+
+#define pt_handle_open(t, obj, out) pt_handle_open_at(PT_SITE(), (t), (obj), (out))
+#define pt_handle_close(t, h) pt_handle_close_at(PT_SITE(), (t), (h))
+#define pt_handle_ref(t, h, type, out) pt_handle_ref_at(PT_SITE(), (t), (h), (type), 0, (out))
+
+/* Opens a handle to obj in t, taking a reference.  0 with *out set, or -1
+ * with EINVAL (obj not live, reported) or ENOMEM. */
+int pt_handle_open_at(struct pt_site *site, struct pt_htable *t, void *obj, pt_handle *out);
+
+/* Closes h.  0, or -1 with EBADF (never opened, closed already, or its slot
+ * reused since). */
+int pt_handle_close_at(struct pt_site *site, struct pt_htable *t, pt_handle h);
+
+/* The object of h, with a reference taken at site.  type NULL accepts any
+ * type.  0 with *out set, or -1 with EBADF (bad, closed or reused handle) or
+ * EPROTOTYPE (an object of another type); *out is then NULL. */
+int pt_handle_ref_at(struct pt_site *site, struct pt_htable *t, pt_handle h,
+		     const struct pt_objtype *type, uint32_t reftag, void **out);
+
+/* ---------------------------------------------------------------------------
+ * Verification and tracking
+ *
+ * At the unload of a module (and at exit for the main program, when
+ * enabled) pooltag lists what the module still holds: allocations per call
+ * site, references and handles per object type and acquiring site, each
+ * group with its count and one sample call stack.  POOLTAG_VERIFY in the
+ * environment, or pt_verify_set, chooses what a finding then does:
+ * continue (the default without verification), exit with status
+ * PT_BUGCHECK_EXIT (the default when verifying: "1" or "exit"), or abort
+ * for a core dump.  Tracking call stacks (POOLTAG_TRACK=stacks, or
+ * pt_track_set) makes each reference, handle and allocation record the stack
+ * that took it; accounting per call site stays on regardless.
+ */
+#define PT_BUGCHECK_EXIT 86
+
+enum pt_verify_action {
+	PT_VERIFY_CONTINUE = 0,
+	PT_VERIFY_EXIT,
+	PT_VERIFY_ABORT,
+};
+void pt_verify_set(enum pt_verify_action action);
+
+/* Also check the main program at exit (like a module unload). */
+void pt_verify_at_exit(int on);
+
+#define PT_TRACK_STACKS 1u
+/* Sets tracking flags; returns the previous ones.  Stacks are recorded for
+ * acquisitions made after the call. */
+unsigned pt_track_set(unsigned flags);
+
+/* Reports go to this stream (default stderr). */
+void pt_verify_output(FILE *f);
 
 /* ---------------------------------------------------------------------------
  * Export

@@ -74,6 +74,7 @@ struct pt_seg {
 	struct pt_seg_header *hdr;
 	struct pt_seg_slot *slots;
 	struct pt_seg_desc *descs;
+	struct pt_seg_module *modules;
 	char *strings;
 	char *shards;
 };
@@ -82,6 +83,7 @@ void pt_seg_init(void);      /* idempotent, thread-safe; never fails (falls back
 int pt_seg_commit(uint64_t off, uint64_t len); /* make [off, off+len) writable without faults */
 extern int pt_seg_pending; /* a fork child that has not exported yet */
 void pt_seg_export_child(void);
+void pt_seg_remove(void); /* unlink the segment's name now (a verifier stop) */
 void pt_seg_lock(void);
 void pt_seg_unlock(void);
 static inline struct pt__ctr *pt_seg_shard(uint32_t shard)
@@ -92,6 +94,9 @@ static inline struct pt__ctr *pt_seg_shard(uint32_t shard)
 /* ---- registry.c: slots, strings, descriptions (callers hold pt_seg_lock) ---- */
 uint32_t pt_registry_slot(const struct pt_site *site, uint32_t tag, unsigned pool);
 int pt_registry_describe(uint32_t tag, const char *desc, const char *binary);
+int pt_registry_described(uint32_t tag);
+void pt_registry_module(uint32_t id, const char *name, const char *path, uint32_t state);
+void pt_registry_forget_module(uint32_t id); /* its sites are gone with its code */
 uint32_t pt_registry_committed(void); /* slots [0, n) have counter pages in every shard */
 #define PT_FIRST_COMMIT 128u /* slots backed when the segment is made (one page of counters) */
 
@@ -100,6 +105,32 @@ uint32_t pt_registry_committed(void); /* slots [0, n) have counter pages in ever
 struct pt__ctr *pt_shard_attach(int *shared); /* *shared: shard 0, update with atomic RMW */
 int pt_shard_commit_all(uint64_t rel_off, uint64_t len); /* callers hold pt_seg_lock */
 void pt_shard_atfork_child(void);
+
+/* ---- pool.c ---- */
+uint32_t pt_slot_of(struct pt_site *site, uint32_t tag, unsigned cls); /* 0: bad tag or class */
+void pt_count_event(uint32_t slot, uint64_t bytes, int is_release);
+
+/* ---- shard.c ---- */
+void pt_slot_sum(uint32_t slot, struct pt_count *out); /* one slot over all shards */
+
+/* ---- module.c ---- */
+uint32_t pt_module_id(const struct pt_module *m);
+struct pt_module *pt_module_by_id(uint32_t id);
+uint32_t pt_module_of(const void *addr); /* 0: the main program */
+int pt_module_contains(const struct pt_module *m, uintptr_t addr);
+struct pt_site *pt_behalf_site(struct pt_site *own); /* the caller acted for, else own */
+
+/* ---- object.c, verify.c ---- */
+struct pt_acq; /* one outstanding reference or handle */
+typedef void (*pt_acq_fn)(const struct pt_objtype *type, uint32_t slot, uint32_t stack,
+			  int is_handle, void *arg);
+void pt_obj_each_acq(pt_acq_fn fn, void *arg); /* under the objects' lock */
+struct pt_acq *pt_obj_handle_acquire(struct pt_site *site, void *obj); /* a handle's reference */
+void pt_obj_handle_release(void *obj, struct pt_acq *a);
+const char *pt_objtype_name(const struct pt_objtype *t);
+int pt_verify_module(struct pt_module *m, int apply_action);
+unsigned pt_track_flags(void);
+uint32_t pt_track_stack(void); /* a stack id for a new record, 0 when stacks are off */
 
 /* ---- misuse.c ---- */
 void pt_misuse_report(enum pt_misuse_kind kind, const char *op, const void *addr, uint32_t tag,

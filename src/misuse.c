@@ -80,6 +80,18 @@ void pt_misuse_report(enum pt_misuse_kind kind, const char *op, const void *addr
 				 "pooltag, already freed, or its header was overwritten)",
 				 op, addr, at);
 		break;
+	case PT_MISUSE_BAD_OBJECT:
+		snprintf(text, sizeof(text),
+			 "pooltag: %s of %p at %s: not a live object (deleted already, or never "
+			 "created by pooltag)",
+			 op, addr, at);
+		break;
+	case PT_MISUSE_DEREF_ZERO:
+		snprintf(text, sizeof(text),
+			 "pooltag: %s of object %p ('%s') at %s: no reference%s%s%s left to release",
+			 op, addr, t1, at, used_tag ? " tagged '" : "", used_tag ? t2 : "",
+			 used_tag ? "'" : "");
+		break;
 	case PT_MISUSE_BAD_TAG:
 	default:
 		snprintf(text, sizeof(text),

@@ -64,13 +64,14 @@ static inline uint64_t site_key(uint32_t tag, unsigned pool, uint32_t slot)
 }
 
 /* The slow half of slot lookup: validates the arguments, registers, and
- * caches the slot in the site.  0 (with errno EINVAL) for a bad pool or tag. */
+ * caches the slot in the site.  pool is a counter class (PT_SEG_CLASS_*).
+ * 0 (with errno EINVAL) for a bad class or tag. */
 static __attribute__((noinline)) uint32_t slot_slow(struct pt_site *site, uint32_t tag,
 						    unsigned pool)
 {
 	uint32_t slot;
 
-	if (pool >= PT_NPOOLS) {
+	if (pool >= PT_SEG_NCLASSES) {
 		errno = EINVAL;
 		return 0;
 	}
@@ -94,6 +95,11 @@ static inline uint32_t slot_of(struct pt_site *site, uint32_t tag, unsigned pool
 	if (pt_likely(key >> 24 == (site_key(tag, pool, 0) >> 24)))
 		return (uint32_t)key & 0xffffff;
 	return slot_slow(site, tag, pool);
+}
+
+uint32_t pt_slot_of(struct pt_site *site, uint32_t tag, unsigned cls)
+{
+	return slot_of(site, tag, cls);
 }
 
 /* Counts one allocation or free of size bytes at slot, in the thread's
@@ -146,6 +152,14 @@ static inline void count_free(uint32_t slot, uint64_t size)
 	pt__ctr_add(&c[slot].bytes_freed, size);
 }
 
+void pt_count_event(uint32_t slot, uint64_t bytes, int is_release)
+{
+	if (is_release)
+		count_free(slot, bytes);
+	else
+		count_alloc(slot, bytes);
+}
+
 /* Where the header of a block with this alignment starts relative to base. */
 static inline size_t hdr_room(unsigned align_log2)
 {
@@ -157,11 +171,16 @@ static inline size_t hdr_room(unsigned align_log2)
 static void *alloc_block(struct pt_site *site, unsigned pool, unsigned align_log2,
 				size_t size, uint32_t tag, int zero)
 {
-	uint32_t slot = slot_of(site, tag, pool);
+	uint32_t slot;
 	size_t room = hdr_room(align_log2);
 	struct pt__hdr *h;
 	char *base;
 
+	if (pt_unlikely(pool >= PT_NPOOLS)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	slot = slot_of(site, tag, pool);
 	if (pt_unlikely(!slot))
 		return NULL;
 	if (pt_unlikely(size > PT__SIZE_MAX)) {

@@ -21,6 +21,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <errno.h>
+
 #include "internal.h"
 
 #define SLOTS_PER_COMMIT PT_FIRST_COMMIT /* one 4 KiB page of counters per shard */
@@ -115,6 +117,7 @@ static uint32_t add_slot(const struct pt_site *site, uint32_t tag, unsigned pool
 	s->line = site ? site->line : 0;
 	s->file = site ? intern(site->file) : 0;
 	s->func = site ? intern(site->func) : 0;
+	s->module = site ? pt_module_of(site) : 0;
 	reg.slot_site[n] = site;
 	__atomic_store_n(&h->nslots, n + 1, __ATOMIC_RELEASE);
 	return n;
@@ -144,6 +147,8 @@ static int setup(void)
 		if (add_slot(NULL, PT_TAG("????"), pool, h->max_slots) != 1 + pool)
 			return -1;
 	reg.ready = 1;
+	pt_registry_module(0, program_invocation_short_name, program_invocation_name,
+			   PT_SEG_MODULE_LOADED);
 	return pt_registry_describe(PT_TAG("????"),
 				    "Tags beyond the counter table (raise POOLTAG_MAX_SITES)",
 				    "pooltag");
@@ -176,6 +181,44 @@ uint32_t pt_registry_slot(const struct pt_site *site, uint32_t tag, unsigned poo
 			return 1 + pool;
 		site = NULL;
 	}
+}
+
+/* Publishes module id's entry (the table was backed when the segment was
+ * made).  Ids are given out in order, so nmodules only grows. */
+void pt_registry_module(uint32_t id, const char *name, const char *path, uint32_t state)
+{
+	struct pt_seg_header *h = pt_seg.hdr;
+	struct pt_seg_module *m;
+
+	if (id >= h->max_modules)
+		return;
+	m = &pt_seg.modules[id];
+	m->name = intern(name);
+	m->path = intern(path);
+	__atomic_store_n(&m->state, state, __ATOMIC_RELEASE);
+	if (id >= h->nmodules)
+		__atomic_store_n(&h->nmodules, id + 1, __ATOMIC_RELEASE);
+}
+
+/* A site address that can never match again: the slots of an unloaded
+ * module keep their counts, but a plugin loaded later at the same address
+ * gets slots of its own. */
+static const struct pt_site gone;
+
+void pt_registry_forget_module(uint32_t id)
+{
+	for (uint32_t i = 1; i < pt_seg.hdr->nslots; i++)
+		if (pt_seg.slots[i].module == id && reg.slot_site[i])
+			reg.slot_site[i] = &gone;
+}
+
+/* Has the program described tag itself? */
+int pt_registry_described(uint32_t tag)
+{
+	for (uint32_t i = 0; i < pt_seg.hdr->ndescs; i++)
+		if (pt_seg.descs[i].tag == tag)
+			return 1;
+	return 0;
 }
 
 uint32_t pt_registry_committed(void)

@@ -5,8 +5,9 @@
  * PT_SEG_VERSION.
  *
  *   offset 0            struct pt_seg_header
- *   slots_off           struct pt_seg_slot[max_slots]     (one per site, tag, pool)
+ *   slots_off           struct pt_seg_slot[max_slots]     (one per site, tag, class)
  *   descs_off           struct pt_seg_desc[max_descs]     (tag descriptions)
+ *   modules_off         struct pt_seg_module[max_modules] (the program and its plugins)
  *   strings_off         char[strings_size]                (NUL-terminated strings)
  *   shards_off          nshards shards of shard_stride bytes each; shard s holds
  *                       struct pt_seg_ctr[max_slots], indexed by slot.
@@ -17,8 +18,16 @@
  * counters are the sum over all shards.  Slot 0 is never used, so a zero slot
  * number means "not registered".
  *
- * Publication: the writer fills a slot, description or string, then stores
- * nslots / ndescs / strings_used with release order.  A reader loads those
+ * A slot counts one class of thing: blocks of the paged or non-paged pool
+ * (class 0 and 1, enum pt_pool), references (2) or handles (3) to objects
+ * whose type has the slot's tag.  For blocks, nallocs and nfrees count
+ * allocations and frees and the bytes their sizes; for references and
+ * handles, nallocs counts acquisitions made at the slot's site and nfrees
+ * the releases of those acquisitions (wherever they were released), bytes
+ * stay 0.
+ *
+ * Publication: the writer fills a slot, description, module or string, then
+ * stores nslots / ndescs / nmodules / strings_used with release order.  A reader loads those
  * counts first and reads nothing beyond them.  Pages of a shard are allocated
  * (fallocate) before any slot in them is published, so writes never fault.
  *
@@ -30,7 +39,7 @@
 #include <stdint.h>
 
 #define PT_SEG_MAGIC "PTSEGMNT" /* 8 bytes, no NUL */
-#define PT_SEG_VERSION 1
+#define PT_SEG_VERSION 2
 #define PT_SEG_PREFIX "pooltag-" /* shm name: /dev/shm/pooltag-PID */
 
 struct pt_seg_header {
@@ -60,17 +69,37 @@ struct pt_seg_header {
 	uint32_t nshards;      /* shards [0, nshards) may hold counts */
 	uint32_t strings_used; /* bytes [0, strings_used) of the string area are valid */
 	uint64_t nmisuse;      /* misuse reports made */
-	uint64_t reserved[8];
+	uint64_t modules_off;
+	uint32_t max_modules;
+	uint32_t nmodules; /* modules [0, nmodules) are valid; 0 is the main program */
+	uint64_t reserved[6];
 };
+
+/* Counter classes (struct pt_seg_slot.pool). */
+#define PT_SEG_CLASS_PAGED 0
+#define PT_SEG_CLASS_NONPAGED 1
+#define PT_SEG_CLASS_REFS 2
+#define PT_SEG_CLASS_HANDLES 3
+#define PT_SEG_NCLASSES 4
 
 struct pt_seg_slot {
 	uint32_t tag;
-	uint32_t pool; /* enum pt_pool */
+	uint32_t pool; /* the counter class, PT_SEG_CLASS_* */
 	uint32_t line;
-	uint32_t file; /* string offset; 0 is the empty string */
-	uint32_t func; /* string offset */
-	uint32_t reserved[3];
+	uint32_t file;   /* string offset; 0 is the empty string */
+	uint32_t func;   /* string offset */
+	uint32_t module; /* the module charged: index in the module table */
+	uint32_t reserved[2];
 };
+
+struct pt_seg_module {
+	uint32_t name;  /* string offset: the file name */
+	uint32_t path;  /* string offset */
+	uint32_t state; /* PT_SEG_MODULE_LOADED or _UNLOADED */
+	uint32_t reserved;
+};
+#define PT_SEG_MODULE_LOADED 1
+#define PT_SEG_MODULE_UNLOADED 2
 
 struct pt_seg_desc {
 	uint32_t tag;
@@ -90,5 +119,6 @@ _Static_assert(sizeof(struct pt_seg_header) == 256, "segment header is 256 bytes
 _Static_assert(sizeof(struct pt_seg_slot) == 32, "slot is 32 bytes");
 _Static_assert(sizeof(struct pt_seg_desc) == 16, "description is 16 bytes");
 _Static_assert(sizeof(struct pt_seg_ctr) == 32, "counter block is 32 bytes");
+_Static_assert(sizeof(struct pt_seg_module) == 16, "module is 16 bytes");
 
 #endif /* PT_SEGFMT_H */

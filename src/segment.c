@@ -82,10 +82,13 @@ static void layout(struct pt_seg_header *h)
 	h->max_slots = env_u32("POOLTAG_MAX_SITES", 16384, 256, PT_MAX_SLOTS_LIMIT);
 	h->max_shards = env_u32("POOLTAG_MAX_SHARDS", 256, 2, 4096);
 	h->max_descs = 4096;
+	h->max_modules = 256;
 	h->strings_size = 1u << 20;
 	h->slots_off = round_page(sizeof(*h));
 	h->descs_off = h->slots_off + round_page((uint64_t)h->max_slots * sizeof(struct pt_seg_slot));
-	h->strings_off = h->descs_off + round_page((uint64_t)h->max_descs * sizeof(struct pt_seg_desc));
+	h->modules_off = h->descs_off + round_page((uint64_t)h->max_descs * sizeof(struct pt_seg_desc));
+	h->strings_off =
+		h->modules_off + round_page((uint64_t)h->max_modules * sizeof(struct pt_seg_module));
 	h->shards_off = h->strings_off + round_page(h->strings_size);
 	h->shard_stride = round_page((uint64_t)h->max_slots * sizeof(struct pt_seg_ctr));
 	h->size = h->shards_off + h->shard_stride * h->max_shards;
@@ -178,6 +181,7 @@ static void set_pointers(void *base)
 	pt_seg.hdr = h;
 	pt_seg.slots = (struct pt_seg_slot *)((char *)base + h->slots_off);
 	pt_seg.descs = (struct pt_seg_desc *)((char *)base + h->descs_off);
+	pt_seg.modules = (struct pt_seg_module *)((char *)base + h->modules_off);
 	pt_seg.strings = (char *)base + h->strings_off;
 	pt_seg.shards = (char *)base + h->shards_off;
 }
@@ -186,6 +190,11 @@ static void unlink_at_exit(void)
 {
 	if (seg.fd >= 0 && seg.path[0])
 		unlink(seg.path);
+}
+
+void pt_seg_remove(void)
+{
+	unlink_at_exit();
 }
 
 /* Sizes the new file, backs its header page and maps it; NULL on failure. */
@@ -220,6 +229,7 @@ static int for_used_ranges(int (*put)(void *ctx, uint64_t off, uint64_t len), vo
 
 	rc = rc ? rc : put(ctx, h->slots_off, (uint64_t)h->nslots * sizeof(struct pt_seg_slot));
 	rc = rc ? rc : put(ctx, h->descs_off, (uint64_t)h->ndescs * sizeof(struct pt_seg_desc));
+	rc = rc ? rc : put(ctx, h->modules_off, (uint64_t)h->nmodules * sizeof(struct pt_seg_module));
 	rc = rc ? rc : put(ctx, h->strings_off, h->strings_used);
 	for (uint32_t s = 0; !rc && s < h->nshards; s++)
 		rc = put(ctx, h->shards_off + s * h->shard_stride, ctr_bytes);
@@ -317,6 +327,7 @@ static void init_once(void)
 		    (!(base = map_file(seg.fd, seg.size)) ||
 		     pt_seg_commit(geo.slots_off, PT_FIRST_COMMIT * sizeof(struct pt_seg_slot)) != 0 ||
 		     pt_seg_commit(geo.descs_off, sizeof(struct pt_seg_desc)) != 0 ||
+		     pt_seg_commit(geo.modules_off, geo.max_modules * sizeof(struct pt_seg_module)) != 0 ||
 		     pt_seg_commit(geo.strings_off, 3) != 0 ||
 		     pt_seg_commit(geo.shards_off, PT_FIRST_COMMIT * sizeof(struct pt_seg_ctr)) != 0)) {
 			if (base)

@@ -170,6 +170,18 @@ static int count(uint32_t tag, int all, enum pt_pool pool, struct pt_count *out)
 	return 0;
 }
 
+void pt_slot_sum(uint32_t slot, struct pt_count *out)
+{
+	uint64_t ba = 0, bf = 0;
+
+	*out = (struct pt_count){0};
+	sum_slot(slot, out, &ba, &bf);
+	if (out->nfrees > out->nallocs)
+		out->nfrees = out->nallocs;
+	out->curblocks = out->nallocs - out->nfrees;
+	out->curbytes = bf < ba ? ba - bf : 0;
+}
+
 int pt_count_tag(uint32_t tag, enum pt_pool pool, struct pt_count *out)
 {
 	return count(tag, 0, pool, out);

@@ -220,8 +220,8 @@ PT_TEST(test_round_trip)
 	PT_CHECK(pt_snap_sniff(text, len));
 	PT_CHECK(TEXT_HAS(text, len, "command my prog%09%25%01\xff%0A\n"));
 	PT_CHECK(TEXT_HAS(text, len, "site\t%09%25\xff%00\tnonpaged\t"));
-	PT_CHECK(
-	    TEXT_HAS(text, len, "\t4294967295\tdir%09x/a%25b%0A.c%0D %01%7F\xff%2525%25%25\t\n"));
+	PT_CHECK(TEXT_HAS(text, len,
+			  "\t4294967295\tdir%09x/a%25b%0A.c%0D %01%7F\xff%2525%25%25\t\t\n"));
 	PT_CHECK(len > 8 && !memcmp(text + len - 8, "end\t3\t3\n", 8));
 	free(text);
 	pt_view_free(&b);
@@ -249,8 +249,8 @@ PT_TEST(test_header_errors)
 	EXPECT_ERR("hello\n", "t.snap:1: not a pooltag snapshot");
 	EXPECT_ERR("", "t.snap:1: not a pooltag snapshot (empty file)");
 	EXPECT_ERR("pooltag-snapshot\n", "t.snap:1: not a pooltag snapshot");
-	EXPECT_ERR("pooltag-snapshot 2\npid 1\n", "t.snap:1: snapshot version 2, this pooltag "
-	                                          "reads version 1");
+	EXPECT_ERR("pooltag-snapshot 3\npid 1\n", "t.snap:1: snapshot version 3, this pooltag "
+	                                          "reads versions 1 to 2");
 	EXPECT_ERR("pooltag-snapshot x\n", "t.snap:1: bad snapshot version 'x'");
 	EXPECT_ERR("pooltag-snapshot 01\n", "t.snap:1: bad snapshot version '01'");
 	EXPECT_ERR(HDR "bogus 1\nend\t0\t0\n", "t.snap:6: unknown line type 'bogus'");

@@ -206,10 +206,10 @@ with open(sys.argv[1], "r+b") as f:
 	tagged_with_segment
 	patch_u32 "$SEG" $OFF_VERSION 99
 	ptrun used "$TPID"
-	assert_error "^pooltag: segment $SEG has format version 99; this pooltag reads version 1$"
+	assert_error "^pooltag: segment $SEG has format version 99; this pooltag reads version 2$"
 	ptrun ls
 	pt_ok
-	[[ ${lines[1]} == *"(segment $SEG has format version 99; this pooltag reads version 1)" ]]
+	[[ ${lines[1]} == *"(segment $SEG has format version 99; this pooltag reads version 2)" ]]
 }
 
 # A valid snapshot of tagged to break in the next tests.
@@ -277,13 +277,13 @@ garbage here' "$GOOD" >"$f"
 @test "snapshot: wrong version, with FILE:LINE" {
 	good_snap
 	f="$PT_TMP/v.snap"
-	sed '1s/.*/pooltag-snapshot 2/' "$GOOD" >"$f"
+	sed '1s/.*/pooltag-snapshot 3/' "$GOOD" >"$f"
 	ptrun used "$f"
-	assert_error "^pooltag: $f:1: snapshot version 2, this pooltag reads version 1$"
+	assert_error "^pooltag: $f:1: snapshot version 3, this pooltag reads versions 1 to 2$"
 	ptrun diff "$f" "$GOOD"
-	assert_error "^pooltag: $f:1: snapshot version 2"
+	assert_error "^pooltag: $f:1: snapshot version 3"
 	ptrun snap "$f" -o "$PT_TMP/out.snap"
-	assert_error "^pooltag: $f:1: snapshot version 2"
+	assert_error "^pooltag: $f:1: snapshot version 3"
 	sed '1s/.*/pooltag-snapshot one/' "$GOOD" >"$f"
 	ptrun used "$f"
 	assert_error "^pooltag: $f:1: bad snapshot version 'one'$"

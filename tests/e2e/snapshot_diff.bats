@@ -38,7 +38,7 @@ assert h[2:8] == r[2:8], ("columns do not line up", sys.argv[1], sys.argv[2])' "
 	after=$(date +%s%N)
 	[ -z "$output" ]
 	mapfile -t snap <"$PT_TMP/a.snap"
-	[ "${snap[0]}" = "pooltag-snapshot 1" ]
+	[ "${snap[0]}" = "pooltag-snapshot 2" ]
 	[ "${snap[1]}" = "pid $TPID" ]
 	[ "${snap[2]}" = "uid $(id -u)" ]
 	[ "${snap[3]}" = "command tagged" ]
@@ -54,10 +54,10 @@ assert h[2:8] == r[2:8], ("columns do not line up", sys.argv[1], sys.argv[2])' "
 	[ "${snap[9]}" = $'desc\tReq \ttagged\tRequest buffers' ]
 	sites=$(printf '%s\n' "${snap[@]:10:4}" | sort)
 	expect=$(printf '%s\n' \
-		$'site\tConn\tpaged\t1000\t1000\t16000\t16000\t'"$CONN_LINE"$'\texamples/tagged.c\tserve' \
-		$'site\tHdr \tpaged\t1000\t0\t56000\t0\t'"$HDR_LINE"$'\texamples/tagged.c\tserve' \
-		$'site\tKey \tnonpaged\t1000\t1000\t32000\t32000\t'"$KEY_LINE"$'\texamples/tagged.c\tserve' \
-		$'site\tReq \tpaged\t1000\t1000\t'"$(req_bytes 1000)"$'\t'"$(req_bytes 1000)"$'\t'"$REQ_LINE"$'\texamples/tagged.c\tserve' |
+		$'site\tConn\tpaged\t1000\t1000\t16000\t16000\t'"$CONN_LINE"$'\texamples/tagged.c\tserve\ttagged' \
+		$'site\tHdr \tpaged\t1000\t0\t56000\t0\t'"$HDR_LINE"$'\texamples/tagged.c\tserve\ttagged' \
+		$'site\tKey \tnonpaged\t1000\t1000\t32000\t32000\t'"$KEY_LINE"$'\texamples/tagged.c\tserve\ttagged' \
+		$'site\tReq \tpaged\t1000\t1000\t'"$(req_bytes 1000)"$'\t'"$(req_bytes 1000)"$'\t'"$REQ_LINE"$'\texamples/tagged.c\tserve\ttagged' |
 		sort)
 	[ "$sites" = "$expect" ] || fail "sites:"$'\n'"$sites"$'\n'"expected:"$'\n'"$expect"
 	[ "${snap[14]}" = $'end\t4\t2' ]
@@ -118,7 +118,7 @@ assert h[2:8] == r[2:8], ("columns do not line up", sys.argv[1], sys.argv[2])' "
 	ptrun snap "$TPID" -o "$PT_TMP/out/a.snap"
 	pt_ok
 	[ "$(ls -A "$PT_TMP/out")" = "a.snap" ]
-	[ "$(head -n 1 "$PT_TMP/out/a.snap")" = "pooltag-snapshot 1" ]
+	[ "$(head -n 1 "$PT_TMP/out/a.snap")" = "pooltag-snapshot 2" ]
 	# A failed snap leaves the target as it was, and no temporary file.
 	cp "$PT_TMP/out/a.snap" "$PT_TMP/keep"
 	ptrun snap 999999999 -o "$PT_TMP/out/a.snap"

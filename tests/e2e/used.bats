@@ -245,7 +245,7 @@ tagged_1000() {
 	ptrun used --json --sites -s paged "$TPID"
 	pt_ok
 	json_eq 'd["sort"], d["tags"][0]["tag"]' "('paged', 'Hdr ')"
-	json_eq 'tag("Hdr ")["sites"]' "[{'file': 'examples/tagged.c', 'line': $HDR_LINE, 'function': 'serve', 'pool': 'paged', 'counts': {'allocs': 1000, 'frees': 0, 'diff': 1000, 'used': 56000}}]"
+	json_eq 'tag("Hdr ")["sites"]' "[{'file': 'examples/tagged.c', 'line': $HDR_LINE, 'function': 'serve', 'module': 'tagged', 'pool': 'paged', 'counts': {'allocs': 1000, 'frees': 0, 'diff': 1000, 'used': 56000}}]"
 	json_eq 'tag("Key ")["sites"][0]["pool"], tag("Key ")["sites"][0]["line"]' "('nonpaged', $KEY_LINE)"
 	# -t limits the tags, never the totals.
 	ptrun used --json -t 1 "$TPID"

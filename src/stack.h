@@ -1,0 +1,117 @@
+/*
+ * stack.h - call stacks: capture, a depot that stores each distinct stack
+ * once, and symbolisation (module, function, source file and line).
+ *
+ * A tracked reference, handle or allocation keeps a 32-bit stack id instead
+ * of its stack, so the stack that acquired it costs 4 bytes per object and
+ * is printed only when a report asks for it.  Ids are stable for the life of
+ * the process (stacks are never removed) and 0 means "no stack recorded".
+ *
+ * stack.c captures and stores; symbol.c maps program counters to names with
+ * elfutils' libdw (link with -ldw).  Nothing here is part of the public API.
+ */
+#ifndef PT_STACK_H
+#define PT_STACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Frames kept per stack, innermost first; deeper stacks are cut off. */
+#define PT_STACK_DEPTH 24
+
+/* ---- stack.c: capture and depot ---- */
+
+/*
+ * Loads what capturing needs (the unwinder in libgcc_s, the depot mapping)
+ * so that the first capture in a sensitive context (a malloc hook) neither
+ * loads a library nor allocates.  Optional: pt_stack_capture() calls it.
+ * The depot holds POOLTAG_STACK_DEPOT_KB KiB (default 4096) of stacks; if it
+ * cannot be mapped every capture returns 0.  Thread-safe, idempotent.
+ */
+void pt_stack_init(void);
+
+/*
+ * Captures the calling thread's stack and stores it in the depot; identical
+ * stacks share one id.  The first frame kept is the caller of
+ * pt_stack_capture() after skipping `skip` more frames (the library's own
+ * wrappers); every kept pc is a return address.  Returns the id, or 0 when
+ * the stack could not be stored (depot full or unmapped, empty stack).
+ * Thread-safe; does not allocate after pt_stack_init(); not
+ * async-signal-safe.  Cost: an unwind through .eh_frame (about 1 us for ten
+ * frames, see stack.c) plus a lock-free lookup; a stack seen for the first
+ * time also takes a mutex to be stored.
+ */
+uint32_t pt_stack_capture(unsigned skip);
+
+/* Copies up to max program counters of stack id, innermost first, to pcs.
+ * Returns the stack's depth (may exceed max), 0 for id 0 or a bad id. */
+unsigned pt_stack_pcs(uint32_t id, uintptr_t *pcs, unsigned max);
+
+/* Depot usage, for reports and tests. */
+struct pt_stack_stats {
+	uint64_t nstacks;   /* distinct stacks stored */
+	uint64_t ndropped;  /* captures that returned 0 because the depot was full */
+	size_t curbytes;    /* arena bytes used by stored stacks */
+	size_t capbytes;    /* arena capacity (0 if the depot could not be mapped) */
+};
+void pt_stack_stats(struct pt_stack_stats *out);
+
+/*
+ * Formats stack id as "func (file:line) <- func (file:line) <- ...", frames
+ * without line information as "func (module+0xoff)", innermost first, at
+ * most max_frames frames (0: no limit) followed by " <- ..." when some were
+ * cut.  A function inlined into its caller appears as a frame of its own.
+ * Frames inside libpooltag (a module named libpooltag* or the shared object
+ * holding this code) and the C library's start-up (everything outside main,
+ * and the trailing thread-start frames in libc) are left out.  Writes at most
+ * len bytes including the NUL, like snprintf, and returns the length the full
+ * text needs; an unknown id formats as "?".  Thread-safe; takes the
+ * symboliser's mutex and may read debug information (see symbol.c).
+ */
+size_t pt_stack_format(uint32_t id, char *buf, size_t len, unsigned max_frames);
+
+/* ---- symbol.c: program counters to names ---- */
+
+/* One frame, symbolised.  The strings are interned: they stay valid until
+ * the process exits. */
+struct pt_frame {
+	uintptr_t pc;       /* the pc looked up, as passed */
+	uintptr_t offset;   /* pc relative to its module's load bias (for addr2line -e module) */
+	const char *module; /* basename of the shared object or executable, "?" if unknown */
+	const char *func;   /* function name, "?" if unknown */
+	const char *file;   /* source file basename, NULL without line information */
+	unsigned line;      /* 0 if unknown */
+	unsigned inlined;   /* 1 if func was inlined into the next (outer) frame of the same pc */
+};
+
+/*
+ * Symbolises pc.  For a return address (is_return_address != 0: every pc a
+ * capture stores) the lookup uses pc - 1, so the line is the call's and not
+ * the next statement's; pass 0 for a pc that is itself the instruction (a
+ * signal context).  Fills *out with the innermost function at pc: if code
+ * was inlined there, that is the inlined function, with its line.  Returns
+ * 0, or -1 when nothing is known of pc (out then holds "?" names).
+ * Thread-safe (one mutex); results are cached per pc.
+ */
+int pt_sym_lookup(uintptr_t pc, int is_return_address, struct pt_frame *out);
+
+/*
+ * As pt_sym_lookup, but fills out[0..max) with the whole inline chain at pc,
+ * innermost first: out[i].inlined is 1 for every frame but the last, the
+ * function the code physically belongs to, whose line is that of the call
+ * site of out[i - 1].  Returns the number of frames in the chain (may exceed
+ * max; at least 1), or -1 when nothing is known of pc (out[0] holds "?").
+ */
+int pt_sym_lookup_inline(uintptr_t pc, int is_return_address, struct pt_frame *out,
+			 unsigned max);
+
+/*
+ * Forgets the cached pc results and makes the next lookup re-read the
+ * process's module map, so a module loaded or unloaded since is seen.  Call
+ * it after dlopen/dlclose.  A pc in a module about to be unloaded must be
+ * symbolised before dlclose.  Already returned strings stay valid.
+ * Thread-safe.
+ */
+void pt_sym_reset(void);
+
+#endif /* PT_STACK_H */

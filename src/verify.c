@@ -1,0 +1,260 @@
+/*
+ * verify.c - what a module still holds when it is unloaded (or the program
+ * when it exits), reported down to the line that acquired it.
+ *
+ * Three kinds of holdings, each grouped by (kind, tag or object type,
+ * acquiring site) with a count and one sample stack:
+ *  - blocks: the counter slots of the module's allocation sites that still
+ *    have blocks outstanding (exact, from the counters alone);
+ *  - references and handles charged to the module: acquisitions whose site
+ *    is in its code, or made on its behalf by a provider (PT_ON_BEHALF);
+ *  - references and handles acquired anywhere whose recorded stack passes
+ *    through the module's code: a provider that did not say whom it acted
+ *    for still leaves the module's frames in the stack.
+ *
+ * The report is symbolised before the module is unloaded, while its code
+ * and debug information are still mapped.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "stack.h"
+
+#define MAX_GROUPS 64
+
+static struct {
+	enum pt_verify_action action;
+	int action_set; /* by pt_verify_set or POOLTAG_VERIFY */
+	int at_exit;
+	unsigned track;
+	FILE *out;
+	pthread_once_t once;
+} ver = {.once = PTHREAD_ONCE_INIT};
+
+/* POOLTAG_VERIFY: "1"/"exit", "abort", "continue"/"0" (also read for the
+ * exit check); POOLTAG_TRACK: "stacks"/"1". */
+static void read_env(void)
+{
+	const char *v = getenv("POOLTAG_VERIFY"), *t = getenv("POOLTAG_TRACK");
+
+	if (v && *v) {
+		ver.action_set = 1;
+		if (!strcmp(v, "abort"))
+			ver.action = PT_VERIFY_ABORT;
+		else if (!strcmp(v, "continue") || !strcmp(v, "0"))
+			ver.action = PT_VERIFY_CONTINUE;
+		else
+			ver.action = PT_VERIFY_EXIT;
+	}
+	if (t && (!strcmp(t, "stacks") || !strcmp(t, "1")))
+		ver.track |= PT_TRACK_STACKS;
+}
+
+static void init(void)
+{
+	pthread_once(&ver.once, read_env);
+}
+
+void pt_verify_set(enum pt_verify_action action)
+{
+	init();
+	ver.action = action;
+	ver.action_set = 1;
+}
+
+void pt_verify_output(FILE *f)
+{
+	ver.out = f;
+}
+
+unsigned pt_track_set(unsigned flags)
+{
+	unsigned old;
+
+	init();
+	old = __atomic_exchange_n(&ver.track, flags, __ATOMIC_ACQ_REL);
+	if (flags & PT_TRACK_STACKS)
+		pt_stack_init();
+	return old;
+}
+
+unsigned pt_track_flags(void)
+{
+	init();
+	return __atomic_load_n(&ver.track, __ATOMIC_ACQUIRE);
+}
+
+uint32_t pt_track_stack(void)
+{
+	/* Skip pt_track_stack and the library frame that called it; leading
+	 * library frames that remain are dropped when the stack is printed. */
+	return pt_track_flags() & PT_TRACK_STACKS ? pt_stack_capture(1) : 0;
+}
+
+struct group {
+	int kind; /* 0 blocks, 1 references, 2 handles */
+	uint32_t slot;
+	const struct pt_objtype *type;
+	uint64_t count, bytes;
+	uint32_t stack; /* a sample */
+	int via_stack;  /* charged through a stack frame, not the site */
+};
+
+struct scan {
+	struct pt_module *m;
+	struct group g[MAX_GROUPS];
+	int n;
+	uint64_t more; /* acquisitions in groups beyond MAX_GROUPS */
+};
+
+/* Does stack id have a frame in module m's code? */
+static int stack_in(uint32_t id, const struct pt_module *m)
+{
+	uintptr_t pcs[PT_STACK_DEPTH];
+	unsigned n = pt_stack_pcs(id, pcs, PT_STACK_DEPTH);
+
+	for (unsigned i = 0; i < n && i < PT_STACK_DEPTH; i++)
+		if (pt_module_contains(m, pcs[i] - 1))
+			return 1;
+	return 0;
+}
+
+static void add(struct scan *sc, int kind, uint32_t slot, const struct pt_objtype *type,
+		uint64_t count, uint64_t bytes, uint32_t stack, int via_stack)
+{
+	for (int i = 0; i < sc->n; i++) {
+		struct group *g = &sc->g[i];
+		if (g->kind == kind && g->slot == slot && g->type == type) {
+			g->count += count;
+			if (!g->stack)
+				g->stack = stack;
+			return;
+		}
+	}
+	if (sc->n == MAX_GROUPS) {
+		sc->more += count;
+		return;
+	}
+	sc->g[sc->n++] = (struct group){kind, slot, type, count, bytes, stack, via_stack};
+}
+
+static void each_acq(const struct pt_objtype *type, uint32_t slot, uint32_t stack,
+		     int is_handle, void *arg)
+{
+	struct scan *sc = arg;
+	uint32_t id = pt_module_id(sc->m);
+
+	if (pt_seg.slots[slot].module == id)
+		add(sc, is_handle ? 2 : 1, slot, type, 1, 0, stack, 0);
+	else if (stack && id != 0 && stack_in(stack, sc->m))
+		add(sc, is_handle ? 2 : 1, slot, type, 1, 0, stack, 1);
+}
+
+/* "file:line in func" of a slot. */
+static void site_of(uint32_t slot, char *buf, size_t len)
+{
+	const struct pt_seg_slot *s = &pt_seg.slots[slot];
+	const char *file = pt_seg.strings + s->file, *func = pt_seg.strings + s->func;
+	const char *base = strrchr(file, '/');
+
+	if (!*file)
+		snprintf(buf, len, "an unrecorded site");
+	else
+		snprintf(buf, len, "%s:%u in %s", base ? base + 1 : file, s->line, func);
+}
+
+static void print(FILE *f, const struct scan *sc, const char *modname, int unloading)
+{
+	char site[512], stack[2048], tag[5];
+
+	if (sc->n == 0) {
+		fprintf(f, "pooltag: %s %s: clean, nothing held\n", modname,
+			unloading ? "unloaded" : "checked");
+		return;
+	}
+	fprintf(f, "pooltag: verifier: %s %s holding what it acquired:\n", modname,
+		unloading ? "unloaded" : "checked");
+	for (int i = 0; i < sc->n; i++) {
+		const struct group *g = &sc->g[i];
+		const struct pt_seg_slot *s = &pt_seg.slots[g->slot];
+		pt_tag_str(s->tag, tag);
+		site_of(g->slot, site, sizeof(site));
+		if (g->kind == 0)
+			fprintf(f, "  %s holds %llu %s blocks of '%s' (%llu bytes): allocated at %s\n",
+				modname, (unsigned long long)g->count,
+				s->pool == PT_NONPAGED ? "non-paged" : "paged", tag,
+				(unsigned long long)g->bytes, site);
+		else
+			fprintf(f, "  %s holds %llu %s to '%s' objects (%s): %llu %s at %s%s\n",
+				modname, (unsigned long long)g->count,
+				g->kind == 1 ? "references" : "handles", tag,
+				pt_objtype_name(g->type), (unsigned long long)g->count,
+				g->kind == 1 ? "acquired" : "opened", site,
+				g->via_stack ? " (through this module's code, see the stack)" : "");
+		if (g->stack) {
+			pt_stack_format(g->stack, stack, sizeof(stack), 12);
+			fprintf(f, "    stack: %s\n", stack);
+		}
+	}
+	if (sc->more)
+		fprintf(f, "  ... and %llu more in other groups\n", (unsigned long long)sc->more);
+}
+
+int pt_verify_module(struct pt_module *m, int apply_action)
+{
+	struct scan *sc = calloc(1, sizeof(*sc));
+	FILE *f;
+	int n;
+
+	init();
+	pt_seg_init();
+	if (!sc)
+		return -1;
+	sc->m = m;
+	for (uint32_t slot = 1; slot < __atomic_load_n(&pt_seg.hdr->nslots, __ATOMIC_ACQUIRE);
+	     slot++) {
+		const struct pt_seg_slot *s = &pt_seg.slots[slot];
+		struct pt_count c;
+		if (s->module != pt_module_id(m) || s->pool >= PT_NPOOLS)
+			continue;
+		pt_slot_sum(slot, &c);
+		if (c.curblocks)
+			add(sc, 0, slot, NULL, c.curblocks, c.curbytes, 0, 0);
+	}
+	pt_obj_each_acq(each_acq, sc);
+	f = ver.out ? ver.out : stderr;
+	print(f, sc, pt_module_name(m), apply_action && pt_module_id(m) != 0);
+	fflush(f);
+	n = sc->n + (sc->more ? 1 : 0);
+	free(sc);
+	if (n && apply_action && ver.action_set && ver.action != PT_VERIFY_CONTINUE) {
+		/* The bugcheck: stop here, leaving no segment behind (a stopped
+		 * program is no live process to read). */
+		fprintf(f, "pooltag: verifier: stopping the program (%s)\n",
+			ver.action == PT_VERIFY_EXIT ? "exit status 86" : "abort");
+		fflush(NULL);
+		pt_seg_remove();
+		if (ver.action == PT_VERIFY_ABORT)
+			abort();
+		_exit(PT_BUGCHECK_EXIT);
+	}
+	return n;
+}
+
+static void exit_check(void)
+{
+	if (ver.at_exit)
+		pt_verify_module(pt_module_main(), 1);
+}
+
+void pt_verify_at_exit(int on)
+{
+	init();
+	if (on && !ver.at_exit)
+		atexit(exit_check);
+	ver.at_exit = on;
+}
