@@ -6,7 +6,7 @@
 #   make check-tsan      the concurrent tests built with TSan (into build/tsan)
 #   make fuzz            each fuzz target for FUZZ_SECONDS (default 60)
 #   make bench           the benchmarks (ratios against malloc, same run)
-#   make demo            the main job: a program under tags, read live by the CLI
+#   make demo            the main job: the seed's leak reproduced and diagnosed
 #   make install PREFIX=/usr/local [DESTDIR=...]
 
 PREFIX  ?= /usr/local
@@ -51,9 +51,9 @@ PROGS    := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%) \
 	    $(PLUG_SRC:tests/plugins/%.c=$(O)/tests/plugins/%.so)
 
 # Tests that exercise threads; check-tsan runs these.
-TSAN_TESTS := test_counter test_nonpaged
+TSAN_TESTS := test_counter test_nonpaged test_stack
 
-.PHONY: all deps test check check-asan check-tsan fuzz bench demo install clean
+.PHONY: all deps test check check-asan check-tsan fuzz bench demo demo-small install clean
 SEED     := $(O)/examples/seed/host $(O)/examples/seed/libsey.so $(O)/examples/seed/libsey_fixed.so
 
 all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/pooltag $(EXAMPLES) $(SEED)
@@ -154,7 +154,11 @@ check-tsan:
 bench: $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
 
+# The seed's scenario reproduced and diagnosed; demo-small: a small server
+# read live by the CLI.
 demo: all
+	@bash examples/seed/demo.sh $(O)
+demo-small: all
 	@bash examples/demo.sh $(O)
 
 install: all

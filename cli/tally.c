@@ -151,8 +151,13 @@ char *pt_tally_describe(char *buf, size_t len, const struct pt_view *v,
 		}
 		if (shown && more && pos < len)
 			pos += (size_t)snprintf(buf + pos, len - pos, " and %zu more", more);
+		/* The binary: the module charged, when all the sites agree. */
+		const char *bin = t->nsites ? t->sites[0]->module : "";
+		for (size_t i = 1; i < t->nsites && *bin; i++)
+			if (strcmp(t->sites[i]->module, bin) != 0)
+				bin = "";
 		if (shown && pos < len)
-			snprintf(buf + pos, len - pos, " , Binary: %s", v->comm);
+			snprintf(buf + pos, len - pos, " , Binary: %s", *bin ? bin : v->comm);
 		if (!shown)
 			snprintf(buf, len, "UNKNOWN pooltag '%s', please update pooltag.txt",
 				 pt_tag_print(t->tag, tag));

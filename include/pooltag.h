@@ -149,8 +149,8 @@ uint32_t pt_tag_of(const void *p);
  * thread writes.  Any other case (first call at a site, first count of a
  * thread, non-paged pool, a header that does not check out) calls the
  * library, which handles everything.  A thread whose pt__tls_ctr is NULL
- * takes the library's path for every call, and so does every free while
- * pt__fast_slots is 0.
+ * takes the library's path for every call, and so does every thread while
+ * pt__fast_slots is 0 (blocks are being tracked).
  */
 #include <stdlib.h>
 
@@ -202,7 +202,8 @@ static inline void *pt__alloc_inline(struct pt_site *site, enum pt_pool pool, si
 
 	/* The key holds tag, a valid bit and pool above the slot. */
 	if (__builtin_expect(key >> 24 != ((uint64_t)tag << 8 | 0x80u | PT_PAGED) ||
-				     pool != PT_PAGED || size > PT__SIZE_MAX || !c,
+				     pool != PT_PAGED || size > PT__SIZE_MAX || !c ||
+				     slot >= __atomic_load_n(&pt__fast_slots, __ATOMIC_RELAXED),
 			     0))
 		return pt_alloc_at(site, pool, size, tag);
 	h = (struct pt__hdr *)malloc(size + sizeof(*h));
@@ -461,7 +462,8 @@ int pt_handle_ref_at(struct pt_site *site, struct pt_htable *t, pt_handle h,
  * PT_BUGCHECK_EXIT (the default when verifying: "1" or "exit"), or abort
  * for a core dump.  Tracking call stacks (POOLTAG_TRACK=stacks, or
  * pt_track_set) makes each reference, handle and allocation record the stack
- * that took it; accounting per call site stays on regardless.
+ * that took it; references and handles are always recorded with their site,
+ * and accounting per call site stays on regardless.
  */
 #define PT_BUGCHECK_EXIT 86
 
@@ -475,9 +477,12 @@ void pt_verify_set(enum pt_verify_action action);
 /* Also check the main program at exit (like a module unload). */
 void pt_verify_at_exit(int on);
 
-#define PT_TRACK_STACKS 1u
-/* Sets tracking flags; returns the previous ones.  Stacks are recorded for
- * acquisitions made after the call. */
+#define PT_TRACK_BLOCKS 1u /* a record per live block, so leaks of memory get stacks too */
+#define PT_TRACK_STACKS 2u /* record the call stack of every reference, handle (and block) */
+/* Sets tracking flags (POOLTAG_TRACK=stacks, =blocks, =all for both);
+ * returns the previous ones.  They apply to acquisitions made after the
+ * call.  While blocks are tracked every allocation takes the library's
+ * path: see make bench for the cost. */
 unsigned pt_track_set(unsigned flags);
 
 /* Reports go to this stream (default stderr). */

@@ -7,6 +7,7 @@
 #   python3          JSON checks and binary patching in the end-to-end tests
 #   pkgconf          checking the installed pooltag.pc
 #   util-linux       setpriv, to run the CLI as another user in the tests
+#   libdw-dev        elfutils' libdw: symbolising the stacks that took references
 # Run as root (CI is); otherwise it only reports what is missing.
 missing=""
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -17,6 +18,7 @@ have bats || missing="$missing bats"
 have python3 || missing="$missing python3"
 have pkg-config || missing="$missing pkgconf"
 have setpriv || missing="$missing util-linux"
+[ -f /usr/include/elfutils/libdwfl.h ] || missing="$missing libdw-dev"
 if have clang; then
 	rt=$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-x86_64.a
 	[ -f "$rt" ] || missing="$missing libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"

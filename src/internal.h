@@ -132,6 +132,17 @@ int pt_verify_module(struct pt_module *m, int apply_action);
 unsigned pt_track_flags(void);
 uint32_t pt_track_stack(void); /* a stack id for a new record, 0 when stacks are off */
 
+/* ---- track.c: records of live blocks while blocks are tracked ---- */
+struct pt_trec {
+	struct pt_trec *next, *prev;
+	uint32_t slot, stack;
+	uint64_t pad; /* 32 bytes: keeps the user pointer 16-byte aligned */
+};
+#define PT_ALIGN_TRACKED 1 /* align_log2 value of a tracked ordinary block */
+void pt_track_block_add(struct pt_trec *r, uint32_t slot);
+void pt_track_block_del(struct pt_trec *r);
+uint32_t pt_track_block_sample(uint32_t slot); /* a stack of a live block of slot, or 0 */
+
 /* ---- misuse.c ---- */
 void pt_misuse_report(enum pt_misuse_kind kind, const char *op, const void *addr, uint32_t tag,
 		      uint32_t used_tag, uint32_t slot, const struct pt_site *site);

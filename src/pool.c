@@ -160,9 +160,18 @@ void pt_count_event(uint32_t slot, uint64_t bytes, int is_release)
 		count_alloc(slot, bytes);
 }
 
-/* Where the header of a block with this alignment starts relative to base. */
+/* The alignment asked of the back end for a block of this kind. */
+static inline size_t backend_align(unsigned align_log2)
+{
+	return align_log2 > PT_ALIGN_TRACKED ? (size_t)1 << align_log2 : 16;
+}
+
+/* Where the header of a block with this alignment starts relative to base
+ * (a tracked block has its record there, see track.c). */
 static inline size_t hdr_room(unsigned align_log2)
 {
+	if (align_log2 == PT_ALIGN_TRACKED)
+		return sizeof(struct pt_trec) + sizeof(struct pt__hdr);
 	return align_log2 ? (size_t)1 << align_log2 : sizeof(struct pt__hdr);
 }
 
@@ -183,11 +192,15 @@ static void *alloc_block(struct pt_site *site, unsigned pool, unsigned align_log
 	slot = slot_of(site, tag, pool);
 	if (pt_unlikely(!slot))
 		return NULL;
+	if (align_log2 == 0 && (pt_track_flags() & PT_TRACK_BLOCKS)) {
+		align_log2 = PT_ALIGN_TRACKED;
+		room = hdr_room(align_log2);
+	}
 	if (pt_unlikely(size > PT__SIZE_MAX)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	base = pt_backends[pool].alloc(size + room, room);
+	base = pt_backends[pool].alloc(size + room, backend_align(align_log2));
 	if (pt_unlikely(!base)) {
 		errno = ENOMEM;
 		return NULL;
@@ -198,6 +211,8 @@ static void *alloc_block(struct pt_site *site, unsigned pool, unsigned align_log
 	h->word = pt__hdr_word(h->meta, size);
 	if (zero)
 		memset(h + 1, 0, size);
+	if (align_log2 == PT_ALIGN_TRACKED)
+		pt_track_block_add((struct pt_trec *)base, slot);
 	count_alloc(slot, size);
 	return h + 1;
 }
@@ -265,11 +280,15 @@ static void free_block(struct pt__hdr *h)
 {
 	uint32_t meta = h->meta;
 	uint64_t size = h->word & PT__SIZE_MASK;
-	size_t room = hdr_room(pt_meta_align_log2(meta));
+	unsigned lg = pt_meta_align_log2(meta);
+	size_t room = hdr_room(lg);
+	char *base = (char *)(h + 1) - room;
 
 	h->word = pt_hdr_freed(h->word);
+	if (lg == PT_ALIGN_TRACKED)
+		pt_track_block_del((struct pt_trec *)base);
 	count_free(pt_meta_slot(meta), size);
-	pt_backends[pt_meta_pool(meta)].free((char *)(h + 1) - room, size + room, room);
+	pt_backends[pt_meta_pool(meta)].free(base, size + room, backend_align(lg));
 }
 
 /* pt_free's fast path is inline in pooltag.h; it calls here for the rest:

@@ -354,7 +354,8 @@ static void init_once(void)
 	snprintf(h->comm, sizeof(h->comm), "%s", program_invocation_short_name);
 	h->nslots = 1; /* slot 0 means "unregistered" */
 	set_pointers(base);
-	__atomic_store_n(&pt__fast_slots, h->max_slots, __ATOMIC_RELEASE);
+	__atomic_store_n(&pt__fast_slots,
+			 pt_track_flags() & PT_TRACK_BLOCKS ? 0 : h->max_slots, __ATOMIC_RELEASE);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	if (seg.fd >= 0)
 		atexit(unlink_at_exit);

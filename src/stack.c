@@ -32,8 +32,8 @@
  *    When either the arena or the table has no room, capture returns 0 and
  *    counts a drop: nothing is ever evicted, so an id stays valid forever.
  *
- * Cost (x86-64, 10 frames, -O2): see pt_stack_capture().  A new stack also
- * takes the mutex and writes depth + 1 words.
+ * Cost: see pt_stack_capture().  A new stack also takes the mutex and writes
+ * depth + 1 words.
  */
 #include "stack.h"
 
@@ -46,7 +46,7 @@
 #define PT_STACK_DEFAULT_KB 4096
 #define PT_STACK_MAX_KB     (4u << 20) /* 4 GiB: word offsets stay below 2^32 */
 #define PT_STACK_MAX_SKIP   32
-#define PT_STACK_FIRST_MAX  4 /* frames searched for a caller's frame (see pt_stack_first) */
+#define PT_STACK_FIRST_MAX  4       /* backtrace() entries searched by pt_stack_first() */
 #define PT_STACK_MAGIC      0x5354u /* "ST" */
 
 /* The first word of a record; the pcs follow. */
@@ -65,10 +65,10 @@ static struct {
 	size_t nwords;         /* arena capacity */
 	size_t top;            /* words in use; stored with release under the mutex */
 	uint64_t *table;       /* mask + 1 slots */
-	uint32_t mask;
-	int first;         /* index of the caller's frame in backtrace()'s result */
-	uint32_t nentries; /* stored stacks; written under the mutex */
-	uint64_t ndropped; /* captures refused for want of room; atomic */
+	uint32_t mask;         /* table slots - 1 (a power of two less one) */
+	uint32_t nentries;     /* stored stacks; written under the mutex */
+	uint64_t ndropped;     /* captures refused for want of room; atomic */
+	int first;             /* index of the caller's frame in backtrace()'s result */
 } pt_stk = {
     .once = PTHREAD_ONCE_INIT,
     .mutex = PTHREAD_MUTEX_INITIALIZER,
@@ -105,7 +105,7 @@ static size_t pt_stack_depot_bytes(void)
 static void *pt_stack_map(size_t bytes)
 {
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -136,7 +136,6 @@ static void pt_stack_init_once(void)
 
 	/* The first backtrace() dlopens libgcc_s: do it here, not in a hook. */
 	pt_stk.first = pt_stack_first();
-	__asm__ volatile(""); /* keep the call above a call, not a jump */
 	pthread_atfork(pt_stack_lock, pt_stack_unlock, pt_stack_unlock);
 
 	/* Records are at least two words, so at most nwords / 2 of them; a table of
@@ -211,7 +210,7 @@ static uint32_t pt_stack_find(uint64_t h, const uintptr_t *pcs, unsigned depth, 
 static uint32_t pt_stack_insert(uint64_t h, const uintptr_t *pcs, unsigned depth)
 {
 	struct pt_stack_rec *r;
-	uint32_t id, slot;
+	uint32_t id, slot = 0;
 	size_t top;
 
 	pthread_mutex_lock(&pt_stk.mutex);
@@ -239,10 +238,12 @@ out:
 }
 
 /*
- * Measured on the 2-core CI machine (gcc -O2, tests/test_stack.c): about
- * 1.1 us for a 10-deep stack already in the depot, nearly all of it the
- * unwinder (glibc's backtrace caches nothing between calls); the probe and
- * hash are ~20 ns.  noinline: the frame dropped below must be this one.
+ * Cost, measured on the 2-core development machine (gcc -O2, best of many
+ * runs): about 2.5 us for a 10-frame stack already in the depot, of which
+ * the depot (hash, probe, compare) is tens of ns and the rest the unwinder:
+ * about 1.2 us of set-up plus 0.2 us a frame, interpreting .eh_frame CFI
+ * (glibc's backtrace keeps no cache between calls).  noinline: the frame
+ * that pt_stack_first() found to drop must be this function's own.
  */
 __attribute__((noinline)) uint32_t pt_stack_capture(unsigned skip)
 {

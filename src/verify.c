@@ -36,7 +36,9 @@ static struct {
 } ver = {.once = PTHREAD_ONCE_INIT};
 
 /* POOLTAG_VERIFY: "1"/"exit", "abort", "continue"/"0" (also read for the
- * exit check); POOLTAG_TRACK: "stacks"/"1". */
+ * exit check).  POOLTAG_TRACK: "stacks" (stacks of references and handles),
+ * "blocks" or "1" (a record per block), "blocks,stacks" or "all" (both:
+ * blocks with stacks). */
 static void read_env(void)
 {
 	const char *v = getenv("POOLTAG_VERIFY"), *t = getenv("POOLTAG_TRACK");
@@ -50,8 +52,10 @@ static void read_env(void)
 		else
 			ver.action = PT_VERIFY_EXIT;
 	}
-	if (t && (!strcmp(t, "stacks") || !strcmp(t, "1")))
+	if (t && (strstr(t, "stacks") || !strcmp(t, "all")))
 		ver.track |= PT_TRACK_STACKS;
+	if (t && (strstr(t, "blocks") || !strcmp(t, "all") || !strcmp(t, "1")))
+		ver.track |= PT_TRACK_BLOCKS;
 }
 
 static void init(void)
@@ -79,6 +83,10 @@ unsigned pt_track_set(unsigned flags)
 	old = __atomic_exchange_n(&ver.track, flags, __ATOMIC_ACQ_REL);
 	if (flags & PT_TRACK_STACKS)
 		pt_stack_init();
+	pt_seg_init();
+	/* Tracked blocks must take the library's path, never the inline one. */
+	__atomic_store_n(&pt__fast_slots, flags & PT_TRACK_BLOCKS ? 0 : pt_seg.hdr->max_slots,
+			 __ATOMIC_RELEASE);
 	return old;
 }
 
@@ -183,15 +191,16 @@ static void print(FILE *f, const struct scan *sc, const char *modname, int unloa
 		const struct pt_seg_slot *s = &pt_seg.slots[g->slot];
 		pt_tag_str(s->tag, tag);
 		site_of(g->slot, site, sizeof(site));
+		const char *s1 = g->count == 1 ? "" : "s";
 		if (g->kind == 0)
-			fprintf(f, "  %s holds %llu %s blocks of '%s' (%llu bytes): allocated at %s\n",
+			fprintf(f, "  %s holds %llu %s block%s of '%s' (%llu bytes): allocated at %s\n",
 				modname, (unsigned long long)g->count,
-				s->pool == PT_NONPAGED ? "non-paged" : "paged", tag,
+				s->pool == PT_NONPAGED ? "non-paged" : "paged", s1, tag,
 				(unsigned long long)g->bytes, site);
 		else
-			fprintf(f, "  %s holds %llu %s to '%s' objects (%s): %llu %s at %s%s\n",
+			fprintf(f, "  %s holds %llu %s%s to '%s' objects (%s): %llu %s at %s%s\n",
 				modname, (unsigned long long)g->count,
-				g->kind == 1 ? "references" : "handles", tag,
+				g->kind == 1 ? "reference" : "handle", s1, tag,
 				pt_objtype_name(g->type), (unsigned long long)g->count,
 				g->kind == 1 ? "acquired" : "opened", site,
 				g->via_stack ? " (through this module's code, see the stack)" : "");
@@ -223,7 +232,7 @@ int pt_verify_module(struct pt_module *m, int apply_action)
 			continue;
 		pt_slot_sum(slot, &c);
 		if (c.curblocks)
-			add(sc, 0, slot, NULL, c.curblocks, c.curbytes, 0, 0);
+			add(sc, 0, slot, NULL, c.curblocks, c.curbytes, pt_track_block_sample(slot), 0);
 	}
 	pt_obj_each_acq(each_acq, sc);
 	f = ver.out ? ver.out : stderr;

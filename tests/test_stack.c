@@ -11,7 +11,6 @@
  * test_depot_full.
  */
 #include <dlfcn.h>
-#include <errno.h>
 #include <gnu/libc-version.h>
 #include <libgen.h>
 #include <limits.h>
@@ -303,7 +302,7 @@ PT_TEST(test_inlined)
 	PT_CHECK_EQ(f.line, line_inl);
 	pt_stack_format(id, buf, sizeof(buf), 0);
 	snprintf(want, sizeof(want), "inl_fn (test_stack.c:%d) <- outer_fn (test_stack.c:%d)",
-		 line_inl, line_outer);
+	         line_inl, line_outer);
 	PT_CHECK_HAS(buf, want);
 	PT_CHECK(strncmp(buf, "inl_fn", 6) == 0);
 }
@@ -317,7 +316,7 @@ PT_TEST(test_format)
 	printf("# %s\n", buf);
 	PT_CHECK_EQ(n, strlen(buf));
 	snprintf(want, sizeof(want), "helper_b (test_stack.c:%d) <- helper_a (test_stack.c:%d)",
-		 line_b, line_a);
+	         line_b, line_a);
 	PT_CHECK_HAS(buf, want);
 	PT_CHECK(strncmp(buf, "helper_b (", 10) == 0);
 	/* The stack stops at main: no start-up frames. */
@@ -407,7 +406,7 @@ PT_TEST(test_plugin)
 	PT_CHECK_EQ(f.line, *plug_line);
 	pt_stack_format(id, buf, sizeof(buf), 3);
 	snprintf(want, sizeof(want), "stackplug_capture (stackplug.c:%d) <- test_plugin (",
-		 *plug_line);
+	         *plug_line);
 	PT_CHECK_HAS(buf, want);
 	printf("# %s\n", buf);
 
