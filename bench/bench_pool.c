@@ -174,6 +174,26 @@ int main(int argc, char **argv)
 		       mm * 1e9 / (double)steps, bm * 1e9 / (double)steps, pm * 1e9 / (double)steps,
 		       median(rb, runs), median(rp, runs), target[nt]);
 	}
+	/* Tracking: a record per block (the unload report's stacks for memory),
+	 * without and with call stacks, one thread, against malloc in the same
+	 * round.  Stacks cost an unwind per allocation: fewer steps. */
+	printf("\n  tracking (1 thread)      malloc ns/op  pooltag ns/op    ratio   target\n");
+	for (int mode = 0; mode < 2; mode++) {
+		uint64_t st = mode ? steps / 20 : steps;
+		double rr[64], m[64], p[64];
+		for (int r = 0; r < runs; r++) {
+			m[r] = timed(0, 1, st);
+			pt_track_set(mode ? PT_TRACK_BLOCKS | PT_TRACK_STACKS : PT_TRACK_BLOCKS);
+			p[r] = timed(1, 1, st);
+			pt_track_set(0);
+			rr[r] = p[r] / m[r];
+		}
+		printf("  %-22s %13.2f %14.2f %7.3fx %8s\n",
+		       mode ? "blocks + stacks" : "blocks, stacks off",
+		       median(m, runs) * 1e9 / (double)st, median(p, runs) * 1e9 / (double)st,
+		       median(rr, runs), mode ? "report" : "2.00x");
+	}
+
 	/* The accounting must balance after the run: every block was freed. */
 	pt_count_tag(PT_TAG("Bnch"), PT_PAGED, &c);
 	printf("  check: 'Bnch' allocs %llu frees %llu outstanding %llu bytes %llu\n",

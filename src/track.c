@@ -12,11 +12,10 @@
  *   +-------------------+----------------+-----------------
  *
  * Records are linked in one of 64 lists chosen by address, each with its own
- * lock, so threads rarely meet; cost per allocation and free is one
- * uncontended lock and a list splice (and a stack capture with
- * PT_TRACK_STACKS).
+ * spin lock (held for a list splice only, a few instructions), so threads
+ * rarely meet; cost per allocation and free is one uncontended atomic
+ * exchange and a list splice (and a stack capture with PT_TRACK_STACKS).
  */
-#include <pthread.h>
 #include <stdint.h>
 
 #include "internal.h"
@@ -24,18 +23,22 @@
 #define NSTRIPES 64
 
 static struct stripe {
-	pthread_mutex_t lock;
-	struct pt_trec head; /* circular list */
-	char pad[64 - (sizeof(pthread_mutex_t) + sizeof(struct pt_trec)) % 64];
-} stripes[NSTRIPES];
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+	int lock;
+	struct pt_trec head; /* circular list; an empty one is all NULL until first use */
+} __attribute__((aligned(64))) stripes[NSTRIPES];
 
-static void init(void)
+static void lock(struct stripe *s)
 {
-	for (int i = 0; i < NSTRIPES; i++) {
-		pthread_mutex_init(&stripes[i].lock, NULL);
-		stripes[i].head.next = stripes[i].head.prev = &stripes[i].head;
-	}
+	while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED))
+			__builtin_ia32_pause();
+	if (!s->head.next)
+		s->head.next = s->head.prev = &s->head;
+}
+
+static void unlock(struct stripe *s)
+{
+	__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
 }
 
 static struct stripe *stripe_of(const struct pt_trec *r)
@@ -47,39 +50,37 @@ void pt_track_block_add(struct pt_trec *r, uint32_t slot)
 {
 	struct stripe *s = stripe_of(r);
 
-	pthread_once(&once, init);
 	r->slot = slot;
 	r->stack = pt_track_stack();
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	r->next = s->head.next;
 	r->prev = &s->head;
 	r->next->prev = r;
 	s->head.next = r;
-	pthread_mutex_unlock(&s->lock);
+	unlock(s);
 }
 
 void pt_track_block_del(struct pt_trec *r)
 {
 	struct stripe *s = stripe_of(r);
 
-	pthread_mutex_lock(&s->lock);
+	lock(s);
 	r->prev->next = r->next;
 	r->next->prev = r->prev;
-	pthread_mutex_unlock(&s->lock);
+	unlock(s);
 }
 
 uint32_t pt_track_block_sample(uint32_t slot)
 {
 	uint32_t stack = 0;
 
-	pthread_once(&once, init);
 	for (int i = 0; i < NSTRIPES && !stack; i++) {
 		struct stripe *s = &stripes[i];
-		pthread_mutex_lock(&s->lock);
+		lock(s);
 		for (struct pt_trec *r = s->head.next; r != &s->head && !stack; r = r->next)
 			if (r->slot == slot)
 				stack = r->stack;
-		pthread_mutex_unlock(&s->lock);
+		unlock(s);
 	}
 	return stack;
 }
