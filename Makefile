@@ -148,7 +148,7 @@ check-asan:
 	@ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh build/asan
 check-tsan:
 	$(MAKE) O=build/tsan CC=$(CLANG) EXTRA_CFLAGS='-fsanitize=thread' EXTRA_LDFLAGS='-fsanitize=thread' \
-		$(TSAN_TESTS:%=build/tsan/tests/%)
+		$(TSAN_TESTS:%=build/tsan/tests/%) $(PLUG_SRC:tests/plugins/%.c=build/tsan/tests/plugins/%.so)
 	@PT_TESTS='$(TSAN_TESTS)' sh tests/run.sh build/tsan
 
 bench: $(BENCHES)

@@ -474,7 +474,8 @@ enum pt_verify_action {
 };
 void pt_verify_set(enum pt_verify_action action);
 
-/* Also check the main program at exit (like a module unload). */
+/* Also check the main program at exit (like a module unload); so does
+ * POOLTAG_CHECK_EXIT=1 in the environment. */
 void pt_verify_at_exit(int on);
 
 #define PT_TRACK_BLOCKS 1u /* a record per live block, so leaks of memory get stacks too */

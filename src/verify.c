@@ -36,9 +36,11 @@ static struct {
 } ver = {.once = PTHREAD_ONCE_INIT};
 
 /* POOLTAG_VERIFY: "1"/"exit", "abort", "continue"/"0" (also read for the
- * exit check).  POOLTAG_TRACK: "stacks" (stacks of references and handles),
+ * exit check); POOLTAG_CHECK_EXIT=1 checks the main program at exit.  POOLTAG_TRACK: "stacks" (stacks of references and handles),
  * "blocks" or "1" (a record per block), "blocks,stacks" or "all" (both:
  * blocks with stacks). */
+static void exit_check(void);
+
 static void read_env(void)
 {
 	const char *v = getenv("POOLTAG_VERIFY"), *t = getenv("POOLTAG_TRACK");
@@ -51,6 +53,11 @@ static void read_env(void)
 			ver.action = PT_VERIFY_CONTINUE;
 		else
 			ver.action = PT_VERIFY_EXIT;
+	}
+	v = getenv("POOLTAG_CHECK_EXIT");
+	if (v && !strcmp(v, "1")) {
+		ver.at_exit = 1;
+		atexit(exit_check);
 	}
 	if (t && (strstr(t, "stacks") || !strcmp(t, "all")))
 		ver.track |= PT_TRACK_STACKS;
@@ -175,17 +182,16 @@ static void site_of(uint32_t slot, char *buf, size_t len)
 		snprintf(buf, len, "%s:%u in %s", base ? base + 1 : file, s->line, func);
 }
 
-static void print(FILE *f, const struct scan *sc, const char *modname, int unloading)
+/* verb: what happened to the module ("unloaded", "exited", "checked"). */
+static void print(FILE *f, const struct scan *sc, const char *modname, const char *verb)
 {
 	char site[512], stack[2048], tag[5];
 
 	if (sc->n == 0) {
-		fprintf(f, "pooltag: %s %s: clean, nothing held\n", modname,
-			unloading ? "unloaded" : "checked");
+		fprintf(f, "pooltag: %s %s: clean, nothing held\n", modname, verb);
 		return;
 	}
-	fprintf(f, "pooltag: verifier: %s %s holding what it acquired:\n", modname,
-		unloading ? "unloaded" : "checked");
+	fprintf(f, "pooltag: verifier: %s %s holding what it acquired:\n", modname, verb);
 	for (int i = 0; i < sc->n; i++) {
 		const struct group *g = &sc->g[i];
 		const struct pt_seg_slot *s = &pt_seg.slots[g->slot];
@@ -236,7 +242,8 @@ int pt_verify_module(struct pt_module *m, int apply_action)
 	}
 	pt_obj_each_acq(each_acq, sc);
 	f = ver.out ? ver.out : stderr;
-	print(f, sc, pt_module_name(m), apply_action && pt_module_id(m) != 0);
+	print(f, sc, pt_module_name(m),
+	      !apply_action ? "checked" : pt_module_id(m) ? "unloaded" : "exited");
 	fflush(f);
 	n = sc->n + (sc->more ? 1 : 0);
 	free(sc);
@@ -262,8 +269,11 @@ static void exit_check(void)
 
 void pt_verify_at_exit(int on)
 {
+	static int registered;
+
 	init();
-	if (on && !ver.at_exit)
+	if (on && !registered && !ver.at_exit)
 		atexit(exit_check);
+	registered |= on;
 	ver.at_exit = on;
 }
