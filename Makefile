@@ -78,7 +78,7 @@ $(O)/pooltag: $(O)/cli/main.o $(O)/libptcli.a $(O)/libpooltag.a
 $(O)/tests/%: tests/%.c tests/pt_test.h $(O)/libptcli.a $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libptcli.a $(O)/libpooltag.a $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< $(O)/libptcli.a $(O)/libpooltag.a $(LDLIBS)
 # Programs the end-to-end tests run.
 $(O)/tests/progs/%: tests/progs/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)

@@ -109,11 +109,13 @@ int pt_cmd_snap(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt(argc, argv, "o:h")) != -1) {
+	static const struct option longs[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+
+	while ((c = getopt_long(argc, argv, "o:h", longs, NULL)) != -1) {
 		if (c == 'o') {
 			out = optarg;
 		} else if (c == 'h') {
-			printf("usage: pooltag snap PID -o FILE\n");
+			printf("usage: pooltag snap PID|SEGMENT|SNAPSHOT -o FILE\n");
 			return 0;
 		} else {
 			return pt_getopt_err("snap", argv);

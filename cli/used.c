@@ -197,7 +197,7 @@ static void print_json(FILE *f, const struct pt_view *v, const struct pt_tagdb *
 {
 	char desc[1024], tag[5];
 
-	fprintf(f, "{\"format\":\"pooltag-used\",\"version\":1,\"pid\":%d,\"command\":", (int)v->pid);
+	fprintf(f, "{\"format\":\"pooltag-used\",\"version\":2,\"pid\":%d,\"command\":", (int)v->pid);
 	put_json_str(f, v->comm);
 	fprintf(f, ",\"taken_ns\":%lld,\"misuse\":%llu,\"sort\":\"%s\",\"tags\":[",
 		(long long)v->taken_ns, (unsigned long long)v->nmisuse, sort_names[o->sort]);
@@ -289,6 +289,7 @@ static void usage(void)
 {
 	fprintf(stdout,
 		"usage: pooltag used [FLAGS] [PATTERN] PID|SNAPSHOT\n"
+		"  a SEGMENT file (what a dead process left in /dev/shm) works as a SNAPSHOT\n"
 		"  FLAGS    WinDbg's numeric flags: 1 verbose, 2 sort by non-paged, 4 by paged\n"
 		"  PATTERN  tag pattern, '?' one character, '*' any (case-sensitive): 'SEY?'\n"
 		"  -v, --verbose        allocs, frees, diff and bytes per pool\n"

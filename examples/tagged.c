@@ -1,6 +1,6 @@
 /*
  * tagged.c - a small program that allocates under a few tags, for trying
- * the CLI on (`make demo` drives it).
+ * the CLI on (`make demo-small` drives it).
  *
  * It plays a tiny server: each request allocates a connection ("Conn"),
  * a request buffer ("Req "), a session key in locked memory ("Key ", the

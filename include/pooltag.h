@@ -316,7 +316,8 @@ struct pt_module;
 struct pt_module *pt_module_main(void);
 
 /* dlopen(path, RTLD_NOW | RTLD_LOCAL) and register the plugin.  NULL with
- * errno set (ENOENT, ENOEXEC, ENOMEM, EMFILE when 255 modules are loaded);
+ * errno set (EINVAL for a NULL path, ENOENT for a missing file, ENOEXEC for
+ * any other dlopen failure, EMFILE when 255 modules were loaded);
  * pt_module_error() then says why in one line. */
 struct pt_module *pt_module_load(const char *path);
 const char *pt_module_error(void);
@@ -478,7 +479,7 @@ void pt_verify_set(enum pt_verify_action action);
  * POOLTAG_CHECK_EXIT=1 in the environment. */
 void pt_verify_at_exit(int on);
 
-#define PT_TRACK_BLOCKS 1u /* a record per live block, so leaks of memory get stacks too */
+#define PT_TRACK_BLOCKS 1u /* a record per live block (with PT_TRACK_STACKS, its stack) */
 #define PT_TRACK_STACKS 2u /* record the call stack of every reference, handle (and block) */
 /* Sets tracking flags (POOLTAG_TRACK=stacks, =blocks, =all for both);
  * returns the previous ones.  They apply to acquisitions made after the

@@ -7,9 +7,14 @@
  * matches again and never reaches another object; generation 0 is skipped
  * so that no handle is 0.  Each open slot keeps the acquisition its
  * reference was recorded as, so closing releases exactly that one.
+ *
+ * Tables share the objects' lock (object.c): opening, closing and
+ * referencing through a handle are one critical section each with the
+ * reference they take or release, so a handle and its reference never
+ * disagree, and nothing needs a lock order.
  */
 #include <errno.h>
-#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +28,6 @@ struct hslot {
 };
 
 struct pt_htable {
-	pthread_mutex_t lock;
 	char name[32];
 	struct hslot *slots;
 	uint32_t cap, used, free_head; /* free_head: index + 1, 0: none */
@@ -34,14 +38,12 @@ struct pt_htable *pt_htable_create(const char *name)
 {
 	struct pt_htable *t = calloc(1, sizeof(*t));
 
-	if (!t)
-		return NULL;
-	pthread_mutex_init(&t->lock, NULL);
-	snprintf(t->name, sizeof(t->name), "%s", name ? name : "");
+	if (t)
+		snprintf(t->name, sizeof(t->name), "%s", name ? name : "");
 	return t;
 }
 
-/* The open slot h names, or NULL.  Called with t->lock held. */
+/* The open slot h names, or NULL.  Called with the lock held. */
 static struct hslot *find(struct pt_htable *t, pt_handle h)
 {
 	uint32_t idx = (uint32_t)h, gen = (uint32_t)(h >> 32);
@@ -53,55 +55,71 @@ static struct hslot *find(struct pt_htable *t, pt_handle h)
 	return s->obj && s->gen == gen ? s : NULL;
 }
 
+/* A free slot, growing the table if needed; NULL on out of memory.  Called
+ * with the lock held. */
+static struct hslot *take_slot(struct pt_htable *t)
+{
+	uint32_t idx;
+
+	if (t->free_head) {
+		idx = t->free_head;
+		t->free_head = t->slots[idx - 1].next_free;
+		return &t->slots[idx - 1];
+	}
+	if (t->used == t->cap) {
+		uint32_t ncap = t->cap ? 2 * t->cap : 64;
+		struct hslot *n = ncap > t->cap ? realloc(t->slots, ncap * sizeof(*n)) : NULL;
+		if (!n)
+			return NULL;
+		memset(n + t->cap, 0, (ncap - t->cap) * sizeof(*n));
+		t->slots = n;
+		t->cap = ncap;
+	}
+	t->slots[t->used].gen = 1;
+	return &t->slots[t->used++];
+}
+
 int pt_handle_open_at(struct pt_site *site, struct pt_htable *t, void *obj, pt_handle *out)
 {
-	struct pt_acq *a;
-	struct hslot *s;
-	uint32_t idx;
+	struct pt_acq *a = NULL;
+	struct hslot *s = NULL;
+	int e = 0;
 
 	if (!t || !out) {
 		errno = EINVAL;
 		return -1;
 	}
-	a = pt_obj_handle_acquire(site, obj);
-	if (!a)
-		return -1;
-	pthread_mutex_lock(&t->lock);
-	if (t->free_head) {
-		idx = t->free_head;
-		t->free_head = t->slots[idx - 1].next_free;
-	} else {
-		if (t->used == t->cap) {
-			uint32_t ncap = t->cap ? 2 * t->cap : 64;
-			struct hslot *n = ncap > t->cap ? realloc(t->slots, ncap * sizeof(*n)) : NULL;
-			if (!n) {
-				pthread_mutex_unlock(&t->lock);
-				pt_obj_handle_release(obj, a);
-				errno = ENOMEM;
-				return -1;
-			}
-			memset(n + t->cap, 0, (ncap - t->cap) * sizeof(*n));
-			t->slots = n;
-			t->cap = ncap;
-		}
-		idx = ++t->used;
-		t->slots[idx - 1].gen = 1;
+	pt_obj_lock();
+	s = take_slot(t);
+	if (!s)
+		e = ENOMEM;
+	else if (!(a = pt_obj_acquire_locked(site, obj, 0, 1)))
+		e = errno;
+	if (a) {
+		s->obj = obj;
+		s->acq = a;
+		t->open++;
+		*out = (pt_handle)s->gen << 32 | (uint32_t)(s - t->slots + 1);
+	} else if (s) { /* give the slot back unused */
+		s->next_free = t->free_head;
+		t->free_head = (uint32_t)(s - t->slots) + 1;
 	}
-	s = &t->slots[idx - 1];
-	s->obj = obj;
-	s->acq = a;
-	t->open++;
-	*out = (pt_handle)s->gen << 32 | idx;
-	pthread_mutex_unlock(&t->lock);
+	pt_obj_unlock();
+	if (e == EINVAL)
+		pt_misuse_report(PT_MISUSE_BAD_OBJECT, "handle open", obj, 0, 0, 0, site);
+	if (e) {
+		errno = e;
+		return -1;
+	}
 	return 0;
 }
 
-/* Frees slot s (its handle stops matching); returns its object and
- * acquisition for the caller to release outside the lock. */
-static void vacate(struct pt_htable *t, struct hslot *s, void **obj, struct pt_acq **acq)
+/* Frees slot s (its handle stops matching) and releases its reference;
+ * returns the object to destroy after unlocking, or NULL.  Lock held. */
+static void *vacate(struct pt_htable *t, struct hslot *s)
 {
-	*obj = s->obj;
-	*acq = s->acq;
+	void *dead = pt_obj_release_locked(s->obj, s->acq);
+
 	s->obj = NULL;
 	s->acq = NULL;
 	if (++s->gen == 0)
@@ -109,29 +127,29 @@ static void vacate(struct pt_htable *t, struct hslot *s, void **obj, struct pt_a
 	s->next_free = t->free_head;
 	t->free_head = (uint32_t)(s - t->slots) + 1;
 	t->open--;
+	return dead;
 }
 
 int pt_handle_close_at(struct pt_site *site, struct pt_htable *t, pt_handle h)
 {
-	struct pt_acq *a = NULL;
 	struct hslot *s;
-	void *obj = NULL;
+	void *dead = NULL;
 
 	(void)site;
 	if (!t) {
 		errno = EINVAL;
 		return -1;
 	}
-	pthread_mutex_lock(&t->lock);
+	pt_obj_lock();
 	s = find(t, h);
 	if (s)
-		vacate(t, s, &obj, &a);
-	pthread_mutex_unlock(&t->lock);
+		dead = vacate(t, s);
+	pt_obj_unlock();
+	pt_obj_destroy(dead);
 	if (!s) {
 		errno = EBADF;
 		return -1;
 	}
-	pt_obj_handle_release(obj, a);
 	return 0;
 }
 
@@ -146,18 +164,17 @@ int pt_handle_ref_at(struct pt_site *site, struct pt_htable *t, pt_handle h,
 		return -1;
 	}
 	*out = NULL;
-	pthread_mutex_lock(&t->lock);
+	pt_obj_lock();
 	s = find(t, h);
 	if (!s) {
 		errno = EBADF;
 	} else if (type && pt_obj_type(s->obj) != type) {
 		errno = EPROTOTYPE;
-	} else if (pt_obj_ref_at(site, s->obj, reftag) == 0) {
-		/* The open handle keeps the object alive while the lock is held. */
+	} else if (pt_obj_acquire_locked(site, s->obj, reftag, 0)) {
 		*out = s->obj;
 		rc = 0;
 	}
-	pthread_mutex_unlock(&t->lock);
+	pt_obj_unlock();
 	return rc;
 }
 
@@ -169,16 +186,13 @@ long pt_htable_destroy(struct pt_htable *t)
 		return 0;
 	open = t->open;
 	for (uint32_t i = 0; i < t->used; i++) {
-		struct pt_acq *a;
-		void *obj;
-		if (!t->slots[i].obj)
-			continue;
-		pthread_mutex_lock(&t->lock);
-		vacate(t, &t->slots[i], &obj, &a);
-		pthread_mutex_unlock(&t->lock);
-		pt_obj_handle_release(obj, a);
+		void *dead = NULL;
+		pt_obj_lock();
+		if (t->slots[i].obj)
+			dead = vacate(t, &t->slots[i]);
+		pt_obj_unlock();
+		pt_obj_destroy(dead);
 	}
-	pthread_mutex_destroy(&t->lock);
 	free(t->slots);
 	free(t);
 	return open;

@@ -118,15 +118,21 @@ uint32_t pt_module_id(const struct pt_module *m);
 struct pt_module *pt_module_by_id(uint32_t id);
 uint32_t pt_module_of(const void *addr); /* 0: the main program */
 int pt_module_contains(const struct pt_module *m, uintptr_t addr);
+uint32_t pt_module_epoch(void); /* how many plugins were loaded so far */
+uint32_t pt_module_loaded_at(const struct pt_module *m); /* the epoch m was loaded in */
 struct pt_site *pt_behalf_site(struct pt_site *own); /* the caller acted for, else own */
 
 /* ---- object.c, verify.c ---- */
 struct pt_acq; /* one outstanding reference or handle */
 typedef void (*pt_acq_fn)(const struct pt_objtype *type, uint32_t slot, uint32_t stack,
-			  int is_handle, void *arg);
+			  uint32_t epoch, int is_handle, void *arg);
 void pt_obj_each_acq(pt_acq_fn fn, void *arg); /* under the objects' lock */
-struct pt_acq *pt_obj_handle_acquire(struct pt_site *site, void *obj); /* a handle's reference */
-void pt_obj_handle_release(void *obj, struct pt_acq *a);
+void pt_obj_lock(void); /* the objects' lock, which handle tables share */
+void pt_obj_unlock(void);
+struct pt_acq *pt_obj_acquire_locked(struct pt_site *site, void *obj, uint32_t reftag,
+				     int is_handle);
+void *pt_obj_release_locked(void *obj, struct pt_acq *a); /* the object to destroy, or NULL */
+void pt_obj_destroy(void *obj);                             /* after unlocking */
 const char *pt_objtype_name(const struct pt_objtype *t);
 int pt_verify_module(struct pt_module *m, int apply_action);
 unsigned pt_track_flags(void);

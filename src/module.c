@@ -21,16 +21,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
-#define MAX_MODULES 256
+#define MAX_MODULES 4096 /* entries are never reused: plugins loaded over a life */
 
 struct pt_module {
 	uint32_t id;
 	int loaded;
 	void *dl;
 	uintptr_t lo, hi; /* [lo, hi): the plugin's segments; 0, 0 for the main program */
+	uint32_t epoch;   /* pt_module_epoch() once it was loaded */
 	char name[64];
 	char path[PATH_MAX];
 };
@@ -39,6 +41,7 @@ static struct {
 	pthread_mutex_t lock; /* loading and unloading; lookups read published entries */
 	struct pt_module mods[MAX_MODULES];
 	uint32_t n; /* entries [0, n) are valid, published with release */
+	uint32_t epoch; /* plugins loaded so far */
 	char err[512];
 } mod = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -82,9 +85,17 @@ struct pt_module *pt_module_by_id(uint32_t id)
 	return id < __atomic_load_n(&mod.n, __ATOMIC_ACQUIRE) ? &mod.mods[id] : NULL;
 }
 
+/* The plugin this thread is loading: its constructors run inside dlopen,
+ * before its address range is known, and what they acquire is its own. */
+static __thread struct {
+	uint32_t id;
+	const char *path;
+} loading;
+
 uint32_t pt_module_of(const void *addr)
 {
 	uintptr_t a = (uintptr_t)addr;
+	Dl_info di;
 	uint32_t n;
 
 	pthread_once(&main_once, main_init);
@@ -94,7 +105,19 @@ uint32_t pt_module_of(const void *addr)
 		if (__atomic_load_n(&m->loaded, __ATOMIC_ACQUIRE) && a >= m->lo && a < m->hi)
 			return i;
 	}
+	if (loading.id && dladdr(addr, &di) && di.dli_fname && !strcmp(di.dli_fname, loading.path))
+		return loading.id;
 	return 0;
+}
+
+uint32_t pt_module_epoch(void)
+{
+	return __atomic_load_n(&mod.epoch, __ATOMIC_ACQUIRE);
+}
+
+uint32_t pt_module_loaded_at(const struct pt_module *m)
+{
+	return m->epoch;
 }
 
 int pt_module_contains(const struct pt_module *m, uintptr_t a)
@@ -145,44 +168,55 @@ struct pt_module *pt_module_load(const char *path)
 		snprintf(mod.err, sizeof(mod.err), "no path");
 		return NULL;
 	}
-	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!dl) {
-		snprintf(mod.err, sizeof(mod.err), "cannot load %s: %s", path, dlerror());
-		errno = ENOENT;
-		return NULL;
-	}
-	if (dlinfo(dl, RTLD_DI_LINKMAP, &lm) != 0 || !lm) {
-		snprintf(mod.err, sizeof(mod.err), "cannot load %s: no link map", path);
-		dlclose(dl);
-		errno = ENOEXEC;
-		return NULL;
-	}
-	q.name = lm->l_name;
-	q.base = lm->l_addr;
-	dl_iterate_phdr(find_range, &q);
+	/* Take the entry first, so that the plugin's constructors are charged
+	 * to it; entries are not reused, so a failed load just leaves a gap. */
 	pthread_mutex_lock(&mod.lock);
 	if (mod.n >= MAX_MODULES) {
 		pthread_mutex_unlock(&mod.lock);
-		dlclose(dl);
 		snprintf(mod.err, sizeof(mod.err), "cannot load %s: %d modules loaded already", path,
-			 MAX_MODULES);
+			 MAX_MODULES - 1);
 		errno = EMFILE;
 		return NULL;
 	}
 	m = &mod.mods[mod.n];
+	memset(m, 0, sizeof(*m));
 	m->id = mod.n;
-	m->dl = dl;
-	m->lo = q.lo;
-	m->hi = q.hi;
 	base = strrchr(path, '/');
 	snprintf(m->name, sizeof(m->name), "%s", base ? base + 1 : path);
-	snprintf(m->path, sizeof(m->path), "%s", lm->l_name);
-	__atomic_store_n(&m->loaded, 1, __ATOMIC_RELEASE);
+	snprintf(m->path, sizeof(m->path), "%s", path);
 	__atomic_store_n(&mod.n, mod.n + 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&mod.lock);
 	pt_seg_lock();
 	pt_registry_module(m->id, m->name, m->path, PT_SEG_MODULE_LOADED);
 	pt_seg_unlock();
+
+	loading.id = m->id;
+	loading.path = path;
+	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	loading.id = 0;
+	if (!dl) {
+		/* dlopen sets no errno: a missing file is ENOENT, the rest ENOEXEC. */
+		int e = strchr(path, '/') && access(path, F_OK) != 0 ? ENOENT : ENOEXEC;
+		snprintf(mod.err, sizeof(mod.err), "cannot load %s: %s", path, dlerror());
+		pt_seg_lock();
+		pt_registry_module(m->id, m->name, m->path, PT_SEG_MODULE_UNLOADED);
+		pt_seg_unlock();
+		errno = e;
+		return NULL;
+	}
+	if (dlinfo(dl, RTLD_DI_LINKMAP, &lm) == 0 && lm) {
+		q.name = lm->l_name;
+		q.base = lm->l_addr;
+		dl_iterate_phdr(find_range, &q);
+		snprintf(m->path, sizeof(m->path), "%s", lm->l_name);
+	}
+	m->dl = dl;
+	m->lo = q.lo;
+	m->hi = q.hi;
+	/* A stack taken before this load that passes through these addresses
+	 * passed through whatever was mapped there before, not through m. */
+	m->epoch = __atomic_add_fetch(&mod.epoch, 1, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&m->loaded, 1, __ATOMIC_RELEASE);
 	return m;
 }
 

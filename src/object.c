@@ -22,10 +22,12 @@
  * charged to it.
  *
  * Every live object is in a set keyed by address, so a reference to a
- * deleted or foreign object is recognised without reading its memory.  One
- * mutex guards objects, acquisitions, id tables and the set: references are
- * not the allocation hot path, and delete routines run with it released
- * (they may release other objects).
+ * deleted or foreign object is recognised without reading its memory; an
+ * object leaves the set and its id table with its last reference, so nothing
+ * finds a dying object.  One mutex guards objects, acquisitions, id tables,
+ * the set and the handle tables: references are not the allocation hot
+ * path.  Delete routines and misuse reports run with it released (they may
+ * call back into the library), and it is held across fork.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -51,6 +53,7 @@ struct pt_acq {
 	uint32_t module; /* the module charged, from the slot */
 	uint32_t reftag;
 	uint32_t stack; /* 0: not tracked */
+	uint32_t epoch; /* modules loaded before it was taken (pt_module_epoch) */
 	int is_handle;
 };
 
@@ -68,6 +71,28 @@ static struct {
 	struct pt_objmap live; /* struct pt_obj * -> itself */
 } objs = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&objs.lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&objs.lock);
+}
+
+static void atfork_child(void)
+{
+	pthread_mutex_init(&objs.lock, NULL);
+}
+
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_init(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
 static struct pt_obj *hdr_of(const void *body)
 {
 	return (struct pt_obj *)body - 1;
@@ -83,6 +108,7 @@ struct pt_objtype *pt_objtype_create(const char *name, enum pt_pool pool, const 
 		errno = EINVAL;
 		return NULL;
 	}
+	pthread_once(&fork_once, fork_init);
 	type = calloc(1, sizeof(*type));
 	if (!type)
 		return NULL;
@@ -110,7 +136,7 @@ const char *pt_objtype_name(const struct pt_objtype *t)
 
 /* A new acquisition of o at site (or the caller acted for), counted.
  * Called with the lock held; NULL on out of memory. */
-static struct pt_acq *acquire(struct pt_obj *o, struct pt_site *site, uint32_t reftag,
+static struct pt_acq *pt_obj_acquire(struct pt_obj *o, struct pt_site *site, uint32_t reftag,
 			      int is_handle)
 {
 	struct pt_site *charged = pt_behalf_site(site);
@@ -126,6 +152,7 @@ static struct pt_acq *acquire(struct pt_obj *o, struct pt_site *site, uint32_t r
 	a->module = pt_seg.slots[slot].module;
 	a->reftag = reftag;
 	a->stack = pt_track_stack();
+	a->epoch = pt_module_epoch();
 	a->is_handle = is_handle;
 	a->next = o->acqs;
 	o->acqs = a;
@@ -134,8 +161,10 @@ static struct pt_acq *acquire(struct pt_obj *o, struct pt_site *site, uint32_t r
 	return a;
 }
 
-/* Removes acquisition a (which must be o's) and counts its release.  Returns
- * 1 when that was o's last reference: the caller deletes o. */
+/* Removes acquisition a (which must be o's) and counts its release.  When
+ * that was o's last reference, o leaves the live set and its id table at
+ * once (nothing can find a dying object) and 1 is returned: the caller then
+ * calls destroy(o) without the lock. */
 static int release(struct pt_obj *o, struct pt_acq *a)
 {
 	struct pt_acq **pp = &o->acqs;
@@ -145,7 +174,12 @@ static int release(struct pt_obj *o, struct pt_acq *a)
 	*pp = a->next;
 	pt_count_event(a->slot, 0, 1);
 	free(a);
-	return --o->refs == 0;
+	if (--o->refs)
+		return 0;
+	pt_objmap_del(&objs.live, (uintptr_t)o);
+	if (o->type->flags & PT_OBJTYPE_BY_ID)
+		pt_objmap_del(&o->type->ids, o->id);
+	return 1;
 }
 
 /* The reference a release by module `module` with tag reftag pairs with
@@ -165,18 +199,12 @@ static struct pt_acq *pair(struct pt_obj *o, uint32_t module, uint32_t reftag)
 	return recent;
 }
 
-/* The second half of a last release, without the lock: out of the id table,
- * the delete routine, the memory. */
+/* The rest of a last release, without the lock: the delete routine (which
+ * may release other objects), then the memory. */
 static void destroy(struct pt_obj *o)
 {
 	struct pt_objtype *t = o->type;
 
-	if (t->flags & PT_OBJTYPE_BY_ID) {
-		pthread_mutex_lock(&objs.lock);
-		if (pt_objmap_get(&t->ids, o->id) == o)
-			pt_objmap_del(&t->ids, o->id);
-		pthread_mutex_unlock(&objs.lock);
-	}
 	if (t->del)
 		t->del(o + 1);
 	pt_free_at(&t->site, o, t->tag);
@@ -208,7 +236,7 @@ void *pt_obj_create_at(struct pt_site *site, struct pt_objtype *type, size_t siz
 	}
 	if (pt_objmap_put(&objs.live, (uintptr_t)o, o) != 0 ||
 	    ((type->flags & PT_OBJTYPE_BY_ID) && pt_objmap_put(&type->ids, id, o) != 0) ||
-	    !acquire(o, site, 0, 0)) {
+	    !pt_obj_acquire(o, site, 0, 0)) {
 		pt_objmap_del(&objs.live, (uintptr_t)o);
 		if (type->flags & PT_OBJTYPE_BY_ID)
 			pt_objmap_del(&type->ids, id);
@@ -221,16 +249,14 @@ void *pt_obj_create_at(struct pt_site *site, struct pt_objtype *type, size_t siz
 	return o + 1;
 }
 
-/* The live object of body, or NULL (reported as op) if body is none.
- * Called with the lock held. */
-static struct pt_obj *live(const void *body, const char *op, struct pt_site *site)
+/* The live object of body, or NULL.  Called with the lock held.  Misuse is
+ * reported by the callers after they unlock: a report's hook may call back
+ * into the library. */
+static struct pt_obj *live(const void *body)
 {
 	struct pt_obj *o = body ? hdr_of(body) : NULL;
 
-	if (o && pt_objmap_get(&objs.live, (uintptr_t)o) == o)
-		return o;
-	pt_misuse_report(PT_MISUSE_BAD_OBJECT, op, body, 0, 0, 0, site);
-	return NULL;
+	return o && pt_objmap_get(&objs.live, (uintptr_t)o) == o ? o : NULL;
 }
 
 int pt_obj_ref_at(struct pt_site *site, void *obj, uint32_t reftag)
@@ -239,10 +265,12 @@ int pt_obj_ref_at(struct pt_site *site, void *obj, uint32_t reftag)
 	int rc = -1;
 
 	pthread_mutex_lock(&objs.lock);
-	o = live(obj, "reference", site);
-	if (o && acquire(o, site, reftag, 0))
+	o = live(obj);
+	if (o && pt_obj_acquire(o, site, reftag, 0))
 		rc = 0;
 	pthread_mutex_unlock(&objs.lock);
+	if (!o)
+		pt_misuse_report(PT_MISUSE_BAD_OBJECT, "reference", obj, 0, 0, 0, site);
 	if (rc)
 		errno = o ? ENOMEM : EINVAL;
 	return rc;
@@ -250,26 +278,26 @@ int pt_obj_ref_at(struct pt_site *site, void *obj, uint32_t reftag)
 
 int pt_obj_deref_at(struct pt_site *site, void *obj, uint32_t reftag)
 {
-	struct pt_obj *o;
+	uint32_t module = pt_module_of(pt_behalf_site(site)), tag = 0;
 	struct pt_acq *a = NULL;
+	struct pt_obj *o;
 	int last = 0;
 
 	pthread_mutex_lock(&objs.lock);
-	o = live(obj, "dereference", site);
+	o = live(obj);
 	if (o) {
-		a = pair(o, pt_module_of(pt_behalf_site(site)), reftag);
-		if (!a && reftag)
-			a = pair(o, pt_module_of(pt_behalf_site(site)), 0);
-		if (a) {
+		tag = o->type->tag;
+		a = pair(o, module, reftag);
+		if (!a && reftag) /* tagged release of an untagged reference */
+			a = pair(o, module, 0);
+		if (a)
 			last = release(o, a);
-			if (last)
-				pt_objmap_del(&objs.live, (uintptr_t)o);
-		} else {
-			pt_misuse_report(PT_MISUSE_DEREF_ZERO, "dereference", obj, o->type->tag,
-					 reftag, 0, site);
-		}
 	}
 	pthread_mutex_unlock(&objs.lock);
+	if (!o)
+		pt_misuse_report(PT_MISUSE_BAD_OBJECT, "dereference", obj, 0, 0, 0, site);
+	else if (!a)
+		pt_misuse_report(PT_MISUSE_DEREF_ZERO, "dereference", obj, tag, reftag, 0, site);
 	if (last)
 		destroy(o);
 	if (!a) {
@@ -282,24 +310,20 @@ int pt_obj_deref_at(struct pt_site *site, void *obj, uint32_t reftag)
 void *pt_obj_lookup_at(struct pt_site *site, struct pt_objtype *type, uint64_t id,
 		       uint32_t reftag)
 {
-	struct pt_obj *o = NULL;
+	struct pt_obj *o;
 
 	if (!type || !(type->flags & PT_OBJTYPE_BY_ID)) {
 		errno = EINVAL;
 		return NULL;
 	}
 	pthread_mutex_lock(&objs.lock);
-	o = pt_objmap_get(&type->ids, id);
-	/* A dying object (its last reference gone, not yet out of the table)
-	 * is no longer in the live set: it is not found. */
-	if (o && (pt_objmap_get(&objs.live, (uintptr_t)o) != o || !acquire(o, site, reftag, 0)))
-		o = NULL;
-	pthread_mutex_unlock(&objs.lock);
-	if (!o) {
+	o = pt_objmap_get(&type->ids, id); /* only live objects are in the table */
+	if (!o)
 		errno = ENOENT;
-		return NULL;
-	}
-	return o + 1;
+	else if (!pt_obj_acquire(o, site, reftag, 0))
+		o = NULL, errno = ENOMEM;
+	pthread_mutex_unlock(&objs.lock);
+	return o ? o + 1 : NULL;
 }
 
 uint64_t pt_obj_id(const void *obj)
@@ -317,43 +341,49 @@ long pt_obj_refs(const void *obj)
 	long n = -1;
 
 	pthread_mutex_lock(&objs.lock);
-	if (obj && pt_objmap_get(&objs.live, (uintptr_t)hdr_of(obj)) == hdr_of(obj))
+	if (live(obj))
 		n = hdr_of(obj)->refs;
 	pthread_mutex_unlock(&objs.lock);
 	return n;
 }
 
-/* ---- for handle.c ---- */
+/* ---- for handle.c, which shares the lock ---- */
 
-/* Takes a handle's reference on obj (live, else reported); the acquisition
- * to give back to pt_obj_handle_release.  NULL with errno set. */
-struct pt_acq *pt_obj_handle_acquire(struct pt_site *site, void *obj)
+void pt_obj_lock(void)
 {
-	struct pt_obj *o;
-	struct pt_acq *a = NULL;
-
 	pthread_mutex_lock(&objs.lock);
-	o = live(obj, "handle open", site);
-	if (o)
-		a = acquire(o, site, 0, 1);
+}
+
+void pt_obj_unlock(void)
+{
 	pthread_mutex_unlock(&objs.lock);
+}
+
+/* With the lock held: a reference (or a handle's) on obj if it is live.
+ * NULL with errno EINVAL (not live: the caller reports after unlocking) or
+ * ENOMEM. */
+struct pt_acq *pt_obj_acquire_locked(struct pt_site *site, void *obj, uint32_t reftag,
+				     int is_handle)
+{
+	struct pt_obj *o = live(obj);
+	struct pt_acq *a = o ? pt_obj_acquire(o, site, reftag, is_handle) : NULL;
+
 	if (!a)
 		errno = o ? ENOMEM : EINVAL;
 	return a;
 }
 
-void pt_obj_handle_release(void *obj, struct pt_acq *a)
+/* With the lock held: releases a (a handle's reference on obj).  Returns the
+ * object to pass to pt_obj_destroy after unlocking, or NULL. */
+void *pt_obj_release_locked(void *obj, struct pt_acq *a)
 {
-	struct pt_obj *o = hdr_of(obj);
-	int last;
+	return release(hdr_of(obj), a) ? obj : NULL;
+}
 
-	pthread_mutex_lock(&objs.lock);
-	last = release(o, a);
-	if (last)
-		pt_objmap_del(&objs.live, (uintptr_t)o);
-	pthread_mutex_unlock(&objs.lock);
-	if (last)
-		destroy(o);
+void pt_obj_destroy(void *obj)
+{
+	if (obj)
+		destroy(hdr_of(obj));
 }
 
 /* ---- for verify.c ---- */
@@ -368,7 +398,7 @@ void pt_obj_each_acq(pt_acq_fn fn, void *arg)
 		if (!o)
 			continue;
 		for (struct pt_acq *a = o->acqs; a; a = a->next)
-			fn(o->type, a->slot, a->stack, a->is_handle, arg);
+			fn(o->type, a->slot, a->stack, a->epoch, a->is_handle, arg);
 	}
 	pthread_mutex_unlock(&objs.lock);
 }

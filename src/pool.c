@@ -177,7 +177,7 @@ static inline size_t hdr_room(unsigned align_log2)
 
 /* The general allocation path: any pool, any alignment, first calls at a
  * site.  align_log2 is 0 for ordinary blocks. */
-static void *alloc_block(struct pt_site *site, unsigned pool, unsigned align_log2,
+static void *pt_alloc_block(struct pt_site *site, unsigned pool, unsigned align_log2,
 				size_t size, uint32_t tag, int zero)
 {
 	uint32_t slot;
@@ -220,12 +220,12 @@ static void *alloc_block(struct pt_site *site, unsigned pool, unsigned align_log
 /* pt_alloc's fast path is inline in pooltag.h; it calls here for the rest. */
 void *pt_alloc_at(struct pt_site *site, enum pt_pool pool, size_t size, uint32_t tag)
 {
-	return alloc_block(site, (unsigned)pool, 0, size, tag, 0);
+	return pt_alloc_block(site, (unsigned)pool, 0, size, tag, 0);
 }
 
 void *pt_zalloc_at(struct pt_site *site, enum pt_pool pool, size_t size, uint32_t tag)
 {
-	return alloc_block(site, (unsigned)pool, 0, size, tag, pool != PT_NONPAGED);
+	return pt_alloc_block(site, (unsigned)pool, 0, size, tag, pool != PT_NONPAGED);
 }
 
 void *pt_calloc_at(struct pt_site *site, enum pt_pool pool, size_t n, size_t size, uint32_t tag)
@@ -250,7 +250,7 @@ void *pt_alloc_aligned_at(struct pt_site *site, enum pt_pool pool, size_t align,
 	}
 	if (align > sizeof(struct pt__hdr))
 		lg = (unsigned)__builtin_ctzl(align);
-	return alloc_block(site, (unsigned)pool, lg, size, tag, 0);
+	return pt_alloc_block(site, (unsigned)pool, lg, size, tag, 0);
 }
 
 /* Validates p's header for op; reports and returns NULL if it is not a live
@@ -335,7 +335,7 @@ void *pt_realloc_at(struct pt_site *site, void *p, size_t size, uint32_t tag)
 	}
 	if (pool != PT_PAGED || lg != 0) {
 		/* Locked or over-aligned memory cannot move with realloc(3). */
-		n = alloc_block(site, pool, lg, size, tag, 0);
+		n = pt_alloc_block(site, pool, lg, size, tag, 0);
 		if (n) {
 			memcpy(n, p, size < old_size ? size : old_size);
 			free_block(h);

@@ -11,9 +11,10 @@
  * Invariants (under pt_seg_lock, which every function here expects held):
  *  - slots [1, hdr->nslots) are filled and their counter pages exist in
  *    every shard in [0, hdr->nshards): committed >= nslots.
- *  - slots 1 and 2 are the last resort of the paged and non-paged pools,
- *    used when the table or the file system is full, so a count is never
- *    lost: per-site detail degrades first, then per-tag, never the totals.
+ *  - slots 1 to 4 are the last resort of the four counter classes (paged,
+ *    non-paged, references, handles), used when the table or the file
+ *    system is full, so a count is never lost: per-site detail degrades
+ *    first, then per-tag, never the totals.
  *  - string offset 0 is "", offset 1 is "?" (a string that did not fit).
  */
 #include <stdint.h>
@@ -143,8 +144,8 @@ static int setup(void)
 		return -1;
 	memcpy(pt_seg.strings, "\0?", 3);
 	h->strings_used = 3;
-	for (unsigned pool = 0; pool < PT_NPOOLS; pool++)
-		if (add_slot(NULL, PT_TAG("????"), pool, h->max_slots) != 1 + pool)
+	for (unsigned cls = 0; cls < PT_SEG_NCLASSES; cls++)
+		if (add_slot(NULL, PT_TAG("????"), cls, h->max_slots) != 1 + cls)
 			return -1;
 	reg.ready = 1;
 	pt_registry_module(0, program_invocation_short_name, program_invocation_name,
@@ -190,7 +191,9 @@ void pt_registry_module(uint32_t id, const char *name, const char *path, uint32_
 	struct pt_seg_header *h = pt_seg.hdr;
 	struct pt_seg_module *m;
 
-	if (id >= h->max_modules)
+	if (!reg.ready && setup() != 0)
+		return;
+	if (id >= h->max_modules || pt_seg_commit(h->modules_off + id * sizeof(*m), sizeof(*m)))
 		return;
 	m = &pt_seg.modules[id];
 	m->name = intern(name);
@@ -207,6 +210,8 @@ static const struct pt_site gone;
 
 void pt_registry_forget_module(uint32_t id)
 {
+	if (!reg.ready)
+		return;
 	for (uint32_t i = 1; i < pt_seg.hdr->nslots; i++)
 		if (pt_seg.slots[i].module == id && reg.slot_site[i])
 			reg.slot_site[i] = &gone;

@@ -82,7 +82,7 @@ static void layout(struct pt_seg_header *h)
 	h->max_slots = env_u32("POOLTAG_MAX_SITES", 16384, 256, PT_MAX_SLOTS_LIMIT);
 	h->max_shards = env_u32("POOLTAG_MAX_SHARDS", 256, 2, 4096);
 	h->max_descs = 4096;
-	h->max_modules = 256;
+	h->max_modules = 4096;
 	h->strings_size = 1u << 20;
 	h->slots_off = round_page(sizeof(*h));
 	h->descs_off = h->slots_off + round_page((uint64_t)h->max_slots * sizeof(struct pt_seg_slot));
@@ -327,7 +327,7 @@ static void init_once(void)
 		    (!(base = map_file(seg.fd, seg.size)) ||
 		     pt_seg_commit(geo.slots_off, PT_FIRST_COMMIT * sizeof(struct pt_seg_slot)) != 0 ||
 		     pt_seg_commit(geo.descs_off, sizeof(struct pt_seg_desc)) != 0 ||
-		     pt_seg_commit(geo.modules_off, geo.max_modules * sizeof(struct pt_seg_module)) != 0 ||
+		     pt_seg_commit(geo.modules_off, 256 * sizeof(struct pt_seg_module)) != 0 ||
 		     pt_seg_commit(geo.strings_off, 3) != 0 ||
 		     pt_seg_commit(geo.shards_off, PT_FIRST_COMMIT * sizeof(struct pt_seg_ctr)) != 0)) {
 			if (base)

@@ -24,12 +24,13 @@
 #include "internal.h"
 #include "stack.h"
 
-#define MAX_GROUPS 64
+#define SHOW_GROUPS 32 /* a report prints this many groups, then a count of the rest */
 
 static struct {
 	enum pt_verify_action action;
 	int action_set; /* by pt_verify_set or POOLTAG_VERIFY */
 	int at_exit;
+	int exit_registered;
 	unsigned track;
 	FILE *out;
 	pthread_once_t once;
@@ -57,6 +58,7 @@ static void read_env(void)
 	v = getenv("POOLTAG_CHECK_EXIT");
 	if (v && !strcmp(v, "1")) {
 		ver.at_exit = 1;
+		ver.exit_registered = 1;
 		atexit(exit_check);
 	}
 	if (t && (strstr(t, "stacks") || !strcmp(t, "all")))
@@ -121,9 +123,9 @@ struct group {
 
 struct scan {
 	struct pt_module *m;
-	struct group g[MAX_GROUPS];
-	int n;
-	uint64_t more; /* acquisitions in groups beyond MAX_GROUPS */
+	struct group *g;
+	int n, cap;
+	int oom; /* groups lost to out of memory */
 };
 
 /* Does stack id have a frame in module m's code? */
@@ -150,22 +152,28 @@ static void add(struct scan *sc, int kind, uint32_t slot, const struct pt_objtyp
 			return;
 		}
 	}
-	if (sc->n == MAX_GROUPS) {
-		sc->more += count;
-		return;
+	if (sc->n == sc->cap) {
+		int ncap = sc->cap ? 2 * sc->cap : 16;
+		struct group *ng = realloc(sc->g, (size_t)ncap * sizeof(*ng));
+		if (!ng) {
+			sc->oom = 1;
+			return;
+		}
+		sc->g = ng;
+		sc->cap = ncap;
 	}
 	sc->g[sc->n++] = (struct group){kind, slot, type, count, bytes, stack, via_stack};
 }
 
 static void each_acq(const struct pt_objtype *type, uint32_t slot, uint32_t stack,
-		     int is_handle, void *arg)
+		     uint32_t epoch, int is_handle, void *arg)
 {
 	struct scan *sc = arg;
 	uint32_t id = pt_module_id(sc->m);
 
 	if (pt_seg.slots[slot].module == id)
 		add(sc, is_handle ? 2 : 1, slot, type, 1, 0, stack, 0);
-	else if (stack && id != 0 && stack_in(stack, sc->m))
+	else if (stack && id != 0 && epoch >= pt_module_loaded_at(sc->m) && stack_in(stack, sc->m))
 		add(sc, is_handle ? 2 : 1, slot, type, 1, 0, stack, 1);
 }
 
@@ -192,7 +200,7 @@ static void print(FILE *f, const struct scan *sc, const char *modname, const cha
 		return;
 	}
 	fprintf(f, "pooltag: verifier: %s %s holding what it acquired:\n", modname, verb);
-	for (int i = 0; i < sc->n; i++) {
+	for (int i = 0; i < sc->n && i < SHOW_GROUPS; i++) {
 		const struct group *g = &sc->g[i];
 		const struct pt_seg_slot *s = &pt_seg.slots[g->slot];
 		pt_tag_str(s->tag, tag);
@@ -215,8 +223,15 @@ static void print(FILE *f, const struct scan *sc, const char *modname, const cha
 			fprintf(f, "    stack: %s\n", stack);
 		}
 	}
-	if (sc->more)
-		fprintf(f, "  ... and %llu more in other groups\n", (unsigned long long)sc->more);
+	if (sc->n > SHOW_GROUPS) {
+		uint64_t rest = 0;
+		for (int i = SHOW_GROUPS; i < sc->n; i++)
+			rest += sc->g[i].count;
+		fprintf(f, "  ... and %d more groups holding %llu more\n", sc->n - SHOW_GROUPS,
+			(unsigned long long)rest);
+	}
+	if (sc->oom)
+		fprintf(f, "  ... and more that could not be listed (out of memory)\n");
 }
 
 int pt_verify_module(struct pt_module *m, int apply_action)
@@ -245,7 +260,8 @@ int pt_verify_module(struct pt_module *m, int apply_action)
 	print(f, sc, pt_module_name(m),
 	      !apply_action ? "checked" : pt_module_id(m) ? "unloaded" : "exited");
 	fflush(f);
-	n = sc->n + (sc->more ? 1 : 0);
+	n = sc->n + sc->oom;
+	free(sc->g);
 	free(sc);
 	if (n && apply_action && ver.action_set && ver.action != PT_VERIFY_CONTINUE) {
 		/* The bugcheck: stop here, leaving no segment behind (a stopped
@@ -269,11 +285,10 @@ static void exit_check(void)
 
 void pt_verify_at_exit(int on)
 {
-	static int registered;
-
 	init();
-	if (on && !registered && !ver.at_exit)
+	if (on && !ver.exit_registered) {
+		ver.exit_registered = 1;
 		atexit(exit_check);
-	registered |= on;
+	}
 	ver.at_exit = on;
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <pooltag.h>
@@ -25,12 +26,12 @@
 #include "pt_libtest.h"
 #include "segread.h"
 
-#define CLS_REFS 2 /* counter class of references in the segment (segfmt.h) */
+#define CLS_REFS    2 /* counter class of references in the segment (segfmt.h) */
 #define CLS_HANDLES 3
 
 /* Types live until exit: kept here, so they stay reachable for LSan too. */
-static struct pt_objtype *t_basic, *t_np, *t_id, *t_dying, *t_chain, *t_zero, *t_tags,
-	*t_sites, *t_xfer, *t_mt, *t_described;
+static struct pt_objtype *t_basic, *t_np, *t_id, *t_dying, *t_chain, *t_zero, *t_tags, *t_sites,
+    *t_xfer, *t_mt, *t_described, *t_race;
 
 /* Delete routine calls: how many, and the last body passed. */
 static int ndeleted;
@@ -56,8 +57,8 @@ struct site_count {
 	char func[64], module[64];
 };
 
-static struct site_count site_count(unsigned cls, const char *tag, const char *file,
-				    unsigned line, const char *module)
+static struct site_count site_count(unsigned cls, const char *tag, const char *file, unsigned line,
+                                    const char *module)
 {
 	struct site_count sc = {0};
 	struct pt_view v;
@@ -180,7 +181,7 @@ PT_TEST(test_bad_arguments)
 	PT_CHECK(pt_objtype_create("Q", PT_PAGED, NULL, NULL, 0) == NULL && errno == EINVAL);
 	errno = 0;
 	PT_CHECK(pt_objtype_create("Q", (enum pt_pool)5, "ObjQ", NULL, 0) == NULL &&
-		 errno == EINVAL);
+	         errno == EINVAL);
 	errno = 0;
 	PT_CHECK(pt_obj_create(NULL, 8, 0) == NULL && errno == EINVAL);
 	errno = 0;
@@ -295,8 +296,8 @@ PT_TEST(test_deref_without_reference)
 	snprintf(want, sizeof(want), "pooltag: dereference of object %p ('ObjZ') at ", (void *)o);
 	PT_CHECK_HAS(last.text, want);
 	snprintf(want, sizeof(want),
-		 "test_object.c:%u (test_deref_without_reference): no reference left to release",
-		 line);
+	         "test_object.c:%u (test_deref_without_reference): no reference left to release",
+	         line);
 	PT_CHECK_HAS(last.text, want);
 	PT_CHECK_EQ(pt_obj_refs(o), 1);
 	PT_CHECK_EQ(deleted(), d0);
@@ -310,10 +311,12 @@ PT_TEST(test_deref_without_reference)
  * took the reference it pairs with. */
 PT_TEST(test_ref_tags_net)
 {
-	char *o = pt_obj_create(t_tags, 8, 0);
-	unsigned l_create = __LINE__ - 1, l_a = 0, l_b = 0;
+	unsigned l_create, l_a = 0, l_b = 0;
 	struct site_count a, b, c;
+	char *o;
 
+	l_create = __LINE__ + 1;
+	o = pt_obj_create(t_tags, 8, 0);
 	for (int i = 0; i < 3; i++) {
 		l_a = __LINE__ + 1;
 		PT_CHECK_EQ(pt_obj_ref_tag(o, "TagA"), 0);
@@ -348,10 +351,12 @@ PT_TEST(test_ref_tags_net)
  * neither it is reported and releases nothing. */
 PT_TEST(test_ref_tag_rules)
 {
-	char *o = pt_obj_create(t_tags, 8, 1), want[160];
-	unsigned l_create = __LINE__ - 1, l_good, l_plain, line;
+	unsigned l_create, l_good, l_plain, line;
 	int n = nreports;
+	char *o, want[160];
 
+	l_create = __LINE__ + 1;
+	o = pt_obj_create(t_tags, 8, 1);
 	l_good = __LINE__ + 1;
 	PT_CHECK_EQ(pt_obj_ref_tag(o, "Good"), 0);
 	PT_CHECK_EQ(pt_obj_deref(o), 0); /* untagged: pairs with the creation */
@@ -375,9 +380,10 @@ PT_TEST(test_ref_tag_rules)
 	PT_CHECK_EQ(last.kind, PT_MISUSE_DEREF_ZERO);
 	PT_CHECK_EQ(last.tag, PT_TAG("ObjG"));
 	PT_CHECK_EQ(last.used_tag, PT_TAG("Nevr"));
-	snprintf(want, sizeof(want),
-		 "test_object.c:%u (test_ref_tag_rules): no reference tagged 'Nevr' left to release",
-		 line);
+	snprintf(
+	    want, sizeof(want),
+	    "test_object.c:%u (test_ref_tag_rules): no reference tagged 'Nevr' left to release",
+	    line);
 	PT_CHECK_HAS(last.text, want);
 	PT_CHECK_EQ(pt_obj_refs(o), 1);
 	PT_CHECK_EQ(refs_at("ObjG", l_good).nfrees, 0);
@@ -609,6 +615,202 @@ PT_TEST(test_type_describes_tag)
 	pt_view_free(&v);
 }
 
+/*
+ * An id is free once a lookup no longer finds its object: a create right
+ * after a lookup said ENOENT (and nobody else creating that id) must not
+ * fail with EEXIST.  Another thread drops the object's last reference while
+ * this one polls; the window in between is what is tested, so each round
+ * may or may not hit it, and the test passes only if none does.
+ */
+#define RACE_ROUNDS 5000
+#define RACE_ID     77
+
+static void *race_obj;
+static int race_phase; /* 1: release it now; 2: released */
+
+static void *race_releaser(void *arg)
+{
+	(void)arg;
+	for (int r = 0; r < RACE_ROUNDS; r++) {
+		while (__atomic_load_n(&race_phase, __ATOMIC_ACQUIRE) != 1)
+			;
+		pt_obj_deref(__atomic_load_n(&race_obj, __ATOMIC_ACQUIRE));
+		__atomic_store_n(&race_phase, 2, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+PT_TEST(test_id_free_once_not_found)
+{
+	int refused = 0, failed = 0;
+	pthread_t th;
+
+	PT_CHECK_EQ(pthread_create(&th, NULL, race_releaser, NULL), 0);
+	for (int r = 0; r < RACE_ROUNDS; r++) {
+		void *o = pt_obj_create(t_race, 8, RACE_ID), *p, *n;
+
+		if (!o) {
+			failed++;
+			break;
+		}
+		__atomic_store_n(&race_obj, o, __ATOMIC_RELEASE);
+		__atomic_store_n(&race_phase, 1, __ATOMIC_RELEASE);
+		while ((p = pt_obj_lookup(t_race, RACE_ID)) != NULL)
+			pt_obj_deref(p);
+		n = pt_obj_create(t_race, 8, RACE_ID);
+		if (!n) {
+			refused += errno == EEXIST;
+			while (__atomic_load_n(&race_phase, __ATOMIC_ACQUIRE) != 2)
+				;
+			n = pt_obj_create(t_race, 8, RACE_ID);
+		}
+		while (__atomic_load_n(&race_phase, __ATOMIC_ACQUIRE) != 2)
+			;
+		__atomic_store_n(&race_phase, 0, __ATOMIC_RELEASE);
+		failed += !n;
+		pt_obj_deref(n);
+	}
+	if (failed) /* the releaser waits for rounds that will not come */
+		pthread_cancel(th);
+	pthread_join(th, NULL);
+	if (refused)
+		printf("# %d of %d creates refused with EEXIST right after a lookup said ENOENT\n",
+		       refused, RACE_ROUNDS);
+	PT_CHECK_EQ(refused, 0);
+	PT_CHECK_EQ(failed, 0);
+	PT_CHECK_EQ(count_of("ObjR", PT_PAGED).curblocks, 0);
+}
+
+/* ---- a misuse hook that calls back into the objects ---- */
+
+static long hook_refs = -2;
+
+static void hook_calls_back(const struct pt_misuse *m, void *arg)
+{
+	(void)arg;
+	hook_refs = pt_obj_refs(m->addr); /* takes the objects' lock */
+}
+
+/* In a child, so that a deadlock ends by SIGALRM instead of hanging the
+ * run: a report about an object, with a hook that asks about it. */
+static int hook_child(int deref_zero)
+{
+	struct pt_htable *t = pt_htable_create("hook");
+	void *o = pt_obj_create(t_basic, 8, 0);
+	pt_handle h;
+
+	alarm(3);
+	pt_misuse_set_hook(hook_calls_back, NULL);
+	if (deref_zero) {
+		/* Only a handle holds it: a plain dereference is reported. */
+		pt_handle_open(t, o, &h);
+		pt_obj_deref(o);
+		pt_obj_deref(o);
+		pt_htable_destroy(t);
+		return hook_refs == 1 ? 0 : 1;
+	}
+	pt_htable_destroy(t);
+	pt_obj_deref(o);
+	pt_obj_ref(o); /* deleted: reported */
+	return hook_refs == -1 ? 0 : 1;
+}
+
+PT_TEST(test_hook_may_call_back)
+{
+	for (int deref_zero = 0; deref_zero < 2; deref_zero++) {
+		int st = -1;
+		pid_t pid;
+
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0) {
+			int rc = hook_child(deref_zero);
+			const char *seg = pt_export_path();
+
+			if (seg)
+				unlink(seg);
+			_exit(rc);
+		}
+		waitpid(pid, &st, 0);
+		if (WIFSIGNALED(st)) {
+			char seg[PATH_MAX];
+
+			printf("# %s report: the hook calling pt_obj_refs never returned (signal "
+			       "%d)\n",
+			       deref_zero ? "dereference-without-reference" : "deleted-object",
+			       WTERMSIG(st));
+			snprintf(seg, sizeof(seg), "%s/pooltag-%d", pt_segdir(), (int)pid);
+			unlink(seg);
+		}
+		PT_CHECK(WIFEXITED(st));
+		PT_CHECK_EQ(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0);
+	}
+}
+
+/* ---- fork ---- */
+
+/*
+ * A fork child of a program whose other threads use objects can use
+ * objects too (the segment gives a fork child counters of its own): the
+ * objects' lock must not be inherited held.  A thread takes and drops
+ * references without pause while this one forks; each child asks for the
+ * object's count under an alarm.
+ */
+static int fork_stop;
+
+static void *fork_spinner(void *o)
+{
+	while (!__atomic_load_n(&fork_stop, __ATOMIC_RELAXED)) {
+		pt_obj_ref(o);
+		pt_obj_deref(o);
+	}
+	return NULL;
+}
+
+PT_TEST(test_fork_while_referencing)
+{
+	void *o = pt_obj_create(t_basic, 8, 0);
+	int hung = 0, forks = 0;
+	pthread_t th;
+
+	PT_CHECK_EQ(pthread_create(&th, NULL, fork_spinner, o), 0);
+	for (; forks < 20 && !hung; forks++) {
+		int st = -1;
+		pid_t pid;
+
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0) {
+			long refs;
+			const char *seg;
+
+			alarm(3);
+			refs = pt_obj_refs(o);
+			seg = pt_export_path();
+			if (seg)
+				unlink(seg);
+			_exit(refs >= 1 ? 0 : 1);
+		}
+		waitpid(pid, &st, 0);
+		if (WIFSIGNALED(st)) {
+			char seg[PATH_MAX];
+
+			hung++;
+			snprintf(seg, sizeof(seg), "%s/pooltag-%d", pt_segdir(), (int)pid);
+			unlink(seg);
+		} else {
+			PT_CHECK_EQ(WEXITSTATUS(st), 0);
+		}
+	}
+	__atomic_store_n(&fork_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	if (hung)
+		printf("# fork %d: the child's first object call never returned\n", forks);
+	PT_CHECK_EQ(hung, 0);
+	PT_CHECK_EQ(pt_obj_refs(o), 1);
+	PT_CHECK_EQ(pt_obj_deref(o), 0);
+}
+
 /* ---- two modules ---- */
 
 static char tmpdir[64];
@@ -689,7 +891,7 @@ static struct pt_module *load_plugin(const char *name)
 PT_TEST(test_transfer_between_modules)
 {
 	struct pt_module *a = load_plugin(NULL), *b = load_plugin("modplug_b.so");
-	struct modplug_lines *lines;
+	struct modplug_lines lines;
 	char *text = NULL, want[160];
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
@@ -704,7 +906,6 @@ PT_TEST(test_transfer_between_modules)
 		free(text);
 		return;
 	}
-	lines = SYM(a, modplug_lines);
 	pt_verify_output(f);
 	l_create = __LINE__ + 1;
 	o = pt_obj_create(t_xfer, 16, 0);
@@ -722,13 +923,14 @@ PT_TEST(test_transfer_between_modules)
 	fflush(f);
 	PT_CHECK_HAS(text, "pooltag: modplug.so checked: clean, nothing held\n");
 	snprintf(want, sizeof(want), "1 acquired at test_object.c:%u in %s\n", l_create,
-		 "test_transfer_between_modules");
+	         "test_transfer_between_modules");
 	PT_CHECK_HAS(text, want);
 	snprintf(want, sizeof(want), "test_object.c:%u ", l_main);
 	PT_CHECK(!strstr(text, want));
 
 	/* Plugin A to plugin B. */
 	PT_CHECK_EQ(SYM(a, modplug_ref)(o), 0);
+	lines = *SYM(a, modplug_lines);
 	PT_CHECK_EQ(pt_obj_refs(o), 2);
 	PT_CHECK_EQ(SYM(b, modplug_deref)(o), 0);
 	PT_CHECK_EQ(nreports, n);
@@ -736,8 +938,8 @@ PT_TEST(test_transfer_between_modules)
 	PT_CHECK_EQ(pt_module_check(a), 0);
 	PT_CHECK_EQ(pt_module_check(b), 0);
 	{
-		struct site_count s = site_count(CLS_REFS, "ObjX", "modplug.c", (unsigned)lines->ref,
-						 "modplug.so");
+		struct site_count s =
+		    site_count(CLS_REFS, "ObjX", "modplug.c", (unsigned)lines.ref, "modplug.so");
 		PT_CHECK_EQ(s.found, 1);
 		PT_CHECK_EQ(s.nallocs, 1);
 		PT_CHECK_EQ(s.nfrees, 1);
@@ -767,10 +969,10 @@ PT_TEST(test_transfer_between_modules)
 
 /* ---- threads ---- */
 
-#define NTHREADS 4
-#define ITERS 50000
-#define NSHARED 4
-#define CHURN_ID 1000
+#define NTHREADS    4
+#define ITERS       50000
+#define NSHARED     4
+#define CHURN_ID    1000
 #define CHURN_ITERS 20000
 
 static void *shared_objs[NSHARED];
@@ -917,6 +1119,7 @@ int main(void)
 	t_sites = pt_objtype_create("Site", PT_PAGED, "Site", NULL, 0);
 	t_xfer = pt_objtype_create("Transfer", PT_PAGED, "ObjX", NULL, 0);
 	t_mt = pt_objtype_create("Threads", PT_PAGED, "ObjM", on_delete, PT_OBJTYPE_BY_ID);
+	t_race = pt_objtype_create("Race", PT_PAGED, "ObjR", NULL, PT_OBJTYPE_BY_ID);
 	PT_RUN(test_create_ref_delete);
 	PT_RUN(test_nonpaged_type);
 	PT_RUN(test_bad_arguments);
@@ -930,6 +1133,9 @@ int main(void)
 	PT_RUN(test_delete_releases_others);
 	PT_RUN(test_sites_in_segment);
 	PT_RUN(test_type_describes_tag);
+	PT_RUN(test_id_free_once_not_found);
+	PT_RUN(test_hook_may_call_back);
+	PT_RUN(test_fork_while_referencing);
 	PT_RUN(test_transfer_between_modules);
 	PT_RUN(test_threads);
 	PT_RUN(test_nothing_outstanding);

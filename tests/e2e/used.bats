@@ -231,7 +231,7 @@ tagged_1000() {
 	pt_ok
 	echo "$output" | python3 -c 'import json,sys; json.load(sys.stdin)'
 	json_eq 'd["format"], d["version"], d["pid"], d["command"], d["sort"]' \
-		"('pooltag-used', 1, $TPID, 'tagged', 'tag')"
+		"('pooltag-used', 2, $TPID, 'tagged', 'tag')"
 	json_eq '[t["tag"] for t in d["tags"]]' "['Conn', 'Hdr ', 'Key ', 'Req ']"
 	json_eq 'tag("Hdr ")["paged"]' "{'allocs': 1000, 'frees': 0, 'diff': 1000, 'used': 56000}"
 	json_eq 'tag("Hdr ")["nonpaged"]' "{'allocs': 0, 'frees': 0, 'diff': 0, 'used': 0}"

@@ -90,12 +90,12 @@ int modplug_balanced(void *obj, struct pt_htable *t);
 int modplug_ref(void *obj);   /* pt_obj_ref in the plugin */
 int modplug_deref(void *obj); /* pt_obj_deref in the plugin */
 
-void *modplug_behalf(struct pt_objtype *type, uint64_t id);        /* prov_lookup */
-void *modplug_nested(struct pt_objtype *type, uint64_t id);        /* prov_nested */
-void *modplug_create_behalf(struct pt_objtype *type, uint64_t id); /* prov_create */
+void *modplug_behalf(struct pt_objtype *type, uint64_t id);            /* prov_lookup */
+void *modplug_nested(struct pt_objtype *type, uint64_t id);            /* prov_nested */
+void *modplug_create_behalf(struct pt_objtype *type, uint64_t id);     /* prov_create */
 int modplug_open_behalf(struct pt_htable *t, void *obj, pt_handle *h); /* prov_open */
-void *modplug_nobehalf(struct pt_objtype *type, uint64_t id); /* prov_lookup_impl */
-void modplug_put_behalf(void *obj);                            /* prov_put */
-void modplug_put_plain(void *obj);                             /* prov_put_impl */
+void *modplug_nobehalf(struct pt_objtype *type, uint64_t id);          /* prov_lookup_impl */
+void modplug_put_behalf(void *obj);                                    /* prov_put */
+void modplug_put_plain(void *obj);                                     /* prov_put_impl */
 
 #endif /* PT_TEST_PROVIDER_H */
