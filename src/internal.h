@@ -148,6 +148,8 @@ struct pt_trec {
 void pt_track_block_add(struct pt_trec *r, uint32_t slot);
 void pt_track_block_del(struct pt_trec *r);
 uint32_t pt_track_block_sample(uint32_t slot); /* a stack of a live block of slot, or 0 */
+void pt_track_fork_prepare(void);
+void pt_track_fork_release(void);
 
 /* ---- misuse.c ---- */
 void pt_misuse_report(enum pt_misuse_kind kind, const char *op, const void *addr, uint32_t tag,

@@ -156,17 +156,17 @@ static void pt_np_relock(const void *node, VISIT which, int depth)
 }
 
 /* Held across fork, so the child never inherits a mutex locked by a thread it lacks. */
-static void pt_np_prepare(void)
+void pt_np_prepare(void)
 {
 	pthread_mutex_lock(&pt_np.mutex);
 }
 
-static void pt_np_parent(void)
+void pt_np_parent(void)
 {
 	pthread_mutex_unlock(&pt_np.mutex);
 }
 
-static void pt_np_child(void)
+void pt_np_child(void)
 {
 	twalk(pt_np.regions, pt_np_relock);
 	pthread_mutex_unlock(&pt_np.mutex);
@@ -177,9 +177,9 @@ static void pt_np_init(void)
 	long page = sysconf(_SC_PAGESIZE);
 
 	pt_np.page = page >= PT_NP_SMALL_MAX ? (size_t)page : PT_NP_SMALL_MAX;
-	/* Fails only for lack of memory at startup; the pool still works, but a
-	 * fork racing an allocation could then leave the child's mutex locked. */
-	pthread_atfork(pt_np_prepare, pt_np_parent, pt_np_child);
+	/* Fork handlers: pt_np_prepare/parent/child, called by segment.c's in
+	 * the library's lock order. */
+	pt_fork_handlers();
 }
 
 /*

@@ -25,6 +25,14 @@ void *pt_np_alloc(size_t size, size_t align);
  * with (the caller keeps them, so blocks carry no header here). */
 void pt_np_free(void *p, size_t size, size_t align);
 
+/* Fork handlers, called by the library's own (segment.c) in its lock order:
+ * the mutex is held across fork, and the child locks its regions again
+ * (locks are not inherited). */
+void pt_np_prepare(void);
+void pt_np_parent(void);
+void pt_np_child(void);
+void pt_fork_handlers(void); /* segment.c: registers the library's handlers once */
+
 /* Bytes currently locked by the pool (slabs and large blocks), for tests. */
 size_t pt_np_locked_bytes(void);
 

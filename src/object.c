@@ -71,28 +71,6 @@ static struct {
 	struct pt_objmap live; /* struct pt_obj * -> itself */
 } objs = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static void atfork_prepare(void)
-{
-	pthread_mutex_lock(&objs.lock);
-}
-
-static void atfork_parent(void)
-{
-	pthread_mutex_unlock(&objs.lock);
-}
-
-static void atfork_child(void)
-{
-	pthread_mutex_init(&objs.lock, NULL);
-}
-
-static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
-
-static void fork_init(void)
-{
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-}
-
 static struct pt_obj *hdr_of(const void *body)
 {
 	return (struct pt_obj *)body - 1;
@@ -108,7 +86,7 @@ struct pt_objtype *pt_objtype_create(const char *name, enum pt_pool pool, const 
 		errno = EINVAL;
 		return NULL;
 	}
-	pthread_once(&fork_once, fork_init);
+	pt_seg_init();
 	type = calloc(1, sizeof(*type));
 	if (!type)
 		return NULL;

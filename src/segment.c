@@ -27,7 +27,9 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "nonpaged.h"
 #include "procinfo.h"
+#include "stack.h"
 
 struct pt_seg pt_seg;
 uint32_t pt__fast_slots;
@@ -208,14 +210,33 @@ static void *map_file(int fd, size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/*
+ * The library's fork handlers, one set for every module, so that the locks
+ * are taken in one order, the order the library nests them in: the
+ * objects' lock (references register slots and capture stacks under it),
+ * then the segment's, then the leaves (symbols, stack depot, non-paged pool,
+ * tracked-block lists).  Every lock is held across fork, so the child
+ * inherits no lock held by a thread that is not there; the child releases
+ * them in its handler.
+ */
 static void atfork_prepare(void)
 {
+	pt_obj_lock();
 	pt_seg_lock();
+	pt_sym_lock();
+	pt_stack_lock();
+	pt_np_prepare();
+	pt_track_fork_prepare();
 }
 
 static void atfork_parent(void)
 {
+	pt_track_fork_release();
+	pt_np_parent();
+	pt_stack_unlock();
+	pt_sym_unlock();
 	pt_seg_unlock();
+	pt_obj_unlock();
 }
 
 /* The parts of the segment that hold data: the header, the published
@@ -263,11 +284,10 @@ static int put_mem(void *ctx, uint64_t off, uint64_t len)
  * count takes the library's slow path, which calls pt_seg_export_child
  * first; threads started later have none either.
  */
-static void atfork_child(void)
+static void seg_child(void)
 {
 	void *base = pt_seg.hdr, *copy;
 
-	pthread_mutex_init(&seg.lock, NULL);
 	pt_shard_atfork_child();
 	if (seg.fd < 0)
 		return; /* private memory: already the child's own copy */
@@ -282,6 +302,17 @@ static void atfork_child(void)
 	fill_identity(pt_seg.hdr);
 	pt__tls_ctr = NULL;
 	__atomic_store_n(&pt_seg_pending, 1, __ATOMIC_RELEASE);
+}
+
+static void atfork_child(void)
+{
+	seg_child();
+	pt_track_fork_release();
+	pt_np_child();
+	pt_stack_unlock();
+	pt_sym_atfork_child();
+	pt_seg_unlock();
+	pt_obj_unlock();
 }
 
 /* A fork child's first count: copy the private counters into a file of its
@@ -356,9 +387,23 @@ static void init_once(void)
 	set_pointers(base);
 	__atomic_store_n(&pt__fast_slots,
 			 pt_track_flags() & PT_TRACK_BLOCKS ? 0 : h->max_slots, __ATOMIC_RELEASE);
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	pt_fork_handlers();
 	if (seg.fd >= 0)
 		atexit(unlink_at_exit);
+}
+
+static void fork_once(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+/* Registers the library's fork handlers, once, before any of its locks can
+ * be held: called by every module's initialisation that has a lock. */
+void pt_fork_handlers(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, fork_once);
 }
 
 void pt_seg_init(void)

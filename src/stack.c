@@ -76,12 +76,12 @@ static struct {
 
 /* A fork child must not inherit the mutex held by a thread that does not
  * exist there; the depot itself is copied with the address space. */
-static void pt_stack_lock(void)
+void pt_stack_lock(void)
 {
 	pthread_mutex_lock(&pt_stk.mutex);
 }
 
-static void pt_stack_unlock(void)
+void pt_stack_unlock(void)
 {
 	pthread_mutex_unlock(&pt_stk.mutex);
 }
@@ -136,7 +136,6 @@ static void pt_stack_init_once(void)
 
 	/* The first backtrace() dlopens libgcc_s: do it here, not in a hook. */
 	pt_stk.first = pt_stack_first();
-	pthread_atfork(pt_stack_lock, pt_stack_unlock, pt_stack_unlock);
 
 	/* Records are at least two words, so at most nwords / 2 of them; a table of
 	 * nwords / 4 slots (3/4 usable) fits the usual stack of a few frames. */

@@ -116,4 +116,12 @@ int pt_sym_lookup_inline(uintptr_t pc, int is_return_address, struct pt_frame *o
  */
 void pt_sym_reset(void);
 
+/* Fork handlers, called by the library's own (segment.c) in its lock order:
+ * the depot's and the symboliser's mutexes are held across fork. */
+void pt_stack_lock(void);
+void pt_stack_unlock(void);
+void pt_sym_lock(void);
+void pt_sym_unlock(void);
+void pt_sym_atfork_child(void);
+
 #endif /* PT_STACK_H */

@@ -80,18 +80,18 @@ static const Dwfl_Callbacks pt_sym_callbacks = {
     .debuginfo_path = &pt_sym.debuginfo_path,
 };
 
-static void pt_sym_lock(void)
+void pt_sym_lock(void)
 {
 	pthread_mutex_lock(&pt_sym.mutex);
 }
 
-static void pt_sym_unlock(void)
+void pt_sym_unlock(void)
 {
 	pthread_mutex_unlock(&pt_sym.mutex);
 }
 
 /* In a fork child the pid differs: libdwfl must read the child's maps. */
-static void pt_sym_atfork_child(void)
+void pt_sym_atfork_child(void)
 {
 	pt_sym.stale = 1;
 	pthread_mutex_unlock(&pt_sym.mutex);
@@ -177,7 +177,6 @@ static void pt_sym_init_once(void)
 {
 	uintptr_t self = (uintptr_t)&pt_sym_init_once;
 
-	pthread_atfork(pt_sym_lock, pt_sym_unlock, pt_sym_atfork_child);
 	/* Not under the mutex: dl_iterate_phdr takes a lock of the dynamic linker,
 	 * and a destructor run by dlclose under that lock may symbolise. */
 	if (dl_iterate_phdr(pt_sym_find_self, &self) != 1)

@@ -16,7 +16,6 @@
  * rarely meet; cost per allocation and free is one uncontended atomic
  * exchange and a list splice (and a stack capture with PT_TRACK_STACKS).
  */
-#include <pthread.h>
 #include <stdint.h>
 
 #include "internal.h"
@@ -43,24 +42,17 @@ static void unlock(struct stripe *s)
 }
 
 /* Fork: no stripe may stay locked in the child by a thread that is not
- * there. */
-static void atfork_prepare(void)
+ * there (called by segment.c's handlers in the library's lock order). */
+void pt_track_fork_prepare(void)
 {
 	for (int i = 0; i < NSTRIPES; i++)
 		lock(&stripes[i]);
 }
 
-static void atfork_release(void)
+void pt_track_fork_release(void)
 {
 	for (int i = NSTRIPES; i-- > 0;)
 		unlock(&stripes[i]);
-}
-
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-static void init(void)
-{
-	pthread_atfork(atfork_prepare, atfork_release, atfork_release);
 }
 
 static struct stripe *stripe_of(const struct pt_trec *r)
@@ -72,7 +64,6 @@ void pt_track_block_add(struct pt_trec *r, uint32_t slot)
 {
 	struct stripe *s = stripe_of(r);
 
-	pthread_once(&once, init);
 	r->slot = slot;
 	r->stack = pt_track_stack();
 	lock(s);

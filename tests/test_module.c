@@ -609,7 +609,7 @@ PT_TEST(test_constructor_charged_to_plugin)
 }
 
 /*
- * More groups than a report lists (64): the rest are summed in one line,
+ * More groups than a report lists (32): the rest are summed in one line,
  * and the return value still counts every finding (pooltag.h: "the number
  * of findings").  70 types share one tag, so each object is a group of its
  * own at the same line; the plugin holds 2 references to each.

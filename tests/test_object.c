@@ -626,18 +626,21 @@ PT_TEST(test_type_describes_tag)
 #define RACE_ID     77
 
 static void *race_obj;
-static int race_phase; /* 1: release it now; 2: released */
+static int race_phase; /* 1: release it now; 2: released; 3: stop */
 
 static void *race_releaser(void *arg)
 {
+	int phase;
+
 	(void)arg;
-	for (int r = 0; r < RACE_ROUNDS; r++) {
-		while (__atomic_load_n(&race_phase, __ATOMIC_ACQUIRE) != 1)
+	for (;;) {
+		while ((phase = __atomic_load_n(&race_phase, __ATOMIC_ACQUIRE)) != 1 && phase != 3)
 			;
+		if (phase == 3)
+			return NULL;
 		pt_obj_deref(__atomic_load_n(&race_obj, __ATOMIC_ACQUIRE));
 		__atomic_store_n(&race_phase, 2, __ATOMIC_RELEASE);
 	}
-	return NULL;
 }
 
 PT_TEST(test_id_free_once_not_found)
@@ -670,8 +673,7 @@ PT_TEST(test_id_free_once_not_found)
 		failed += !n;
 		pt_obj_deref(n);
 	}
-	if (failed) /* the releaser waits for rounds that will not come */
-		pthread_cancel(th);
+	__atomic_store_n(&race_phase, 3, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 	if (refused)
 		printf("# %d of %d creates refused with EEXIST right after a lookup said ENOENT\n",
@@ -750,65 +752,122 @@ PT_TEST(test_hook_may_call_back)
 /* ---- fork ---- */
 
 /*
- * A fork child of a program whose other threads use objects can use
- * objects too (the segment gives a fork child counters of its own): the
- * objects' lock must not be inherited held.  A thread takes and drops
- * references without pause while this one forks; each child asks for the
- * object's count under an alarm.
+ * Runs fn in a child process under an alarm of 10 s, so that a deadlock
+ * fails the test instead of hanging the run.  Returns 0 when fn returned
+ * 0, else prints why (what) and returns -1.
  */
+static int in_child(int (*fn)(void), const char *what)
+{
+	int st = -1;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int rc;
+		const char *seg;
+
+		alarm(10);
+		rc = fn();
+		seg = pt_export_path();
+		if (seg)
+			unlink(seg);
+		_exit(rc);
+	}
+	waitpid(pid, &st, 0);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (WIFSIGNALED(st)) {
+		char seg[PATH_MAX];
+
+		printf("# %s: deadlock (signal %d)\n", what, WTERMSIG(st));
+		snprintf(seg, sizeof(seg), "%s/pooltag-%d", pt_segdir(), (int)pid);
+		unlink(seg);
+	} else {
+		printf("# %s: exit status %d\n", what, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	}
+	return -1;
+}
+
+/* Forks 300 times while spinner runs; each grandchild asks for the
+ * object's count (its first object call) and exits.  0, or the number of
+ * grandchildren that did not exit 0. */
+static void *fork_objs[2];
 static int fork_stop;
 
-static void *fork_spinner(void *o)
+static int fork_many(void *(*spinner)(void *))
 {
+	pthread_t th;
+	int bad = 0;
+
+	if (pthread_create(&th, NULL, spinner, NULL) != 0)
+		return 100;
+	for (int i = 0; i < 300; i++) {
+		int st = -1;
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(pt_obj_refs(fork_objs[0]) >= 1 ? 0 : 1); /* made no segment */
+		waitpid(pid, &st, 0);
+		bad += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+	}
+	__atomic_store_n(&fork_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	return bad;
+}
+
+/* Takes and drops references without pause: the objects' lock is held
+ * most of the time. */
+static void *spin_refs(void *arg)
+{
+	(void)arg;
 	while (!__atomic_load_n(&fork_stop, __ATOMIC_RELAXED)) {
-		pt_obj_ref(o);
-		pt_obj_deref(o);
+		pt_obj_ref(fork_objs[0]);
+		pt_obj_deref(fork_objs[0]);
 	}
 	return NULL;
 }
 
+/* One site alternating between two tags: it registers a counter slot on
+ * every call, taking the segment's lock inside the objects' lock. */
+static void *spin_registering(void *arg)
+{
+	(void)arg;
+	for (unsigned i = 0; !__atomic_load_n(&fork_stop, __ATOMIC_RELAXED); i++) {
+		pt_obj_ref_at(PT_SITE(), fork_objs[i & 1], 0);
+		pt_obj_deref(fork_objs[i & 1]);
+	}
+	return NULL;
+}
+
+static int fork_while_referencing(void)
+{
+	fork_objs[0] = pt_obj_create(t_basic, 8, 0);
+	return fork_many(spin_refs);
+}
+
+static int fork_while_registering(void)
+{
+	fork_objs[0] = pt_obj_create(t_basic, 8, 0);
+	fork_objs[1] = pt_obj_create(t_tags, 8, 0);
+	return fork_many(spin_registering);
+}
+
+/*
+ * A program whose threads use objects can fork, and its child can use
+ * objects too (the segment gives a fork child counters of its own): the
+ * objects' lock is not inherited held, and the atfork handlers take the
+ * library's locks in the order it nests them, so fork() itself never waits
+ * for a thread that waits for it.
+ */
 PT_TEST(test_fork_while_referencing)
 {
-	void *o = pt_obj_create(t_basic, 8, 0);
-	int hung = 0, forks = 0;
-	pthread_t th;
+	PT_CHECK_EQ(in_child(fork_while_referencing, "fork while referencing"), 0);
+}
 
-	PT_CHECK_EQ(pthread_create(&th, NULL, fork_spinner, o), 0);
-	for (; forks < 20 && !hung; forks++) {
-		int st = -1;
-		pid_t pid;
-
-		fflush(stdout);
-		pid = fork();
-		if (pid == 0) {
-			long refs;
-			const char *seg;
-
-			alarm(3);
-			refs = pt_obj_refs(o);
-			seg = pt_export_path();
-			if (seg)
-				unlink(seg);
-			_exit(refs >= 1 ? 0 : 1);
-		}
-		waitpid(pid, &st, 0);
-		if (WIFSIGNALED(st)) {
-			char seg[PATH_MAX];
-
-			hung++;
-			snprintf(seg, sizeof(seg), "%s/pooltag-%d", pt_segdir(), (int)pid);
-			unlink(seg);
-		} else {
-			PT_CHECK_EQ(WEXITSTATUS(st), 0);
-		}
-	}
-	__atomic_store_n(&fork_stop, 1, __ATOMIC_RELAXED);
-	pthread_join(th, NULL);
-	if (hung)
-		printf("# fork %d: the child's first object call never returned\n", forks);
-	PT_CHECK_EQ(hung, 0);
-	PT_CHECK_EQ(pt_obj_refs(o), 1);
-	PT_CHECK_EQ(pt_obj_deref(o), 0);
+PT_TEST(test_fork_while_registering)
+{
+	PT_CHECK_EQ(in_child(fork_while_registering, "fork while a site registers"), 0);
 }
 
 /* ---- two modules ---- */
@@ -1136,6 +1195,7 @@ int main(void)
 	PT_RUN(test_id_free_once_not_found);
 	PT_RUN(test_hook_may_call_back);
 	PT_RUN(test_fork_while_referencing);
+	PT_RUN(test_fork_while_registering);
 	PT_RUN(test_transfer_between_modules);
 	PT_RUN(test_threads);
 	PT_RUN(test_nothing_outstanding);
