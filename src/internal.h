@@ -129,6 +129,8 @@ typedef void (*pt_acq_fn)(const struct pt_objtype *type, uint32_t slot, uint32_t
 void pt_obj_each_acq(pt_acq_fn fn, void *arg); /* under the objects' lock */
 void pt_obj_lock(void); /* the objects' lock, which handle tables share */
 void pt_obj_unlock(void);
+void pt_obj_fork_lock(void); /* the bare mutex, for fork handlers */
+void pt_obj_fork_unlock(void);
 struct pt_acq *pt_obj_acquire_locked(struct pt_site *site, void *obj, uint32_t reftag,
 				     int is_handle);
 void *pt_obj_release_locked(void *obj, struct pt_acq *a); /* the object to destroy, or NULL */

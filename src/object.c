@@ -112,20 +112,63 @@ const char *pt_objtype_name(const struct pt_objtype *t)
 	return t ? t->name : "?";
 }
 
-/* A new acquisition of o at site (or the caller acted for), counted.
- * Called with the lock held; NULL on out of memory. */
+/*
+ * Records are allocated and freed outside the lock: malloc may take locks of
+ * its own (a sanitizer's, held across fork in the wrong order for ours).
+ * Each thread keeps one spare record, made before it takes the lock, and
+ * records released under the lock wait in a per-thread list freed after it
+ * is dropped (see lock_objs, unlock_objs).
+ */
+static __thread struct pt_acq *spare, *dead;
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void free_spare(void *unused)
+{
+	(void)unused;
+	free(spare);
+	spare = NULL;
+}
+
+static void spare_init(void)
+{
+	pthread_key_create(&spare_key, free_spare);
+}
+
+static void lock_objs(void)
+{
+	if (!spare) {
+		pthread_once(&spare_once, spare_init);
+		spare = malloc(sizeof(*spare));
+		pthread_setspecific(spare_key, spare); /* its destructor frees it */
+	}
+	pthread_mutex_lock(&objs.lock);
+}
+
+static void unlock_objs(void)
+{
+	pthread_mutex_unlock(&objs.lock);
+	while (dead) {
+		struct pt_acq *a = dead;
+		dead = a->next;
+		free(a);
+	}
+}
+
+/* A new acquisition of o at site (or the caller acted for), counted, in
+ * the thread's spare record.  Called with the lock held; NULL when there is
+ * no spare (out of memory) or no slot. */
 static struct pt_acq *pt_obj_acquire(struct pt_obj *o, struct pt_site *site, uint32_t reftag,
-			      int is_handle)
+				     int is_handle)
 {
 	struct pt_site *charged = pt_behalf_site(site);
 	unsigned cls = is_handle ? PT_SEG_CLASS_HANDLES : PT_SEG_CLASS_REFS;
-	uint32_t slot = pt_slot_of(charged, o->type->tag, cls);
-	struct pt_acq *a = malloc(sizeof(*a));
+	uint32_t slot = spare ? pt_slot_of(charged, o->type->tag, cls) : 0;
+	struct pt_acq *a = spare;
 
-	if (!a || !slot) {
-		free(a);
+	if (!slot)
 		return NULL;
-	}
+	spare = NULL;
 	a->slot = slot;
 	a->module = pt_seg.slots[slot].module;
 	a->reftag = reftag;
@@ -151,7 +194,8 @@ static int release(struct pt_obj *o, struct pt_acq *a)
 		pp = &(*pp)->next;
 	*pp = a->next;
 	pt_count_event(a->slot, 0, 1);
-	free(a);
+	a->next = dead; /* freed after the lock is dropped */
+	dead = a;
 	if (--o->refs)
 		return 0;
 	pt_objmap_del(&objs.live, (uintptr_t)o);
@@ -205,9 +249,9 @@ void *pt_obj_create_at(struct pt_site *site, struct pt_objtype *type, size_t siz
 		return NULL;
 	o->type = type;
 	o->id = id;
-	pthread_mutex_lock(&objs.lock);
+	lock_objs();
 	if ((type->flags & PT_OBJTYPE_BY_ID) && pt_objmap_get(&type->ids, id)) {
-		pthread_mutex_unlock(&objs.lock);
+		unlock_objs();
 		pt_free_at(site, o, type->tag);
 		errno = EEXIST;
 		return NULL;
@@ -218,12 +262,12 @@ void *pt_obj_create_at(struct pt_site *site, struct pt_objtype *type, size_t siz
 		pt_objmap_del(&objs.live, (uintptr_t)o);
 		if (type->flags & PT_OBJTYPE_BY_ID)
 			pt_objmap_del(&type->ids, id);
-		pthread_mutex_unlock(&objs.lock);
+		unlock_objs();
 		pt_free_at(site, o, type->tag);
 		errno = ENOMEM;
 		return NULL;
 	}
-	pthread_mutex_unlock(&objs.lock);
+	unlock_objs();
 	return o + 1;
 }
 
@@ -242,11 +286,11 @@ int pt_obj_ref_at(struct pt_site *site, void *obj, uint32_t reftag)
 	struct pt_obj *o;
 	int rc = -1;
 
-	pthread_mutex_lock(&objs.lock);
+	lock_objs();
 	o = live(obj);
 	if (o && pt_obj_acquire(o, site, reftag, 0))
 		rc = 0;
-	pthread_mutex_unlock(&objs.lock);
+	unlock_objs();
 	if (!o)
 		pt_misuse_report(PT_MISUSE_BAD_OBJECT, "reference", obj, 0, 0, 0, site);
 	if (rc)
@@ -261,7 +305,7 @@ int pt_obj_deref_at(struct pt_site *site, void *obj, uint32_t reftag)
 	struct pt_obj *o;
 	int last = 0;
 
-	pthread_mutex_lock(&objs.lock);
+	lock_objs();
 	o = live(obj);
 	if (o) {
 		tag = o->type->tag;
@@ -271,7 +315,7 @@ int pt_obj_deref_at(struct pt_site *site, void *obj, uint32_t reftag)
 		if (a)
 			last = release(o, a);
 	}
-	pthread_mutex_unlock(&objs.lock);
+	unlock_objs();
 	if (!o)
 		pt_misuse_report(PT_MISUSE_BAD_OBJECT, "dereference", obj, 0, 0, 0, site);
 	else if (!a)
@@ -294,13 +338,13 @@ void *pt_obj_lookup_at(struct pt_site *site, struct pt_objtype *type, uint64_t i
 		errno = EINVAL;
 		return NULL;
 	}
-	pthread_mutex_lock(&objs.lock);
+	lock_objs();
 	o = pt_objmap_get(&type->ids, id); /* only live objects are in the table */
 	if (!o)
 		errno = ENOENT;
 	else if (!pt_obj_acquire(o, site, reftag, 0))
 		o = NULL, errno = ENOMEM;
-	pthread_mutex_unlock(&objs.lock);
+	unlock_objs();
 	return o ? o + 1 : NULL;
 }
 
@@ -318,10 +362,10 @@ long pt_obj_refs(const void *obj)
 {
 	long n = -1;
 
-	pthread_mutex_lock(&objs.lock);
+	lock_objs();
 	if (live(obj))
 		n = hdr_of(obj)->refs;
-	pthread_mutex_unlock(&objs.lock);
+	unlock_objs();
 	return n;
 }
 
@@ -329,12 +373,24 @@ long pt_obj_refs(const void *obj)
 
 void pt_obj_lock(void)
 {
+	lock_objs();
+}
+
+/* For the fork handlers: the bare mutex, no allocation (a sanitizer's fork
+ * may hold its allocator's lock around them). */
+void pt_obj_fork_lock(void)
+{
 	pthread_mutex_lock(&objs.lock);
+}
+
+void pt_obj_fork_unlock(void)
+{
+	pthread_mutex_unlock(&objs.lock);
 }
 
 void pt_obj_unlock(void)
 {
-	pthread_mutex_unlock(&objs.lock);
+	unlock_objs();
 }
 
 /* With the lock held: a reference (or a handle's) on obj if it is live.
@@ -370,7 +426,7 @@ void pt_obj_destroy(void *obj)
  * not call back into objects). */
 void pt_obj_each_acq(pt_acq_fn fn, void *arg)
 {
-	pthread_mutex_lock(&objs.lock);
+	lock_objs();
 	for (size_t i = 0; i < objs.live.cap; i++) {
 		struct pt_obj *o = objs.live.vals[i];
 		if (!o)
@@ -378,5 +434,5 @@ void pt_obj_each_acq(pt_acq_fn fn, void *arg)
 		for (struct pt_acq *a = o->acqs; a; a = a->next)
 			fn(o->type, a->slot, a->stack, a->epoch, a->is_handle, arg);
 	}
-	pthread_mutex_unlock(&objs.lock);
+	unlock_objs();
 }

@@ -221,7 +221,7 @@ static void *map_file(int fd, size_t size)
  */
 static void atfork_prepare(void)
 {
-	pt_obj_lock();
+	pt_obj_fork_lock();
 	pt_seg_lock();
 	pt_sym_lock();
 	pt_stack_lock();
@@ -236,7 +236,7 @@ static void atfork_parent(void)
 	pt_stack_unlock();
 	pt_sym_unlock();
 	pt_seg_unlock();
-	pt_obj_unlock();
+	pt_obj_fork_unlock();
 }
 
 /* The parts of the segment that hold data: the header, the published
@@ -312,7 +312,7 @@ static void atfork_child(void)
 	pt_stack_unlock();
 	pt_sym_atfork_child();
 	pt_seg_unlock();
-	pt_obj_unlock();
+	pt_obj_fork_unlock();
 }
 
 /* A fork child's first count: copy the private counters into a file of its

