@@ -75,7 +75,8 @@ $(O)/libptcli.a: $(CLI_OBJ)
 $(O)/pooltag: $(O)/cli/main.o $(O)/libptcli.a $(O)/libpooltag.a
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDLIBS)
-$(O)/tests/%: tests/%.c tests/pt_test.h $(O)/libptcli.a $(O)/libpooltag.a
+$(O)/tests/%: tests/%.c tests/pt_test.h tests/pt_libtest.h $(wildcard tests/plugins/*.h) \
+		$(O)/libptcli.a $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< $(O)/libptcli.a $(O)/libpooltag.a $(LDLIBS)
@@ -85,7 +86,7 @@ $(O)/tests/progs/%: tests/progs/%.c $(O)/libpooltag.a
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
 # Plugins the tests dlopen.
-$(O)/tests/plugins/%.so: tests/plugins/%.c
+$(O)/tests/plugins/%.so: tests/plugins/%.c $(wildcard tests/plugins/*.h) include/pooltag.h
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -o $@ $<

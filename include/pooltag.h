@@ -317,7 +317,8 @@ struct pt_module *pt_module_main(void);
 
 /* dlopen(path, RTLD_NOW | RTLD_LOCAL) and register the plugin.  NULL with
  * errno set (EINVAL for a NULL path, ENOENT for a missing file, ENOEXEC for
- * any other dlopen failure, EMFILE when 255 modules were loaded);
+ * any other dlopen failure, EMFILE after 4095 loads in the life of the
+ * process: entries are not reused);
  * pt_module_error() then says why in one line. */
 struct pt_module *pt_module_load(const char *path);
 const char *pt_module_error(void);
@@ -370,10 +371,11 @@ void pt_behalf_leave(const struct pt_site *prev);
  * recorded with the call site and module that took it, so what a module
  * still holds can be named down to the line.
  *
- * Releases pair with acquisitions of the same reference tag (0 if none):
- * first one the releasing module took itself, else the most recent one (an
- * ownership transfer: a reference taken in one module and released in
- * another is normal, not a finding).
+ * A release pairs with an acquisition of the same reference tag (a release
+ * with a tag no acquisition has pairs with an untagged one): first one the
+ * releasing module took itself, else the most recent one (an ownership
+ * transfer: a reference taken in one module and released in another is
+ * normal, not a finding).
  */
 struct pt_objtype;
 
