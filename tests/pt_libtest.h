@@ -6,11 +6,18 @@
 #ifndef PT_LIBTEST_H
 #define PT_LIBTEST_H
 
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <pooltag.h>
 
 #include "pt_test.h"
+#include "segread.h"
 
 /* The last misuse report (its text copied), and how many were made. */
 static struct pt_misuse last;
@@ -31,6 +38,83 @@ static inline struct pt_count count_of(const char *tag, enum pt_pool pool)
 	struct pt_count c;
 	pt_count_tag(pt_tag_make(tag), pool, &c);
 	return c;
+}
+
+/* The rows of this process's own segment for (class, tag, file, line) and,
+ * if module is not NULL, that module, read the way the CLI reads them. */
+struct site_count {
+	int found;
+	uint64_t nallocs, nfrees, bytes_alloc;
+	char func[64], module[64];
+};
+
+static inline struct site_count site_count(unsigned cls, const char *tag, const char *file, unsigned line,
+                                    const char *module)
+{
+	struct site_count sc = {0};
+	struct pt_view v;
+	char err[256];
+
+	pt_view_init(&v);
+	if (pt_segread_pid(&v, getpid(), err, sizeof(err)) != 0) {
+		printf("# cannot read this process's segment: %s\n", err);
+		pt_view_free(&v);
+		sc.found = -1;
+		return sc;
+	}
+	for (size_t i = 0; i < v.nrows; i++) {
+		const struct pt_row *r = &v.rows[i];
+		const char *base = strrchr(r->file, '/');
+
+		if (r->pool != cls || r->tag != pt_tag_make(tag) || r->line != line ||
+		    strcmp(base ? base + 1 : r->file, file) != 0 ||
+		    (module && strcmp(r->module, module) != 0))
+			continue;
+		sc.found++;
+		sc.nallocs += r->nallocs;
+		sc.nfrees += r->nfrees;
+		sc.bytes_alloc += r->bytes_alloc;
+		snprintf(sc.func, sizeof(sc.func), "%s", r->func);
+		snprintf(sc.module, sizeof(sc.module), "%s", r->module);
+	}
+	pt_view_free(&v);
+	return sc;
+}
+
+/* modplug.so: $PT_MODPLUG, else plugins/modplug.so beside this program. */
+static inline int plugin_path(char *out, size_t len)
+{
+	const char *env = getenv("PT_MODPLUG");
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (env) {
+		snprintf(out, len, "%s", env);
+		return access(out, R_OK);
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	snprintf(out, len, "%s/plugins/modplug.so", dirname(self));
+	return access(out, R_OK);
+}
+
+/* Copies from to to; 0 or -1. */
+static inline int copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0700);
+	ssize_t n = 0;
+
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			n = -1;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return in < 0 || out < 0 || n < 0 ? -1 : 0;
 }
 
 /* Every test program ends with this one: nothing outstanding in any pool. */

@@ -33,37 +33,10 @@ static void on_delete(void *body)
 /* The counts of one (class, tag, line) of this file in this process's own
  * segment, read the way the CLI reads them; found: rows matched, -1 when
  * the segment could not be read. */
-struct site_count {
-	int found;
-	uint64_t nallocs, nfrees;
-};
-
-static struct site_count site_count(unsigned cls, const char *tag, unsigned line)
+/* The rows of this file's line in the segment. */
+static struct site_count handle_rows(unsigned cls, const char *tag, unsigned line)
 {
-	struct site_count sc = {0};
-	struct pt_view v;
-	char err[256];
-
-	pt_view_init(&v);
-	if (pt_segread_pid(&v, getpid(), err, sizeof(err)) != 0) {
-		printf("# cannot read this process's segment: %s\n", err);
-		pt_view_free(&v);
-		sc.found = -1;
-		return sc;
-	}
-	for (size_t i = 0; i < v.nrows; i++) {
-		const struct pt_row *r = &v.rows[i];
-		const char *base = strrchr(r->file, '/');
-
-		if (r->pool != cls || r->tag != pt_tag_make(tag) || r->line != line ||
-		    strcmp(base ? base + 1 : r->file, "test_handle.c") != 0)
-			continue;
-		sc.found++;
-		sc.nallocs += r->nallocs;
-		sc.nfrees += r->nfrees;
-	}
-	pt_view_free(&v);
-	return sc;
+	return site_count(cls, tag, "test_handle.c", line, NULL);
 }
 
 PT_TEST(test_open_ref_close)
@@ -83,11 +56,11 @@ PT_TEST(test_open_ref_close)
 	PT_CHECK_EQ(pt_handle_open(t, o, &h), 0);
 	PT_CHECK(h != 0);
 	PT_CHECK_EQ(pt_obj_refs(o), 2);
-	s = site_count(CLS_HANDLES, "HdlA", l_open);
+	s = handle_rows(CLS_HANDLES, "HdlA", l_open);
 	PT_CHECK_EQ(s.found, 1);
 	PT_CHECK_EQ(s.nallocs, 1);
 	PT_CHECK_EQ(s.nfrees, 0);
-	PT_CHECK_EQ(site_count(CLS_REFS, "HdlA", l_open).found, 0); /* a handle, not a reference */
+	PT_CHECK_EQ(handle_rows(CLS_REFS, "HdlA", l_open).found, 0); /* a handle, not a reference */
 
 	/* Referencing through the handle takes a reference of its own. */
 	l_ref = __LINE__ + 1;
@@ -98,16 +71,16 @@ PT_TEST(test_open_ref_close)
 	PT_CHECK_EQ(pt_handle_ref(t, h, NULL, &out), 0); /* any type */
 	PT_CHECK(out == o);
 	PT_CHECK_EQ(pt_obj_refs(o), 4);
-	PT_CHECK_EQ(site_count(CLS_REFS, "HdlA", l_ref).nallocs, 1);
+	PT_CHECK_EQ(handle_rows(CLS_REFS, "HdlA", l_ref).nallocs, 1);
 	PT_CHECK_EQ(pt_obj_deref(o), 0);
 	PT_CHECK_EQ(pt_obj_deref(o), 0);
 	PT_CHECK_EQ(pt_obj_refs(o), 2); /* the handle's reference is not a plain one */
-	PT_CHECK_EQ(site_count(CLS_REFS, "HdlA", l_ref).nfrees, 1);
-	PT_CHECK_EQ(site_count(CLS_HANDLES, "HdlA", l_open).nfrees, 0);
+	PT_CHECK_EQ(handle_rows(CLS_REFS, "HdlA", l_ref).nfrees, 1);
+	PT_CHECK_EQ(handle_rows(CLS_HANDLES, "HdlA", l_open).nfrees, 0);
 
 	PT_CHECK_EQ(pt_handle_close(t, h), 0);
 	PT_CHECK_EQ(pt_obj_refs(o), 1);
-	PT_CHECK_EQ(site_count(CLS_HANDLES, "HdlA", l_open).nfrees, 1);
+	PT_CHECK_EQ(handle_rows(CLS_HANDLES, "HdlA", l_open).nfrees, 1);
 
 	/* Closed: no second close, no reference through it. */
 	errno = 0;
@@ -119,7 +92,7 @@ PT_TEST(test_open_ref_close)
 	PT_CHECK_EQ(errno, EBADF);
 	PT_CHECK(out == NULL);
 	PT_CHECK_EQ(pt_obj_refs(o), 1);
-	PT_CHECK_EQ(site_count(CLS_HANDLES, "HdlA", l_open).nfrees, 1);
+	PT_CHECK_EQ(handle_rows(CLS_HANDLES, "HdlA", l_open).nfrees, 1);
 	PT_CHECK_EQ(nreports, n); /* a bad handle is an error, not a misuse report */
 
 	PT_CHECK_EQ(pt_obj_deref(o), 0);
@@ -310,8 +283,8 @@ PT_TEST(test_destroy_closes)
 	PT_CHECK_EQ(pt_obj_refs(o[2]), -1);
 	PT_CHECK_EQ(pt_obj_refs(keep), 1);
 	PT_CHECK_EQ(count_of("HdlD", PT_PAGED).curblocks, 1);
-	PT_CHECK_EQ(site_count(CLS_HANDLES, "HdlD", l_open).nallocs, 3);
-	PT_CHECK_EQ(site_count(CLS_HANDLES, "HdlD", l_open).nfrees, 3);
+	PT_CHECK_EQ(handle_rows(CLS_HANDLES, "HdlD", l_open).nallocs, 3);
+	PT_CHECK_EQ(handle_rows(CLS_HANDLES, "HdlD", l_open).nfrees, 3);
 	PT_CHECK_EQ(pt_obj_deref(keep), 0);
 	PT_CHECK_EQ(pt_htable_destroy(pt_htable_create("empty")), 0);
 }
@@ -340,17 +313,17 @@ PT_TEST(test_sites_exact)
 		PT_CHECK_EQ(pt_handle_close(t, h1[i]), 0);
 	}
 	PT_CHECK_EQ(pt_handle_close(t, h2[0]), 0);
-	PT_CHECK_EQ(site_count(CLS_HANDLES, "HdlB", l1).nallocs, 5);
-	PT_CHECK_EQ(site_count(CLS_HANDLES, "HdlB", l1).nfrees, 4);
-	PT_CHECK_EQ(site_count(CLS_HANDLES, "HdlB", l2).nallocs, 3);
-	PT_CHECK_EQ(site_count(CLS_HANDLES, "HdlB", l2).nfrees, 1);
-	PT_CHECK_EQ(site_count(CLS_HANDLES, "HdlB", lc).found, 0);
+	PT_CHECK_EQ(handle_rows(CLS_HANDLES, "HdlB", l1).nallocs, 5);
+	PT_CHECK_EQ(handle_rows(CLS_HANDLES, "HdlB", l1).nfrees, 4);
+	PT_CHECK_EQ(handle_rows(CLS_HANDLES, "HdlB", l2).nallocs, 3);
+	PT_CHECK_EQ(handle_rows(CLS_HANDLES, "HdlB", l2).nfrees, 1);
+	PT_CHECK_EQ(handle_rows(CLS_HANDLES, "HdlB", lc).found, 0);
 	PT_CHECK_EQ(pt_obj_refs(o), 4);
 	PT_CHECK_EQ(pt_handle_close(t, h1[4]), 0);
 	PT_CHECK_EQ(pt_handle_close(t, h2[1]), 0);
 	PT_CHECK_EQ(pt_handle_close(t, h2[2]), 0);
-	PT_CHECK_EQ(site_count(CLS_HANDLES, "HdlB", l1).nfrees, 5);
-	PT_CHECK_EQ(site_count(CLS_HANDLES, "HdlB", l2).nfrees, 3);
+	PT_CHECK_EQ(handle_rows(CLS_HANDLES, "HdlB", l1).nfrees, 5);
+	PT_CHECK_EQ(handle_rows(CLS_HANDLES, "HdlB", l2).nfrees, 3);
 	PT_CHECK_EQ(pt_obj_refs(o), 1);
 	PT_CHECK_EQ(pt_obj_deref(o), 0);
 	PT_CHECK_EQ(pt_htable_destroy(t), 0);
@@ -446,7 +419,7 @@ PT_TEST(test_threads)
 	PT_CHECK_EQ(bad, 0);
 	PT_CHECK_EQ(pt_obj_refs(mt_objs[0]), 1);
 	PT_CHECK_EQ(pt_obj_refs(mt_objs[1]), 1);
-	s = site_count(CLS_HANDLES, "HdlM", mt_open_line);
+	s = handle_rows(CLS_HANDLES, "HdlM", mt_open_line);
 	PT_CHECK_EQ(s.nallocs, NTHREADS * ITERS);
 	PT_CHECK_EQ(s.nfrees, NTHREADS * ITERS);
 	PT_CHECK_EQ(pt_htable_destroy(mt_table), 0);

@@ -82,40 +82,6 @@ void prov_put_impl(void *obj)
 
 static char tmpdir[64];
 
-/* modplug.so: $PT_MODPLUG, else plugins/modplug.so beside this program. */
-static int plugin_path(char *out, size_t len)
-{
-	const char *env = getenv("PT_MODPLUG");
-	char self[PATH_MAX];
-	ssize_t n;
-
-	if (env) {
-		snprintf(out, len, "%s", env);
-		return access(out, R_OK);
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return -1;
-	self[n] = '\0';
-	snprintf(out, len, "%s/plugins/modplug.so", dirname(self));
-	return access(out, R_OK);
-}
-
-static int copy_file(const char *from, const char *to)
-{
-	char buf[65536];
-	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0700);
-	ssize_t n = 0;
-
-	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			n = -1;
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	return in < 0 || out < 0 || n < 0 ? -1 : 0;
-}
 
 /* Loads the plugin (a copy in tmpdir named name, if not NULL).  With
  * keep_ctor 0 the constructor's block is freed at once, so the plugin
@@ -192,43 +158,6 @@ static int finding_lines(const char *text)
 
 /* The counts of one (class, tag, file, line, module) in this process's own
  * segment; found: rows matched, -1 when the segment could not be read. */
-struct site_count {
-	int found;
-	uint64_t nallocs, nfrees;
-	char func[64];
-};
-
-static struct site_count site_count(unsigned cls, const char *tag, const char *file, unsigned line,
-                                    const char *module)
-{
-	struct site_count sc = {0};
-	struct pt_view v;
-	char err[256];
-
-	pt_view_init(&v);
-	if (pt_segread_pid(&v, getpid(), err, sizeof(err)) != 0) {
-		printf("# cannot read this process's segment: %s\n", err);
-		pt_view_free(&v);
-		sc.found = -1;
-		return sc;
-	}
-	for (size_t i = 0; i < v.nrows; i++) {
-		const struct pt_row *r = &v.rows[i];
-		const char *base = strrchr(r->file, '/');
-
-		if (r->pool != cls || r->tag != pt_tag_make(tag) || r->line != line ||
-		    strcmp(base ? base + 1 : r->file, file) != 0 || strcmp(r->module, module) != 0)
-			continue;
-		sc.found++;
-		sc.nallocs += r->nallocs;
-		sc.nfrees += r->nfrees;
-		snprintf(sc.func, sizeof(sc.func), "%s", r->func);
-	}
-	pt_view_free(&v);
-	return sc;
-}
-
-/* A row of this file, charged to the main program. */
 static struct site_count main_count(unsigned cls, const char *tag, unsigned line)
 {
 	return site_count(cls, tag, "test_module.c", line, program_invocation_short_name);
