@@ -53,7 +53,7 @@ PROGS    := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%) \
 # Tests that exercise threads; check-tsan runs these.
 TSAN_TESTS := test_counter test_nonpaged test_stack test_object test_handle
 
-.PHONY: all deps test check check-asan check-tsan fuzz bench demo demo-small install clean
+.PHONY: all deps build-deps test check check-asan check-tsan fuzz bench demo demo-small install clean
 SEED     := $(O)/examples/seed/host $(O)/examples/seed/libsey.so $(O)/examples/seed/libsey_fixed.so
 
 all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/pooltag $(EXAMPLES) $(SEED)
@@ -131,6 +131,8 @@ fuzz: $(FUZZERS)
 # Installs missing build and test dependencies (scripts/deps.sh says which).
 deps:
 	@sh scripts/deps.sh
+build-deps:
+	@sh scripts/deps.sh build
 
 # Build everything a test run needs, then run it.  tests/run.sh prints the
 # closing "N passed, N failed" line.
@@ -157,7 +159,8 @@ bench: $(BENCHES)
 
 # The seed's scenario reproduced and diagnosed; demo-small: a small server
 # read live by the CLI.
-demo: all
+demo: build-deps
+	@$(MAKE) --no-print-directory all
 	@bash examples/seed/demo.sh $(O)
 demo-small: all
 	@bash examples/demo.sh $(O)
