@@ -117,6 +117,36 @@ static inline int copy_file(const char *from, const char *to)
 	return in < 0 || out < 0 || n < 0 ? -1 : 0;
 }
 
+/* Loads plugins/modplug.so (a copy named name in dir, if name is not NULL).
+ * Unless keep_ctor, frees what its constructor allocated, so that it starts
+ * holding nothing.  NULL (said why) on failure. */
+static inline struct pt_module *load_plugin_in(const char *dir, const char *name, int keep_ctor)
+{
+	char path[PATH_MAX + 64], copy[PATH_MAX + 64];
+	struct pt_module *m;
+	void (*ctor_free)(void);
+
+	if (plugin_path(path, sizeof(path)) != 0) {
+		printf("# plugins/modplug.so beside the test (or $PT_MODPLUG) is missing\n");
+		return NULL;
+	}
+	if (name) {
+		snprintf(copy, sizeof(copy), "%s/%s", dir, name);
+		if (copy_file(path, copy) != 0)
+			return NULL;
+		snprintf(path, sizeof(path), "%s", copy);
+	}
+	m = pt_module_load(path);
+	if (!m) {
+		printf("# %s (is the test linked with -rdynamic?)\n", pt_module_error());
+		return NULL;
+	}
+	*(void **)&ctor_free = pt_module_sym(m, "modplug_ctor_free");
+	if (!keep_ctor && ctor_free)
+		ctor_free();
+	return m;
+}
+
 /* Every test program ends with this one: nothing outstanding in any pool. */
 PT_TEST(test_nothing_outstanding)
 {

@@ -83,35 +83,6 @@ void prov_put_impl(void *obj)
 static char tmpdir[64];
 
 
-/* Loads the plugin (a copy in tmpdir named name, if not NULL).  With
- * keep_ctor 0 the constructor's block is freed at once, so the plugin
- * starts holding nothing. */
-static struct pt_module *load_plugin(const char *name, int keep_ctor)
-{
-	char path[PATH_MAX + 64], copy[PATH_MAX + 64];
-	struct pt_module *m;
-	void (*ctor_free)(void);
-
-	if (plugin_path(path, sizeof(path)) != 0) {
-		printf("# plugins/modplug.so beside the test (or $PT_MODPLUG) is missing\n");
-		return NULL;
-	}
-	if (name) {
-		snprintf(copy, sizeof(copy), "%s/%s", tmpdir, name);
-		if (copy_file(path, copy) != 0)
-			return NULL;
-		snprintf(path, sizeof(path), "%s", copy);
-	}
-	m = pt_module_load(path);
-	if (!m) {
-		printf("# %s (is the test linked with -rdynamic?)\n", pt_module_error());
-		return NULL;
-	}
-	*(void **)&ctor_free = pt_module_sym(m, "modplug_ctor_free");
-	if (!keep_ctor && ctor_free)
-		ctor_free();
-	return m;
-}
 
 #define SYM(m, name) ((__typeof__(&name))pt_module_sym((m), #name))
 
@@ -206,7 +177,7 @@ PT_TEST(test_load_errors)
 
 PT_TEST(test_unload_twice)
 {
-	struct pt_module *m = load_plugin(NULL, 0);
+	struct pt_module *m = load_plugin_in(tmpdir, NULL, 0);
 
 	PT_CHECK(m != NULL);
 	if (!m)
@@ -227,7 +198,7 @@ PT_TEST(test_unload_twice)
 /* A plugin that did everything in balance is clean. */
 PT_TEST(test_clean_unload)
 {
-	struct pt_module *m = load_plugin("modclean.so", 0);
+	struct pt_module *m = load_plugin_in(tmpdir, "modclean.so", 0);
 	struct pt_htable *t = pt_htable_create("clean");
 	void *o = pt_obj_create(t_ob, 16, 0);
 	struct modplug_lines lines;
@@ -259,7 +230,7 @@ PT_TEST(test_clean_unload)
  * each, with count and line. */
 PT_TEST(test_unload_report)
 {
-	struct pt_module *m = load_plugin(NULL, 0);
+	struct pt_module *m = load_plugin_in(tmpdir, NULL, 0);
 	struct pt_htable *t = pt_htable_create("leaks");
 	void *o = pt_obj_create(t_ob, 16, 0);
 	struct modplug_leaks leaks = {{0}, 0};
@@ -333,7 +304,7 @@ PT_TEST(test_unload_report)
  */
 PT_TEST(test_on_behalf)
 {
-	struct pt_module *m = load_plugin(NULL, 0);
+	struct pt_module *m = load_plugin_in(tmpdir, NULL, 0);
 	struct pt_htable *t = pt_htable_create("behalf");
 	void *pv = pt_obj_create(t_pv, 16, 1), *cr, *a, *b, *c;
 	struct modplug_lines lines;
@@ -411,7 +382,7 @@ PT_TEST(test_on_behalf)
  * reference first, even when the main program took one more recently. */
 PT_TEST(test_on_behalf_release)
 {
-	struct pt_module *m = load_plugin(NULL, 0);
+	struct pt_module *m = load_plugin_in(tmpdir, NULL, 0);
 	void *pv = pt_obj_create(t_pv, 16, 2);
 	unsigned l_main;
 
@@ -457,7 +428,7 @@ PT_TEST(test_stack_through_module)
 
 	old = pt_track_set(PT_TRACK_STACKS);
 	PT_CHECK_EQ(old & PT_TRACK_STACKS, 0);
-	m = load_plugin(NULL, 0);
+	m = load_plugin_in(tmpdir, NULL, 0);
 	PT_CHECK(m != NULL);
 	if (!m) {
 		pt_track_set(old);
@@ -489,7 +460,7 @@ PT_TEST(test_stack_through_module)
 	 * stack.  A plugin loaded afterwards (often at the same address) did
 	 * not take it and must not be charged with it.
 	 */
-	m = load_plugin(NULL, 0);
+	m = load_plugin_in(tmpdir, NULL, 0);
 	PT_CHECK(m != NULL);
 	if (m) {
 		report_start();
@@ -510,7 +481,7 @@ PT_TEST(test_stack_through_module)
  */
 PT_TEST(test_constructor_charged_to_plugin)
 {
-	struct pt_module *m = load_plugin(NULL, 1);
+	struct pt_module *m = load_plugin_in(tmpdir, NULL, 1);
 	struct modplug_lines lines;
 	struct site_count s;
 	char want[256];
@@ -548,7 +519,7 @@ static struct pt_objtype *many_types[MANY_TYPES];
 
 PT_TEST(test_many_groups)
 {
-	struct pt_module *m = load_plugin(NULL, 0);
+	struct pt_module *m = load_plugin_in(tmpdir, NULL, 0);
 	void *objs[MANY_TYPES];
 	const char *text;
 
@@ -634,7 +605,7 @@ static int in_child(void (*fn)(void), char *buf, size_t len)
 /* Leaks in a fresh plugin and unloads it under the configured action. */
 static void leak_and_unload(void)
 {
-	struct pt_module *m = load_plugin(NULL, 0);
+	struct pt_module *m = load_plugin_in(tmpdir, NULL, 0);
 	struct pt_htable *t = pt_htable_create("child");
 	void *o = pt_obj_create(t_ob, 16, 0);
 	struct modplug_leaks leaks;

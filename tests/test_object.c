@@ -837,34 +837,6 @@ PT_TEST(test_fork_while_registering)
 static char tmpdir[64];
 
 
-/* Loads the plugin (under name, a copy in tmpdir, if name is not NULL) and
- * frees its constructor's block, so it starts holding nothing. */
-static struct pt_module *load_plugin(const char *name)
-{
-	char path[PATH_MAX + 64], copy[PATH_MAX + 64];
-	struct pt_module *m;
-	void (*ctor_free)(void);
-
-	if (plugin_path(path, sizeof(path)) != 0) {
-		printf("# plugins/modplug.so beside the test (or $PT_MODPLUG) is missing\n");
-		return NULL;
-	}
-	if (name) {
-		snprintf(copy, sizeof(copy), "%s/%s", tmpdir, name);
-		if (copy_file(path, copy) != 0)
-			return NULL;
-		snprintf(path, sizeof(path), "%s", copy);
-	}
-	m = pt_module_load(path);
-	if (!m) {
-		printf("# %s (is the test linked with -rdynamic?)\n", pt_module_error());
-		return NULL;
-	}
-	*(void **)&ctor_free = pt_module_sym(m, "modplug_ctor_free");
-	if (ctor_free)
-		ctor_free();
-	return m;
-}
 
 #define SYM(m, name) ((__typeof__(&name))pt_module_sym((m), #name))
 
@@ -876,7 +848,7 @@ static struct pt_module *load_plugin(const char *name)
  */
 PT_TEST(test_transfer_between_modules)
 {
-	struct pt_module *a = load_plugin(NULL), *b = load_plugin("modplug_b.so");
+	struct pt_module *a = load_plugin_in(tmpdir, NULL, 0), *b = load_plugin_in(tmpdir, "modplug_b.so", 0);
 	struct modplug_lines lines;
 	char *text = NULL, want[160];
 	size_t len = 0;
