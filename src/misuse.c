@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "faultrun.h"
 #include "internal.h"
 
 static struct {
@@ -101,6 +102,10 @@ void pt_misuse_report(enum pt_misuse_kind kind, const char *op, const void *addr
 		break;
 	}
 	m.text = text;
+	if (pt_fault_logging()) { /* a run of pooltag faults: tell the driver */
+		pt_fault_finding();
+		pt_fault_log("M\t%s", text + strlen("pooltag: "));
+	}
 	__atomic_fetch_add(&pt_seg.hdr->nmisuse, 1, __ATOMIC_RELAXED);
 	fn = __atomic_load_n(&hook.fn, __ATOMIC_ACQUIRE);
 	if (fn) {
