@@ -20,13 +20,14 @@ static const struct {
 	{"snap", pt_cmd_snap, "save a process's counters: snap PID -o FILE"},
 	{"diff", pt_cmd_diff, "which tags grew between two snapshots or reads"},
 	{"refs", pt_cmd_refs, "references and handles held, by module, type and line"},
+	{"exporter", pt_cmd_exporter, "serve every process's counters to Prometheus"},
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pooltag COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-6s %s\n", cmds[i].name, cmds[i].help);
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f, "\n'pooltag COMMAND --help' for a command's options; man pooltag for all.\n");
 }
 
