@@ -214,8 +214,8 @@ static void build_groups(struct groups *gs, const struct pt_view *v, const char 
 			int refs = r->pool == PT_SEG_CLASS_REFS;
 			uint64_t p[3] = {held, r->nallocs, r->nfrees};
 
-			l[2] = (struct pt_expo_label){"module", r->module};
-			l[3] = (struct pt_expo_label){"tag", tag};
+			l[2] = (struct pt_expo_label){"tag", tag};
+			l[3] = (struct pt_expo_label){"module", r->module};
 			group_add(gs, refs ? K_REFS : K_HANDLES, l, 4, p);
 			if (!sites)
 				continue;
