@@ -367,7 +367,8 @@ char *pt_scrape_list(const struct pt_scrape_opts *o, struct pt_scrape_state *st,
 		pt_expo_add(&e, fam[F_STALE], "", t.stale);
 		pt_expo_add(&e, fam[F_ERRORS], "", st->errors);
 		pt_expo_add(&e, fam[F_EXITED], "", st->exited);
-		pt_expo_add_double(&e, fam[F_DURATION], "", now_s() - start);
+		/* Microseconds are plenty, and keep the number short. */
+		pt_expo_add_double(&e, fam[F_DURATION], "", (double)(long long)((now_s() - start) * 1e6) / 1e6);
 		text = pt_expo_text(&e, len);
 	}
 	pt_expo_free(&e);
