@@ -247,7 +247,22 @@ struct tally {
 	int full; /* the series budget ran out: everything after is skipped */
 };
 
-/* Reads one segment into v.  0; 1 if the process went away meanwhile; -1
+/* Is the segment at path too new to read: shorter than its magic, or its
+ * magic still zero?  (A process maps its segment before it writes the
+ * header.) */
+static int unborn(const char *path)
+{
+	char magic[8] = {0};
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	ssize_t n = fd >= 0 ? pread(fd, magic, sizeof(magic), 0) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return n >= 0 && (n < (ssize_t)sizeof(magic) || memcmp(magic, "\0\0\0\0\0\0\0\0", 8) == 0);
+}
+
+/* Reads one segment into v.  0; 1 if the process went away meanwhile, 2
+ * if it has not written its segment yet (both left out, no error); -1
  * (logged) if the segment cannot be read. */
 static int read_one(const struct pt_scrape_opts *o, const struct pt_segent *ent,
 		    struct pt_view *v)
@@ -270,6 +285,8 @@ static int read_one(const struct pt_scrape_opts *o, const struct pt_segent *ent,
 	 * then is no finding. */
 	if (access(ent->path, F_OK) != 0 || !pt_proc_alive(ent->pid, 0))
 		return 1;
+	if (unborn(ent->path))
+		return 2;
 	if (o->log)
 		fprintf(o->log, "pooltag: exporter: %s\n", err);
 	return -1;
@@ -287,9 +304,9 @@ static int scrape_one(const struct pt_scrape_opts *o, struct pt_scrape_state *st
 	pt_view_init(&v);
 	rc = read_one(o, ent, &v);
 	if (rc != 0) {
-		if (rc > 0)
+		if (rc == 1)
 			st->exited++;
-		else
+		else if (rc < 0)
 			st->errors++;
 		pt_view_free(&v);
 		return 0;

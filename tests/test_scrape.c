@@ -251,6 +251,39 @@ PT_TEST(test_unreadable_segment_is_an_error_not_a_failure)
 	unlink(bad);
 }
 
+PT_TEST(test_segment_not_yet_written)
+{
+	struct pt_scrape_state st = {0};
+	struct pt_scrape_opts o = opts(0);
+	struct pt_segent e[2] = {{.pid = 1}, self_ent(getpid())};
+	char path[512], zeros[256] = {0};
+	FILE *f;
+	size_t len;
+	char *text;
+
+	/* Created and sized, header not written yet; then not even sized. */
+	snprintf(path, sizeof(path), "%s/unborn", pt_segdir());
+	snprintf(e[0].path, sizeof(e[0].path), "%s", path);
+	for (int sized = 1; sized >= 0; sized--) {
+		f = fopen(path, "w");
+		PT_CHECK(f != NULL);
+		if (!f)
+			return;
+		if (sized)
+			fwrite(zeros, 1, sizeof(zeros), f);
+		fclose(f);
+		text = pt_scrape_list(&o, &st, e, 2, &len);
+		PT_CHECK(text && well_formed(text));
+		if (text) {
+			PT_CHECK_EQ(sample(text, "pooltag_scrape_processes"), 1);
+			PT_CHECK_EQ(sample(text, "pooltag_scrape_errors_total"), 0);
+			PT_CHECK_EQ(sample(text, "pooltag_scrape_exited_total"), 0);
+		}
+		free(text);
+	}
+	unlink(path);
+}
+
 PT_TEST(test_limits_count_what_they_leave_out)
 {
 	struct pt_scrape_state st = {0};
@@ -358,6 +391,7 @@ int main(void)
 	PT_RUN(test_own_counters);
 	PT_RUN(test_process_gone_between_listing_and_reading);
 	PT_RUN(test_unreadable_segment_is_an_error_not_a_failure);
+	PT_RUN(test_segment_not_yet_written);
 	PT_RUN(test_limits_count_what_they_leave_out);
 	PT_RUN(test_stale_foreign_and_repeated_pids);
 	PT_RUN(test_unlistable_directory);
