@@ -7,8 +7,8 @@
  * counted in pooltag_scrape_skipped_processes and _series.  A process that
  * exits while it is read is left out and counted, never an error; a segment
  * that cannot be read is counted in pooltag_scrape_errors_total, and the
- * scrape goes on with the others.  The metric names and labels are listed
- * in pooltag(1), EXPORTER.
+ * scrape goes on with the others.  pooltag(1) lists the metrics and their
+ * labels, under "pooltag exporter".
  */
 #ifndef PT_SCRAPE_H
 #define PT_SCRAPE_H
