@@ -231,6 +231,12 @@ int pt_cmd_diff(int argc, char **argv)
 		pt_err("%s", err);
 		goto out;
 	}
+	if (sites && (ov.import_format || nv.import_format)) {
+		pt_err("%s: a %s dump has no call sites (--sites)",
+		       argv[optind + !ov.import_format],
+		       ov.import_format ? ov.import_format : nv.import_format);
+		goto out;
+	}
 	if (pt_tally_build(&ov, NULL, &ot, &on) != 0 || pt_tally_build(&nv, NULL, &nt, &nn) != 0 ||
 	    !(c = compare(&ov, &nv, ot, on, nt, nn, sites, &n))) {
 		pt_err("out of memory");

@@ -478,6 +478,10 @@ int pt_cmd_used(int argc, char **argv)
 		pt_err("%s", err);
 		goto out;
 	}
+	if (o.sites && v.import_format) {
+		pt_err("%s: a %s dump has no call sites (--sites)", target, v.import_format);
+		goto out;
+	}
 	if (o.suspects && v.outstanding_only) {
 		pt_err("%s: --suspects needs allocations and frees, and this dump has outstanding counts only (save !poolused with flag 1)",
 		       target);
