@@ -223,6 +223,10 @@ text_row() {
 	[ "$status" -eq 1 ]
 	[ "${stderr_lines[1]}" = "pooltag: $AFTER: a !poolused dump is read as it is, by used and diff; snap saves a process" ]
 	[ ! -e "$PT_TMP/a.snap" ]
+	ptrun refs "$AFTER"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "${stderr_lines[1]}" = "pooltag: $AFTER: a !poolused dump records no references or handles" ]
 	ptrun used --sites "$AFTER"
 	[ "$status" -eq 1 ]
 	[ "${stderr_lines[1]}" = "pooltag: $AFTER: a !poolused dump has no call sites (--sites)" ]
