@@ -110,10 +110,11 @@ static int starts_with(struct span c, const char *lit)
 }
 
 /* Reads a decimal number at c: digits, or digits grouped by commas in
- * threes ("1,234,567"), after an optional '-' when neg_ok.  The number must
- * end at a blank or the end of the line, or anywhere when glued_ok (the
- * last column, which a lost tab may glue to the description).  Values are
- * kept below 2^62, far above any real counter, so sums cannot overflow. */
+ * threes ("1,234,567"), after an optional '-' when neg_ok (a 32-bit counter
+ * printed signed, so no lower than -2^31).  The number must end at a blank
+ * or the end of the line, or anywhere when glued_ok (the last column, which
+ * a lost tab may glue to the description).  Values are kept below 2^62, far
+ * above any real counter, so differences and sums cannot overflow. */
 static int take_num(struct span *c, int neg_ok, int glued_ok, int64_t *out)
 {
 	struct span t;
@@ -145,7 +146,7 @@ static int take_num(struct span *c, int neg_ok, int glued_ok, int64_t *out)
 		t.s++;
 		t.n--;
 	}
-	if (!digits || (t.n && !is_ws(*t.s) && !glued_ok))
+	if (!digits || (t.n && !is_ws(*t.s) && !glued_ok) || (neg && v > ((int64_t)1 << 31)))
 		return 0;
 	*c = t;
 	*out = neg ? -v : v;
@@ -350,9 +351,9 @@ struct counts {
  * reconciled. */
 static int settle(int64_t a, int64_t f, int64_t d, struct counts *out)
 {
-	if (a < 0 && a >= -WRAP32 / 2)
+	if (a < 0) /* take_num keeps them at -2^31 or above */
 		a += WRAP32;
-	if (f < 0 && f >= -WRAP32 / 2)
+	if (f < 0)
 		f += WRAP32;
 	if (a < 0 || f < 0 || d < 0)
 		return -1;
