@@ -48,22 +48,23 @@ static int cmp_cand(const void *a, const void *b)
 }
 
 static void put_line(FILE *f, const struct pt_view *v, const struct pt_tagdb *db,
-		     const struct pt_tally *t, unsigned cls, const char *extra)
+                     const struct pt_tally *t, unsigned cls, const char *extra)
 {
 	const struct pt_sums *s = &t->pool[cls];
 	char tag[5], desc[1024];
 
-	fprintf(f, " %-4s %-8s %11llu %11llu %11llu %12llu %5.1f%%  %s%s\n", pt_tag_print(t->tag, tag),
-		class_names[cls], (unsigned long long)s->nallocs, (unsigned long long)s->nfrees,
-		(unsigned long long)pt_sums_diff(s), (unsigned long long)pt_sums_used(s),
-		s->nallocs ? 100.0 * (double)s->nfrees / (double)s->nallocs : 0.0,
-		pt_tally_describe(desc, sizeof(desc), v, db, t), extra);
+	fprintf(f, " %-4s %-8s %11llu %11llu %11llu %12llu %5.1f%%  %s%s\n",
+	        pt_tag_print(t->tag, tag), class_names[cls], (unsigned long long)s->nallocs,
+	        (unsigned long long)s->nfrees, (unsigned long long)pt_sums_diff(s),
+	        (unsigned long long)pt_sums_used(s),
+	        s->nallocs ? 100.0 * (double)s->nfrees / (double)s->nallocs : 0.0,
+	        pt_tally_describe(desc, sizeof(desc), v, db, t), extra);
 }
 
 static void put_head(FILE *f)
 {
-	fprintf(f, " %-4s %-8s %11s %11s %11s %12s %6s  %s\n", "Tag", "Pool", "Allocs", "Frees", "Diff",
-		"Used", "Freed", "Description");
+	fprintf(f, " %-4s %-8s %11s %11s %11s %12s %6s  %s\n", "Tag", "Pool", "Allocs", "Frees",
+	        "Diff", "Used", "Freed", "Description");
 }
 
 /* Is outstanding count d within 2% of a suspect's ds?  Counts under 50
@@ -76,7 +77,7 @@ static int close_to(uint64_t d, uint64_t ds)
 }
 
 size_t pt_suspects_print(FILE *f, const struct pt_view *v, const struct pt_tagdb *db,
-			 const struct pt_tally *t, size_t n, const struct pt_suspect_opts *o)
+                         const struct pt_tally *t, size_t n, const struct pt_suspect_opts *o)
 {
 	struct cand *c = calloc(4 * n + 1, sizeof(*c));
 	size_t nc = 0, shown, nheld = 0;
@@ -100,11 +101,13 @@ size_t pt_suspects_print(FILE *f, const struct pt_view *v, const struct pt_tagdb
 	shown = o->top >= 0 && (size_t)o->top < nc ? (size_t)o->top : nc;
 
 	fprintf(f, " Leak suspects: at least %llu allocations, at most %u%% of them freed\n",
-		(unsigned long long)o->min_allocs, o->max_freed);
+	        (unsigned long long)o->min_allocs, o->max_freed);
 	fprintf(f, " (ranked by kept share times outstanding count)\n\n");
 	if (!nc) {
-		fprintf(f, " None: every tag with at least %llu allocations freed more than %u%% of them.\n",
-			(unsigned long long)o->min_allocs, o->max_freed);
+		fprintf(f,
+		        " None: every tag with at least %llu allocations freed more than %u%% of "
+		        "them.\n",
+		        (unsigned long long)o->min_allocs, o->max_freed);
 		free(c);
 		return 0;
 	}
@@ -139,12 +142,15 @@ size_t pt_suspects_print(FILE *f, const struct pt_view *v, const struct pt_tagdb
 			if (!best)
 				continue;
 			if (!nheld++) {
-				fprintf(f, "\n Held with them: outstanding count within 2%% of a suspect's\n");
-				fprintf(f, " (allocations that objects which never die keep alive)\n\n");
+				fprintf(f, "\n Held with them: outstanding count within 2%% of a "
+				           "suspect's\n");
+				fprintf(
+				    f,
+				    " (allocations that objects which never die keep alive)\n\n");
 				put_head(f);
 			}
-			snprintf(extra, sizeof(extra), " [like %s %s]", pt_tag_print(best->t->tag, tag),
-				 class_names[best->cls]);
+			snprintf(extra, sizeof(extra), " [like %s %s]",
+			         pt_tag_print(best->t->tag, tag), class_names[best->cls]);
 			put_line(f, v, db, &t[i], k, extra);
 		}
 	free(c);

@@ -13,12 +13,14 @@
 struct pt_tagdb;
 
 struct pt_suspect_opts {
-	uint64_t min_allocs;   /* a tag and pool with fewer allocations is not judged */
-	unsigned max_freed;    /* percent: a suspect freed at most this share */
-	long top;              /* the first N suspects only; -1 all */
+	uint64_t min_allocs; /* a tag and pool with fewer allocations is not judged */
+	unsigned max_freed;  /* percent: a suspect freed at most this share */
+	long top;            /* the first N suspects only; -1 all */
 };
 
-#define PT_SUSPECT_OPTS_DEFAULT {.min_allocs = 100, .max_freed = 10, .top = -1}
+/* The defaults of --min-allocs and --max-freed. */
+#define PT_SUSPECT_MIN_ALLOCS 100
+#define PT_SUSPECT_MAX_FREED  10
 
 /* Prints the suspects among the tallies t[0..n) of v to f: each tag and
  * counter class (pool, references, handles) with at least min_allocs
@@ -28,6 +30,6 @@ struct pt_suspect_opts {
  * die usually keep alive.  v must have allocations and frees (not
  * outstanding_only).  Returns the number of suspects. */
 size_t pt_suspects_print(FILE *f, const struct pt_view *v, const struct pt_tagdb *db,
-			 const struct pt_tally *t, size_t n, const struct pt_suspect_opts *o);
+                         const struct pt_tally *t, size_t n, const struct pt_suspect_opts *o);
 
 #endif /* PT_SUSPECTS_H */

@@ -363,7 +363,8 @@ int pt_cmd_used(int argc, char **argv)
 		{"min-allocs", required_argument, 0, 'M'},
 		{"max-freed", required_argument, 0, 'F'}, {0, 0, 0, 0}};
 	struct used_opts o = {.sort = SORT_TAG, .fmt = FMT_TEXT, .top = -1};
-	struct pt_suspect_opts so = PT_SUSPECT_OPTS_DEFAULT;
+	struct pt_suspect_opts so = {.min_allocs = PT_SUSPECT_MIN_ALLOCS,
+				     .max_freed = PT_SUSPECT_MAX_FREED};
 	long num;
 	char **tagfiles = calloc((size_t)argc + 1, sizeof(char *));
 	const char *pattern = NULL, *target;

@@ -47,10 +47,12 @@ struct layout {
 struct parser {
 	struct pt_view *v;
 	struct pt_winimport *info;
-	struct layout table;   /* the open table's layout; kind K_NONE when none is open */
-	int title[2], ntitle;  /* pools named by a "NonPaged Paged" title line, in order */
-	int outstanding_only;  /* of the last table */
-	enum kind last_kind;   /* of the last table */
+	struct layout table;  /* the open table's layout; kind K_NONE when none is open */
+	int title[2], ntitle; /* pools named by a "NonPaged Paged" title line, in order */
+	int tag_titled;       /* the line before was "Tag  NonPaged  Paged": the column
+	                       * words may follow on their own line */
+	int outstanding_only; /* of the last table */
+	enum kind last_kind;  /* of the last table */
 };
 
 static int is_ws(char c)
@@ -137,8 +139,8 @@ static int take_num(struct span *c, int neg_ok, int glued_ok, int64_t *out)
 			digits++;
 			group++;
 		} else if (*t.s == ',' && digits && (digits == group ? group <= 3 : group == 3) &&
-			   t.n >= 4 && is_digit(t.s[1]) && is_digit(t.s[2]) && is_digit(t.s[3]) &&
-			   (t.n == 4 || !is_digit(t.s[4]))) {
+		           t.n >= 4 && is_digit(t.s[1]) && is_digit(t.s[2]) && is_digit(t.s[3]) &&
+		           (t.n == 4 || !is_digit(t.s[4]))) {
 			group = 0;
 		} else {
 			break;
@@ -210,8 +212,12 @@ static int is_furniture(struct span c)
 		;
 	if (i == c.n) /* progress dots, or an ellipsis where rows were cut */
 		return 1;
-	static const char *const known[] = {"Sorting by ", "Pool Used:", "Memory:", "Commit:",
-					    "System pool information", "All sessions pool information"};
+	static const char *const known[] = {"Sorting by ",
+	                                    "Pool Used:",
+	                                    "Memory:",
+	                                    "Commit:",
+	                                    "System pool information",
+	                                    "All sessions pool information"};
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (starts_with(c, known[i]))
 			return 1;
@@ -221,11 +227,15 @@ static int is_furniture(struct span c)
 	return 0;
 }
 
-/* A title line naming the pool groups: "   NonPaged      Paged". */
+/* A title line naming the pool groups: "   NonPaged      Paged", or
+ * "Tag  NonPaged  Paged" above a line of column words. */
 static int title_line(struct parser *p, struct span c)
 {
-	int pools[2], n = 0;
+	struct span first = c;
+	int pools[2], n = 0, tag = word_is(take_word(&first), "tag");
 
+	if (tag)
+		c = first;
 	for (;;) {
 		struct span w = take_word(&c);
 		if (!w.n)
@@ -243,6 +253,7 @@ static int title_line(struct parser *p, struct span c)
 		return 0;
 	memcpy(p->title, pools, sizeof(pools));
 	p->ntitle = n;
+	p->tag_titled = tag;
 	return 1;
 }
 
@@ -252,19 +263,20 @@ static int title_line(struct parser *p, struct span c)
 
 /* Reads a !poolused column header: "Tag" then, per pool group, Allocs and
  * Used with Frees and Diff in the verbose layout; a group may be opened by
- * its pool's name.  1 and the layout in *l, or 0 if the line is not one. */
-static int poolused_header(const struct parser *p, struct span c, struct layout *l)
+ * its pool's name.  Under a "Tag NonPaged Paged" title the line starts with
+ * the column words.  1 and the layout in *l, or 0 if the line is not one. */
+static int poolused_header(const struct parser *p, struct span c, struct layout *l, int titled)
 {
 	static const struct {
 		const char *word;
 		enum col col;
 	} words[] = {{"allocs", C_ALLOCS}, {"alloc", C_ALLOCS}, {"frees", C_FREES},
-		     {"free", C_FREES},    {"diff", C_DIFF},    {"used", C_USED},
-		     {"bytes", C_USED}};
+	             {"free", C_FREES},    {"diff", C_DIFF},    {"used", C_USED},
+	             {"bytes", C_USED}};
 	struct group *g = NULL;
 
 	memset(l, 0, sizeof(*l));
-	if (!word_is(take_word(&c), "tag"))
+	if (!titled && !word_is(take_word(&c), "tag"))
 		return 0;
 	for (;;) {
 		struct span w = take_word(&c);
@@ -305,11 +317,14 @@ static int poolused_header(const struct parser *p, struct span c, struct layout 
 			return 0;
 		/* Unnamed groups take the title line's order, else WinDbg's:
 		 * non-paged then paged; a single one is the session pool, paged. */
-		if (g->pool < 0)
-			g->pool = p->ntitle == l->ngroups ? p->title[i]
-				  : l->ngroups == 2        ? (i ? PT_PAGED : PT_NONPAGED)
-				  : p->ntitle == 1         ? p->title[0]
-							   : PT_PAGED;
+		if (g->pool >= 0)
+			continue;
+		if (p->ntitle == l->ngroups)
+			g->pool = p->title[i];
+		else if (l->ngroups == 2)
+			g->pool = i ? PT_PAGED : PT_NONPAGED;
+		else
+			g->pool = PT_PAGED;
 	}
 	if (l->ngroups == 2 && l->g[0].pool == l->g[1].pool)
 		return 0;
@@ -577,16 +592,17 @@ static int parse_line(struct parser *p, struct span line, size_t lineno)
 {
 	struct layout l;
 	struct span c = line;
-	int r = 0;
+	int r = 0, titled = p->tag_titled;
 
 	skip_ws(&c);
 	if (!c.n)
 		return 0;
+	p->tag_titled = 0;
 	if (memchr(line.s, '\0', line.n)) {
 		p->info->nskipped++;
 		return 0;
 	}
-	if (poolused_header(p, line, &l) || poolmon_header(line, &l)) {
+	if (poolused_header(p, line, &l, titled) || poolmon_header(line, &l)) {
 		open_table(p, &l, lineno);
 		return 0;
 	}
@@ -624,7 +640,7 @@ static char *from_utf16(const unsigned char *b, size_t len, size_t *outlen)
 }
 
 int pt_winimport_parse(struct pt_view *v, const char *buf, size_t len, const char *name,
-		       struct pt_winimport *info, char *err, size_t errlen)
+                       struct pt_winimport *info, char *err, size_t errlen)
 {
 	const unsigned char *u = (const unsigned char *)buf;
 	struct parser p = {.v = v, .info = info};

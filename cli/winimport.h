@@ -49,6 +49,6 @@ struct pt_winimport {
  * when the text holds no !poolused or PoolMon table (v left empty), -1 on
  * out of memory (message in err). */
 int pt_winimport_parse(struct pt_view *v, const char *buf, size_t len, const char *name,
-		       struct pt_winimport *info, char *err, size_t errlen);
+                       struct pt_winimport *info, char *err, size_t errlen);
 
 #endif /* PT_WINIMPORT_H */

@@ -64,7 +64,8 @@ static void same(const struct pt_view *a, const struct pt_view *b)
 			abort();
 	}
 	for (size_t i = 0; i < a->ndescs; i++)
-		if (a->descs[i].tag != b->descs[i].tag || strcmp(a->descs[i].desc, b->descs[i].desc) ||
+		if (a->descs[i].tag != b->descs[i].tag ||
+		    strcmp(a->descs[i].desc, b->descs[i].desc) ||
 		    strcmp(a->descs[i].binary, b->descs[i].binary))
 			abort();
 }
@@ -74,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pt_winimport info, info2;
 	struct pt_view v, w;
 	int rc, plain = size < 65536 && (size < 2 || data[0] != 0xff || data[1] != 0xfe) &&
-			(size < 3 || data[0] != 0xef);
+	                (size < 3 || data[0] != 0xef);
 	char *alt;
 	size_t n = 0;
 

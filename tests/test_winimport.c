@@ -72,7 +72,7 @@ static const struct pt_row *row_of(const struct imp *m, const char *tag, int poo
 
 /* Does tag have a row in pool with these counts? */
 static int has(const struct imp *m, const char *tag, int pool, uint64_t allocs, uint64_t frees,
-	       uint64_t used)
+               uint64_t used)
 {
 	const struct pt_row *r = row_of(m, tag, pool);
 
@@ -82,9 +82,9 @@ static int has(const struct imp *m, const char *tag, int pool, uint64_t allocs, 
 	}
 	if (r->nallocs != allocs || r->nfrees != frees || r->bytes_alloc != used ||
 	    r->bytes_freed != 0 || *r->file || *r->func || *r->module || r->line) {
-		PT_FAIL_("'%s' pool %d: %llu %llu %llu/%llu", tag, pool, (unsigned long long)r->nallocs,
-			 (unsigned long long)r->nfrees, (unsigned long long)r->bytes_alloc,
-			 (unsigned long long)r->bytes_freed);
+		PT_FAIL_("'%s' pool %d: %llu %llu %llu/%llu", tag, pool,
+		         (unsigned long long)r->nallocs, (unsigned long long)r->nfrees,
+		         (unsigned long long)r->bytes_alloc, (unsigned long long)r->bytes_freed);
 		return 0;
 	}
 	return 1;
@@ -177,7 +177,7 @@ PT_TEST(test_wide_layout_two_tables_last_wins)
 	PT_CHECK_EQ(m.v.nrows, 8);
 	PT_CHECK_STR(desc_of(&m, "File", b, sizeof(b)), "File objects|");
 	PT_CHECK_STR(desc_of(&m, "NtxF", b, sizeof(b)),
-		     "FCB_NONPAGED                      NtfsFcbNonpagedDataLookasideList|ntfs.sys");
+	             "FCB_NONPAGED                      NtfsFcbNonpagedDataLookasideList|ntfs.sys");
 	pt_view_free(&m.v);
 }
 
@@ -206,15 +206,20 @@ PT_TEST(test_poolmon_screen_with_changes_and_drivers)
 {
 	struct imp m;
 
-	import_str(&m, " Memory:  260620K Avail:   65152K  PageFlts:    85   InRam Krnl: 2116K P:19560K\n"
-		       " Commit: 237688K Limit: 640916K Peak: 260632K            Pool N: 8500K P:33024K\n"
-		       " System pool information\n"
-		       " Tag  Type     Allocs            Frees            Diff   Bytes      Per Alloc  Mapped_Driver\n"
-		       "\n"
-		       " NtFA Nonp       9112 (   0)      9112 (   0)     0       0 (     0)      0 [ntfs.sys  -  AttrSup.c]\n"
-		       " NtFB Paged      3996 (  12)      3986 (   2)    10  252088 (  2048)  25208 [ntfs.sys  -  BitmpSup.c]\n"
-		       " Key  Paged    954821 (   0)    953979 (   0)   842   87528 (     0)    103 Unknown Driver\n"
-		       " Bad  Paged      1000 (   0)       900 (   0)   101    5000 (     0)     50\n");
+	import_str(
+	    &m, " Memory:  260620K Avail:   65152K  PageFlts:    85   InRam Krnl: 2116K P:19560K\n"
+	        " Commit: 237688K Limit: 640916K Peak: 260632K            Pool N: 8500K P:33024K\n"
+	        " System pool information\n"
+	        " Tag  Type     Allocs            Frees            Diff   Bytes      Per Alloc  "
+	        "Mapped_Driver\n"
+	        "\n"
+	        " NtFA Nonp       9112 (   0)      9112 (   0)     0       0 (     0)      0 "
+	        "[ntfs.sys  -  AttrSup.c]\n"
+	        " NtFB Paged      3996 (  12)      3986 (   2)    10  252088 (  2048)  25208 "
+	        "[ntfs.sys  -  BitmpSup.c]\n"
+	        " Key  Paged    954821 (   0)    953979 (   0)   842   87528 (     0)    103 "
+	        "Unknown Driver\n"
+	        " Bad  Paged      1000 (   0)       900 (   0)   101    5000 (     0)     50\n");
 	PT_CHECK_EQ(m.rc, 1);
 	PT_CHECK_EQ(m.info.nrows, 3);
 	PT_CHECK_EQ(m.info.nskipped, 1); /* Bad: Diff is not Allocs - Frees */
@@ -232,17 +237,17 @@ PT_TEST(test_collapsed_copy)
 	char b[256];
 
 	import_str(&m, "0: kd> !poolused\n"
-		       "Sorting by Tag\n"
-		       "Pool Used:\n"
-		       "NonPaged Paged\n"
-		       "Tag Allocs Used Allocs Used\n"
-		       "1394 1 520 0 0UNKNOWN pooltag '1394', please update pooltag.txt\n"
-		       "AGP 1 344 2 384UNKNOWN pooltag 'AGP ', please update pooltag.txt\n"
-		       "Io 5 640 0 0general IO allocations , Binary: nt!io\n"
-		       "AcpA 3 192 1 504ACPI Pooltags , Binary: acpi.sys\n"
-		       "Io 1 2 3 4 5\n"
-		       "...\n"
-		       "WmiG 30 6720 0 0 Allocation of WMIGUID\n");
+	               "Sorting by Tag\n"
+	               "Pool Used:\n"
+	               "NonPaged Paged\n"
+	               "Tag Allocs Used Allocs Used\n"
+	               "1394 1 520 0 0UNKNOWN pooltag '1394', please update pooltag.txt\n"
+	               "AGP 1 344 2 384UNKNOWN pooltag 'AGP ', please update pooltag.txt\n"
+	               "Io 5 640 0 0general IO allocations , Binary: nt!io\n"
+	               "AcpA 3 192 1 504ACPI Pooltags , Binary: acpi.sys\n"
+	               "Io 1 2 3 4 5\n"
+	               "...\n"
+	               "WmiG 30 6720 0 0 Allocation of WMIGUID\n");
 	PT_CHECK_EQ(m.rc, 1);
 	PT_CHECK_EQ(m.info.nrows, 6);
 	PT_CHECK_EQ(m.info.nskipped, 0);
@@ -268,13 +273,15 @@ PT_TEST(test_wrapped_counters)
 
 	/* 32-bit counters printed with %ld: Allocs wrapped to 100, Frees at
 	 * 2^32 - 96 prints -96; Diff 196 is right modulo 2^32. */
-	import_str(&m, " Tag    Allocs    Frees     Diff     Used   Allocs    Frees     Diff     Used\n"
-		       " Wrap      100      -96      196     3136        0        0        0        0\n"
-		       " Sign -2147483000 -2147483100 100 1600       0        0        0        0\n"
-		       " Bad1       10       20      -10        0        0        0        0        0\n"
-		       " Bad2       10        5        4       16        0        0        0        0\n"
-		       " Bad3       10        5        5      -16        0        0        0        0\n"
-		       " Bad4 -2147483649       0        1       16        0        0        0        0\n");
+	import_str(
+	    &m,
+	    " Tag    Allocs    Frees     Diff     Used   Allocs    Frees     Diff     Used\n"
+	    " Wrap      100      -96      196     3136        0        0        0        0\n"
+	    " Sign -2147483000 -2147483100 100 1600       0        0        0        0\n"
+	    " Bad1       10       20      -10        0        0        0        0        0\n"
+	    " Bad2       10        5        4       16        0        0        0        0\n"
+	    " Bad3       10        5        5      -16        0        0        0        0\n"
+	    " Bad4 -2147483649       0        1       16        0        0        0        0\n");
 	PT_CHECK_EQ(m.rc, 1);
 	PT_CHECK_EQ(m.info.nrows, 2);
 	PT_CHECK_EQ(m.info.nskipped, 4); /* below -2^31 is no 32-bit counter */
@@ -292,15 +299,30 @@ PT_TEST(test_header_variants)
 	PT_CHECK(has(&m, "Sess", PT_PAGED, 3, 0, 300));
 	pt_view_free(&m.v);
 	/* One group under a title naming it. */
-	import_str(&m, "    NonPaged\n Tag    Allocs    Frees     Diff     Used\n Np1x  9  4  5  50\n");
+	import_str(&m,
+	           "    NonPaged\n Tag    Allocs    Frees     Diff     Used\n Np1x  9  4  5  50\n");
 	PT_CHECK(has(&m, "Np1x", PT_NONPAGED, 9, 4, 50));
 	PT_CHECK_EQ(m.v.outstanding_only, 0);
 	pt_view_free(&m.v);
 	/* Pool names in the header, paged first; thousands separators. */
 	import_str(&m, " Tag  Paged Allocs Frees Diff Used  NonPaged Allocs Frees Diff Used\n"
-		       " Grp1 1,234,567 1,000 1,233,567 12,345 7 7 0 0\n");
+	               " Grp1 1,234,567 1,000 1,233,567 12,345 7 7 0 0\n");
 	PT_CHECK(has(&m, "Grp1", PT_PAGED, 1234567, 1000, 12345));
 	PT_CHECK(has(&m, "Grp1", PT_NONPAGED, 7, 7, 0));
+	pt_view_free(&m.v);
+	/* Pool names on the line of "Tag", the column words below. */
+	import_str(&m, " Tag      Paged                       NonPaged\n"
+	               "          Allocs   Frees  Diff  Used  Allocs Frees Diff Used\n"
+	               " Two1         10       4     6    60       3     1    2   20\n");
+	PT_CHECK_EQ(m.rc, 1);
+	PT_CHECK_EQ(m.info.line, 2);
+	PT_CHECK(has(&m, "Two1", PT_PAGED, 10, 4, 60));
+	PT_CHECK(has(&m, "Two1", PT_NONPAGED, 3, 1, 20));
+	pt_view_free(&m.v);
+	/* Only right below it: column words after another line are no header. */
+	import_str(&m, " Tag      NonPaged  Paged\n\n noise\n Allocs Used Allocs Used\n");
+	PT_CHECK_EQ(m.rc, 0);
+	PT_CHECK_EQ(m.info.nskipped, 2);
 	pt_view_free(&m.v);
 	/* Frees without Diff; Diff without Frees. */
 	import_str(&m, " Tag Allocs Frees Used Allocs Diff Used\n Mix1 10 4 60 8 3 30\n");
@@ -315,7 +337,8 @@ PT_TEST(test_header_variants)
 	PT_CHECK(has(&m, "Mixd", PT_PAGED, 3, 0, 30));
 	pt_view_free(&m.v);
 	/* Not headers: a group without Used, three groups, a stray word. */
-	import_str(&m, " Tag Allocs Frees\n Tag Allocs Used Allocs Used Allocs Used\n Tag Allocs Used Total\n");
+	import_str(&m, " Tag Allocs Frees\n Tag Allocs Used Allocs Used Allocs Used\n Tag Allocs "
+	               "Used Total\n");
 	PT_CHECK_EQ(m.rc, 0);
 	PT_CHECK_EQ(m.info.nskipped, 3);
 	pt_view_free(&m.v);
@@ -326,13 +349,13 @@ PT_TEST(test_table_ends_at_total_and_prompt)
 	struct imp m;
 
 	import_str(&m, " Tag    Allocs     Used    Allocs     Used\n"
-		       " Aaaa        1       10         0        0\n"
-		       " TOTAL        1       10         0        0\n"
-		       " Bbbb        2       20         0        0\n"
-		       " Tag    Allocs     Used    Allocs     Used\n"
-		       " Cccc        3       30         0        0\n"
-		       "kd> !vm\n"
-		       " Dddd        4       40         0        0\n");
+	               " Aaaa        1       10         0        0\n"
+	               " TOTAL        1       10         0        0\n"
+	               " Bbbb        2       20         0        0\n"
+	               " Tag    Allocs     Used    Allocs     Used\n"
+	               " Cccc        3       30         0        0\n"
+	               "kd> !vm\n"
+	               " Dddd        4       40         0        0\n");
 	PT_CHECK_EQ(m.rc, 1);
 	PT_CHECK_EQ(m.info.ntables, 2);
 	PT_CHECK_EQ(m.info.nskipped, 2); /* Bbbb after TOTAL, Dddd after the prompt */
@@ -343,7 +366,8 @@ PT_TEST(test_table_ends_at_total_and_prompt)
 
 PT_TEST(test_encodings)
 {
-	static const char text[] = " Tag    Allocs     Used    Allocs     Used\r\n Proc       7      700         0        0\r\n";
+	static const char text[] = " Tag    Allocs     Used    Allocs     Used\r\n Proc       7    "
+	                           "  700         0        0\r\n";
 	char wide[2 + 2 * sizeof(text)], bom8[3 + sizeof(text)];
 	size_t n = strlen(text);
 	struct imp m;
