@@ -33,8 +33,9 @@ int pt_usage_err(const char *cmd, const char *fmt, ...) __attribute__((format(pr
 int pt_getopt_err(const char *cmd, char **argv);
 
 /* Loads arg into v: a PID (all digits) read live; else a file: a segment
- * (the counters a dead process left) or a snapshot.  0, or -1 with a
- * message in err. */
+ * (the counters a dead process left), a snapshot, or a Windows dump
+ * (WinDbg's !poolused text, a PoolMon snapshot), whose skipped lines are
+ * noted on stderr.  0, or -1 with a message in err. */
 int pt_target_load(const char *arg, struct pt_view *v, char *err, size_t errlen);
 
 /* The tag database for a command: the --tags files (in order), then
