@@ -2,7 +2,6 @@
  * montab.c - the monitor's table: rows per tag and pool, their changes
  * between two reads, their order, a tag's sites, and cell formatting.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,18 +314,16 @@ char *pt_mon_fmt_change(char *buf, size_t len, int64_t v, int width, int bytes)
 char *pt_mon_fmt_rate(char *buf, size_t len, double v, int width, int bytes)
 {
 	char s[32];
-	double m = fabs(v);
+	double m = v < 0 ? -v : v;
 
-	if (!isfinite(v))
+	if (v != v || m >= 1.8e19) /* NaN, infinite or beyond 64 bits */
 		return pad(buf, len, "?", width);
-	if (m < 10 && m != floor(m)) {
+	if (m < 10 && m != (double)(int)m) {
 		snprintf(s, sizeof(s), "%.1f", v);
 		if (strcmp(s, "-0.0") == 0 || strcmp(s, "0.0") == 0)
 			snprintf(s, sizeof(s), "0");
 		return pad(buf, len, s, width);
 	}
-	if (m >= 1.8e19)
-		return pad(buf, len, "?", width);
 	return fmt_scaled(buf, len, v < 0 ? "-" : "", (uint64_t)m, width, bytes);
 }
 
