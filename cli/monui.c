@@ -323,7 +323,7 @@ static void draw_line(struct ui *u, int y, const struct line *l, int selected)
 			put(y, &x, b, base);
 			pt_mon_fmt_count(c, sizeof(c), s->nallocs - s->nfrees, 0, 0);
 			put(y, &x, c, base | changed_attr(u, d->diff != 0));
-			put(y, &x, chg_cell(u, c, sizeof(c), d->diff, 9, 0), base | changed_attr(u, d->diff != 0));
+			put(y, &x, chg_cell(u, c, sizeof(c), d->diff, 3, 0), base | changed_attr(u, d->diff != 0));
 			snprintf(b, sizeof(b), ", taken %llu, released %llu",
 				 (unsigned long long)s->nallocs, (unsigned long long)s->nfrees);
 			put(y, &x, b, base);
