@@ -153,7 +153,9 @@ static int run_plain(struct pt_mon *m, long count)
 		sleep_for(m->interval);
 		rc = pt_mon_read(m);
 		if (rc == 1) {
-			pt_err("process %d (%s) has exited", (int)m->pid, m->cur.comm);
+			char comm[128];
+			pt_err("process %d (%s) has exited", (int)m->pid,
+			       pt_safe_str(m->cur.comm, comm, sizeof(comm)));
 			rc = 0;
 			break;
 		}
@@ -303,7 +305,7 @@ int pt_cmd_mon(int argc, char **argv)
 		pt_err("%s", m.err);
 		goto out;
 	}
-	rc = isatty(STDOUT_FILENO) ? pt_mon_ui(&m) : run_plain(&m, count);
+	rc = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) ? pt_mon_ui(&m) : run_plain(&m, count);
 out:
 	pt_montab_free(&m.tab);
 	pt_tally_free(m.tally, m.ntally);

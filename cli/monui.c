@@ -471,7 +471,8 @@ static void draw(struct ui *u)
 	refresh();
 }
 
-/* The filter line editor: returns 1 while editing goes on. */
+/* A key while the filter is edited: Enter applies it (a bad pattern is
+ * named on the status line and the filter kept), Esc cancels. */
 static void edit_key(struct ui *u, int ch)
 {
 	size_t n = strlen(u->edit);

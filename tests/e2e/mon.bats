@@ -236,6 +236,7 @@ cells_of() { # MASK FROM TO
 	mapfile -t m < <(bold_mask '^ Hdr  Paged')
 	[[ ${m[1]} != *B* ]] || fail "still highlighted: ${m[*]}"
 	keys q
+	screen_wait '^rc=0$'
 	screen_wait '^tty-restored$'
 }
 
@@ -336,6 +337,7 @@ cells_of() { # MASK FROM TO
 	screen_gone 'Description'
 	order_wait 'Conn/P Hdr /P Key /N Req /P'
 	keys q
+	screen_wait '^rc=0$'
 	screen_wait '^tty-restored$'
 }
 
@@ -363,6 +365,10 @@ cells_of() { # MASK FROM TO
 	type_line 'echo "rc=$?"; stty -g | cmp -s - '"$PT_TMP"'/stty.before && echo tty-restored'
 	screen_wait '^rc=130$'
 	screen_wait '^tty-restored$'
+	# A terminal ncurses does not know: one line, status 1.
+	type_line "clear; TERM=nosuchterm $PT mon $TPID; echo \"rc=\$?\""
+	screen_wait '^pooltag: mon: cannot use the terminal \(TERM=nosuchterm\); redirect the output'
+	screen_wait '^rc=1$'
 }
 
 @test "mon: the process's exit ends the monitor, which says so" {
