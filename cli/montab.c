@@ -174,10 +174,17 @@ static int cmp_u64(uint64_t a, uint64_t b)
 
 /* Largest first; ties by tag, then pool.  Changes compare as signed, so
  * shrinking tags rank last by change. */
+struct order_ctx {
+	const struct pt_montab *t;
+	const struct pt_mon_opts *o;
+};
+
 static int cmp_mon(const void *a, const void *b, void *arg)
 {
-	const struct pt_mon_opts *o = arg;
-	const struct pt_mon_row *x = a, *y = b;
+	const struct order_ctx *ctx = arg;
+	const struct pt_mon_opts *o = ctx->o;
+	const struct pt_mon_row *x = &ctx->t->rows[*(const size_t *)a];
+	const struct pt_mon_row *y = &ctx->t->rows[*(const size_t *)b];
 	int c = 0;
 
 	switch (o->sort) {
@@ -215,7 +222,7 @@ static int cmp_mon(const void *a, const void *b, void *arg)
 
 size_t pt_montab_order(const struct pt_montab *t, const struct pt_mon_opts *o, size_t *idx)
 {
-	struct pt_mon_row *sel;
+	struct order_ctx ctx = {t, o};
 	size_t n = 0;
 
 	for (size_t i = 0; i < t->nrows; i++) {
@@ -227,17 +234,7 @@ size_t pt_montab_order(const struct pt_montab *t, const struct pt_mon_opts *o, s
 			continue;
 		idx[n++] = i;
 	}
-	/* Sort copies, then map them back to indices (rows are unique per
-	 * tag and pool). */
-	sel = malloc((n + 1) * sizeof(*sel));
-	if (!sel)
-		return n; /* unsorted beats nothing */
-	for (size_t i = 0; i < n; i++)
-		sel[i] = t->rows[idx[i]];
-	qsort_r(sel, n, sizeof(*sel), cmp_mon, (void *)o);
-	for (size_t i = 0; i < n; i++)
-		idx[i] = (size_t)pt_montab_find(t, sel[i].tag, sel[i].pool);
-	free(sel);
+	qsort_r(idx, n, sizeof(*idx), cmp_mon, &ctx);
 	return n;
 }
 
