@@ -330,6 +330,15 @@ cells_of() { # MASK FROM TO
 	screen_wait ' Per-Alloc  Description$'
 	screen_wait '^ Conn Paged .* 0  Connection state , Binary: tagged$'
 	screen_wait "^   site  .*56  at examples/tagged.c:$HDR_LINE in serve \\(tagged\\)$"
+	# 10 lines leave 5 for the table's 7: End scrolls to the last row,
+	# Home back to the first.
+	tm resize-window -x 80 -y 10
+	screen_wait "^        at examples/tagged.c:$HDR_LINE in serve"
+	keys End
+	order_wait 'Key /N Req /P'
+	screen_wait '^   site '
+	keys Home
+	order_wait 'Conn/P Hdr /P'
 	tm resize-window -x 40 -y 6
 	screen_wait '^pooltag mon: the terminal is too small'
 	tm resize-window -x 80 -y 24
