@@ -92,18 +92,22 @@ static double now_s(void)
 }
 
 /* Writes s at (y, *x) with attributes a, clipped to the screen (and short
- * of the bottom-right corner, which would scroll); advances *x. */
+ * of the bottom-right corner, which would scroll); advances *x.  Bytes
+ * outside printable ASCII (from untrusted names) show as '?', so that one
+ * byte takes one column and a line never wraps. */
 static void put(int y, int *x, const char *s, attr_t a)
 {
-	int room = COLS - *x - (y == LINES - 1 ? 1 : 0);
-	int n = (int)strlen(s);
+	int room = COLS - *x - (y == LINES - 1 ? 1 : 0), n = 0;
+	char buf[512];
 
 	if (room <= 0 || y < 0 || y >= LINES)
 		return;
-	if (n > room)
-		n = room;
+	if (room > (int)sizeof(buf))
+		room = (int)sizeof(buf);
+	for (; s[n] && n < room; n++)
+		buf[n] = s[n] >= 0x20 && s[n] < 0x7f ? s[n] : '?';
 	attron(a);
-	mvaddnstr(y, *x, s, n);
+	mvaddnstr(y, *x, buf, n);
 	attroff(a);
 	*x += n;
 }
