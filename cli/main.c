@@ -22,6 +22,7 @@ static const struct {
 	{"refs", pt_cmd_refs, "references and handles held, by module, type and line"},
 	{"faults", pt_cmd_faults, "fail each acquisition of a program in turn, report leaks"},
 	{"exporter", pt_cmd_exporter, "serve every process's counters to Prometheus"},
+	{"mon", pt_cmd_mon, "live full-screen view of a process's tags (PoolMon)"},
 };
 
 static void usage(FILE *f)
