@@ -20,6 +20,9 @@ static const struct {
 	{"snap", pt_cmd_snap, "save a process's counters: snap PID -o FILE"},
 	{"diff", pt_cmd_diff, "which tags grew between two snapshots or reads"},
 	{"refs", pt_cmd_refs, "references and handles held, by module, type and line"},
+	{"record", pt_cmd_record, "sample a process's counters into a file: record PID -o FILE"},
+	{"trend", pt_cmd_trend, "which tags of a recording grow steadily: the leaks, with rates"},
+	{"plot", pt_cmd_plot, "chart a recording's growing tags: plot FILE -o OUT.svg|OUT.html"},
 };
 
 static void usage(FILE *f)
