@@ -322,9 +322,13 @@ int pt_rec_append(struct pt_rec_writer *w, const struct pt_view *v, char *err, s
 			memset(w->cur[*slot - 1], 0, sizeof(w->cur[0]));
 		}
 		c = w->cur[*slot - 1];
-		/* Sums of rows that share a site; counters wrap as uint64 as
-		 * the live ones do, and stay consistent (frees <= allocs) only
-		 * if each row is, which was checked above. */
+		/* Rows that share a site are summed.  A sum that does not fit
+		 * could leave frees above allocations: refused, never written. */
+		if (c[0] + r->nallocs < c[0] || c[2] + r->bytes_alloc < c[2]) {
+			snprintf(err, errlen, "cannot write recording %s: the counters of a site overflow",
+				 w->path);
+			goto out;
+		}
 		c[0] += r->nallocs;
 		c[1] += r->nfrees;
 		c[2] += r->bytes_alloc;
