@@ -35,9 +35,9 @@
 #define LEG_Y   (TOP + 2 * PANEL_H + GAP + 50)
 #define LEG_ROW 18
 
-static const char *const palette[PLOT_MAX_SERIES] = {
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939"};
+static const char *const palette[PLOT_MAX_SERIES] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                                                     "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                                                     "#bcbd22", "#17becf", "#393b79", "#637939"};
 
 static const char *const pool_names[] = {"Paged", "NonPaged", "Refs", "Handles"};
 
@@ -51,10 +51,10 @@ struct plot {
 	const struct pt_recording *r;
 	struct plot_series s[PLOT_MAX_SERIES];
 	size_t ns;
-	long *slot_of;     /* per site: the series, or -1 */
-	double *t;         /* seconds since the first sample, per point */
-	size_t npoints;    /* kept so far */
-	size_t maxpoints;  /* kept in all */
+	long *slot_of;    /* per site: the series, or -1 */
+	double *t;        /* seconds since the first sample, per point */
+	size_t npoints;   /* kept so far */
+	size_t maxpoints; /* kept in all */
 	double tmax, ymax_count, ymax_bytes;
 };
 
@@ -84,9 +84,9 @@ static int plot_sample(void *arg, size_t s, int64_t taken, const struct pt_row *
 {
 	struct plot *p = arg;
 	size_t n = p->r->nsamples, k = p->npoints;
-	size_t want = p->maxpoints > 1 ? (size_t)((double)k * (double)(n - 1) /
-						 (double)(p->maxpoints - 1) + 0.5)
-				       : 0;
+	size_t want = p->maxpoints > 1
+	                  ? (size_t)((double)k * (double)(n - 1) / (double)(p->maxpoints - 1) + 0.5)
+	                  : 0;
 
 	if (k >= p->maxpoints || s != want)
 		return 0;
@@ -130,7 +130,7 @@ static double nice_step(double max)
 /* One panel: frame, grid, ticks, axis titles and a polyline per series.
  * scale divides the values (the bytes unit); bytes picks the series' bytes. */
 static void panel(FILE *f, const struct plot *p, int y0, const char *id, const char *title,
-		  double ymax, double scale, int bytes)
+                  double ymax, double scale, int bytes)
 {
 	double xmax = p->tmax > 0 ? p->tmax : 1, ys = nice_step(ymax / scale), xs = nice_step(xmax);
 	double top = ys * (double)(long long)((ymax / scale) / ys + 0.999999);
@@ -140,46 +140,46 @@ static void panel(FILE *f, const struct plot *p, int y0, const char *id, const c
 		top = ys;
 	fprintf(f, "<g id=\"%s\">\n", id);
 	fprintf(f,
-		"<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
-		"stroke=\"#444\"/>\n",
-		LEFT, y0, pw, PANEL_H);
+	        "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
+	        "stroke=\"#444\"/>\n",
+	        LEFT, y0, pw, PANEL_H);
 	for (double v = 0; v <= top * 1.000001; v += ys) {
 		double y = y0 + PANEL_H - v / top * PANEL_H;
 
 		fprintf(f,
-			"<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-			"<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
-			LEFT, y, LEFT + pw, y, LEFT - 6, y + 4, v);
+		        "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+		        "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
+		        LEFT, y, LEFT + pw, y, LEFT - 6, y + 4, v);
 	}
 	for (double v = 0; v <= xmax * 1.000001; v += xs) {
 		double x = LEFT + v / xmax * pw;
 
 		fprintf(f,
-			"<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#444\"/>"
-			"<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>\n",
-			x, y0 + PANEL_H, x, y0 + PANEL_H + 5, x, y0 + PANEL_H + 18, v);
+		        "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#444\"/>"
+		        "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>\n",
+		        x, y0 + PANEL_H, x, y0 + PANEL_H + 5, x, y0 + PANEL_H + 18, v);
 	}
 	fprintf(f,
-		"<text class=\"axis\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">Time (s)</text>\n",
-		LEFT + pw / 2, y0 + PANEL_H + 36);
+	        "<text class=\"axis\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">Time (s)</text>\n",
+	        LEFT + pw / 2, y0 + PANEL_H + 36);
 	fprintf(f,
-		"<text class=\"axis\" transform=\"translate(%d,%d) rotate(-90)\" "
-		"text-anchor=\"middle\">%s</text>\n",
-		LEFT - 60, y0 + PANEL_H / 2, title);
+	        "<text class=\"axis\" transform=\"translate(%d,%d) rotate(-90)\" "
+	        "text-anchor=\"middle\">%s</text>\n",
+	        LEFT - 60, y0 + PANEL_H / 2, title);
 	for (size_t j = 0; j < p->ns; j++) {
 		const double *v = bytes ? p->s[j].bytes : p->s[j].count;
 
 		if (bytes && p->s[j].t->pool >= 2)
 			continue; /* references and handles have no bytes */
 		fprintf(f,
-			"<polyline class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
-			"data-series=\"",
-			palette[j]);
+		        "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+		        "data-series=\"",
+		        palette[j]);
 		xml_put(f, p->s[j].label);
 		fputs("\" points=\"", f);
 		for (size_t k = 0; k < p->npoints; k++)
 			fprintf(f, "%s%.1f,%.1f", k ? " " : "", LEFT + p->t[k] / xmax * pw,
-				y0 + PANEL_H - v[k] / scale / top * PANEL_H);
+			        y0 + PANEL_H - v[k] / scale / top * PANEL_H);
 		fputs("\"><title>", f);
 		xml_put(f, p->s[j].label);
 		fputs("</title></polyline>\n", f);
@@ -194,10 +194,10 @@ static void verdict(const struct pt_trend *t, char *buf, size_t len)
 		snprintf(buf, len, "%s", pt_shape_name(t->shape));
 	else if (t->pool < 2)
 		snprintf(buf, len, "leak: %+.1f objects/s (%+.1f KiB/s)", t->count.slope,
-			 t->bytes.slope / 1024);
+		         t->bytes.slope / 1024);
 	else
 		snprintf(buf, len, "leak: %+.1f %s/s", t->count.slope,
-			 t->pool == 2 ? "references" : "handles");
+		         t->pool == 2 ? "references" : "handles");
 }
 
 static void write_svg(FILE *f, const struct plot *p)
@@ -212,12 +212,12 @@ static void write_svg(FILE *f, const struct plot *p)
 		u++;
 	}
 	fprintf(f,
-		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-		"viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n",
-		W, height, W, height);
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+	        "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n",
+	        W, height, W, height);
 	snprintf(title, sizeof(title), "pid %d (%s): outstanding allocations of the top %s",
-		 (int)p->r->sites.pid, pt_safe_str(p->r->sites.comm, b, sizeof(b)),
-		 p->s[0].t->site ? "call sites" : "tags");
+	         (int)p->r->sites.pid, pt_safe_str(p->r->sites.comm, b, sizeof(b)),
+	         p->s[0].t->site ? "call sites" : "tags");
 	fputs("<title>", f);
 	xml_put(f, title);
 	fprintf(f, "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, height);
@@ -233,9 +233,9 @@ static void write_svg(FILE *f, const struct plot *p)
 
 		verdict(p->s[j].t, v, sizeof(v));
 		fprintf(f,
-			"<rect x=\"%d\" y=\"%d\" width=\"24\" height=\"4\" fill=\"%s\"/>"
-			"<text class=\"legend\" x=\"%d\" y=\"%d\">",
-			LEFT, y - 6, palette[j], LEFT + 32, y);
+		        "<rect x=\"%d\" y=\"%d\" width=\"24\" height=\"4\" fill=\"%s\"/>"
+		        "<text class=\"legend\" x=\"%d\" y=\"%d\">",
+		        LEFT, y - 6, palette[j], LEFT + 32, y);
 		xml_put(f, p->s[j].label);
 		fputs(": ", f);
 		xml_put(f, v);
@@ -256,11 +256,12 @@ static void write_html(FILE *f, const struct plot *p, const char *file)
 	      "th, td { padding: 3px 10px; border-bottom: 1px solid #ddd; text-align: right; }\n"
 	      "th.l, td.l { text-align: left; }\n"
 	      ".sw { display: inline-block; width: 24px; height: 4px; vertical-align: middle; }\n"
-	      "</style>\n</head>\n<body>\n<h1>", f);
+	      "</style>\n</head>\n<body>\n<h1>",
+	      f);
 	xml_put(f, b);
 	fputs("</h1>\n<p>", f);
 	snprintf(b, sizeof(b), "%zu samples over %.1f s from ", p->r->nsamples,
-		 (double)(p->r->taken[p->r->nsamples - 1] - p->r->taken[0]) / 1e9);
+	         (double)(p->r->taken[p->r->nsamples - 1] - p->r->taken[0]) / 1e9);
 	xml_put(f, b);
 	xml_put(f, file);
 	fputs(".</p>\n", f);
@@ -273,16 +274,17 @@ static void write_html(FILE *f, const struct plot *p, const char *file)
 		const struct pt_trend *t = p->s[j].t;
 
 		verdict(t, v, sizeof(v));
-		fprintf(f, "<tr><td class=\"l\"><span class=\"sw\" style=\"background:%s\"></span> ",
-			palette[j]);
+		fprintf(f,
+		        "<tr><td class=\"l\"><span class=\"sw\" style=\"background:%s\"></span> ",
+		        palette[j]);
 		xml_put(f, p->s[j].label);
 		fputs("</td><td class=\"l\">", f);
 		xml_put(f, v);
 		fprintf(f,
-			"</td><td>%+.2f</td><td>%+.2f</td><td>%.3f</td><td>%" PRIu64
-			"</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td></tr>\n",
-			t->count.slope, t->bytes.slope / 1024, t->count.r2, t->count0, t->count1,
-			t->bytes1);
+		        "</td><td>%+.2f</td><td>%+.2f</td><td>%.3f</td><td>%" PRIu64
+		        "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td></tr>\n",
+		        t->count.slope, t->bytes.slope / 1024, t->count.r2, t->count0, t->count1,
+		        t->bytes1);
 	}
 	fputs("</table>\n</body>\n</html>\n", f);
 }
@@ -309,8 +311,8 @@ static int plot_build(struct plot *p, const struct pt_trend *t, size_t nt, long 
 		if (t[i].site) {
 			n = strlen(s->label);
 			snprintf(s->label + n, sizeof(s->label) - n, " at %s:%" PRIu32 " in %s",
-				 pt_safe_str(t[i].site->file, b1, sizeof(b1)), t[i].site->line,
-				 pt_safe_str(t[i].site->func, b2, sizeof(b2)));
+			         pt_safe_str(t[i].site->file, b1, sizeof(b1)), t[i].site->line,
+			         pt_safe_str(t[i].site->func, b2, sizeof(b2)));
 		}
 		p->ns++;
 	}
@@ -327,8 +329,9 @@ static int plot_build(struct plot *p, const struct pt_trend *t, size_t nt, long 
 
 		p->slot_of[i] = -1;
 		for (size_t j = 0; j < p->ns; j++)
-			if (p->s[j].t->site ? p->s[j].t->site == row
-					    : p->s[j].t->tag == row->tag && p->s[j].t->pool == row->pool)
+			if (p->s[j].t->site
+			        ? p->s[j].t->site == row
+			        : p->s[j].t->tag == row->tag && p->s[j].t->pool == row->pool)
 				p->slot_of[i] = (long)j;
 	}
 	return pt_rec_replay(r, plot_sample, p);
@@ -351,10 +354,10 @@ static int has_ext(const char *name, const char *ext)
 int pt_cmd_plot(int argc, char **argv)
 {
 	static const struct option longs[] = {{"output", required_argument, 0, 'o'},
-					      {"top", required_argument, 0, 't'},
-					      {"sites", no_argument, 0, 'S'},
-					      {"help", no_argument, 0, 'h'},
-					      {0, 0, 0, 0}};
+	                                      {"top", required_argument, 0, 't'},
+	                                      {"sites", no_argument, 0, 'S'},
+	                                      {"help", no_argument, 0, 'h'},
+	                                      {0, 0, 0, 0}};
 	const char *out = NULL;
 	struct pt_recording r;
 	struct pt_trend *t = NULL;
@@ -379,17 +382,19 @@ int pt_cmd_plot(int argc, char **argv)
 			return 2;
 		else if (ch == 't' && (top < 1 || top > PLOT_MAX_SERIES))
 			return pt_usage_err("plot", "-t wants 1 to %d series, not %ld",
-					    PLOT_MAX_SERIES, top);
+			                    PLOT_MAX_SERIES, top);
 		else if (ch != 't')
 			return pt_getopt_err("plot", argv);
 	}
 	if (argc - optind != 1)
-		return pt_usage_err("plot", "wants one argument, a recording (pooltag record -o FILE)");
+		return pt_usage_err("plot",
+		                    "wants one argument, a recording (pooltag record -o FILE)");
 	if (!out)
 		return pt_usage_err("plot", "-o OUT.svg or -o OUT.html is required");
 	html = has_ext(out, ".html") || has_ext(out, ".htm");
 	if (!html && !has_ext(out, ".svg"))
-		return pt_usage_err("plot", "-o wants a file ending in .svg or .html, not '%s'", out);
+		return pt_usage_err("plot", "-o wants a file ending in .svg or .html, not '%s'",
+		                    out);
 	if (pt_rec_read(&r, argv[optind], err, sizeof(err)) != 0) {
 		pt_err("%s", err);
 		goto out;

@@ -45,7 +45,7 @@ static int64_t parse_seconds(const char *opt, const char *s, int64_t min_ns, int
 	if (errno || end == s || *end || !(v * 1e9 >= (double)min_ns) ||
 	    !(v * 1e9 <= (double)max_ns)) {
 		pt_usage_err("record", "%s wants seconds from %g to %g, not '%s'", opt,
-			     (double)min_ns / 1e9, (double)max_ns / 1e9, s);
+		             (double)min_ns / 1e9, (double)max_ns / 1e9, s);
 		return -1;
 	}
 	return (int64_t)(v * 1e9 + 0.5);
@@ -80,8 +80,8 @@ enum why_stop { STOP_DURATION, STOP_SIGNAL, STOP_EXITED, STOP_ERROR };
 /* The loop after the first sample: one sample per due time until the
  * duration is over, a signal comes, or the target goes away. */
 static enum why_stop record_loop(struct pt_rec_writer *w, const struct pt_view *first,
-				 const char *pidarg, int64_t interval, int64_t duration,
-				 const sigset_t *sigs)
+                                 const char *pidarg, int64_t interval, int64_t duration,
+                                 const sigset_t *sigs)
 {
 	int64_t start = mono_ns();
 	char err[1024];
@@ -122,10 +122,10 @@ static enum why_stop record_loop(struct pt_rec_writer *w, const struct pt_view *
 int pt_cmd_record(int argc, char **argv)
 {
 	static const struct option longs[] = {{"output", required_argument, 0, 'o'},
-					      {"interval", required_argument, 0, 'i'},
-					      {"duration", required_argument, 0, 'd'},
-					      {"help", no_argument, 0, 'h'},
-					      {0, 0, 0, 0}};
+	                                      {"interval", required_argument, 0, 'i'},
+	                                      {"duration", required_argument, 0, 'd'},
+	                                      {"help", no_argument, 0, 'h'},
+	                                      {0, 0, 0, 0}};
 	int64_t interval = NS_PER_S, duration = -1;
 	const char *out = NULL, *pidarg;
 	struct pt_rec_writer *w = NULL;
@@ -143,21 +143,23 @@ int pt_cmd_record(int argc, char **argv)
 			return usage(stdout);
 		if (ch == 'o')
 			out = optarg;
-		else if (ch == 'i' && (interval = parse_seconds("--interval", optarg,
-								 NS_PER_S / 1000, 86400 * NS_PER_S)) < 0)
+		else if (ch == 'i' &&
+		         (interval = parse_seconds("--interval", optarg, NS_PER_S / 1000,
+		                                   86400 * NS_PER_S)) < 0)
 			return 2;
-		else if (ch == 'd' && (duration = parse_seconds("--duration", optarg, 0,
-								 INT64_MAX / 4)) < 0)
+		else if (ch == 'd' &&
+		         (duration = parse_seconds("--duration", optarg, 0, INT64_MAX / 4)) < 0)
 			return 2;
 		else if (ch != 'i' && ch != 'd')
 			return pt_getopt_err("record", argv);
 	}
 	if (argc - optind != 1)
-		return pt_usage_err("record", "wants one argument, the PID of the process to record");
+		return pt_usage_err("record",
+		                    "wants one argument, the PID of the process to record");
 	pidarg = argv[optind];
 	if (!*pidarg || strspn(pidarg, "0123456789") != strlen(pidarg))
 		return pt_usage_err("record", "'%s' is not a PID (record reads a live process)",
-				    pidarg);
+		                    pidarg);
 	if (!out)
 		return pt_usage_err("record", "-o FILE is required");
 	/* From here a signal waits for the current sample to be written. */
@@ -182,10 +184,10 @@ int pt_cmd_record(int argc, char **argv)
 	fflush(stdout);
 	why = record_loop(w, &first, pidarg, interval, duration, &sigs);
 	printf("recorded %zu samples of pid %d", pt_rec_nsamples(w), (int)first.pid);
-	printf(why == STOP_SIGNAL ? ": interrupted\n"
+	printf(why == STOP_SIGNAL   ? ": interrupted\n"
 	       : why == STOP_EXITED ? ": the process exited\n"
 	       : why == STOP_ERROR  ? ": stopped by an error\n"
-				    : "\n");
+	                            : "\n");
 	rc = why == STOP_ERROR;
 	if (pt_rec_close(w, err, sizeof(err)) != 0) {
 		pt_err("%s", err);

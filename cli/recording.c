@@ -137,7 +137,7 @@ static void rec_put_str(FILE *f, const char *s)
 static void rec_put_tag(FILE *f, uint32_t tag)
 {
 	char b[4] = {(char)(tag & 0xff), (char)(tag >> 8 & 0xff), (char)(tag >> 16 & 0xff),
-		     (char)(tag >> 24)};
+	             (char)(tag >> 24)};
 
 	rec_put(f, b, 4);
 }
@@ -167,7 +167,7 @@ static int rec_werr(struct pt_rec_writer *w, const char *path, int e, char *err,
 /* Formats with open_memstream and appends the result in one write.  The
  * caller's emit fills the stream. */
 static int rec_emit(struct pt_rec_writer *w, void (*emit)(FILE *, void *), void *arg, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -197,14 +197,14 @@ static void rec_emit_head(FILE *f, void *arg)
 	const struct rec_head *h = arg;
 
 	fprintf(f, "%s %d\npid %" PRId32 "\nuid %" PRIu32 "\ncommand ", PT_REC_MAGIC,
-		PT_REC_VERSION, h->v->pid, h->v->uid);
+	        PT_REC_VERSION, h->v->pid, h->v->uid);
 	rec_put(f, h->v->comm, strnlen(h->v->comm, sizeof(h->v->comm) - 1));
 	fprintf(f, "\ncreated %" PRId64 "\nstart_ticks %" PRIu64 "\ninterval_us %" PRId64 "\n",
-		h->v->created_ns < 0 ? 0 : h->v->created_ns, h->v->start_ticks, h->interval_us);
+	        h->v->created_ns < 0 ? 0 : h->v->created_ns, h->v->start_ticks, h->interval_us);
 }
 
 struct pt_rec_writer *pt_rec_create(const char *path, const struct pt_view *v, int64_t interval_us,
-				    char *err, size_t errlen)
+                                    char *err, size_t errlen)
 {
 	struct pt_rec_writer *w = calloc(1, sizeof(*w));
 	struct rec_head h = {v, interval_us < 0 ? 0 : interval_us};
@@ -265,8 +265,10 @@ static void rec_emit_sample(FILE *f, void *arg)
 		if (i >= s->nsites_before) {
 			fputs("site\t", f);
 			rec_put_tag(f, r->tag);
-			fprintf(f, "\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu32 "\t",
-				rec_pools[r->pool], c[0], c[1], c[2], c[3], r->line);
+			fprintf(f,
+			        "\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu32
+			        "\t",
+			        rec_pools[r->pool], c[0], c[1], c[2], c[3], r->line);
 			rec_put_str(f, r->file);
 			fputc('\t', f);
 			rec_put_str(f, r->func);
@@ -274,9 +276,10 @@ static void rec_emit_sample(FILE *f, void *arg)
 			rec_put_str(f, r->module);
 			fputc('\n', f);
 		} else if (c[0] != r->nallocs || c[1] != r->nfrees || c[2] != r->bytes_alloc ||
-			   c[3] != r->bytes_freed) {
-			fprintf(f, "count\t%zu\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\n", i,
-				c[0], c[1], c[2], c[3]);
+		           c[3] != r->bytes_freed) {
+			fprintf(f,
+			        "count\t%zu\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\n",
+			        i, c[0], c[1], c[2], c[3]);
 		}
 	}
 }
@@ -300,7 +303,7 @@ int pt_rec_append(struct pt_rec_writer *w, const struct pt_view *v, char *err, s
 		if (v->rows[i].pool > 3 || v->rows[i].nfrees > v->rows[i].nallocs ||
 		    v->rows[i].bytes_freed > v->rows[i].bytes_alloc) {
 			snprintf(err, errlen, "cannot write recording %s: a row has %s", w->path,
-				 v->rows[i].pool > 3 ? "an unknown pool" : "inconsistent counters");
+			         v->rows[i].pool > 3 ? "an unknown pool" : "inconsistent counters");
 			return -1;
 		}
 	if (!(s.newdescs = calloc(v->ndescs + 1, sizeof(*s.newdescs))) ||
@@ -325,8 +328,9 @@ int pt_rec_append(struct pt_rec_writer *w, const struct pt_view *v, char *err, s
 		/* Rows that share a site are summed.  A sum that does not fit
 		 * could leave frees above allocations: refused, never written. */
 		if (c[0] + r->nallocs < c[0] || c[2] + r->bytes_alloc < c[2]) {
-			snprintf(err, errlen, "cannot write recording %s: the counters of a site overflow",
-				 w->path);
+			snprintf(err, errlen,
+			         "cannot write recording %s: the counters of a site overflow",
+			         w->path);
 			goto out;
 		}
 		c[0] += r->nallocs;
@@ -337,7 +341,7 @@ int pt_rec_append(struct pt_rec_writer *w, const struct pt_view *v, char *err, s
 	for (size_t i = 0; i < v->ndescs; i++)
 		if (!rec_desc_known(&w->known, &v->descs[i])) {
 			if (pt_view_add_desc(&w->known, v->descs[i].tag, v->descs[i].binary,
-					     v->descs[i].desc) != 0)
+			                     v->descs[i].desc) != 0)
 				goto oom;
 			s.newdescs[s.nnewdescs++] = &w->known.descs[w->known.ndescs - 1];
 		}
@@ -350,7 +354,7 @@ int pt_rec_append(struct pt_rec_writer *w, const struct pt_view *v, char *err, s
 		const uint64_t *c = w->cur[i];
 
 		s.nlines += i >= s.nsites_before || c[0] != r->nallocs || c[1] != r->nfrees ||
-			    c[2] != r->bytes_alloc || c[3] != r->bytes_freed;
+		            c[2] != r->bytes_alloc || c[3] != r->bytes_freed;
 	}
 	if (v->taken_ns > w->last_taken)
 		w->last_taken = v->taken_ns;
@@ -409,7 +413,7 @@ int pt_rec_close(struct pt_rec_writer *w, char *err, size_t errlen)
 
 enum { K_PID, K_UID, K_COMMAND, K_CREATED, K_START_TICKS, K_INTERVAL, K_NKEYS };
 static const char *const rec_keys[K_NKEYS] = {"pid",     "uid",         "command",
-					      "created", "start_ticks", "interval_us"};
+                                              "created", "start_ticks", "interval_us"};
 #define REC_REQUIRED (1u << K_PID | 1u << K_UID | 1u << K_COMMAND)
 
 struct rec_field {
@@ -455,7 +459,7 @@ static const char *rec_quote(const char *s, size_t n, char out[REC_QUOTE_SIZE])
 }
 
 __attribute__((format(printf, 2, 3))) static int rec_fail(struct rec_parser *p, const char *fmt,
-							  ...)
+                                                          ...)
 {
 	va_list ap;
 	int n;
@@ -473,7 +477,7 @@ __attribute__((format(printf, 2, 3))) static int rec_fail(struct rec_parser *p, 
 
 /* A canonical unsigned decimal within [min, max]. */
 static int rec_num(struct rec_parser *p, struct rec_field f, const char *what, uint64_t min,
-		   uint64_t max, uint64_t *out)
+                   uint64_t max, uint64_t *out)
 {
 	char q[REC_QUOTE_SIZE];
 	uint64_t x = 0;
@@ -491,10 +495,9 @@ static int rec_num(struct rec_parser *p, struct rec_field f, const char *what, u
 		x = x * 10 + d;
 	}
 	if (i < f.n || x < min || x > max)
-		return rec_fail(p,
-				"bad number for %s: '%s' is out of range (%" PRIu64 " to %" PRIu64
-				")",
-				what, rec_quote(f.s, f.n, q), min, max);
+		return rec_fail(
+		    p, "bad number for %s: '%s' is out of range (%" PRIu64 " to %" PRIu64 ")", what,
+		    rec_quote(f.s, f.n, q), min, max);
 	*out = x;
 	return 0;
 }
@@ -510,7 +513,7 @@ static int rec_hex(unsigned char c)
 /* Decodes a percent-escaped field into out (at most cap bytes stored, all of
  * f checked); *outlen is the decoded length.  %00 only when nul_ok. */
 static int rec_unescape(struct rec_parser *p, struct rec_field f, const char *what, int nul_ok,
-			char *out, size_t cap, size_t *outlen)
+                        char *out, size_t cap, size_t *outlen)
 {
 	size_t i, o = 0;
 
@@ -524,11 +527,11 @@ static int rec_unescape(struct rec_parser *p, struct rec_field f, const char *wh
 
 			if (hi < 0 || lo < 0)
 				return rec_fail(p, "bad escape in %s: '%s'", what,
-						rec_quote(f.s + i, f.n - i < 3 ? f.n - i : 3, q));
+				                rec_quote(f.s + i, f.n - i < 3 ? f.n - i : 3, q));
 			c = (unsigned char)(hi << 4 | lo);
 			if (!c && !nul_ok)
 				return rec_fail(p, "bad escape in %s: %%00 (a NUL) in a string",
-						what);
+				                what);
 			i += 2;
 		} else if (c < 0x20 || c == 0x7f) {
 			return rec_fail(p, "unescaped control byte 0x%02X in %s", c, what);
@@ -594,12 +597,11 @@ static int rec_counters(struct rec_parser *p, const struct rec_field *f, uint64_
 			return -1;
 	if (c[1] > c[0])
 		return rec_fail(p, "inconsistent counters: nfrees %" PRIu64 " > nallocs %" PRIu64,
-				c[1], c[0]);
+		                c[1], c[0]);
 	if (c[3] > c[2])
-		return rec_fail(p,
-				"inconsistent counters: bytes_freed %" PRIu64
-				" > bytes_alloc %" PRIu64,
-				c[3], c[2]);
+		return rec_fail(
+		    p, "inconsistent counters: bytes_freed %" PRIu64 " > bytes_alloc %" PRIu64,
+		    c[3], c[2]);
 	return 0;
 }
 
@@ -617,8 +619,8 @@ static int rec_change(struct rec_parser *p, uint32_t site, const uint64_t c[4])
 		r->changes = q;
 		r->changes_cap = cap;
 	}
-	r->changes[r->nchanges++] = (struct pt_rec_change){
-	    (uint32_t)(r->nsamples - 1), site, c[0], c[1], c[2], c[3]};
+	r->changes[r->nchanges++] =
+	    (struct pt_rec_change){(uint32_t)(r->nsamples - 1), site, c[0], c[1], c[2], c[3]};
 	row->nallocs = c[0];
 	row->nfrees = c[1];
 	row->bytes_alloc = c[2];
@@ -638,11 +640,11 @@ static int rec_site(struct rec_parser *p, const struct rec_field *f)
 	if (rec_tag(p, f[1], &row.tag) < 0)
 		return -1;
 	while (row.pool < 4 && (f[2].n != strlen(rec_pools[row.pool]) ||
-				memcmp(f[2].s, rec_pools[row.pool], f[2].n)))
+	                        memcmp(f[2].s, rec_pools[row.pool], f[2].n)))
 		row.pool++;
 	if (row.pool == 4)
 		return rec_fail(p, "unknown pool '%s' (paged, nonpaged, refs or handles)",
-				rec_quote(f[2].s, f[2].n, q));
+		                rec_quote(f[2].s, f[2].n, q));
 	if (rec_counters(p, f + 3, c) < 0 || rec_num(p, f[7], "line", 0, UINT32_MAX, &line) < 0)
 		return -1;
 	if (p->r->sites.nrows >= UINT32_MAX)
@@ -705,11 +707,11 @@ static int rec_data_line(struct rec_parser *p, const char *s, size_t n)
 			continue;
 		if (k < n && s[k] == ' ')
 			return rec_fail(p, "fields of %s lines must be separated by TABs",
-					types[i].type);
+			                types[i].type);
 		nf = rec_split(s, n, f, types[i].nfields);
 		if (nf != types[i].nfields)
 			return rec_fail(p, "wrong field count for %s: %zu (expected %zu)",
-					types[i].type, nf, types[i].nfields);
+			                types[i].type, nf, types[i].nfields);
 		return types[i].parse(p, f);
 	}
 	if (k == 6 && !memcmp(s, "sample", 6))
@@ -786,7 +788,7 @@ static int rec_sample(struct rec_parser *p, const char *s, size_t n, uint64_t *n
 		return rec_fail(p, "fields of sample lines must be separated by TABs");
 	if (rec_split(s, n, f, 3) != 3)
 		return rec_fail(p, "wrong field count for sample: %zu (expected 3)",
-				rec_split(s, n, f, 3));
+		                rec_split(s, n, f, 3));
 	if (rec_num(p, f[1], "sample time", (uint64_t)last, INT64_MAX, &taken) < 0 ||
 	    rec_num(p, f[2], "sample line count", 0, UINT64_MAX, nlines) < 0)
 		return -1;
@@ -849,7 +851,7 @@ static int rec_check_line(struct rec_parser *p, const char *s, size_t n)
 }
 
 int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char *name, char *err,
-		 size_t errlen)
+                 size_t errlen)
 {
 	struct rec_parser p = {.r = r, .name = name ? name : "(buffer)", .err = err};
 	uint64_t pending = 0; /* lines left in the current sample */
@@ -864,7 +866,8 @@ int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char
 	if (len > REC_MAX_FILE)
 		return rec_fail(&p, "recording larger than 1 GiB");
 	if (len < REC_HEAD_LEN || memcmp(buf, REC_HEAD, REC_HEAD_LEN))
-		return rec_fail(&p, len ? "not a pooltag recording" : "not a pooltag recording (empty file)");
+		return rec_fail(&p, len ? "not a pooltag recording"
+		                        : "not a pooltag recording (empty file)");
 	if (!(p.scratch = malloc((len < REC_MAX_LINE ? len : REC_MAX_LINE) + 3)))
 		return rec_fail(&p, "out of memory");
 	p.lineno = 0;
@@ -897,15 +900,17 @@ int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char
 			}
 			if (version != PT_REC_VERSION) {
 				rec_fail(&p,
-					 "recording version %" PRIu64 ", this pooltag reads version %d",
-					 version, PT_REC_VERSION);
+				         "recording version %" PRIu64
+				         ", this pooltag reads version %d",
+				         version, PT_REC_VERSION);
 				goto out;
 			}
 		} else if (pending) {
 			if (rec_data_line(&p, s, n) < 0)
 				goto out;
 			pending--;
-		} else if (n >= 6 && !memcmp(s, "sample", 6) && (n == 6 || s[6] == '\t' || s[6] == ' ')) {
+		} else if (n >= 6 && !memcmp(s, "sample", 6) &&
+		           (n == 6 || s[6] == '\t' || s[6] == ' ')) {
 			unsigned missing = REC_REQUIRED & ~p.seen;
 
 			for (int key = 0; key < K_NKEYS; key++)
@@ -926,7 +931,7 @@ int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char
 			while (k < n && s[k] != '\t' && s[k] != ' ')
 				k++;
 			rec_fail(&p, "'%s' line outside a sample (a sample's line count is wrong)",
-				 rec_quote(s, k, q));
+			         rec_quote(s, k, q));
 			goto out;
 		} else if (rec_header(&p, s, n) < 0) {
 			goto out;
@@ -938,7 +943,7 @@ cut:
 	/* Rows and descriptions of the dropped sample were not parsed; the
 	 * view's state is that of the last complete sample. */
 	snprintf(r->note, sizeof(r->note), "%s:%zu: last sample incomplete, ignored (%zu complete)",
-		 p.name, p.lineno, r->nsamples);
+	         p.name, p.lineno, r->nsamples);
 	ret = 0;
 out:
 	free(p.scratch);
@@ -956,7 +961,7 @@ int pt_rec_read(struct pt_recording *r, const char *path, char *err, size_t errl
 		if (why && why[0] == 't')
 			why = "larger than 1 GiB";
 		snprintf(err, errlen, "cannot read recording %s: %s", path,
-			 why ? why : strerror(errno));
+		         why ? why : strerror(errno));
 		return -1;
 	}
 	ret = pt_rec_parse(r, buf, len, path, err, errlen);

@@ -31,7 +31,7 @@ struct pt_rec_writer;
  * identity of the process v was read from, and the sampling interval.
  * Writes no sample.  NULL with "cannot write recording PATH: why" in err. */
 struct pt_rec_writer *pt_rec_create(const char *path, const struct pt_view *v, int64_t interval_us,
-				    char *err, size_t errlen);
+                                    char *err, size_t errlen);
 
 /* Appends v as one sample: its time, the rows whose counters changed (a row
  * seen for the first time defines a new site) and descriptions not yet
@@ -83,7 +83,7 @@ void pt_rec_free(struct pt_recording *r);
  * way).  name stands for the file in messages.  0, or -1 with
  * "NAME:LINE: reason" in err. */
 int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char *name, char *err,
-		 size_t errlen);
+                 size_t errlen);
 
 /* Reads and parses a file.  0, or -1 with "cannot read recording PATH: why"
  * or a parse error in err. */
@@ -95,7 +95,7 @@ int pt_rec_read(struct pt_recording *r, const char *path, char *err, size_t errl
  * if fn returns non-zero and returns that; 0 when done, -1 on out of
  * memory. */
 typedef int (*pt_rec_fn)(void *ctx, size_t sample, int64_t taken_ns, const struct pt_row *rows,
-			 size_t nrows);
+                         size_t nrows);
 int pt_rec_replay(const struct pt_recording *r, pt_rec_fn fn, void *ctx);
 
 #endif /* PT_RECORDING_H */

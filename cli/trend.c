@@ -57,7 +57,7 @@ int pt_fit_solve(const struct pt_fit_acc *a, struct pt_fit *f)
 const char *pt_shape_name(int shape)
 {
 	static const char *const names[] = {"steady",  "short",     "flat",      "returns",
-					    "falling", "irregular", "levels off"};
+	                                    "falling", "irregular", "levels off"};
 
 	return shape >= 0 && shape <= PT_SHAPE_LEVELS ? names[shape] : "?";
 }
@@ -70,13 +70,12 @@ struct trend_ctx {
 	const struct pt_recording *r;
 	struct pt_trend *t;
 	size_t nt;
-	size_t *series_of; /* per site */
+	size_t *series_of;  /* per site */
 	uint64_t (*cur)[3]; /* per series at one sample: count, bytes, frees */
 };
 
 /* A sample of the replay: every series' sums, then each series' point. */
-static int trend_sample(void *arg, size_t s, int64_t taken, const struct pt_row *rows,
-			size_t nrows)
+static int trend_sample(void *arg, size_t s, int64_t taken, const struct pt_row *rows, size_t nrows)
 {
 	struct trend_ctx *c = arg;
 
@@ -145,7 +144,8 @@ static int cmp_trend(const void *a, const void *b)
 {
 	const struct pt_trend *x = a, *y = b;
 	int lx = x->shape == PT_SHAPE_STEADY, ly = y->shape == PT_SHAPE_STEADY;
-	double gx = (double)x->bytes1 - (double)x->bytes0, gy = (double)y->bytes1 - (double)y->bytes0;
+	double gx = (double)x->bytes1 - (double)x->bytes0,
+	       gy = (double)y->bytes1 - (double)y->bytes0;
 
 	if (lx != ly)
 		return lx ? -1 : 1;
@@ -194,8 +194,10 @@ int pt_trend_compute(const struct pt_recording *r, int sites, struct pt_trend **
 		else
 			k = c.nt;
 		if (k == c.nt) {
-			c.t[c.nt++] = (struct pt_trend){.tag = row->tag, .pool = row->pool,
-							.site = sites ? row : NULL, .first = first[i]};
+			c.t[c.nt++] = (struct pt_trend){.tag = row->tag,
+			                                .pool = row->pool,
+			                                .site = sites ? row : NULL,
+			                                .first = first[i]};
 		} else if (first[i] < c.t[k].first) {
 			c.t[k].first = first[i];
 		}
@@ -249,13 +251,13 @@ static const char *site_str(const struct pt_row *s, char *buf, size_t len)
 	char f[256], fn[256];
 
 	snprintf(buf, len, "at %s:%" PRIu32 " in %s", pt_safe_str(s->file, f, sizeof(f)), s->line,
-		 pt_safe_str(*s->func ? s->func : "?", fn, sizeof(fn)));
+	         pt_safe_str(*s->func ? s->func : "?", fn, sizeof(fn)));
 	return buf;
 }
 
 static const char *describe(const struct pt_trend *t, const struct pt_view *v,
-			    const struct pt_tagdb *db, const struct pt_tally *tl, size_t ntl,
-			    char *buf, size_t len)
+                            const struct pt_tagdb *db, const struct pt_tally *tl, size_t ntl,
+                            char *buf, size_t len)
 {
 	if (t->site)
 		return site_str(t->site, buf, len);
@@ -305,8 +307,8 @@ static void print_other(const struct pt_trend *t, const char *desc)
 		fmt_rate(kib, sizeof(kib), t->bytes.slope / 1024);
 	printf(" %-4s %-8s %-10s %10s %10s %8.1f %6.3f %12" PRIu64 " %12" PRIu64 " %10" PRIu64
 	       "   %s\n",
-	       pt_tag_print(t->tag, tag), pool_names[t->pool & 3], pt_shape_name(t->shape), rate, kib,
-	       t->seconds, t->count.r2, t->count0, t->count1, t->frees, desc);
+	       pt_tag_print(t->tag, tag), pool_names[t->pool & 3], pt_shape_name(t->shape), rate,
+	       kib, t->seconds, t->count.r2, t->count0, t->count1, t->frees, desc);
 }
 
 static int usage(FILE *f)
@@ -318,10 +320,10 @@ static int usage(FILE *f)
 int pt_cmd_trend(int argc, char **argv)
 {
 	static const struct option longs[] = {{"all", no_argument, 0, 'a'},
-					      {"sites", no_argument, 0, 'S'},
-					      {"tags", required_argument, 0, 'T'},
-					      {"help", no_argument, 0, 'h'},
-					      {0, 0, 0, 0}};
+	                                      {"sites", no_argument, 0, 'S'},
+	                                      {"tags", required_argument, 0, 'T'},
+	                                      {"help", no_argument, 0, 'h'},
+	                                      {0, 0, 0, 0}};
 	char **tagfiles = calloc((size_t)argc + 1, sizeof(char *));
 	struct pt_recording r;
 	struct pt_trend *t = NULL;
@@ -352,7 +354,8 @@ int pt_cmd_trend(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1) {
-		rc = pt_usage_err("trend", "wants one argument, a recording (pooltag record -o FILE)");
+		rc = pt_usage_err("trend",
+		                  "wants one argument, a recording (pooltag record -o FILE)");
 		goto out;
 	}
 	if (!(db = pt_tagdb_for(tagfiles, ntagfiles, err, sizeof(err))) ||
@@ -389,7 +392,8 @@ int pt_cmd_trend(int argc, char **argv)
 		printf("\n Other %s:\n", sites ? "call sites" : "tags");
 		print_other_header();
 		for (size_t i = nleaks; i < nt; i++)
-			print_other(&t[i], describe(&t[i], &r.sites, db, tl, ntl, desc, sizeof(desc)));
+			print_other(&t[i],
+			            describe(&t[i], &r.sites, db, tl, ntl, desc, sizeof(desc)));
 	} else if (nleaks < nt) {
 		printf("\n %zu other %s not leaking ('pooltag trend --all' lists them)\n",
 		       nt - nleaks, sites ? "call sites" : "tags");

@@ -53,10 +53,10 @@ const char *pt_shape_name(int shape);
 
 struct pt_trend {
 	uint32_t tag, pool;
-	const struct pt_row *site;  /* with sites: the recording's row; else NULL */
-	size_t first, nsamples;     /* the sample it appears in, and how many from there */
-	double seconds;             /* from its first sample to the last */
-	uint64_t count0, count1;    /* outstanding at its first and at the last sample */
+	const struct pt_row *site; /* with sites: the recording's row; else NULL */
+	size_t first, nsamples;    /* the sample it appears in, and how many from there */
+	double seconds;            /* from its first sample to the last */
+	uint64_t count0, count1;   /* outstanding at its first and at the last sample */
 	uint64_t bytes0, bytes1;
 	uint64_t frees;             /* frees (releases) during the recording */
 	struct pt_fit count, bytes; /* per second */

@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!path[0])
 		snprintf(path, sizeof(path), "%s/fuzz_recording.%d",
-			 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (int)getpid());
+		         access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (int)getpid());
 	pt_rec_init(&r);
 	if (pt_rec_parse(&r, (const char *)data, size, "fuzz", err, sizeof(err)) != 0) {
 		if (strncmp(err, "fuzz:", 5) || strchr(err, '\n'))
@@ -113,7 +113,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r.nsamples && r.nsamples <= 4096) {
 		struct totals a = {calloc(r.nsamples, sizeof(*a.t)), 0, NULL, 0, &r};
 		struct totals b = {calloc(r.nsamples, sizeof(*b.t)), 0, NULL, 0, &r};
-		struct pt_rec_writer *w = pt_rec_create(path, &r.sites, r.interval_us, err, sizeof(err));
+		struct pt_rec_writer *w =
+		    pt_rec_create(path, &r.sites, r.interval_us, err, sizeof(err));
 
 		if (!w || !a.t || !b.t)
 			abort();

@@ -81,19 +81,19 @@ PT_TEST(test_fit_degenerate)
  */
 
 static void row(struct pt_view *v, const char *tag, uint32_t pool, uint32_t line, uint64_t na,
-		uint64_t nf, uint64_t size)
+                uint64_t nf, uint64_t size)
 {
 	struct pt_row r = {.tag = (uint32_t)tag[0] | (uint32_t)tag[1] << 8 |
-				  (uint32_t)tag[2] << 16 | (uint32_t)tag[3] << 24,
-			   .pool = pool,
-			   .line = line,
-			   .file = "a.c",
-			   .func = "f",
-			   .module = "prog",
-			   .nallocs = na,
-			   .nfrees = nf,
-			   .bytes_alloc = na * size,
-			   .bytes_freed = nf * size};
+	                          (uint32_t)tag[2] << 16 | (uint32_t)tag[3] << 24,
+	                   .pool = pool,
+	                   .line = line,
+	                   .file = "a.c",
+	                   .func = "f",
+	                   .module = "prog",
+	                   .nallocs = na,
+	                   .nfrees = nf,
+	                   .bytes_alloc = na * size,
+	                   .bytes_freed = nf * size};
 
 	PT_CHECK_EQ(pt_view_add_row(v, &r), 0);
 }
@@ -195,7 +195,7 @@ PT_TEST(test_round_trip)
 	PT_CHECK(memmem(text, len, "command odd%09name%25%01\xff\n", 26) != NULL);
 	PT_CHECK(memmem(text, len, "desc\tLeak\tprog\tLeaky%09things%25\n", 33) != NULL);
 	PT_CHECK(memmem(text, len, "site\tNew \tpaged\t3\t1\t24\t8\t3\ta.c\tf\tprog\n", 38) !=
-		 NULL);
+	         NULL);
 	pt_rec_init(&r);
 	PT_CHECK_EQ(pt_rec_parse(&r, text, len, "t.rec", errbuf, sizeof(errbuf)), 0);
 	PT_CHECK_STR(r.note, "");
@@ -251,7 +251,9 @@ PT_TEST(test_cut_at_every_byte)
 
 			nl = pos;
 			for (unsigned long k = 0; k <= n; k++)
-				nl = (size_t)((const char *)memchr(text + nl, '\n', len - nl) - text) + 1;
+				nl = (size_t)((const char *)memchr(text + nl, '\n', len - nl) -
+				              text) +
+				     1;
 			if (nl > cut)
 				break;
 			complete++;
@@ -261,8 +263,9 @@ PT_TEST(test_cut_at_every_byte)
 		if (pt_rec_parse(&r, copy, cut, "t.rec", errbuf, sizeof(errbuf)) != 0 ||
 		    r.nsamples != complete || (pos == cut) != (r.note[0] == '\0')) {
 			if (!bad++)
-				PT_FAIL_("cut at %zu of %zu: %s, %zu samples (%zu expected), note '%s'",
-					 cut, len, errbuf, r.nsamples, complete, r.note);
+				PT_FAIL_(
+				    "cut at %zu of %zu: %s, %zu samples (%zu expected), note '%s'",
+				    cut, len, errbuf, r.nsamples, complete, r.note);
 		}
 		pt_rec_free(&r);
 		free(copy);
@@ -288,7 +291,7 @@ static const char *parse_err(const char *text)
 	return errbuf;
 }
 
-#define H "pooltag-recording 1\npid 9\nuid 0\ncommand c\n"
+#define H    "pooltag-recording 1\npid 9\nuid 0\ncommand c\n"
 #define SITE "site\tAbcd\tpaged\t2\t1\t20\t10\t7\tf.c\tfn\tm\n"
 
 PT_TEST(test_rejects)
@@ -300,8 +303,10 @@ PT_TEST(test_rejects)
 	    {"pooltag-snapshot 2\n", "t.rec:1: not a pooltag recording"},
 	    {"pooltag-recording 2\n", "t.rec:1: recording version 2, this pooltag reads version 1"},
 	    {"pooltag-recording x\n", "t.rec:1: bad recording version 'x'"},
-	    {"pooltag-recording 1\npid 9\nuid 0\ncomm", "t.rec:4: truncated (the header is incomplete)"},
-	    {"pooltag-recording 1\npid 9\nuid 0\nsample\t1\t0\n", "t.rec:4: missing required key 'command'"},
+	    {"pooltag-recording 1\npid 9\nuid 0\ncomm",
+	     "t.rec:4: truncated (the header is incomplete)"},
+	    {"pooltag-recording 1\npid 9\nuid 0\nsample\t1\t0\n",
+	     "t.rec:4: missing required key 'command'"},
 	    {H "pid 9\n", "t.rec:5: duplicated key 'pid'"},
 	    {H "nope 1\n", "t.rec:5: unknown line type 'nope'"},
 	    {H "created\n", "t.rec:5: wrong field count: expected 'created VALUE'"},
@@ -309,26 +314,38 @@ PT_TEST(test_rejects)
 	    {H "sample\t01\t0\n", "t.rec:5: bad number for sample time: '01'"},
 	    {H "sample 1 0\n", "t.rec:5: fields of sample lines must be separated by TABs"},
 	    {H "sample\t1\n", "t.rec:5: wrong field count for sample: 2 (expected 3)"},
-	    {H "sample\t5\t0\nsample\t4\t0\n", "t.rec:6: bad number for sample time: '4' is out of range (5 to"},
+	    {H "sample\t5\t0\nsample\t4\t0\n",
+	     "t.rec:6: bad number for sample time: '4' is out of range (5 to"},
 	    {H "sample\t1\t1\ncount\t0\t1\t0\t0\t0\n", "t.rec:6: count line before any site line"},
-	    {H "sample\t1\t2\n" SITE "count\t1\t1\t0\t0\t0\n", "t.rec:7: bad number for site: '1' is out of range (0 to 0)"},
-	    {H "sample\t1\t1\nsite\tAbcd\tpaged\t1\t2\t0\t0\t7\tf\tg\tm\n", "t.rec:6: inconsistent counters: nfrees 2 > nallocs 1"},
-	    {H "sample\t1\t1\nsite\tAbcd\tpaged\t1\t1\t0\t5\t7\tf\tg\tm\n", "t.rec:6: inconsistent counters: bytes_freed 5 > bytes_alloc 0"},
-	    {H "sample\t1\t1\nsite\tAbc\tpaged\t1\t1\t0\t0\t7\tf\tg\tm\n", "t.rec:6: tag 'Abc' is not 4 bytes"},
-	    {H "sample\t1\t1\nsite\tAbcd\tswap\t1\t1\t0\t0\t7\tf\tg\tm\n", "t.rec:6: unknown pool 'swap'"},
-	    {H "sample\t1\t1\nsite\tAbcd\tpaged\t1\t1\t0\t0\t7\tf\tg\n", "t.rec:6: wrong field count for site: 10 (expected 11)"},
-	    {H "sample\t1\t1\nsite\tAbcd\tpaged\t1\t1\t0\t0\t7\tf%0\tg\tm\n", "t.rec:6: bad escape in file: '%250'"},
-	    {H "sample\t1\t1\ndesc\tAbcd\t\tx%00\n", "t.rec:6: bad escape in description: %00 (a NUL) in a string"},
-	    {H "sample\t1\t1\ndesc\tAbcd\t\tx\x7f\n", "t.rec:6: unescaped control byte 0x7F in description"},
+	    {H "sample\t1\t2\n" SITE "count\t1\t1\t0\t0\t0\n",
+	     "t.rec:7: bad number for site: '1' is out of range (0 to 0)"},
+	    {H "sample\t1\t1\nsite\tAbcd\tpaged\t1\t2\t0\t0\t7\tf\tg\tm\n",
+	     "t.rec:6: inconsistent counters: nfrees 2 > nallocs 1"},
+	    {H "sample\t1\t1\nsite\tAbcd\tpaged\t1\t1\t0\t5\t7\tf\tg\tm\n",
+	     "t.rec:6: inconsistent counters: bytes_freed 5 > bytes_alloc 0"},
+	    {H "sample\t1\t1\nsite\tAbc\tpaged\t1\t1\t0\t0\t7\tf\tg\tm\n",
+	     "t.rec:6: tag 'Abc' is not 4 bytes"},
+	    {H "sample\t1\t1\nsite\tAbcd\tswap\t1\t1\t0\t0\t7\tf\tg\tm\n",
+	     "t.rec:6: unknown pool 'swap'"},
+	    {H "sample\t1\t1\nsite\tAbcd\tpaged\t1\t1\t0\t0\t7\tf\tg\n",
+	     "t.rec:6: wrong field count for site: 10 (expected 11)"},
+	    {H "sample\t1\t1\nsite\tAbcd\tpaged\t1\t1\t0\t0\t7\tf%0\tg\tm\n",
+	     "t.rec:6: bad escape in file: '%250'"},
+	    {H "sample\t1\t1\ndesc\tAbcd\t\tx%00\n",
+	     "t.rec:6: bad escape in description: %00 (a NUL) in a string"},
+	    {H "sample\t1\t1\ndesc\tAbcd\t\tx\x7f\n",
+	     "t.rec:6: unescaped control byte 0x7F in description"},
 	    {H "sample\t1\t1\nwhat\n", "t.rec:6: unknown line type 'what' in a sample"},
 	    {H "sample\t1\t1\nsample\t2\t0\n", "t.rec:6: sample line inside a sample"},
 	    {H "sample\t1\t0\n" SITE, "t.rec:6: 'site' line outside a sample"},
 	    {H "sample\t1\t0\n\n", "t.rec:6: empty line"},
 	    {H "sample\t1\t0\r\n", "t.rec:5: carriage return at end of line"},
 	    /* What a killed recorder leaves: dropped, with a note. */
-	    {H "sample\t1\t0\nsample\t2\t1\nsite\tAb", "t.rec:6: last sample incomplete, ignored (1 complete)"},
+	    {H "sample\t1\t0\nsample\t2\t1\nsite\tAb",
+	     "t.rec:6: last sample incomplete, ignored (1 complete)"},
 	    {H "sample\t1\t0\nsamp", "t.rec:6: last sample incomplete, ignored (1 complete)"},
-	    {H "sample\t1\t3\n" SITE "count\t0\t2\t2\t20\t20\n", "t.rec:5: last sample incomplete, ignored (0 complete)"},
+	    {H "sample\t1\t3\n" SITE "count\t0\t2\t2\t20\t20\n",
+	     "t.rec:5: last sample incomplete, ignored (0 complete)"},
 	    {H "sample\t1\t1\n" SITE, "(parsed)"},
 	    {H "created 1\nstart_ticks 18446744073709551615\ninterval_us 0\n", "(parsed)"},
 	};
@@ -341,7 +358,8 @@ PT_TEST(test_rejects)
 		struct pt_recording r;
 
 		pt_rec_init(&r);
-		PT_CHECK_EQ(pt_rec_parse(&r, nul, sizeof(nul) - 1, "t.rec", errbuf, sizeof(errbuf)), -1);
+		PT_CHECK_EQ(pt_rec_parse(&r, nul, sizeof(nul) - 1, "t.rec", errbuf, sizeof(errbuf)),
+		            -1);
 		PT_CHECK_STR(errbuf, "t.rec:6: NUL byte");
 		pt_rec_free(&r);
 	}
@@ -372,7 +390,7 @@ PT_TEST(test_trend_shapes)
 {
 	static const char *const tags[] = {"Stdy", "Wave", "Plat", "Flat", "Fall"};
 	static const int want[] = {PT_SHAPE_STEADY, PT_SHAPE_RETURNS, PT_SHAPE_LEVELS,
-				   PT_SHAPE_FLAT, PT_SHAPE_FALLING};
+	                           PT_SHAPE_FLAT, PT_SHAPE_FALLING};
 	struct pt_rec_writer *w = NULL;
 	struct pt_recording r;
 	struct pt_trend *t = NULL;
@@ -418,7 +436,7 @@ PT_TEST(test_trend_shapes)
 		}
 		if (t[i].shape != want[k])
 			PT_FAIL_("%s: shape %s, expected %s", tags[k], pt_shape_name(t[i].shape),
-				 pt_shape_name(want[k]));
+			         pt_shape_name(want[k]));
 		if (k == 0) {
 			PT_CHECK_EQ(i, 0); /* the leak comes first */
 			PT_CHECK(NEAR(t[i].count.slope, 10, 0.2));
