@@ -75,7 +75,59 @@ static int usage(FILE *f)
 	return f == stdout ? 0 : 2;
 }
 
-enum why_stop { STOP_DURATION, STOP_SIGNAL, STOP_EXITED, STOP_ERROR };
+enum why_stop { STOP_NOT, STOP_DURATION, STOP_SIGNAL, STOP_EXITED, STOP_ERROR };
+
+/* Has the process that started at start_ticks gone: no such pid, another
+ * process under it, or a zombie (its parent has not reaped it yet)? */
+static int proc_gone(pid_t pid, uint64_t start_ticks)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	if (!pt_proc_alive(pid, start_ticks))
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return 1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The state is the field after the command name, which ends at the
+	 * last ')'. */
+	p = strrchr(buf, ')');
+	return !p || !p[1] || p[2] == 'Z' || p[2] == 'X';
+}
+
+#define RETRY_NS (10 * NS_PER_S)
+
+/* Reads the target into v.  A read that fails is retried for a while: a
+ * process removes its segment as it exits, a little before it is gone, and
+ * the segment can change under a reader.  STOP_NOT with v filled, else
+ * STOP_EXITED once the process has gone, STOP_SIGNAL, or STOP_ERROR
+ * (printed) if it still runs and cannot be read for RETRY_NS. */
+static enum why_stop read_target(const char *pidarg, const struct pt_view *first, struct pt_view *v,
+                                 const sigset_t *sigs)
+{
+	int64_t until = mono_ns() + RETRY_NS;
+	char err[1024];
+
+	for (;;) {
+		pt_view_init(v);
+		if (pt_target_load(pidarg, v, err, sizeof(err)) == 0 &&
+		    v->start_ticks == first->start_ticks)
+			return STOP_NOT;
+		pt_view_free(v);
+		if (proc_gone(first->pid, first->start_ticks))
+			return STOP_EXITED;
+		if (mono_ns() > until) {
+			pt_err("record: %s", err);
+			return STOP_ERROR;
+		}
+		if (wait_until(mono_ns() + NS_PER_S / 50, sigs))
+			return STOP_SIGNAL;
+	}
+}
 
 /* The loop after the first sample: one sample per due time until the
  * duration is over, a signal comes, or the target goes away. */
@@ -86,36 +138,31 @@ static enum why_stop record_loop(struct pt_rec_writer *w, const struct pt_view *
 	int64_t start = mono_ns();
 	char err[1024];
 
+	if (duration == 0)
+		return STOP_DURATION; /* the first sample was all */
 	for (int64_t k = 1;; k++) {
 		int64_t at = k * interval, now;
 		struct pt_view v;
+		enum why_stop why;
+		int last = duration >= 0 && at >= duration;
 
-		if (duration >= 0 && at >= duration) {
-			if ((k - 1) * interval >= duration)
-				return STOP_DURATION;
+		if (last)
 			at = duration; /* the last sample, at the end of the duration */
-		}
 		if (wait_until(start + at, sigs))
 			return STOP_SIGNAL;
 		now = mono_ns() - start;
 		if (now - at >= interval) /* overran: skip the due times missed */
 			k = now / interval;
-		pt_view_init(&v);
-		if (pt_target_load(pidarg, &v, err, sizeof(err)) != 0 ||
-		    v.start_ticks != first->start_ticks) {
-			pt_view_free(&v);
-			if (!pt_proc_alive(first->pid, first->start_ticks) ||
-			    pt_proc_start_ticks(first->pid) != first->start_ticks)
-				return STOP_EXITED;
-			pt_err("record: %s", err);
-			return STOP_ERROR;
-		}
+		if ((why = read_target(pidarg, first, &v, sigs)) != STOP_NOT)
+			return why;
 		if (pt_rec_append(w, &v, err, sizeof(err)) != 0) {
 			pt_view_free(&v);
 			pt_err("%s", err);
 			return STOP_ERROR;
 		}
 		pt_view_free(&v);
+		if (last)
+			return STOP_DURATION;
 	}
 }
 
