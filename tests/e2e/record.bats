@@ -158,6 +158,30 @@ assert abs(k * 1024 - r * 100) <= r * 100 * 0.05 + 10, (r, k)"
 	[ "$(other_shape Chrn)" != steady ]
 }
 
+@test "trend on the seed's host: Proc leaks with the driver at work, every driver tag does not" {
+	seed="$PT_BUILD/examples/seed"
+	# A stress far longer than the recording: the driver leaks all along.
+	prog_start h "$seed/host" "$seed/libsey.so" 1000000
+	HPID=${PROG_PID[h]}
+	for ((i = 0; i < PT_TIMEOUT * 20; i++)); do
+		[ -e "$(seg_of "$HPID")" ] && break
+		sleep 0.05
+	done
+	ptrun record "$HPID" -o "$PT_TMP/seed.rec" --interval 0.1 --duration 2
+	pt_ok
+	kill -9 "$HPID"
+	ptrun trend "$PT_TMP/seed.rec"
+	pt_ok
+	leaks=$(leak_lines)
+	# The process objects leak fastest in bytes; so do what each holds
+	# (token, image name) and the references and handles the driver took.
+	[ "$(head -n 1 <<<"$leaks")" = "Proc NonPaged" ] || fail "leaks: $leaks"$'\n'"$output"
+	grep -qx 'Proc Handles' <<<"$leaks"
+	grep -qx 'Proc Refs' <<<"$leaks"
+	! grep -q '^SEY' <<<"$leaks" || fail "a driver tag flagged: $leaks"
+	printf '%s\n' "${lines[@]}" | grep -q '^   Process objects , Binary: host!ps$'
+}
+
 @test "record: kill -9 leaves a readable file" {
 	grower_start leak
 	recorder_start "$GPID" -o "$PT_TMP/k.rec" --interval 0.05
