@@ -50,7 +50,7 @@ struct pt_rec_writer {
 
 static uint64_t rec_hash_str(uint64_t h, const char *s)
 {
-	for (; *s; s++)
+	for (; s && *s; s++)
 		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
 	return (h ^ 0xff) * 0x100000001b3ull;
 }
@@ -65,12 +65,18 @@ static uint64_t rec_hash(const struct pt_row *r)
 	return rec_hash_str(rec_hash_str(rec_hash_str(h, r->file), r->func), r->module);
 }
 
+/* Equal strings, NULL standing for "" as it does in a view. */
+static int rec_streq(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
 /* Two rows count the same site: tag, pool, line, file, function, module. */
 static int rec_same(const struct pt_row *a, const struct pt_row *b)
 {
 	return a->tag == b->tag && a->pool == b->pool && a->line == b->line &&
-	       !strcmp(a->file, b->file) && !strcmp(a->func, b->func) &&
-	       !strcmp(a->module, b->module);
+	       rec_streq(a->file, b->file) && rec_streq(a->func, b->func) &&
+	       rec_streq(a->module, b->module);
 }
 
 /* The slot of r's key in the index: the one holding it or the empty one
@@ -287,8 +293,8 @@ static void rec_emit_sample(FILE *f, void *arg)
 static int rec_desc_known(const struct pt_view *k, const struct pt_vdesc *d)
 {
 	for (size_t i = 0; i < k->ndescs; i++)
-		if (k->descs[i].tag == d->tag && !strcmp(k->descs[i].binary, d->binary) &&
-		    !strcmp(k->descs[i].desc, d->desc))
+		if (k->descs[i].tag == d->tag && rec_streq(k->descs[i].binary, d->binary) &&
+		    rec_streq(k->descs[i].desc, d->desc))
 			return 1;
 	return 0;
 }

@@ -311,26 +311,94 @@ static void print_other(const struct pt_trend *t, const char *desc)
 	       kib, t->seconds, t->count.r2, t->count0, t->count1, t->frees, desc);
 }
 
+/* s as a JSON string; control and non-ASCII bytes as \u00XX, so the output
+ * is valid JSON (and UTF-8) whatever bytes the recording held. */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/* A double as JSON: a number, never nan or inf. */
+static void json_num(const char *key, double v)
+{
+	printf(", \"%s\": %.6g", key, v == v && v - v == 0 ? v : 0);
+}
+
+static void print_json(const struct pt_recording *r, const struct pt_trend *t, size_t nt,
+                       const struct pt_view *v, const struct pt_tagdb *db,
+                       const struct pt_tally *tl, size_t ntl)
+{
+	char tag[5], desc[1024];
+
+	printf("{\"format\": \"pooltag-trend\", \"version\": 1, \"pid\": %d, \"command\": ",
+	       (int)r->sites.pid);
+	json_str(r->sites.comm);
+	printf(", \"samples\": %zu", r->nsamples);
+	json_num("seconds", (double)(r->taken[r->nsamples - 1] - r->taken[0]) / 1e9);
+	json_num("interval", (double)r->interval_us / 1e6);
+	printf(",\n \"series\": [");
+	for (size_t i = 0; i < nt; i++) {
+		const struct pt_trend *x = &t[i];
+
+		printf("%s\n  {\"tag\": ", i ? "," : "");
+		json_str(pt_tag_print(x->tag, tag));
+		printf(", \"pool\": \"%s\", \"shape\": \"%s\", \"leak\": %s",
+		       pool_names[x->pool & 3], pt_shape_name(x->shape),
+		       x->shape == PT_SHAPE_STEADY ? "true" : "false");
+		json_num("count_per_s", x->count.slope);
+		json_num("bytes_per_s", x->bytes.slope);
+		json_num("r2", x->count.r2);
+		json_num("seconds", x->seconds);
+		printf(", \"samples\": %zu, \"count_start\": %" PRIu64 ", \"count_end\": %" PRIu64
+		       ", \"bytes_start\": %" PRIu64 ", \"bytes_end\": %" PRIu64
+		       ", \"frees\": %" PRIu64,
+		       x->nsamples, x->count0, x->count1, x->bytes0, x->bytes1, x->frees);
+		if (x->site) {
+			printf(", \"file\": ");
+			json_str(x->site->file);
+			printf(", \"line\": %" PRIu32 ", \"func\": ", x->site->line);
+			json_str(x->site->func);
+			printf(", \"module\": ");
+			json_str(x->site->module);
+		} else {
+			printf(", \"description\": ");
+			json_str(describe(x, v, db, tl, ntl, desc, sizeof(desc)));
+		}
+		putchar('}');
+	}
+	printf("\n ]}\n");
+}
+
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: pooltag trend [--all] [--sites] [--tags FILE] RECORDING\n");
+	fprintf(f, "usage: pooltag trend [--all] [--sites] [--json] [--tags FILE] RECORDING\n");
 	return f == stdout ? 0 : 2;
 }
 
 int pt_cmd_trend(int argc, char **argv)
 {
-	static const struct option longs[] = {{"all", no_argument, 0, 'a'},
-	                                      {"sites", no_argument, 0, 'S'},
-	                                      {"tags", required_argument, 0, 'T'},
-	                                      {"help", no_argument, 0, 'h'},
-	                                      {0, 0, 0, 0}};
+	static const struct option longs[] = {
+	    {"all", no_argument, 0, 'a'},  {"sites", no_argument, 0, 'S'},
+	    {"json", no_argument, 0, 'J'}, {"tags", required_argument, 0, 'T'},
+	    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	char **tagfiles = calloc((size_t)argc + 1, sizeof(char *));
 	struct pt_recording r;
 	struct pt_trend *t = NULL;
 	struct pt_tally *tl = NULL;
 	struct pt_tagdb *db = NULL;
 	size_t ntagfiles = 0, nt = 0, ntl = 0, nleaks = 0;
-	int ch, all = 0, sites = 0, rc = 1;
+	int ch, all = 0, sites = 0, json = 0, rc = 1;
 	char err[1024], desc[1024], b[256];
 
 	pt_rec_init(&r);
@@ -346,6 +414,8 @@ int pt_cmd_trend(int argc, char **argv)
 			all = 1;
 		} else if (ch == 'S') {
 			sites = 1;
+		} else if (ch == 'J') {
+			json = 1;
 		} else if (ch == 'T') {
 			tagfiles[ntagfiles++] = optarg;
 		} else {
@@ -372,6 +442,11 @@ int pt_cmd_trend(int argc, char **argv)
 	if (pt_trend_compute(&r, sites, &t, &nt) != 0 ||
 	    pt_tally_build(&r.sites, NULL, &tl, &ntl) != 0) {
 		pt_err("out of memory");
+		goto out;
+	}
+	if (json) {
+		print_json(&r, t, nt, &r.sites, db, tl, ntl);
+		rc = pt_flush_stdout();
 		goto out;
 	}
 	printf(" pid %d (%s): %zu samples over %.1f s", (int)r.sites.pid,

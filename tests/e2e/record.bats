@@ -138,6 +138,22 @@ assert abs(k * 1024 - r * 100) <= r * 100 * 0.05 + 10, (r, k)"
 	[ "$(leak_lines)" = "Leak Paged" ]
 	[ "$(other_shape Wave)" != steady ]
 	[ "$(other_shape Chrn)" != steady ]
+	# The same for scripts.
+	ptrun trend --json "$PT_TMP/g.rec"
+	pt_ok
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["format"] == "pooltag-trend" and d["version"] == 1, d
+assert d["pid"] == int(sys.argv[2]) and d["command"] == "grower", d
+assert d["samples"] == int(sys.argv[3]) and d["interval"] == 0.1, d
+leaks = [(s["tag"], s["pool"]) for s in d["series"] if s["leak"]]
+assert leaks == [("Leak", "Paged")], leaks
+s = d["series"][0]
+assert s["shape"] == "steady" and s["frees"] == 0 and 100 <= s["count_per_s"] <= 400, s
+assert abs(s["bytes_per_s"] - 100 * s["count_per_s"]) < 1, s
+assert s["description"] == "Blocks nobody frees , Binary: grower", s
+assert sorted(x["tag"] for x in d["series"]) == ["Chrn", "Leak", "Wave"], d' "$output" "$GPID" "$NSAMPLES"
 	# Per call site: the same verdict, naming the line.
 	ptrun trend --sites "$PT_TMP/g.rec"
 	pt_ok
