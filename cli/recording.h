@@ -21,6 +21,9 @@
 #define PT_REC_VERSION 1
 #define PT_REC_MAGIC   "pooltag-recording"
 
+/* Counter classes by their names in the file, indexed by pt_row.pool. */
+extern const char *const pt_rec_pools[4];
+
 /* ---------------------------------------------------------------------------
  * Writing
  */
