@@ -158,8 +158,9 @@ check-tsan:
 		$(TSAN_TESTS:%=build/tsan/tests/%) $(PLUG_SRC:tests/plugins/%.c=build/tsan/tests/plugins/%.so)
 	@PT_TESTS='$(TSAN_TESTS)' sh tests/run.sh build/tsan
 
-bench: $(BENCHES)
+bench: all $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
+	@sh bench/faults.sh $(O)
 
 # The seed's scenario reproduced and diagnosed; demo-small: a small server
 # read live by the CLI.

@@ -157,11 +157,33 @@ say "exit status $rc (PT_BUGCHECK_EXIT is 86): the seed's Driver Verifier stayed
 [ "$rc" -eq 86 ] || { echo "demo: expected exit status 86" >&2; exit 1; }
 t_verify=$(elapsed "$t_step")
 
+step "6. Systematic fault injection: one process, no stress loop, every error path once"
+t_step=$EPOCHREALTIME
+say "With a single process whose image path fits, the driver takes only its success path:"
+say "nothing leaks and a stress test would have to be lucky.  'pooltag faults' runs the host"
+say "once to count its acquisitions (allocations, references, handle opens), then once per"
+say "acquisition with that one failing, each run checked at the driver's unload and at exit."
+rc=0
+"$PT" faults -- "$HOST" "$B/examples/seed/libsey.so" 1 >"$work/faults.out" 2>&1 || rc=$?
+printf '\n$ pooltag faults -- examples/seed/host examples/seed/libsey.so 1\n'
+sed 's/^/   /' "$work/faults.out"
+grep -q "procpath.c:$lookup_line in get_process_image_path" "$work/faults.out" ||
+	{ echo "demo: pooltag faults did not find the leak" >&2; exit 1; }
+say "Failing the reference that zw_query_image_name takes sends the driver down its"
+say "QUERY_FAILED branch, which leaks the reference and the handle of lines $lookup_line and"
+say "$open_line: the seed's bug, found without a stress loop and without a buffer too small."
+rc=0
+"$PT" faults -- "$HOST" "$B/examples/seed/libsey_fixed.so" 1 >"$work/faults-fixed.out" 2>&1 || rc=$?
+printf '\n$ pooltag faults -- examples/seed/host examples/seed/libsey_fixed.so 1\n'
+sed 's/^/   /' "$work/faults-fixed.out"
+[ "$rc" -eq 0 ] || { echo "demo: findings on the fixed driver" >&2; exit 1; }
+t_faults=$(elapsed "$t_step")
+
 step "Summary"
 say "What happened: get_process_image_path() leaked a reference and a handle on its error"
 say "  branches, so $buggy_leaked of $COUNT exited processes could not be deleted."
 say "What showed it: not the driver's tags (balanced) but Proc, SeTd and SePa, the kernel's."
 say "Where: libsey.so, $SRC, lines $lookup_line (ps_lookup_process) and $open_line"
 say "  (ob_open_process), named by the unload report and by 'pooltag refs $buggy_pid'."
-say "Timing: buggy run ${t_buggy} s, fixed run ${t_fixed} s, verifier run ${t_verify} s;" \
-	"  total $(elapsed "$t_start") s."
+say "Timing: buggy run ${t_buggy} s, fixed run ${t_fixed} s, verifier run ${t_verify} s," \
+	"  fault injection ${t_faults} s; total $(elapsed "$t_start") s."
