@@ -71,6 +71,16 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* seen, log writes */
 
 /* ---- options ---- */
 
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+
 static int bad(char *err, size_t errlen, const char *key, const char *what)
 {
 	snprintf(err, errlen, "option '%s': %s", key, what);
@@ -162,6 +172,11 @@ int pt_fault_option(const char *key, const char *val, char *err, size_t errlen)
 			p /= 100, end++;
 		if (errno || end == val || *end || !(p >= 0 && p <= 1))
 			return bad(err, errlen, key, "expected a probability (0.01 or 1%)");
+		if (!flt.seed_set) { /* a fresh seed, told with the first failure */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			flt.seed = mix((uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 32) >> 16;
+		}
 		flt.prob = p;
 	} else if (!strcmp(key, "fail.seed")) {
 		if (parse_u64(val, &flt.seed))
@@ -482,15 +497,6 @@ static void serve(void)
 
 /* ---- the decision ---- */
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 static int tag_matches(uint32_t tag)
 {
 	char t[5], pat[PATTERN_MAX];
@@ -619,22 +625,15 @@ int pt_fault_check_slow(unsigned kind, const struct pt_site *site, uint32_t tag,
 	}
 	if (flt.nth == k)
 		fail = 1;
-	if (flt.prob > 0 && !fail) {
-		if (!flt.seed_set) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			flt.seed = mix((uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 32) >> 16;
-			flt.seed_set = 1;
-		}
-		if ((double)(mix(flt.seed ^ mix(k)) >> 11) * 0x1p-53 < flt.prob &&
-		    (!flt.times || flt.nfailed < flt.times))
-			fail = 1;
-	}
-	if (!fail || (flt.stack && flt.nfailed)) /* the stack mode fails its stack once */
+	if (flt.prob > 0 && !fail &&
+	    (double)(mix(flt.seed ^ mix(k)) >> 11) * 0x1p-53 < flt.prob &&
+	    (!flt.times || __atomic_load_n(&flt.nfailed, __ATOMIC_RELAXED) < flt.times))
+		fail = 1;
+	/* The stack mode fails its stack once. */
+	if (!fail || (flt.stack && __atomic_load_n(&flt.nfailed, __ATOMIC_RELAXED)))
 		return 0;
-	flt.nfailed++;
-	if (flt.prob > 0 && !flt.seed_told) {
-		flt.seed_told = 1;
+	__atomic_add_fetch(&flt.nfailed, 1, __ATOMIC_RELAXED);
+	if (flt.prob > 0 && !__atomic_exchange_n(&flt.seed_told, 1, __ATOMIC_ACQ_REL)) {
 		fprintf(stderr,
 			"pooltag: fault injection: failing %g%% of acquisitions, seed %llu "
 			"(POOLTAG=fail.seed=%llu repeats this)\n",
