@@ -20,6 +20,7 @@ static const struct {
 	{"snap", pt_cmd_snap, "save a process's counters: snap PID -o FILE"},
 	{"diff", pt_cmd_diff, "which tags grew between two snapshots or reads"},
 	{"refs", pt_cmd_refs, "references and handles held, by module, type and line"},
+	{"run", pt_cmd_run, "run an unmodified program with its memory and descriptors counted"},
 };
 
 static void usage(FILE *f)
