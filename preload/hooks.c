@@ -17,9 +17,8 @@
  * frees p and returns NULL, realloc(NULL, n) allocates, a failed realloc
  * leaves the block alone, calloc and reallocarray fail with ENOMEM on
  * overflow, posix_memalign returns EINVAL for an alignment that is not a
- * power of two multiple of sizeof(void *) (errno untouched), aligned_alloc
- * sets EINVAL for one that is not a power of two, memalign rounds a bad
- * alignment up to a power of two, pvalloc rounds the size up to pages.
+ * power of two multiple of sizeof(void *) (errno untouched), memalign and
+ * aligned_alloc round a bad alignment up to a power of two, pvalloc rounds the size up to pages.
  * malloc_usable_size returns the size asked for: the program may use
  * exactly that much.
  */
@@ -298,16 +297,9 @@ PT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	return 0;
 }
 
-PT_EXPORT void *aligned_alloc(size_t align, size_t n)
-{
-	if (align == 0 || (align & (align - 1)) != 0) {
-		errno = EINVAL;
-		return NULL;
-	}
-	return alloc_aligned(align, n, caller(RET()));
-}
-
-PT_EXPORT void *memalign(size_t align, size_t n)
+/* glibc's memalign rounds a bad alignment up to a power of two; its
+ * aligned_alloc (2.36) is the same function. */
+static void *memalign_at(size_t align, size_t n, uint64_t info)
 {
 	if (align > (SIZE_MAX >> 1) + 1) {
 		errno = EINVAL;
@@ -319,7 +311,17 @@ PT_EXPORT void *memalign(size_t align, size_t n)
 			a <<= 1;
 		align = a;
 	}
-	return alloc_aligned(align, n, caller(RET()));
+	return alloc_aligned(align, n, info);
+}
+
+PT_EXPORT void *memalign(size_t align, size_t n)
+{
+	return memalign_at(align, n, caller(RET()));
+}
+
+PT_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+	return memalign_at(align, n, caller(RET()));
 }
 
 PT_EXPORT void *valloc(size_t n)
@@ -384,19 +386,26 @@ static void strip_preload(void)
 	__libc_free(out);
 }
 
+/* Registered after the library's handlers, so this prepare runs before
+ * theirs and this parent/child handler after theirs: while the library's
+ * child handler runs (it opens /proc files), hooks are busy and take no
+ * lock. */
 static void fork_prepare(void)
 {
+	pt_run_busy = 1;
 	pt_run_lock();
 }
 
 static void fork_parent(void)
 {
 	pt_run_unlock();
+	pt_run_busy = 0;
 }
 
 static void fork_child(void)
 {
 	pt_run_unlock();
+	pt_run_busy = 0;
 }
 
 __attribute__((constructor)) static void pt_run_start(void)

@@ -8,6 +8,7 @@
 #   pkgconf          checking the installed pooltag.pc
 #   util-linux       setpriv, to run the CLI as another user in the tests
 #   libdw-dev        elfutils' libdw: symbolising the stacks that took references
+#   sqlite3, git     real programs the tests of pooltag run compare with and without it
 # Run as root (CI is); otherwise it only reports what is missing.
 # "deps.sh build" checks only what building needs (make all, make demo).
 missing=""
@@ -23,6 +24,8 @@ have bats || missing="$missing bats"
 have python3 || missing="$missing python3"
 have pkg-config || missing="$missing pkgconf"
 have setpriv || missing="$missing util-linux"
+have sqlite3 || missing="$missing sqlite3"
+have git || missing="$missing git"
 if have clang; then
 	rt=$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-x86_64.a
 	[ -f "$rt" ] || missing="$missing libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
