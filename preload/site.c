@@ -497,6 +497,20 @@ uint32_t pt_run_module_gone(uintptr_t addr)
 	return id;
 }
 
+/* The tags of descriptors (fds.c), described for pooltag used and refs. */
+static const char *const handle_kinds[][2] = {
+	{"File", "Descriptors of files (open, creat, fopen, mkstemp, dup of a file)"},
+	{"Sock", "Descriptors of sockets (socket, socketpair, accept)"},
+	{"Pipe", "Descriptors of pipes (pipe, pipe2)"},
+	{"Dir ", "Descriptors of directory streams (opendir)"},
+	{"Evnt", "Descriptors of event counters (eventfd)"},
+	{"Timr", "Descriptors of timers (timerfd_create)"},
+	{"Sigf", "Descriptors of signal queues (signalfd)"},
+	{"Epol", "Descriptors of epoll instances (epoll_create)"},
+	{"Inot", "Descriptors of inotify instances (inotify_init)"},
+	{"Memf", "Descriptors of memory files (memfd_create)"},
+};
+
 void pt_run_site_init(void)
 {
 	struct find_obj q = {.pc = (uintptr_t)&pt_run_site_init};
@@ -515,5 +529,8 @@ void pt_run_site_init(void)
 		snprintf(desc, sizeof(desc), "Allocated by the program %s", st.mods[0].name);
 		pt_registry_describe(st.mods[0].tag, desc, st.mods[0].name);
 	}
+	for (size_t i = 0; i < sizeof(handle_kinds) / sizeof(handle_kinds[0]); i++)
+		pt_registry_describe(pt_tag_make(handle_kinds[i][0]), handle_kinds[i][1],
+				     "pooltag run");
 	pt_seg_unlock();
 }

@@ -186,8 +186,12 @@ int pt_tagmap_add_skips(struct pt_tagmap *m, const char *list, char *err, size_t
 		const char *c = strchr(p, ',');
 		size_t n = c ? (size_t)(c - p) : strlen(p);
 
-		if (n == 0 || n > PT_TAGMAP_GLOB_MAX) {
-			snprintf(err, errlen, "bad wrapper pattern in '%s'", list);
+		int printable = 1;
+
+		for (size_t i = 0; i < n; i++)
+			printable &= (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f;
+		if (n == 0 || n > PT_TAGMAP_GLOB_MAX || !printable) {
+			snprintf(err, errlen, "a wrapper pattern is 1 to 255 printable characters without blanks");
 			return -1;
 		}
 		if (m->n >= PT_TAGMAP_MAX_RULES || add(m, PT_TAGMAP_SKIP, p, n, 0) != 0) {
