@@ -195,7 +195,7 @@ static void write_sql(void)
 	}
 	fprintf(f, "create table t(a integer primary key, b text, c real);\n"
 		   "create index tb on t(b);\nbegin;\n");
-	for (int i = 0; i < 50000; i++)
+	for (int i = 0; i < 20000; i++)
 		fprintf(f, "insert into t(b, c) values('key-%08x-%d', %d.5);\n",
 			(unsigned)(i * 2654435761u), i % 977, i);
 	fprintf(f, "commit;\nselect count(*), sum(c) from t;\n");
@@ -231,15 +231,15 @@ int main(int argc, char **argv)
 	printf("pooltag run against the bare program (median of %d alternated rounds):\n", rounds);
 	printf("  %-34s %8s %8s %7s %8s %7s\n", "workload", "bare", "run", "ratio", "tracked",
 	       "ratio");
-	char *r1[] = {self, "ring", "10000000", "1", NULL};
-	char *r2[] = {self, "ring", "10000000", "2", NULL};
-	compare("ring, 10M steps, 1 thread", r1, NULL, rounds);
-	compare("ring, 10M steps/thread, 2 threads", r2, NULL, rounds);
+	char *r1[] = {self, "ring", "5000000", "1", NULL};
+	char *r2[] = {self, "ring", "5000000", "2", NULL};
+	compare("ring, 5M steps, 1 thread", r1, NULL, rounds);
+	compare("ring, 5M steps/thread, 2 threads", r2, NULL, rounds);
 	char *sq[] = {"sqlite3", ":memory:", NULL};
 	if (have("sqlite3")) {
 		write_sql();
 		if (sqlscript[0])
-			compare("sqlite3, 50000 inserts", sq, sqlscript, rounds);
+			compare("sqlite3, 20000 inserts", sq, sqlscript, rounds);
 	} else {
 		printf("  sqlite3: not installed, skipped\n");
 	}
@@ -277,8 +277,8 @@ int main(int argc, char **argv)
 		snprintf(cmd, sizeof(cmd), "%s -O2 -fsanitize=address -pthread -o %s bench/bench_run.c 2>/dev/null",
 			 cc, asan);
 		if (system(cmd) == 0) {
-			char *a1[] = {asan, "ring", "10000000", "1", NULL};
-			tool("ASan build, ring 10M steps", a1, r1, NULL);
+			char *a1[] = {asan, "ring", "5000000", "1", NULL};
+			tool("ASan build, ring 5M steps", a1, r1, NULL);
 		} else {
 			printf("    ASan build: %s cannot build it here, skipped\n", cc);
 		}

@@ -84,6 +84,7 @@ int pt_seg_commit(uint64_t off, uint64_t len); /* make [off, off+len) writable w
 extern int pt_seg_pending; /* a fork child that has not exported yet */
 void pt_seg_export_child(void);
 void pt_seg_remove(void); /* unlink the segment's name now (a verifier stop) */
+int pt_seg_fd(void);       /* the segment file's descriptor, -1 if none (pooltag run guards it) */
 void pt_seg_lock(void);
 void pt_seg_unlock(void);
 static inline struct pt__ctr *pt_seg_shard(uint32_t shard)

@@ -269,3 +269,11 @@ SQL
 	[ "$("$PT_TMP/ran")" = "$("$PT_TMP/bare")" ]
 	[ "$("$PT_TMP/ran")" = 332833500 ]
 }
+
+@test "run: a program closing every descriptor cannot close the segment's" {
+	runp -- "$UP/closefds" "$PT_TMP/data"
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	[ "$output" = "size 10" ] || fail "$output"
+	[ "$(stat -c %s "$PT_TMP/data")" = 10 ]
+	has_line "^pooltag: closefds \(pid [0-9]+\) exit: no leaks"
+}
