@@ -277,3 +277,14 @@ SQL
 	[ "$(stat -c %s "$PT_TMP/data")" = 10 ]
 	has_line "^pooltag: closefds \(pid [0-9]+\) exit: no leaks"
 }
+
+@test "run: --track stacks shows a stack per site; --all lists the C runtime's sites" {
+	leaky_lines
+	runp --track stacks -- "$UP/leaky"
+	[ "$status" -eq 0 ] || fail "$stderr"
+	has_line "^      stack: main \(leaky.c:$L_MALLOC\)$"
+	has_line "^      stack: my_xalloc \(leaky.c:$L_WRAPPER\) <- main \(leaky.c:$L_WRAPPED\)$"
+	runp --all -- "$UP/leaky" clean
+	[ "$status" -eq 0 ] || fail "$stderr"
+	has_line "^  memory held by libc.so.6 \(the C runtime\): [0-9]+ blocks, [0-9]+ bytes$"
+}
