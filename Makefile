@@ -76,7 +76,7 @@ $(O)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h) Makefile
 $(O)/preload/%.o: preload/%.c $(wildcard include/*.h src/*.h preload/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -fvisibility=hidden -fno-plt -c -o $@ $<
 $(O)/libpooltag-preload.so: $(PRELOAD_OBJ) $(O)/libpooltag.a
 	$(call say,LD,$@)
 	$(Q)$(CC) -shared -Wl,-soname,libpooltag-preload.so -o $@ $(PRELOAD_OBJ) $(O)/libpooltag.a \

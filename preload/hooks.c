@@ -247,7 +247,8 @@ PT_EXPORT void free(void *p)
 		uint32_t slot = pt_meta_slot(h->meta);
 		if (slot)
 			count(slot, h->word & PT__SIZE_MASK, 1);
-		h->word = pt_hdr_freed(h->word);
+		/* No need to mark it freed: glibc's free list links overwrite
+		 * the header's words (tcache's key lands on the check word). */
 		__libc_free(h);
 		return;
 	}
