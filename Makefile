@@ -20,7 +20,8 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread \
 	-D_GNU_SOURCE -Iinclude -Isrc -Icli \
-	-DPT_TAGS_DEFAULT='"$(PREFIX)/share/pooltag/pooltag.txt"'
+	-DPT_TAGS_DEFAULT='"$(PREFIX)/share/pooltag/pooltag.txt"' \
+	-DPT_PRELOAD_DEFAULT='"$(PREFIX)/lib/pooltag/libpooltag-preload.so"'
 LDLIBS   := -pthread -ldw -ldl $(EXTRA_LDFLAGS)
 # The CLI's full-screen monitor (pooltag mon); the library does not link it.
 CURSES_LIBS := -lncursesw
@@ -44,6 +45,10 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 BENCH_SRC:= $(wildcard bench/bench_*.c)
 PROG_SRC := $(wildcard tests/progs/*.c)
 PLUG_SRC := $(wildcard tests/plugins/*.c)
+PRELOAD_SRC := $(wildcard preload/*.c)
+# Programs and plugins built without pooltag, for pooltag run (lib*.c: plugins).
+UPLUG_SRC := $(wildcard tests/uprogs/lib*.c)
+UPROG_SRC := $(filter-out $(UPLUG_SRC),$(wildcard tests/uprogs/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(O)/%.o)
@@ -52,7 +57,10 @@ EXAMPLES := $(EX_SRC:examples/%.c=$(O)/examples/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
 FUZZERS  := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 PROGS    := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%) \
-	    $(PLUG_SRC:tests/plugins/%.c=$(O)/tests/plugins/%.so)
+	    $(PLUG_SRC:tests/plugins/%.c=$(O)/tests/plugins/%.so) \
+	    $(UPROG_SRC:tests/uprogs/%.c=$(O)/tests/uprogs/%) \
+	    $(UPLUG_SRC:tests/uprogs/%.c=$(O)/tests/uprogs/%.so)
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(O)/%.o)
 
 # Tests that exercise threads; check-tsan runs these.
 TSAN_TESTS := test_counter test_nonpaged test_stack test_object test_handle
@@ -60,12 +68,23 @@ TSAN_TESTS := test_counter test_nonpaged test_stack test_object test_handle
 .PHONY: all deps build-deps test check check-asan check-tsan fuzz bench demo demo-small install clean
 SEED     := $(O)/examples/seed/host $(O)/examples/seed/libsey.so $(O)/examples/seed/libsey_fixed.so
 
-all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/pooltag $(EXAMPLES) $(SEED)
+all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/pooltag $(O)/libpooltag-preload.so $(EXAMPLES) $(SEED)
 
 $(O)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+# The interposer of pooltag run: only its hooks are exported (the library
+# inside it is hidden), so the program sees malloc, open, dlclose... and
+# nothing else.
+$(O)/preload/%.o: preload/%.c $(wildcard include/*.h src/*.h preload/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -fvisibility=hidden -fno-plt -c -o $@ $<
+$(O)/libpooltag-preload.so: $(PRELOAD_OBJ) $(O)/libpooltag.a
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libpooltag-preload.so -o $@ $(PRELOAD_OBJ) $(O)/libpooltag.a \
+		-Wl,--exclude-libs,ALL $(LDLIBS)
 
 $(O)/libpooltag.a: $(LIB_OBJ)
 	$(call say,AR,$@)
@@ -94,6 +113,16 @@ $(O)/tests/plugins/%.so: tests/plugins/%.c $(wildcard tests/plugins/*.h) include
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -o $@ $<
+# Programs that know nothing of pooltag, never built with sanitizers (an
+# interposed malloc and ASan's cannot be combined).
+$(O)/tests/uprogs/%: tests/uprogs/%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=gnu11 $(WARN) -g -O1 -pthread -o $@ $< -ldl
+$(O)/tests/uprogs/%.so: tests/uprogs/%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=gnu11 $(WARN) -g -O1 -fPIC -shared -o $@ $<
 $(O)/examples/%: examples/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
@@ -122,7 +151,7 @@ $(O)/bench/%: bench/%.c $(O)/libpooltag.a
 # Fuzz targets: clang's libFuzzer with ASan+UBSan, always in build/fuzz.
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 	-Iinclude -Isrc -Icli -DPT_TAGS_DEFAULT='""'
-build/fuzz/%: fuzz/%.c $(FUZZ_CLI_SRC) $(wildcard cli/*.h src/*.h)
+build/fuzz/%: fuzz/%.c $(FUZZ_CLI_SRC) $(LIB_SRC) $(wildcard cli/*.h src/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_CLI_SRC) $(LIB_SRC) -pthread -ldw -ldl
@@ -176,6 +205,8 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/pooltag
 	install -m 644 include/pooltag.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(O)/libpooltag.a $(DESTDIR)$(PREFIX)/lib/
+	install -d $(DESTDIR)$(PREFIX)/lib/pooltag
+	install -m 755 $(O)/libpooltag-preload.so $(DESTDIR)$(PREFIX)/lib/pooltag/
 	install -m 755 $(O)/libpooltag.so $(DESTDIR)$(PREFIX)/lib/libpooltag.so.0
 	ln -sf libpooltag.so.0 $(DESTDIR)$(PREFIX)/lib/libpooltag.so
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pooltag.pc.in \

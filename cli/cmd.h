@@ -25,6 +25,7 @@ int pt_cmd_mon(int argc, char **argv);
 int pt_cmd_record(int argc, char **argv);
 int pt_cmd_trend(int argc, char **argv);
 int pt_cmd_plot(int argc, char **argv);
+int pt_cmd_run(int argc, char **argv);
 
 /* Prints "pooltag: <message>" on stderr. */
 void pt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

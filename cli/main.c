@@ -26,6 +26,7 @@ static const struct {
 	{"record", pt_cmd_record, "sample a process's counters into a file: record PID -o FILE"},
 	{"trend", pt_cmd_trend, "which tags of a recording grow steadily: the leaks, with rates"},
 	{"plot", pt_cmd_plot, "chart a recording's growing tags: plot FILE -o OUT.svg|OUT.html"},
+	{"run", pt_cmd_run, "run an unmodified program with its memory and descriptors counted"},
 };
 
 static void usage(FILE *f)

@@ -13,6 +13,7 @@
 #                    starting its system service (the tests run their own)
 #   libncurses-dev   ncurses: the full-screen monitor of the CLI (pooltag mon)
 #   tmux             a terminal for the end-to-end tests of pooltag mon
+#   sqlite3, git     real programs the tests of pooltag run compare with and without it
 # Run as root (CI is); otherwise it only reports what is missing.
 # "deps.sh build" checks only what building needs (make all, make demo).
 missing=""
@@ -31,6 +32,8 @@ have pkg-config || missing="$missing pkgconf"
 have setpriv || missing="$missing util-linux"
 have prometheus || want_prometheus=1
 have tmux || missing="$missing tmux"
+have sqlite3 || missing="$missing sqlite3"
+have git || missing="$missing git"
 if have clang; then
 	rt=$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-x86_64.a
 	[ -f "$rt" ] || missing="$missing libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"

@@ -102,6 +102,7 @@ extern int pt_seg_pending; /* a fork child that has not exported yet */
 void pt_seg_export_child(void);
 void pt_seg_keep_private(void); /* a fork child that never exports */
 void pt_seg_remove(void); /* unlink the segment's name now (a verifier stop) */
+int pt_seg_fd(void);       /* the segment file's descriptor, -1 if none (pooltag run guards it) */
 void pt_seg_lock(void);
 void pt_seg_unlock(void);
 static inline struct pt__ctr *pt_seg_shard(uint32_t shard)
@@ -111,6 +112,11 @@ static inline struct pt__ctr *pt_seg_shard(uint32_t shard)
 
 /* ---- registry.c: slots, strings, descriptions (callers hold pt_seg_lock) ---- */
 uint32_t pt_registry_slot(const struct pt_site *site, uint32_t tag, unsigned pool);
+/* As pt_registry_slot, charged to module id (a site descriptor made at run
+ * time for a program counter lies in no module of its own: pooltag run). */
+#define PT_MODULE_OF_SITE UINT32_MAX
+uint32_t pt_registry_slot_in(const struct pt_site *site, uint32_t tag, unsigned pool,
+			     uint32_t module);
 int pt_registry_describe(uint32_t tag, const char *desc, const char *binary);
 int pt_registry_described(uint32_t tag);
 void pt_registry_module(uint32_t id, const char *name, const char *path, uint32_t state);

@@ -104,7 +104,8 @@ static int commit_more(void)
 }
 
 /* Fills and publishes a new slot; 0 if there is no room. */
-static uint32_t add_slot(const struct pt_site *site, uint32_t tag, unsigned pool, uint32_t hi)
+static uint32_t add_slot(const struct pt_site *site, uint32_t tag, unsigned pool, uint32_t hi,
+			 uint32_t module)
 {
 	struct pt_seg_header *h = pt_seg.hdr;
 	uint32_t n = h->nslots;
@@ -118,7 +119,7 @@ static uint32_t add_slot(const struct pt_site *site, uint32_t tag, unsigned pool
 	s->line = site ? site->line : 0;
 	s->file = site ? intern(site->file) : 0;
 	s->func = site ? intern(site->func) : 0;
-	s->module = site ? pt_module_of(site) : 0;
+	s->module = !site ? 0 : module == PT_MODULE_OF_SITE ? pt_module_of(site) : module;
 	reg.slot_site[n] = site;
 	__atomic_store_n(&h->nslots, n + 1, __ATOMIC_RELEASE);
 	return n;
@@ -145,7 +146,7 @@ static int setup(void)
 	memcpy(pt_seg.strings, "\0?", 3);
 	h->strings_used = 3;
 	for (unsigned cls = 0; cls < PT_SEG_NCLASSES; cls++)
-		if (add_slot(NULL, PT_TAG("????"), cls, h->max_slots) != 1 + cls)
+		if (add_slot(NULL, PT_TAG("????"), cls, h->max_slots, 0) != 1 + cls)
 			return -1;
 	reg.ready = 1;
 	pt_registry_module(0, program_invocation_short_name, program_invocation_name,
@@ -155,9 +156,12 @@ static int setup(void)
 				    "pooltag");
 }
 
-/* Looks (site, tag, pool) up or adds it.  A site that does not fit falls
- * back to its tag's slot, a tag that does not fit to its pool's last resort. */
-uint32_t pt_registry_slot(const struct pt_site *site, uint32_t tag, unsigned pool)
+/* Looks (site, tag, pool) up or adds it, charged to module (or, for
+ * PT_MODULE_OF_SITE, to the module holding the site descriptor).  A site
+ * that does not fit falls back to its tag's slot, a tag that does not fit to
+ * its pool's last resort. */
+uint32_t pt_registry_slot_in(const struct pt_site *site, uint32_t tag, unsigned pool,
+			     uint32_t module)
 {
 	uint32_t i, slot, hi;
 
@@ -173,7 +177,7 @@ uint32_t pt_registry_slot(const struct pt_site *site, uint32_t tag, unsigned poo
 				return slot;
 		}
 		hi = pt_seg.hdr->max_slots - (site ? RESERVED_FOR_TAGS : 0);
-		slot = add_slot(site, tag, pool, hi);
+		slot = add_slot(site, tag, pool, hi, module);
 		if (slot) {
 			reg.slot_hash[i] = slot;
 			return slot;
@@ -182,6 +186,11 @@ uint32_t pt_registry_slot(const struct pt_site *site, uint32_t tag, unsigned poo
 			return 1 + pool;
 		site = NULL;
 	}
+}
+
+uint32_t pt_registry_slot(const struct pt_site *site, uint32_t tag, unsigned pool)
+{
+	return pt_registry_slot_in(site, tag, pool, PT_MODULE_OF_SITE);
 }
 
 /* Publishes module id's entry (the table was backed when the segment was

@@ -421,6 +421,11 @@ void pt_seg_init(void)
 	pthread_once(&seg.once, init_once);
 }
 
+int pt_seg_fd(void)
+{
+	return seg.fd;
+}
+
 const char *pt_export_path(void)
 {
 	pt_seg_init();

@@ -74,9 +74,31 @@ static struct {
     .stale = 1,
 };
 
+/*
+ * Separate debug information: libdwfl's standard search, which ends with
+ * the debuginfod servers, only when DEBUGINFOD_URLS names some.  Otherwise
+ * only the local build-id tree is searched: the standard search would
+ * load the debuginfod client (and with it an HTTP and TLS stack, whose
+ * exit handlers take libc locks) into the program being examined.
+ */
+static int pt_sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+				 Dwarf_Addr base, const char *file_name,
+				 const char *debuglink_file, GElf_Word debuglink_crc,
+				 char **debuginfo_file_name)
+{
+	const char *urls = getenv("DEBUGINFOD_URLS");
+
+	if (urls && *urls)
+		return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+						    debuglink_file, debuglink_crc,
+						    debuginfo_file_name);
+	return dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name,
+					    debuglink_file, debuglink_crc, debuginfo_file_name);
+}
+
 static const Dwfl_Callbacks pt_sym_callbacks = {
     .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = pt_sym_find_debuginfo,
     .debuginfo_path = &pt_sym.debuginfo_path,
 };
 

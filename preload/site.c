@@ -1,0 +1,536 @@
+/*
+ * site.c - which counter slot an allocation is charged to: the module and
+ * the line of the code that called the allocation function.
+ *
+ * The hot path is pt_run_site() (preload.h): a thread's direct-mapped cache
+ * of return address -> info word, validated by one global generation that
+ * changes only when a module is unloaded.  A miss reads the global table,
+ * open addressing on the pc, read without a lock (an entry's info is stored
+ * before its pc is published with release order; the table is replaced,
+ * never rehashed in place, and old tables are kept so a reader holding one
+ * stays safe).  A pc seen for the first time is registered under the site
+ * lock: its module found with dl_iterate_phdr, its function, file and line
+ * resolved once with libdw (src/symbol.c), its tag chosen, a struct pt_site
+ * made for it, and a counter slot registered for it.  Names are resolved at
+ * registration, so a site of a module unloaded later keeps its name.
+ *
+ * Tags: a tag-map rule for the function, else one for the module, else the
+ * module's default tag (pt_run_module_tag).
+ *
+ * Lock order: the site lock, then the library's (segment, symbols).
+ * Everything done under it runs with pt_run_busy set, so what libdw or
+ * libc allocates meanwhile is handed out uncounted and takes no lock.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <execinfo.h>
+#include <fnmatch.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "preload.h"
+#include "stack.h"
+
+#define MAX_RUN_MODULES 4096
+
+__thread int pt_run_busy __attribute__((tls_model("initial-exec")));
+__thread struct pt_run_tc pt_run_tc[PT_RUN_TC] __attribute__((tls_model("initial-exec")));
+__thread uint32_t pt_run_tc_gen __attribute__((tls_model("initial-exec")));
+uint32_t pt_run_gen = 1;
+
+/* A pc's registration: its site descriptor (the registry's key for its
+ * slots, memory and handles alike) and the module charged. */
+struct run_site {
+	struct pt_site site;
+	uintptr_t pc;
+	uint32_t module;
+	uint32_t tag;
+	uint64_t info;
+	struct run_site *next; /* hash chain */
+};
+
+struct pctab {
+	uint32_t mask, n;
+	struct pt_run_tc e[];
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct pctab *tab; /* published with release; read lock-free */
+	struct run_site **sites; /* pc -> run_site, chained, under the lock */
+	uint32_t sites_mask;
+	struct pt_run_module mods[MAX_RUN_MODULES];
+	uint32_t nmods;
+	uintptr_t self_lo, self_hi; /* the interposer's own code */
+	char *arena;                 /* bump allocation of run_sites and strings */
+	size_t arena_left;
+} st = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+void pt_run_lock(void)
+{
+	pthread_mutex_lock(&st.lock);
+}
+
+void pt_run_unlock(void)
+{
+	pthread_mutex_unlock(&st.lock);
+}
+
+static void *map_zero(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Memory that lives as long as the process (lock held). */
+static void *arena_alloc(size_t n)
+{
+	void *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (n > st.arena_left) {
+		size_t chunk = n > (1u << 20) ? n : (1u << 20);
+		if (!(st.arena = map_zero(chunk)))
+			return NULL;
+		st.arena_left = chunk;
+	}
+	p = st.arena;
+	st.arena += n;
+	st.arena_left -= n;
+	return p;
+}
+
+static const char *arena_str(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = arena_alloc(n);
+
+	if (p)
+		memcpy(p, s, n);
+	return p ? p : "?";
+}
+
+static inline uint32_t pc_hash(uintptr_t pc)
+{
+	uint64_t x = pc * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(x >> 32);
+}
+
+/* ---- the global table ---- */
+
+static struct pctab *tab_new(uint32_t cap)
+{
+	struct pctab *t = map_zero(sizeof(*t) + cap * sizeof(t->e[0]));
+
+	if (t)
+		t->mask = cap - 1;
+	return t;
+}
+
+static int tab_find(const struct pctab *t, uintptr_t pc, uint64_t *info)
+{
+	if (!t)
+		return 0;
+	for (uint32_t i = pc_hash(pc) & t->mask;; i = (i + 1) & t->mask) {
+		uintptr_t k = __atomic_load_n(&t->e[i].pc, __ATOMIC_ACQUIRE);
+		if (k == pc) {
+			*info = __atomic_load_n(&t->e[i].info, __ATOMIC_RELAXED);
+			return 1;
+		}
+		if (k == 0)
+			return 0;
+	}
+}
+
+static void tab_put(struct pctab *t, uintptr_t pc, uint64_t info)
+{
+	uint32_t i = pc_hash(pc) & t->mask;
+
+	while (t->e[i].pc && t->e[i].pc != pc)
+		i = (i + 1) & t->mask;
+	__atomic_store_n(&t->e[i].info, info, __ATOMIC_RELAXED);
+	if (!t->e[i].pc) {
+		__atomic_store_n(&t->e[i].pc, pc, __ATOMIC_RELEASE);
+		t->n++;
+	}
+}
+
+/* A copy of the table with room to grow, leaving out the pcs in [lo, hi). */
+static struct pctab *tab_copy(const struct pctab *old, uint32_t cap, uintptr_t lo, uintptr_t hi)
+{
+	struct pctab *t = tab_new(cap);
+
+	if (t && old)
+		for (uint32_t i = 0; i <= old->mask; i++)
+			if (old->e[i].pc && !(old->e[i].pc >= lo && old->e[i].pc < hi))
+				tab_put(t, old->e[i].pc, old->e[i].info);
+	return t;
+}
+
+/* Inserts (lock held), growing the table when it is half full. */
+static void tab_insert(uintptr_t pc, uint64_t info)
+{
+	struct pctab *t = st.tab;
+
+	if (!t || (t->n + 1) * 2 > t->mask + 1) {
+		struct pctab *n = tab_copy(t, t ? (t->mask + 1) * 2 : 4096, 0, 0);
+		if (!n)
+			return; /* stays a miss: registered again next time, same slot */
+		__atomic_store_n(&st.tab, n, __ATOMIC_RELEASE);
+		t = n; /* the old table is kept: readers may still hold it */
+	}
+	tab_put(t, pc, info);
+}
+
+/* ---- modules ---- */
+
+uint32_t pt_run_module_tag(const char *name, int is_program)
+{
+	char t[4] = {' ', ' ', ' ', ' '};
+	const char *p = name;
+	int n = 0;
+
+	if (!is_program && strncmp(p, "lib", 3) == 0 && p[3] && p[3] != '.')
+		p += 3;
+	for (; *p && n < 4; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '.' && !is_program)
+			break;
+		if (c < 0x21 || c > 0x7e)
+			c = '_';
+		t[n++] = (char)(is_program ? c : tolower(c));
+	}
+	if (n == 0)
+		t[n++] = '?';
+	if (is_program)
+		t[0] = (char)toupper((unsigned char)t[0]);
+	return (uint32_t)(unsigned char)t[0] | (uint32_t)(unsigned char)t[1] << 8 |
+	       (uint32_t)(unsigned char)t[2] << 16 | (uint32_t)(unsigned char)t[3] << 24;
+}
+
+static const char *const runtime_globs[] = {"libc.so*", "ld-linux*", "libstdc++.so*",
+					    "libgcc_s.so*", "libpthread.so*", "libdl.so*",
+					    "libm.so*", "librt.so*"};
+
+static int is_runtime(const char *name)
+{
+	for (size_t i = 0; i < sizeof(runtime_globs) / sizeof(runtime_globs[0]); i++)
+		if (fnmatch(runtime_globs[i], name, 0) == 0)
+			return 1;
+	return 0;
+}
+
+struct find_obj {
+	uintptr_t pc;
+	uintptr_t lo, hi;
+	int found, is_program;
+	char path[4096];
+};
+
+static int find_obj_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct find_obj *q = arg;
+	uintptr_t lo = 0, hi = 0;
+	int in = 0;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (!lo || a < lo)
+			lo = a;
+		if (b > hi)
+			hi = b;
+		if (q->pc >= a && q->pc < b)
+			in = 1;
+	}
+	if (!in)
+		return 0;
+	q->found = 1;
+	q->lo = lo;
+	q->hi = hi;
+	q->is_program = !info->dlpi_name || !*info->dlpi_name;
+	snprintf(q->path, sizeof(q->path), "%s", q->is_program ? program_invocation_name : info->dlpi_name);
+	return 1;
+}
+
+static uint32_t add_module(const char *name, const char *path, uintptr_t lo, uintptr_t hi,
+			   int is_program)
+{
+	struct pt_run_module *m;
+	uint32_t id = is_program ? 0 : st.nmods;
+
+	if (!is_program && (id >= MAX_RUN_MODULES || id >= pt_seg.hdr->max_modules))
+		return 0; /* the table is full: the program takes the charge */
+	m = &st.mods[id];
+	memset(m, 0, sizeof(*m));
+	m->lo = lo;
+	m->hi = hi;
+	m->id = id;
+	snprintf(m->name, sizeof(m->name), "%.255s", name);
+	m->tag = pt_tagmap_match(&pt_run_cfg.map, PT_TAGMAP_MODULE, m->name);
+	if (!m->tag)
+		m->tag = pt_run_module_tag(m->name, is_program);
+	m->runtime = !is_program && is_runtime(m->name);
+	if (!is_program)
+		st.nmods = id + 1;
+	pt_seg_lock();
+	if (!is_program)
+		pt_registry_module(id, m->name, path, PT_SEG_MODULE_LOADED);
+	if (!pt_registry_described(m->tag)) {
+		char desc[320];
+		snprintf(desc, sizeof(desc), "Allocated by %s%s", is_program ? "the program " : "",
+			 m->name);
+		pt_registry_describe(m->tag, desc, m->name);
+	}
+	pt_seg_unlock();
+	return id;
+}
+
+/* The module holding pc, registered if new (lock held). */
+static uint32_t module_of(uintptr_t pc)
+{
+	struct find_obj q = {.pc = pc};
+	const char *base;
+
+	for (uint32_t i = 0; i < st.nmods; i++)
+		if (!st.mods[i].gone && pc >= st.mods[i].lo && pc < st.mods[i].hi)
+			return i;
+	dl_iterate_phdr(find_obj_cb, &q);
+	if (!q.found)
+		return 0; /* code the dynamic linker does not know (generated): the program's */
+	base = strrchr(q.path, '/');
+	base = base ? base + 1 : q.path;
+	if (q.is_program) {
+		st.mods[0].lo = q.lo;
+		st.mods[0].hi = q.hi;
+		return 0;
+	}
+	return add_module(base, q.path, q.lo, q.hi, 0);
+}
+
+const struct pt_run_module *pt_run_module_by_id(uint32_t id)
+{
+	return id < st.nmods ? &st.mods[id] : NULL;
+}
+
+void pt_run_modules(void (*fn)(const struct pt_run_module *m, void *arg), void *arg)
+{
+	for (uint32_t i = 0; i < st.nmods; i++)
+		fn(&st.mods[i], arg);
+}
+
+/* ---- registration ---- */
+
+static struct run_site *site_lookup(uintptr_t pc)
+{
+	struct run_site *s;
+
+	if (!st.sites)
+		return NULL;
+	for (s = st.sites[pc_hash(pc) & st.sites_mask]; s; s = s->next)
+		if (s->pc == pc)
+			return s;
+	return NULL;
+}
+
+/* The registration of pc (lock held, busy set); NULL for the interposer's
+ * own code or when out of memory. */
+static struct run_site *site_get(uintptr_t pc)
+{
+	struct run_site *s = site_lookup(pc);
+	struct pt_frame fr;
+	const struct pt_run_module *m;
+	uint32_t tag, slot, h;
+	char buf[64];
+
+	if (s)
+		return s;
+	if (pc >= st.self_lo && pc < st.self_hi)
+		return NULL;
+	if (!st.sites) {
+		st.sites_mask = (1u << 16) - 1;
+		st.sites = map_zero((st.sites_mask + 1) * sizeof(*st.sites));
+		if (!st.sites)
+			return NULL;
+	}
+	s = arena_alloc(sizeof(*s));
+	if (!s)
+		return NULL;
+	s->pc = pc;
+	s->module = module_of(pc);
+	m = &st.mods[s->module];
+	pt_sym_lookup(pc, 1, &fr);
+	if (fr.func && strcmp(fr.func, "?") != 0) {
+		s->site.func = arena_str(fr.func);
+	} else {
+		snprintf(buf, sizeof(buf), "%s+0x%lx", m->name, (unsigned long)(pc - 1 - m->lo));
+		s->site.func = arena_str(buf);
+	}
+	s->site.file = fr.file ? arena_str(fr.file) : arena_str(m->name);
+	s->site.line = fr.file ? fr.line : 0;
+	tag = pt_tagmap_match(&pt_run_cfg.map, PT_TAGMAP_FUNC, s->site.func);
+	s->tag = tag ? tag : m->tag;
+	pt_seg_lock();
+	slot = pt_registry_slot_in(&s->site, s->tag, PT_SEG_CLASS_PAGED, s->module);
+	pt_seg_unlock();
+	s->info = slot | (uint64_t)s->tag << 32;
+	if (pt_tagmap_match(&pt_run_cfg.map, PT_TAGMAP_SKIP, s->site.func))
+		s->info |= PT_RUN_WRAP;
+	h = pc_hash(pc) & st.sites_mask;
+	s->next = st.sites[h];
+	st.sites[h] = s;
+	return s;
+}
+
+static void tc_flush(void)
+{
+	memset(pt_run_tc, 0, sizeof(pt_run_tc));
+	pt_run_tc_gen = __atomic_load_n(&pt_run_gen, __ATOMIC_ACQUIRE);
+}
+
+uint64_t pt_run_site_miss(uintptr_t pc)
+{
+	struct pt_run_tc *e = &pt_run_tc[(pc ^ (pc >> 10)) & (PT_RUN_TC - 1)];
+	uint64_t info = 0;
+
+	if (pt_run_tc_gen != __atomic_load_n(&pt_run_gen, __ATOMIC_ACQUIRE))
+		tc_flush();
+	if (!tab_find(__atomic_load_n(&st.tab, __ATOMIC_ACQUIRE), pc, &info)) {
+		struct run_site *s;
+
+		if (pt_run_busy || !__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE))
+			return 0; /* nested in a hook's slow work, or before start-up: uncounted */
+		pt_run_busy = 1;
+		pthread_mutex_lock(&st.lock);
+		if (!tab_find(st.tab, pc, &info)) {
+			s = site_get(pc);
+			info = s ? s->info : 0;
+			tab_insert(pc, info);
+		}
+		pthread_mutex_unlock(&st.lock);
+		pt_run_busy = 0;
+	}
+	e->pc = pc;
+	e->info = info;
+	return info;
+}
+
+/* The first caller outside the wrappers, found by unwinding (wrappers are
+ * rare enough for backtrace()'s cost). */
+uint64_t pt_run_unwrap(uintptr_t pc, uint64_t info)
+{
+	void *buf[32];
+	int n, i;
+
+	if (pt_run_busy)
+		return info & ~PT_RUN_WRAP;
+	pt_run_busy = 1;
+	n = backtrace(buf, 32);
+	pt_run_busy = 0;
+	for (i = 0; i < n && (uintptr_t)buf[i] != pc; i++)
+		;
+	for (i++; i < n; i++) {
+		uint64_t up = pt_run_site((uintptr_t)buf[i]);
+		if (!PT_RUN_INFO_SLOT(up))
+			break; /* the interposer's own code or busy: keep the wrapper */
+		if (!(up & PT_RUN_WRAP))
+			return up;
+	}
+	return info & ~PT_RUN_WRAP;
+}
+
+uint32_t pt_run_handle_slot(uintptr_t pc, uint32_t tag)
+{
+	struct run_site *s;
+	uint32_t slot = 0;
+
+	if (pt_run_busy || !__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE))
+		return 0;
+	pt_run_busy = 1;
+	pthread_mutex_lock(&st.lock);
+	s = site_get(pc);
+	if (s) {
+		pt_seg_lock();
+		slot = pt_registry_slot_in(&s->site, tag, PT_SEG_CLASS_HANDLES, s->module);
+		pt_seg_unlock();
+	}
+	pthread_mutex_unlock(&st.lock);
+	pt_run_busy = 0;
+	return slot;
+}
+
+uint32_t pt_run_module_gone(uintptr_t addr)
+{
+	uint32_t id = 0;
+	struct pctab *t;
+
+	for (uint32_t i = 1; i < st.nmods; i++) {
+		struct pt_run_module *m = &st.mods[i];
+		if (m->gone || addr < m->lo || addr >= m->hi)
+			continue;
+		m->gone = 1;
+		id = i;
+		/* Its pcs may be reused by the next module mapped there. */
+		t = tab_copy(st.tab, st.tab ? st.tab->mask + 1 : 4096, m->lo, m->hi);
+		if (t)
+			__atomic_store_n(&st.tab, t, __ATOMIC_RELEASE);
+		for (uint32_t h = 0; st.sites && h <= st.sites_mask; h++)
+			for (struct run_site **p = &st.sites[h]; *p;)
+				if ((*p)->pc >= m->lo && (*p)->pc < m->hi)
+					*p = (*p)->next;
+				else
+					p = &(*p)->next;
+		__atomic_add_fetch(&pt_run_gen, 1, __ATOMIC_RELEASE);
+		pt_seg_lock();
+		pt_registry_forget_module(id);
+		pt_registry_module(id, m->name, m->name, PT_SEG_MODULE_UNLOADED);
+		pt_seg_unlock();
+		break;
+	}
+	return id;
+}
+
+/* The tags of descriptors (fds.c), described for pooltag used and refs. */
+static const char *const handle_kinds[][2] = {
+	{"File", "Descriptors of files (open, creat, fopen, mkstemp, dup of a file)"},
+	{"Sock", "Descriptors of sockets (socket, socketpair, accept)"},
+	{"Pipe", "Descriptors of pipes (pipe, pipe2)"},
+	{"Dir ", "Descriptors of directory streams (opendir)"},
+	{"Evnt", "Descriptors of event counters (eventfd)"},
+	{"Timr", "Descriptors of timers (timerfd_create)"},
+	{"Sigf", "Descriptors of signal queues (signalfd)"},
+	{"Epol", "Descriptors of epoll instances (epoll_create)"},
+	{"Inot", "Descriptors of inotify instances (inotify_init)"},
+	{"Memf", "Descriptors of memory files (memfd_create)"},
+};
+
+void pt_run_site_init(void)
+{
+	struct find_obj q = {.pc = (uintptr_t)&pt_run_site_init};
+
+	dl_iterate_phdr(find_obj_cb, &q);
+	st.self_lo = q.lo;
+	st.self_hi = q.hi;
+	st.nmods = 1;
+	snprintf(st.mods[0].name, sizeof(st.mods[0].name), "%s", program_invocation_short_name);
+	st.mods[0].tag = pt_tagmap_match(&pt_run_cfg.map, PT_TAGMAP_MODULE, st.mods[0].name);
+	if (!st.mods[0].tag)
+		st.mods[0].tag = pt_run_module_tag(st.mods[0].name, 1);
+	pt_seg_lock();
+	if (!pt_registry_described(st.mods[0].tag)) {
+		char desc[320];
+		snprintf(desc, sizeof(desc), "Allocated by the program %s", st.mods[0].name);
+		pt_registry_describe(st.mods[0].tag, desc, st.mods[0].name);
+	}
+	for (size_t i = 0; i < sizeof(handle_kinds) / sizeof(handle_kinds[0]); i++)
+		pt_registry_describe(pt_tag_make(handle_kinds[i][0]), handle_kinds[i][1],
+				     "pooltag run");
+	pt_seg_unlock();
+}
