@@ -145,7 +145,7 @@ int pt_handle_close_at(struct pt_site *site, struct pt_htable *t, pt_handle h)
 	if (s)
 		dead = vacate(t, s);
 	pt_obj_unlock();
-	pt_obj_destroy(dead);
+	pt_obj_destroy(dead, site);
 	if (!s) {
 		errno = EBADF;
 		return -1;
@@ -191,7 +191,7 @@ long pt_htable_destroy(struct pt_htable *t)
 		if (t->slots[i].obj)
 			dead = vacate(t, &t->slots[i]);
 		pt_obj_unlock();
-		pt_obj_destroy(dead);
+		pt_obj_destroy(dead, NULL);
 	}
 	free(t->slots);
 	free(t);

@@ -222,14 +222,15 @@ static struct pt_acq *pair(struct pt_obj *o, uint32_t module, uint32_t reftag)
 }
 
 /* The rest of a last release, without the lock: the delete routine (which
- * may release other objects), then the memory. */
-static void destroy(struct pt_obj *o)
+ * may release other objects), then the memory, freed as by site (the last
+ * release's; NULL: the type's), so the special pool names it. */
+static void destroy(struct pt_obj *o, struct pt_site *site)
 {
 	struct pt_objtype *t = o->type;
 
 	if (t->del)
 		t->del(o + 1);
-	pt_free_at(&t->site, o, t->tag);
+	pt_free_at(site ? site : &t->site, o, t->tag);
 }
 
 void *pt_obj_create_at(struct pt_site *site, struct pt_objtype *type, size_t size, uint64_t id)
@@ -321,7 +322,7 @@ int pt_obj_deref_at(struct pt_site *site, void *obj, uint32_t reftag)
 	else if (!a)
 		pt_misuse_report(PT_MISUSE_DEREF_ZERO, "dereference", obj, tag, reftag, 0, site);
 	if (last)
-		destroy(o);
+		destroy(o, site);
 	if (!a) {
 		errno = EINVAL;
 		return -1;
@@ -414,10 +415,10 @@ void *pt_obj_release_locked(void *obj, struct pt_acq *a)
 	return release(hdr_of(obj), a) ? obj : NULL;
 }
 
-void pt_obj_destroy(void *obj)
+void pt_obj_destroy(void *obj, struct pt_site *site)
 {
 	if (obj)
-		destroy(hdr_of(obj));
+		destroy(hdr_of(obj), site);
 }
 
 /* ---- for verify.c ---- */

@@ -16,6 +16,7 @@
  * and debug information are still mapped.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,11 +73,40 @@ static void init(void)
 	pthread_once(&ver.once, read_env);
 }
 
+void pt_verify_prepare(void)
+{
+	init();
+}
+
+/* Stops the program as a module unload's finding does; no stdio (a signal
+ * handler may call this). */
+void pt_verify_finding(void)
+{
+	static const char msg_exit[] = "pooltag: verifier: stopping the program (exit status 86)\n";
+	static const char msg_abort[] = "pooltag: verifier: stopping the program (abort)\n";
+	enum pt_verify_action a = __atomic_load_n(&ver.action, __ATOMIC_ACQUIRE);
+	int fd;
+
+	if (!__atomic_load_n(&ver.action_set, __ATOMIC_ACQUIRE) || a == PT_VERIFY_CONTINUE)
+		return;
+	fd = ver.out ? fileno(ver.out) : STDERR_FILENO;
+	if (write(fd, a == PT_VERIFY_ABORT ? msg_abort : msg_exit,
+		  a == PT_VERIFY_ABORT ? sizeof(msg_abort) - 1 : sizeof(msg_exit) - 1) < 0) {
+		/* nowhere to say it */
+	}
+	pt_seg_remove();
+	if (a == PT_VERIFY_ABORT) {
+		signal(SIGABRT, SIG_DFL);
+		abort();
+	}
+	_exit(PT_BUGCHECK_EXIT);
+}
+
 void pt_verify_set(enum pt_verify_action action)
 {
 	init();
-	ver.action = action;
-	ver.action_set = 1;
+	__atomic_store_n(&ver.action, action, __ATOMIC_RELEASE);
+	__atomic_store_n(&ver.action_set, 1, __ATOMIC_RELEASE);
 }
 
 void pt_verify_output(FILE *f)
@@ -94,7 +124,10 @@ unsigned pt_track_set(unsigned flags)
 		pt_stack_init();
 	pt_seg_init();
 	/* Tracked blocks must take the library's path, never the inline one. */
-	__atomic_store_n(&pt__fast_slots, flags & PT_TRACK_BLOCKS ? 0 : pt_seg.hdr->max_slots,
+	__atomic_store_n(&pt__fast_slots,
+			 (flags & PT_TRACK_BLOCKS) || __atomic_load_n(&pt_special_on, __ATOMIC_ACQUIRE)
+				 ? 0
+				 : pt_seg.hdr->max_slots,
 			 __ATOMIC_RELEASE);
 	return old;
 }
