@@ -518,6 +518,42 @@ unsigned pt_track_set(unsigned flags);
 void pt_verify_output(FILE *f);
 
 /* ---------------------------------------------------------------------------
+ * Options and fault injection
+ *
+ * One option syntax for the library, the POOLTAG environment variable and
+ * the CLI: "key=value,key=value" (pooltag(3), CONFIGURATION, lists the
+ * keys: verify=, exit-check=, track=, output=, fail*= for fault injection,
+ * special*= for the special pool).  The environment is read before the
+ * first allocation or count.
+ *
+ * Fault injection makes acquisitions (allocations, references, handle
+ * opens) fail as if memory ran out (NULL or -1 with ENOMEM): at random
+ * (fail=0.01, reproducible with fail.seed=N) or systematically (fail.nth=K,
+ * and `pooltag faults -- PROGRAM`, which fails each one in turn).
+ */
+
+/* Applies options.  0, or -1 with errno EINVAL and a one-line message in
+ * pt_config_error(); options before the bad one stay applied.  Call it
+ * before other threads use the library. */
+int pt_config(const char *options);
+const char *pt_config_error(void);
+
+/*
+ * Systematic fault injection for a test function: runs fn(arg) in a child
+ * process once to count the acquisitions it makes, then once for each of
+ * them, k = 1..n, with the k-th failing.  A run's findings: what fn still
+ * holds when it returns (blocks, references, handles per acquiring site),
+ * misuse reports, and a crash (the driver survives it).  Findings of the
+ * run without failures are listed as such and not repeated.  Prints each
+ * distinct failing site that led to a finding, with what it led to, to
+ * report (NULL: stderr).  options: fail.* filters to restrict the
+ * candidates (NULL: all).  Returns the number of distinct findings, or -1
+ * with errno (EINVAL: bad options).  Each run forks: call it while the
+ * program has a single thread.
+ */
+int pt_fault_each(void (*fn)(void *arg), void *arg, const char *options, FILE *report);
+
+/* ---------------------------------------------------------------------------
  * Export
  *
  * The counters live in a shared-memory segment, /dev/shm/pooltag-PID, mode

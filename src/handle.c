@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "faultrun.h"
 #include "internal.h"
 
 struct hslot {
@@ -89,9 +90,13 @@ int pt_handle_open_at(struct pt_site *site, struct pt_htable *t, void *obj, pt_h
 		errno = EINVAL;
 		return -1;
 	}
+	pt_fault_point();
 	pt_obj_lock();
 	s = take_slot(t);
 	if (!s)
+		e = ENOMEM;
+	else if (pt_obj_tag_locked(obj) &&
+		 pt_fault_check(PT_FAULT_HANDLE, pt_behalf_site(site), pt_obj_tag_locked(obj), 0))
 		e = ENOMEM;
 	else if (!(a = pt_obj_acquire_locked(site, obj, 0, 1)))
 		e = errno;
@@ -164,12 +169,15 @@ int pt_handle_ref_at(struct pt_site *site, struct pt_htable *t, pt_handle h,
 		return -1;
 	}
 	*out = NULL;
+	pt_fault_point();
 	pt_obj_lock();
 	s = find(t, h);
 	if (!s) {
 		errno = EBADF;
 	} else if (type && pt_obj_type(s->obj) != type) {
 		errno = EPROTOTYPE;
+	} else if (pt_fault_check(PT_FAULT_REF, pt_behalf_site(site), pt_obj_tag_locked(s->obj), 0)) {
+		errno = ENOMEM;
 	} else if (pt_obj_acquire_locked(site, s->obj, reftag, 0)) {
 		*out = s->obj;
 		rc = 0;

@@ -69,6 +69,23 @@ static inline uint64_t pt_hdr_freed(uint64_t live_word)
 _Static_assert(sizeof(struct pt__ctr) == sizeof(struct pt_seg_ctr), "counters match the segment");
 _Static_assert(sizeof(struct pt__hdr) == 16, "the header keeps 16-byte alignment");
 
+/* ---- config.c: options (POOLTAG, pt_config) ---- */
+void pt_config_init(void); /* reads the environment once; idempotent, thread-safe */
+/* Reasons to send every allocation through the library (pt__fast_slots 0). */
+#define PT_SLOW_TRACK 1u   /* a record per block */
+#define PT_SLOW_FAULT 2u   /* fault injection sees every acquisition */
+#define PT_SLOW_SPECIAL 4u /* the special pool picks blocks */
+void pt_config_slow(unsigned reason, int on);
+void pt_config_fast_path(void); /* recomputes pt__fast_slots (after pt_seg is set) */
+/* Each module parses its own keys: 0, or -1 with a one-line message. */
+int pt_fault_option(const char *key, const char *val, char *err, size_t errlen);
+int pt_special_option(const char *key, const char *val, char *err, size_t errlen)
+	__attribute__((weak));
+/* verify.c's settings, as config.c applies them. */
+void pt_verify_cfg_action(enum pt_verify_action action);
+void pt_verify_cfg_exit(int on);
+unsigned pt_verify_cfg_track(unsigned flags); /* the previous flags */
+
 /* ---- segment.c: the export segment ---- */
 struct pt_seg {
 	struct pt_seg_header *hdr;
@@ -135,12 +152,12 @@ struct pt_acq *pt_obj_acquire_locked(struct pt_site *site, void *obj, uint32_t r
 				     int is_handle);
 void *pt_obj_release_locked(void *obj, struct pt_acq *a); /* the object to destroy, or NULL */
 void pt_obj_destroy(void *obj, struct pt_site *site); /* after unlocking; site: the release's */
+uint32_t pt_obj_tag_locked(const void *obj); /* its type's tag; 0 if obj is not live */
 const char *pt_objtype_name(const struct pt_objtype *t);
 int pt_verify_module(struct pt_module *m, int apply_action);
-void pt_verify_prepare(void); /* reads the environment now, not in a signal handler */
 /* A finding was reported: stop the program if the verifier's action says
  * so (exit status PT_BUGCHECK_EXIT, or abort); returns under "continue".
- * Async-signal-safe once pt_verify_prepare has run. */
+ * Async-signal-safe. */
 void pt_verify_finding(void);
 unsigned pt_track_flags(void);
 uint32_t pt_track_stack(void); /* a stack id for a new record, 0 when stacks are off */
@@ -161,9 +178,6 @@ void pt_track_fork_release(void);
 /* ---- special.c: the verifier's special pool ---- */
 #define PT_ALIGN_SPECIAL 2 /* align_log2 value of a special-pool block (its record has the real one) */
 extern int pt_special_on; /* a selection is configured: ask pt_special_selected */
-/* A POOLTAG / pt_config key starting with "special": 0, or -1 with a
- * one-line message in err naming the key. */
-int pt_special_option(const char *key, const char *val, char *err, size_t errlen);
 int pt_special_selected(uint32_t slot, uint32_t tag, size_t size);
 /* A block on its own pages with its header written; NULL (caller falls back
  * to the ordinary back end) when it cannot be mapped. */

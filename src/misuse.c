@@ -7,11 +7,13 @@
  * Delivery is async-signal-safe (the special pool's fault handler uses it);
  * after it, the verifier's action applies (pt_verify_finding).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "faultrun.h"
 #include "internal.h"
 
 static struct {
@@ -62,6 +64,13 @@ void pt_misuse_deliver(const struct pt_misuse *m)
 {
 	pt_misuse_fn fn;
 
+	if (pt_fault_logging()) { /* a run of pooltag faults: tell the driver (first line) */
+		const char *t = m->text, *nl = strchr(t, '\n');
+		if (!strncmp(t, "pooltag: ", 9))
+			t += 9;
+		pt_fault_finding();
+		pt_fault_log("M\t%.*s", (int)(nl ? nl - t : (ptrdiff_t)strlen(t)), t);
+	}
 	__atomic_fetch_add(&pt_seg.hdr->nmisuse, 1, __ATOMIC_RELAXED);
 	fn = __atomic_load_n(&hook.fn, __ATOMIC_ACQUIRE);
 	if (fn) {

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "faultrun.h"
 #include "internal.h"
 #include "objmap.h"
 
@@ -282,14 +283,23 @@ static struct pt_obj *live(const void *body)
 	return o && pt_objmap_get(&objs.live, (uintptr_t)o) == o ? o : NULL;
 }
 
+uint32_t pt_obj_tag_locked(const void *obj)
+{
+	struct pt_obj *o = live(obj);
+
+	return o ? o->type->tag : 0;
+}
+
 int pt_obj_ref_at(struct pt_site *site, void *obj, uint32_t reftag)
 {
 	struct pt_obj *o;
 	int rc = -1;
 
+	pt_fault_point();
 	lock_objs();
 	o = live(obj);
-	if (o && pt_obj_acquire(o, site, reftag, 0))
+	if (o && !pt_fault_check(PT_FAULT_REF, pt_behalf_site(site), o->type->tag, 0) &&
+	    pt_obj_acquire(o, site, reftag, 0))
 		rc = 0;
 	unlock_objs();
 	if (!o)
@@ -339,11 +349,13 @@ void *pt_obj_lookup_at(struct pt_site *site, struct pt_objtype *type, uint64_t i
 		errno = EINVAL;
 		return NULL;
 	}
+	pt_fault_point();
 	lock_objs();
 	o = pt_objmap_get(&type->ids, id); /* only live objects are in the table */
 	if (!o)
 		errno = ENOENT;
-	else if (!pt_obj_acquire(o, site, reftag, 0))
+	else if (pt_fault_check(PT_FAULT_REF, pt_behalf_site(site), type->tag, 0) ||
+		 !pt_obj_acquire(o, site, reftag, 0))
 		o = NULL, errno = ENOMEM;
 	unlock_objs();
 	return o ? o + 1 : NULL;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "faultrun.h"
 #include "internal.h"
 #include "nonpaged.h"
 
@@ -190,6 +191,9 @@ static void *pt_alloc_block(struct pt_site *site, unsigned pool, unsigned align_
 		errno = EINVAL;
 		return NULL;
 	}
+	pt_fault_point();
+	if (pt_fault_check(PT_FAULT_ALLOC, site, tag, size))
+		return NULL;
 	slot = slot_of(site, tag, pool);
 	if (pt_unlikely(!slot))
 		return NULL;
@@ -419,6 +423,9 @@ void *pt_realloc_at(struct pt_site *site, void *p, size_t size, uint32_t tag)
 		}
 		return n;
 	}
+	pt_fault_point();
+	if (size > old_size && pt_fault_check(PT_FAULT_ALLOC, site, tag, size))
+		return NULL; /* a realloc that grows is an acquisition */
 	slot = slot_of(site, tag, pool);
 	if (!slot)
 		return NULL;

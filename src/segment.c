@@ -350,6 +350,8 @@ static void init_once(void)
 	const char *exp = getenv("POOLTAG_EXPORT");
 	void *base = NULL;
 
+	pt_config_init(); /* options first: they decide the fast path */
+
 	layout(&geo);
 	seg.size = geo.size;
 	if (!(exp && strcmp(exp, "0") == 0)) {
@@ -388,8 +390,7 @@ static void init_once(void)
 	snprintf(h->comm, sizeof(h->comm), "%s", program_invocation_short_name);
 	h->nslots = 1; /* slot 0 means "unregistered" */
 	set_pointers(base);
-	__atomic_store_n(&pt__fast_slots,
-			 pt_track_flags() & PT_TRACK_BLOCKS ? 0 : h->max_slots, __ATOMIC_RELEASE);
+	pt_config_fast_path();
 	pt_fork_handlers();
 	if (seg.fd >= 0)
 		atexit(unlink_at_exit);

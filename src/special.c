@@ -6,7 +6,7 @@
  * A block is selected by its tag (patterns with * and ?), the module of its
  * call site and its size (special=, special.module=, special.size=; all the
  * given ones must match).  Once a selection is configured every allocation
- * takes the library's path (pt__fast_slots is 0) and pool.c asks
+ * takes the library's path (PT_SLOW_SPECIAL) and pool.c asks
  * pt_special_selected() for each one.  A selected block is one mapping:
  *
  *   guard after (the default: overruns fault):
@@ -223,7 +223,8 @@ static int parse_bytes(const char *s, const char *end, uint64_t *out)
 static int fail(char *err, size_t errlen, const char *key, const char *val, const char *why)
 {
 	if (err && errlen)
-		snprintf(err, errlen, "%s=%s: %s", key, val, why);
+		snprintf(err, errlen, "option '%s': %s (got '%s')", key, why, val);
+	errno = EINVAL;
 	return -1;
 }
 
@@ -331,9 +332,10 @@ int pt_special_option(const char *key, const char *val, char *err, size_t errlen
 	}
 	if (err && errlen)
 		snprintf(err, errlen,
-			 "%s: unknown key (special, special.module, special.size, special.guard, "
+			 "unknown option '%s' (special, special.module, special.size, special.guard, "
 			 "special.quarantine, special.fill)",
 			 key);
+	errno = EINVAL;
 	return -1;
 }
 
@@ -397,22 +399,21 @@ static void setup_once(void)
 	sigaction(SIGSEGV, &sa, &sp.old_segv);
 	sigaction(SIGBUS, &sa, &sp.old_bus);
 	pt_stack_init();
-	pt_verify_prepare();
 	__atomic_store_n(&sp.ready, 1, __ATOMIC_RELEASE);
 }
 
 /* A selection was configured: send every allocation through the library
- * and install the handler. */
+ * and install the handler.  Called while the options are read, which may be
+ * inside the segment's initialisation: nothing here may need either. */
 static void enable(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	pt_seg_init();
 	pthread_once(&once, setup_once);
 	if (!__atomic_load_n(&sp.ready, __ATOMIC_ACQUIRE))
 		return;
-	__atomic_store_n(&pt__fast_slots, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&pt_special_on, 1, __ATOMIC_RELEASE);
+	pt_config_slow(PT_SLOW_SPECIAL, 1);
 	altstack_ensure();
 }
 

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "faultrun.h"
 #include "internal.h"
 #include "stack.h"
 
@@ -34,52 +35,43 @@ static struct {
 	int exit_registered;
 	unsigned track;
 	FILE *out;
-	pthread_once_t once;
-} ver = {.once = PTHREAD_ONCE_INIT};
+} ver;
 
-/* POOLTAG_VERIFY: "1"/"exit", "abort", "continue"/"0" (also read for the
- * exit check); POOLTAG_CHECK_EXIT=1 checks the main program at exit.  POOLTAG_TRACK: "stacks" (stacks of references and handles),
- * "blocks" or "1" (a record per block), "blocks,stacks" or "all" (both:
- * blocks with stacks). */
 static void exit_check(void);
 
-static void read_env(void)
-{
-	const char *v = getenv("POOLTAG_VERIFY"), *t = getenv("POOLTAG_TRACK");
-
-	if (v && *v) {
-		ver.action_set = 1;
-		if (!strcmp(v, "abort"))
-			ver.action = PT_VERIFY_ABORT;
-		else if (!strcmp(v, "continue") || !strcmp(v, "0"))
-			ver.action = PT_VERIFY_CONTINUE;
-		else
-			ver.action = PT_VERIFY_EXIT;
-	}
-	v = getenv("POOLTAG_CHECK_EXIT");
-	if (v && !strcmp(v, "1")) {
-		ver.at_exit = 1;
-		ver.exit_registered = 1;
-		atexit(exit_check);
-	}
-	if (t && (strstr(t, "stacks") || !strcmp(t, "all")))
-		ver.track |= PT_TRACK_STACKS;
-	if (t && (strstr(t, "blocks") || !strcmp(t, "all") || !strcmp(t, "1")))
-		ver.track |= PT_TRACK_BLOCKS;
-}
-
+/* Configuration (config.c parses the options and calls these). */
 static void init(void)
 {
-	pthread_once(&ver.once, read_env);
+	pt_config_init();
 }
 
-void pt_verify_prepare(void)
+void pt_verify_cfg_action(enum pt_verify_action action)
 {
-	init();
+	__atomic_store_n(&ver.action, action, __ATOMIC_RELEASE);
+	__atomic_store_n(&ver.action_set, 1, __ATOMIC_RELEASE);
+}
+
+void pt_verify_cfg_exit(int on)
+{
+	if (on && !__atomic_exchange_n(&ver.exit_registered, 1, __ATOMIC_ACQ_REL))
+		atexit(exit_check);
+	ver.at_exit = on;
+}
+
+unsigned pt_verify_cfg_track(unsigned flags)
+{
+	unsigned old = __atomic_exchange_n(&ver.track, flags, __ATOMIC_ACQ_REL);
+
+	if (flags & PT_TRACK_STACKS)
+		pt_stack_init();
+	/* Tracked blocks must take the library's path, never the inline one. */
+	pt_config_slow(PT_SLOW_TRACK, flags & PT_TRACK_BLOCKS);
+	return old;
 }
 
 /* Stops the program as a module unload's finding does; no stdio (a signal
- * handler may call this). */
+ * handler may call this).  The options were read before the first
+ * allocation, so before any finding. */
 void pt_verify_finding(void)
 {
 	static const char msg_exit[] = "pooltag: verifier: stopping the program (exit status 86)\n";
@@ -105,8 +97,7 @@ void pt_verify_finding(void)
 void pt_verify_set(enum pt_verify_action action)
 {
 	init();
-	__atomic_store_n(&ver.action, action, __ATOMIC_RELEASE);
-	__atomic_store_n(&ver.action_set, 1, __ATOMIC_RELEASE);
+	pt_verify_cfg_action(action);
 }
 
 void pt_verify_output(FILE *f)
@@ -116,20 +107,9 @@ void pt_verify_output(FILE *f)
 
 unsigned pt_track_set(unsigned flags)
 {
-	unsigned old;
-
 	init();
-	old = __atomic_exchange_n(&ver.track, flags, __ATOMIC_ACQ_REL);
-	if (flags & PT_TRACK_STACKS)
-		pt_stack_init();
 	pt_seg_init();
-	/* Tracked blocks must take the library's path, never the inline one. */
-	__atomic_store_n(&pt__fast_slots,
-			 (flags & PT_TRACK_BLOCKS) || __atomic_load_n(&pt_special_on, __ATOMIC_ACQUIRE)
-				 ? 0
-				 : pt_seg.hdr->max_slots,
-			 __ATOMIC_RELEASE);
-	return old;
+	return pt_verify_cfg_track(flags);
 }
 
 unsigned pt_track_flags(void)
@@ -267,6 +247,25 @@ static void print(FILE *f, const struct scan *sc, const char *modname, const cha
 		fprintf(f, "  ... and more that could not be listed (out of memory)\n");
 }
 
+/* The same groups for the driver of a fault-injection run (faultrun.h). */
+static void log_groups(const struct scan *sc, const char *modname)
+{
+	char site[512], tag[5];
+
+	if (!sc->n || !pt_fault_logging())
+		return;
+	pt_fault_finding();
+	for (int i = 0; i < sc->n; i++) {
+		const struct group *g = &sc->g[i];
+		pt_tag_str(pt_seg.slots[g->slot].tag, tag);
+		site_of(g->slot, site, sizeof(site));
+		pt_fault_log("L\t%s\t%s\t%s\t%s\t%s\t%llu\t%llu", modname,
+			     g->kind == 0 ? "block" : g->kind == 1 ? "reference" : "handle", tag,
+			     g->type ? pt_objtype_name(g->type) : "", site,
+			     (unsigned long long)g->count, (unsigned long long)g->bytes);
+	}
+}
+
 int pt_verify_module(struct pt_module *m, int apply_action)
 {
 	struct scan *sc = calloc(1, sizeof(*sc));
@@ -293,6 +292,7 @@ int pt_verify_module(struct pt_module *m, int apply_action)
 	print(f, sc, pt_module_name(m),
 	      !apply_action ? "checked" : pt_module_id(m) ? "unloaded" : "exited");
 	fflush(f);
+	log_groups(sc, pt_module_name(m));
 	n = sc->n + sc->oom;
 	free(sc->g);
 	free(sc);
@@ -319,9 +319,5 @@ static void exit_check(void)
 void pt_verify_at_exit(int on)
 {
 	init();
-	if (on && !ver.exit_registered) {
-		ver.exit_registered = 1;
-		atexit(exit_check);
-	}
-	ver.at_exit = on;
+	pt_verify_cfg_exit(on);
 }

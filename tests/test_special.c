@@ -23,13 +23,16 @@
 #include "internal.h"
 #include "pt_libtest.h"
 
+/* One option through the public entry, as POOLTAG would set it. */
 static int opt(const char *key, const char *val)
 {
-	char err[256] = "";
-	int rc = pt_special_option(key, val, err, sizeof(err));
+	char spec[256];
+	int rc;
 
+	snprintf(spec, sizeof(spec), "%s=%s", key, val);
+	rc = pt_config(spec);
 	if (rc != 0)
-		printf("# %s=%s: %s\n", key, val, err);
+		printf("# %s: %s\n", spec, pt_config_error());
 	return rc;
 }
 
@@ -106,10 +109,13 @@ PT_TEST(test_options)
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		PT_CHECK_EQ(pt_special_option(bad[i][0], bad[i][1], err, sizeof(err)), -1);
-		PT_CHECK_HAS(err, bad[i][0]);
-		PT_CHECK(strchr(err, '\n') == NULL);
+		snprintf(err, sizeof(err), "%s=%s", bad[i][0], bad[i][1]);
+		errno = 0;
+		PT_CHECK_EQ(pt_config(err), -1);
+		PT_CHECK_EQ(errno, EINVAL);
+		snprintf(err, sizeof(err), "option '%s'", bad[i][0]);
+		PT_CHECK_HAS(pt_config_error(), err);
+		PT_CHECK(strchr(pt_config_error(), '\n') == NULL);
 	}
 	PT_CHECK_EQ(opt("special.size", "1K-2M"), 0);
 	PT_CHECK_EQ(opt("special.size", "-64"), 0);
