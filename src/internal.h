@@ -150,7 +150,13 @@ void pt_obj_fork_lock(void); /* the bare mutex, for fork handlers */
 void pt_obj_fork_unlock(void);
 struct pt_acq *pt_obj_acquire_locked(struct pt_site *site, void *obj, uint32_t reftag,
 				     int is_handle);
-void *pt_obj_release_locked(void *obj, struct pt_acq *a); /* the object to destroy, or NULL */
+/* Releases a, the reference of a handle closed at site; the object to
+ * destroy, or NULL. */
+void *pt_obj_release_locked(void *obj, struct pt_acq *a, const struct pt_site *site);
+uint32_t pt_acq_slot(const struct pt_acq *a); /* the acquiring site's counter slot */
+/* Reports op on obj, not live (a deleted object named with its sites when
+ * the special pool still holds its memory).  Without the lock. */
+void pt_obj_report_not_live(const char *op, void *obj, struct pt_site *site);
 void pt_obj_destroy(void *obj, struct pt_site *site); /* after unlocking; site: the release's */
 uint32_t pt_obj_tag_locked(const void *obj); /* its type's tag; 0 if obj is not live */
 const char *pt_objtype_name(const struct pt_objtype *t);

@@ -139,9 +139,10 @@ void pt_misuse_report(enum pt_misuse_kind kind, const char *op, const void *addr
 		break;
 	case PT_MISUSE_DEREF_ZERO:
 		snprintf(text, sizeof(text),
-			 "pooltag: %s of object %p ('%s') at %s: no reference%s%s%s left to release",
+			 "pooltag: %s of object %p ('%s') at %s: no reference%s%s%s left to release "
+			 "(a reference count below zero); the object was created at %s",
 			 op, addr, t1, at, used_tag ? " tagged '" : "", used_tag ? t2 : "",
-			 used_tag ? "'" : "");
+			 used_tag ? "'" : "", slot ? alloc_at : "an unknown site");
 		break;
 	case PT_MISUSE_BAD_TAG:
 	default:

@@ -549,6 +549,59 @@ PT_TEST(test_object_after_last_reference)
 	PT_CHECK_HAS(last.text, want);
 }
 
+/* With its memory quarantined, a deleted object is known as such: a
+ * dereference (its count would go below zero), a reference or a handle
+ * opened on it names where it was created and where it was released. */
+PT_TEST(test_deleted_object_named)
+{
+	static struct pt_objtype *t;
+	struct pt_htable *ht = pt_htable_create("graves");
+	char *o, want[160];
+	int n = nreports;
+	pt_handle h = 0;
+	unsigned create_line, deref_line, again_line;
+
+	select_tags("SpOd");
+	pt_config("track=stacks");
+	t = pt_objtype_create("Grave", PT_PAGED, "SpOd", NULL, 0);
+	o = pt_obj_create(t, 24, 0); create_line = __LINE__;
+	PT_CHECK_EQ(pt_obj_deref(o), 0); deref_line = __LINE__;
+	errno = 0;
+	PT_CHECK_EQ(pt_obj_deref(o), -1); again_line = __LINE__;
+	PT_CHECK_EQ(errno, EINVAL);
+	PT_CHECK_EQ(nreports, n + 1);
+	PT_CHECK_EQ(last.kind, PT_MISUSE_OBJECT_FREED);
+	PT_CHECK(last.addr == o);
+	PT_CHECK_EQ(last.tag, PT_TAG("SpOd"));
+	PT_CHECK_EQ(last.alloc_line, create_line);
+	PT_CHECK(last.site && last.site->line == again_line);
+	PT_CHECK_HAS(last.text, "('SpOd', Grave)");
+	PT_CHECK_HAS(last.text, "its reference count would go below zero");
+	snprintf(want, sizeof(want), "released at tests/test_special.c:%u (test_deleted_object_named)",
+		 deref_line);
+	PT_CHECK_HAS(last.text, want);
+	snprintf(want, sizeof(want), "created at tests/test_special.c:%u (test_deleted_object_named)",
+		 create_line);
+	PT_CHECK_HAS(last.text, want);
+	snprintf(want, sizeof(want), "stack: test_deleted_object_named (test_special.c:%u)",
+		 create_line);
+	PT_CHECK_HAS(last.text, want);
+	snprintf(want, sizeof(want), "stack: test_deleted_object_named (test_special.c:%u)",
+		 deref_line);
+	PT_CHECK_HAS(last.text, want);
+
+	PT_CHECK_EQ(pt_obj_ref(o), -1);
+	PT_CHECK_EQ(nreports, n + 2);
+	PT_CHECK_EQ(last.kind, PT_MISUSE_OBJECT_FREED);
+	PT_CHECK_HAS(last.text, "used after its last reference");
+	PT_CHECK_EQ(pt_handle_open(ht, o, &h), -1);
+	PT_CHECK_EQ(nreports, n + 3);
+	PT_CHECK_EQ(last.kind, PT_MISUSE_OBJECT_FREED);
+	PT_CHECK_HAS(last.text, "pooltag: handle open of object");
+	PT_CHECK_EQ(pt_htable_destroy(ht), 0);
+	pt_config("track=none");
+}
+
 static void *churn(void *arg)
 {
 	(void)arg;
@@ -614,6 +667,7 @@ int main(void)
 	PT_RUN(test_quarantine_bounds);
 	PT_RUN(test_pools_alignment_realloc);
 	PT_RUN(test_object_after_last_reference);
+	PT_RUN(test_deleted_object_named);
 	PT_RUN(test_threads);
 	PT_RUN(test_fork);
 	PT_RUN(test_nothing_outstanding);
