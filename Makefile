@@ -51,7 +51,7 @@ PROGS    := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%) \
 	    $(PLUG_SRC:tests/plugins/%.c=$(O)/tests/plugins/%.so)
 
 # Tests that exercise threads; check-tsan runs these.
-TSAN_TESTS := test_counter test_nonpaged test_stack test_object test_handle
+TSAN_TESTS := test_counter test_nonpaged test_stack test_object test_handle test_special
 
 .PHONY: all deps build-deps test check check-asan check-tsan fuzz bench demo demo-small install clean
 SEED     := $(O)/examples/seed/host $(O)/examples/seed/libsey.so $(O)/examples/seed/libsey_fixed.so
