@@ -71,7 +71,7 @@
 #define PATTERN_LEN 32
 #define MODULE_LEN 256
 #define NBUCKETS (1u << 16)
-#define ALTSTACK_BYTES (256u << 10)
+#define ALTSTACK_BYTES (1u << 20)
 #define REC_CHUNK (64u << 10)
 
 struct blk {
@@ -346,17 +346,23 @@ static void on_fault(int sig, siginfo_t *si, void *ctx);
 static pthread_key_t altstack_key;
 static __thread int altstack_done;
 
+/* At thread exit: ours is released only if it is still the thread's (a
+ * sanitizer's thread exit may have released it already). */
 static void altstack_free(void *mem)
 {
-	stack_t ss = {.ss_flags = SS_DISABLE};
+	stack_t cur, ss = {.ss_flags = SS_DISABLE};
 
+	if (sigaltstack(NULL, &cur) != 0 || (cur.ss_flags & SS_DISABLE) || cur.ss_sp != mem)
+		return;
 	sigaltstack(&ss, NULL);
 	munmap(mem, ALTSTACK_BYTES);
 }
 
 /* The handler runs on an alternate stack, so that a fault with the stack
  * exhausted is still reported; each thread that allocates from the special
- * pool gets one, unless it has one already (a sanitizer's). */
+ * pool gets one, unless it has one at least as large already.  Large:
+ * symbolising with libdw in the handler needs far more than SIGSTKSZ (a
+ * sanitizer's own alternate stack is replaced for that reason). */
 static void altstack_ensure(void)
 {
 	stack_t old, ss;
@@ -365,7 +371,8 @@ static void altstack_ensure(void)
 	if (altstack_done)
 		return;
 	altstack_done = 1;
-	if (sigaltstack(NULL, &old) != 0 || !(old.ss_flags & SS_DISABLE))
+	if (sigaltstack(NULL, &old) != 0 || (old.ss_flags & SS_ONSTACK) ||
+	    (!(old.ss_flags & SS_DISABLE) && old.ss_size >= ALTSTACK_BYTES))
 		return;
 	mem = mmap(NULL, ALTSTACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
