@@ -31,6 +31,15 @@
 #endif
 #endif
 
+/* The fault handler symbolises stacks, which allocates: knowingly not
+ * async-signal-safe (see special.c), so ThreadSanitizer is told not to
+ * report it. */
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+	return "report_signal_unsafe=0";
+}
+
 /* One option through the public entry, as POOLTAG would set it. */
 static int opt(const char *key, const char *val)
 {
