@@ -202,8 +202,10 @@ static struct pt_acq *pt_obj_acquire(struct pt_obj *o, struct pt_site *site, uin
 	return a;
 }
 
-/* Remembers o, whose last reference site released (lock held). */
-static void bury(struct pt_obj *o, const struct pt_site *site)
+/* Remembers o, whose last reference site released (lock held).  This and
+ * pt_obj_drop capture stacks: named pt_ so the printed stack starts at the
+ * program's call. */
+static void pt_obj_bury(struct pt_obj *o, const struct pt_site *site)
 {
 	struct grave *g = &objs.graves[objs.next++ % GRAVES];
 
@@ -221,7 +223,7 @@ static void bury(struct pt_obj *o, const struct pt_site *site)
  * that was o's last reference, o leaves the live set and its id table at
  * once (nothing can find a dying object) and 1 is returned: the caller then
  * calls destroy(o) without the lock.  site: the releasing call. */
-static int release(struct pt_obj *o, struct pt_acq *a, const struct pt_site *site)
+static int pt_obj_drop(struct pt_obj *o, struct pt_acq *a, const struct pt_site *site)
 {
 	struct pt_acq **pp = &o->acqs;
 
@@ -237,7 +239,7 @@ static int release(struct pt_obj *o, struct pt_acq *a, const struct pt_site *sit
 	if (o->type->flags & PT_OBJTYPE_BY_ID)
 		pt_objmap_del(&o->type->ids, o->id);
 	if (__atomic_load_n(&pt_special_on, __ATOMIC_RELAXED))
-		bury(o, site);
+		pt_obj_bury(o, site);
 	return 1;
 }
 
@@ -420,7 +422,7 @@ int pt_obj_deref_at(struct pt_site *site, void *obj, uint32_t reftag)
 			a = pair(o, module, 0);
 		create_slot = o->create_slot;
 		if (a)
-			last = release(o, a, site);
+			last = pt_obj_drop(o, a, site);
 	}
 	unlock_objs();
 	if (!o)
@@ -521,7 +523,7 @@ struct pt_acq *pt_obj_acquire_locked(struct pt_site *site, void *obj, uint32_t r
  * object to pass to pt_obj_destroy after unlocking, or NULL. */
 void *pt_obj_release_locked(void *obj, struct pt_acq *a, const struct pt_site *site)
 {
-	return release(hdr_of(obj), a, site) ? obj : NULL;
+	return pt_obj_drop(hdr_of(obj), a, site) ? obj : NULL;
 }
 
 uint32_t pt_acq_slot(const struct pt_acq *a)

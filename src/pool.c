@@ -305,8 +305,10 @@ static struct pt__hdr *live_header(const void *p, const char *op, uint32_t used_
 }
 
 /* Releases a checked block: marks it freed, counts, returns it to its pool
- * (a special block to the quarantine; site is where it was freed). */
-static void free_block(struct pt__hdr *h, const struct pt_site *site)
+ * (a special block to the quarantine; site is where it was freed).  Named
+ * pt_ like every function on a path that captures a stack: the printer
+ * drops leading pt_ frames, so the stack starts at the program's call. */
+static void pt_free_block(struct pt__hdr *h, const struct pt_site *site)
 {
 	uint32_t meta = h->meta;
 	uint64_t size = h->word & PT__SIZE_MASK;
@@ -341,7 +343,7 @@ void pt_free_at(struct pt_site *site, void *p, uint32_t tag)
 	if (h->tag != tag)
 		pt_misuse_report(PT_MISUSE_TAG_MISMATCH, "free", p, h->tag, tag,
 				 pt_meta_slot(h->meta), site);
-	free_block(h, site);
+	pt_free_block(h, site);
 }
 
 static const char *pool_name(unsigned pool)
@@ -385,7 +387,7 @@ void pt_free_pool_at(struct pt_site *site, void *p, enum pt_pool pool, uint32_t 
 			 at);
 		pt_misuse_deliver(&m);
 	}
-	free_block(h, site);
+	pt_free_block(h, site);
 }
 
 void *pt_realloc_at(struct pt_site *site, void *p, size_t size, uint32_t tag)
@@ -419,7 +421,7 @@ void *pt_realloc_at(struct pt_site *site, void *p, size_t size, uint32_t tag)
 		n = pt_alloc_block(site, pool, lg, size, tag, 0);
 		if (n) {
 			memcpy(n, p, size < old_size ? size : old_size);
-			free_block(h, site);
+			pt_free_block(h, site);
 		}
 		return n;
 	}

@@ -426,12 +426,24 @@ static void *mt_worker(void *arg)
 	return (void *)bad;
 }
 
+/* The workers' use of a closed handle is misuse, reported from several
+ * threads at once: counted here, thread-safely. */
+static int mt_reports, mt_other_reports;
+
+static void count_misuse(const struct pt_misuse *m, void *arg)
+{
+	(void)arg;
+	__atomic_fetch_add(m->kind == PT_MISUSE_BAD_HANDLE ? &mt_reports : &mt_other_reports, 1,
+			   __ATOMIC_RELAXED);
+}
+
 PT_TEST(test_threads)
 {
 	pthread_t th[NTHREADS];
 	uintptr_t bad = 0;
 	struct site_count s;
 
+	pt_misuse_set_hook(count_misuse, NULL);
 	mt_table = pt_htable_create("threads");
 	mt_objs[0] = pt_obj_create(t_mt, 8, 0);
 	mt_objs[1] = pt_obj_create(t_mt, 8, 1);
@@ -442,7 +454,11 @@ PT_TEST(test_threads)
 		pthread_join(th[k], &r);
 		bad += (uintptr_t)r;
 	}
+	pt_misuse_set_hook(catch_misuse, NULL);
 	PT_CHECK_EQ(bad, 0);
+	/* Every use after close, whoever reused the slot since. */
+	PT_CHECK_EQ(mt_reports, NTHREADS * ITERS);
+	PT_CHECK_EQ(mt_other_reports, 0);
 	PT_CHECK_EQ(pt_obj_refs(mt_objs[0]), 1);
 	PT_CHECK_EQ(pt_obj_refs(mt_objs[1]), 1);
 	s = handle_rows(CLS_HANDLES, "HdlM", mt_open_line);

@@ -23,11 +23,11 @@
 #include "internal.h"
 #include "pt_libtest.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UNDER_SANITIZER 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define UNDER_SANITIZER 1
 #endif
 #endif
 
@@ -353,10 +353,10 @@ PT_TEST(test_foreign_fault_chained)
 
 	select_tags("SpFf");
 	st = in_child(foreign_fault, out, sizeof(out));
-#ifdef UNDER_ASAN
+#ifdef UNDER_SANITIZER
 	/* The handler before ours is the sanitizer's: it reports and exits. */
 	PT_CHECK(WIFEXITED(st) && WEXITSTATUS(st) != 0);
-	PT_CHECK_HAS(out, "AddressSanitizer: SEGV");
+	PT_CHECK_HAS(out, "Sanitizer: SEGV");
 #else
 	PT_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
 #endif
