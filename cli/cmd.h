@@ -19,6 +19,7 @@ int pt_cmd_used(int argc, char **argv);
 int pt_cmd_snap(int argc, char **argv);
 int pt_cmd_diff(int argc, char **argv);
 int pt_cmd_refs(int argc, char **argv);
+int pt_cmd_faults(int argc, char **argv);
 
 /* Prints "pooltag: <message>" on stderr. */
 void pt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -20,6 +20,7 @@ static const struct {
 	{"snap", pt_cmd_snap, "save a process's counters: snap PID -o FILE"},
 	{"diff", pt_cmd_diff, "which tags grew between two snapshots or reads"},
 	{"refs", pt_cmd_refs, "references and handles held, by module, type and line"},
+	{"faults", pt_cmd_faults, "fail each acquisition of a program in turn, report leaks"},
 };
 
 static void usage(FILE *f)

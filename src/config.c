@@ -194,6 +194,14 @@ void pt_config_init(void)
 	pthread_once(&cfg.once, read_env);
 }
 
+/* Options apply from the program's first allocation on: fault injection
+ * must see the very first acquisition, which comes before anything else
+ * would read them. */
+__attribute__((constructor)) static void config_at_start(void)
+{
+	pt_config_init();
+}
+
 int pt_config(const char *spec)
 {
 	if (!spec) {

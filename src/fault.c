@@ -22,6 +22,8 @@
  * the page (faultrun.h lists them).  fail.server=FD makes the first
  * candidate start a fork server (see serve()).
  */
+#include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
@@ -35,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "faultrun.h"
@@ -284,34 +287,62 @@ static void put(const char *s)
 		return;
 }
 
+/* The faulting instruction of a signal context, or 0. */
+static uintptr_t context_pc(void *uc)
+{
+	const ucontext_t *u = uc;
+#if defined(__x86_64__)
+	return (uintptr_t)u->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	return (uintptr_t)u->uc_mcontext.pc;
+#else
+	(void)u;
+	return 0;
+#endif
+}
+
 /* A fatal signal in a driven run: the signal and the raw frames first
  * (async-signal-safe), then a symbolised stack if that works within a
  * second (it takes locks a crash may hold: the alarm ends the attempt). */
-static void crash(int sig)
+static void crash(int sig, siginfo_t *si, void *uc)
 {
 	void *pcs[32];
 	char num[16], *q = num + sizeof(num);
-	int n = backtrace(pcs, 32);
+	int n = backtrace(pcs, 32), first = 0;
+	uintptr_t pc = context_pc(uc);
 
+	(void)si;
+	/* Frames up to the signal trampoline are this handler's. */
+	if (pc) {
+		for (int i = 0; i < n; i++)
+			if ((uintptr_t)pcs[i] == pc || (uintptr_t)pcs[i] == pc + 1)
+				first = i;
+		if (!first && n > 2)
+			first = 2;
+		pcs[first] = (void *)pc;
+	}
 	*--q = 0;
-	for (int v = n; v || q == num + sizeof(num) - 1; v /= 10)
+	for (int v = n - first; v || q == num + sizeof(num) - 1; v /= 10)
 		*--q = (char)('0' + v % 10);
 	put("C\t");
 	put(sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 	put("\t");
 	put(q);
 	put("\n");
-	backtrace_symbols_fd(pcs, n, flt.result_fd);
+	backtrace_symbols_fd(pcs + first, n - first, flt.result_fd);
+	/* Then each frame as its module's file and link-time address, for the
+	 * driver to symbolise from the files: libdw in a crashed process is
+	 * not safe.  dladdr1 takes the loader's lock, which the crash may hold:
+	 * the alarm ends the attempt. */
 	signal(SIGALRM, SIG_DFL);
 	alarm(1);
-	{
-		char stack[1536];
-		uint32_t id = pt_stack_capture(0);
-		if (id) {
-			pt_stack_format(id, stack, sizeof(stack), 10);
-			pt_fault_finding();
-			pt_fault_log("c\t%s", stack);
-		}
+	for (int i = first; i < n; i++) {
+		Dl_info info;
+		struct link_map *lm = NULL;
+		if (dladdr1(pcs[i], &info, (void **)&lm, RTLD_DL_LINKMAP) && lm && info.dli_fname)
+			pt_fault_log("c\t%s\t%lx\t%d", info.dli_fname[0] ? info.dli_fname
+									 : program_invocation_name,
+				     (unsigned long)((uintptr_t)pcs[i] - lm->l_addr), i > first);
 	}
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -326,8 +357,8 @@ static void catch_crashes(void)
 
 	sigaltstack(&ss, NULL);
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = crash;
-	sa.sa_flags = SA_ONSTACK | SA_RESETHAND | SA_NODEFER;
+	sa.sa_sigaction = crash;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		struct sigaction old;
@@ -393,6 +424,8 @@ static void serve(void)
 		close(fd);
 		return; /* this run is then an ordinary counting run */
 	}
+	if (flt.stacks)
+		pt_stack_init(); /* once here, not in every run */
 	rep.kind = PT_FAULT_REPLY_READY;
 	if (full_io(fd, &rep, sizeof(rep), 1))
 		_exit(0);
@@ -472,14 +505,27 @@ static int site_matches(const struct pt_site *site)
 	return 1;
 }
 
+/* A hash of the stack that is the same in every run, fork server or exec:
+ * each pc as its module's name and its offset there (addresses move with
+ * ASLR and with what else was loaded). */
 static uint64_t stack_hash(uint32_t id)
 {
 	uintptr_t pcs[PT_STACK_DEPTH];
 	unsigned n = pt_stack_pcs(id, pcs, PT_STACK_DEPTH);
 	uint64_t h = 0x9e3779b97f4a7c15ull;
 
-	for (unsigned i = 0; i < n && i < PT_STACK_DEPTH; i++)
-		h = mix(h ^ pcs[i]);
+	for (unsigned i = 0; i < n && i < PT_STACK_DEPTH; i++) {
+		Dl_info info;
+		uintptr_t off = pcs[i];
+		if (dladdr((void *)pcs[i], &info) && info.dli_fbase) {
+			const char *name = info.dli_fname ? strrchr(info.dli_fname, '/') : NULL;
+			off -= (uintptr_t)info.dli_fbase;
+			name = name ? name + 1 : info.dli_fname ? info.dli_fname : "";
+			for (; *name; name++)
+				h = mix(h ^ (unsigned char)*name);
+		}
+		h = mix(h ^ off);
+	}
 	return h ? h : 1;
 }
 

@@ -8,6 +8,7 @@
  * failing the same site in many runs is listed once.  Findings of the run
  * that failed nothing (the baseline) are not blamed on any failure.
  */
+#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -184,14 +185,54 @@ static char *printf_dup(const char *fmt, ...)
 	return s;
 }
 
+/*
+ * Symbolises a frame of a crashed run from the module's file: off is the
+ * link-time address (pc minus the module's load bias); ret says it is a
+ * return address (look up the call, off - 1).  Writes "func (file:line)",
+ * or "func (module+0xoff)" without line information.  libdw's offline mode
+ * reads only the files, never the dead process.
+ */
+static void offline_frame(const char *path, uint64_t off, int ret, char *out, size_t len)
+{
+	static const Dwfl_Callbacks cb = {
+		.find_elf = dwfl_build_id_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.section_address = dwfl_offline_section_address,
+	};
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	Dwfl *d = dwfl_begin(&cb);
+	Dwfl_Module *m = d ? dwfl_report_offline(d, base, path, -1) : NULL;
+	const char *fn = NULL, *file = NULL;
+	Dwarf_Addr bias = 0, addr;
+	int line = 0;
+
+	if (m && dwfl_report_end(d, NULL, NULL) == 0 && dwfl_module_getelf(m, &bias)) {
+		Dwfl_Line *l;
+		addr = bias + off - (ret ? 1 : 0);
+		fn = dwfl_module_addrname(m, addr);
+		l = dwfl_module_getsrc(m, addr);
+		if (l)
+			file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
+	}
+	if (file) {
+		const char *fb = strrchr(file, '/');
+		snprintf(out, len, "%s (%s:%d)", fn ? fn : "?", fb ? fb + 1 : file, line);
+	} else {
+		snprintf(out, len, "%s (%s+0x%llx)", fn ? fn : "?", base, (unsigned long long)off);
+	}
+	if (d)
+		dwfl_end(d);
+}
+
 int pt_fault_collect(struct pt_fault_tally *t, struct pt_fault_result *r, uint64_t k,
 		     int status, int baseline)
 {
 	size_t len = 0;
 	char *buf = read_lines(r, &len), *line, *next;
 	char fail[512] = "", fail_stack[1024] = "", crash_at[1024] = "";
+	char crash_stack[1536] = "";
 	const char *crash_sig = NULL;
-	int added = 0, crashed = 0;
+	int added = 0, crashed = 0, crash_frames = 0;
 
 	t->runs++;
 	if (baseline && r->page->ncand > t->ncand)
@@ -243,20 +284,23 @@ int pt_fault_collect(struct pt_fault_tally *t, struct pt_fault_result *r, uint64
 		} else if (!strcmp(f[0], "C") && n == 3) {
 			crash_sig = f[1];
 			crashed = 1;
-			/* the raw frames follow: keep the first outside the handler */
+			/* the raw frames follow, the faulting one first */
 			for (long i = strtol(f[2], NULL, 10); i > 0 && next && *next; i--) {
 				char *e = strchr(next, '\n');
 				if (e)
 					*e = 0;
-				if (!crash_at[0] && !strstr(next, "libpooltag") && !strstr(next, "crash") &&
-				    !strstr(next, "__restore_rt") && !strstr(next, "libc.so.6(+0x3"))
+				if (!crash_at[0])
 					snprintf(crash_at, sizeof(crash_at), "%s", next);
 				next = e ? e + 1 : NULL;
 			}
-		} else if (!strcmp(f[0], "c") && n == 2) {
-			const char *s = strstr(f[1], "__restore_rt");
-			const char *from = s ? strstr(s, " <- ") : NULL;
-			snprintf(crash_at, sizeof(crash_at), "%s", from ? from + 4 : f[1]);
+		} else if (!strcmp(f[0], "c") && n == 4 && crash_frames < 12) {
+			char fr[256];
+			size_t used = strlen(crash_stack);
+			offline_frame(f[1], strtoull(f[2], NULL, 16), f[3][0] == '1', fr, sizeof(fr));
+			snprintf(crash_stack + used, sizeof(crash_stack) - used, "%s%s",
+				 crash_frames++ ? " <- " : "", fr);
+			if (!strncmp(fr, "main ", 5))
+				crash_frames = 12; /* start-up frames say nothing */
 		}
 	}
 	if (crashed || (status != -1 && WIFSIGNALED(status)) || status == -1) {
@@ -267,6 +311,8 @@ int pt_fault_collect(struct pt_fault_tally *t, struct pt_fault_result *r, uint64
 			snprintf(sigbuf, sizeof(sigbuf), "%s", a ? a : "?");
 			sig = sigbuf;
 		}
+		if (crash_stack[0])
+			snprintf(crash_at, sizeof(crash_at), "%s", crash_stack);
 		char *text = status == -1 ? printf_dup("hangs (killed after the time limit)")
 					  : printf_dup("crashes with SIG%s%s%s", sig,
 						       crash_at[0] ? " at " : "", crash_at);
