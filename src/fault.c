@@ -344,6 +344,7 @@ static void crash(int sig, siginfo_t *si, void *uc)
 									 : program_invocation_name,
 				     (unsigned long)((uintptr_t)pcs[i] - lm->l_addr), i > first);
 	}
+	pt_seg_remove(); /* a crashed child leaves no segment behind (unlink is signal-safe) */
 	signal(sig, SIG_DFL);
 	raise(sig);
 }

@@ -427,6 +427,7 @@ static void __attribute__((noreturn)) each_child(void (*fn)(void *), void *arg,
 	}
 	fn(arg);
 	log_held(before, n);
+	pt_seg_remove(); /* _exit runs no exit handler: the child's segment goes now */
 	_exit(0);
 }
 
