@@ -118,7 +118,7 @@ $(O)/bench/%: bench/%.c $(O)/libpooltag.a
 # Fuzz targets: clang's libFuzzer with ASan+UBSan, always in build/fuzz.
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 	-Iinclude -Isrc -Icli -DPT_TAGS_DEFAULT='""'
-build/fuzz/%: fuzz/%.c $(CLI_SRC) $(wildcard cli/*.h src/*.h)
+build/fuzz/%: fuzz/%.c $(CLI_SRC) $(LIB_SRC) $(wildcard cli/*.h src/*.h include/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(CLI_SRC) $(LIB_SRC) -pthread -ldw -ldl

@@ -194,6 +194,7 @@ unsigned pt_special_align_log2(const void *user);
 int pt_special_check(const void *user, const char *op, uint32_t used_tag,
 		     const struct pt_site *site, int header_bad);
 int pt_special_contains(const void *user); /* 0 no, 1 live, 2 quarantined */
+uint32_t pt_special_sample(uint32_t slot);  /* a stack of a live block of slot, or 0 */
 struct pt_special_stats {
 	uint64_t live, quarantined, quarantined_bytes;
 };

@@ -220,10 +220,18 @@ static int parse_bytes(const char *s, const char *end, uint64_t *out)
 	return 0;
 }
 
+/* The message names the key and echoes the value, made printable and cut
+ * short: it stays one line whatever the value holds. */
 static int fail(char *err, size_t errlen, const char *key, const char *val, const char *why)
 {
+	char shown[68];
+	size_t i;
+
+	for (i = 0; val[i] && i < sizeof(shown) - 4; i++)
+		shown[i] = val[i] >= 0x20 && val[i] <= 0x7e ? val[i] : '?';
+	strcpy(shown + i, val[i] ? "..." : "");
 	if (err && errlen)
-		snprintf(err, errlen, "option '%s': %s (got '%s')", key, why, val);
+		snprintf(err, errlen, "option '%s': %s (got '%s')", key, why, shown);
 	errno = EINVAL;
 	return -1;
 }
@@ -968,6 +976,22 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 		}
 	unlock();
 	errno = saved;
+}
+
+/* A stack of a live special block of slot, or 0: the sample a leak report
+ * shows (special blocks are not in track.c's records). */
+uint32_t pt_special_sample(uint32_t slot)
+{
+	uint32_t stack = 0;
+
+	if (!__atomic_load_n(&sp.ready, __ATOMIC_ACQUIRE))
+		return 0;
+	lock();
+	for (struct blk *r = sp.all.next; r != &sp.all && !stack; r = r->next)
+		if (!r->freed && r->slot == slot)
+			stack = r->stack;
+	unlock();
+	return stack;
 }
 
 /* ---- numbers, for tests ---- */

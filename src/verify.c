@@ -284,8 +284,12 @@ int pt_verify_module(struct pt_module *m, int apply_action)
 		if (s->module != pt_module_id(m) || s->pool >= PT_NPOOLS)
 			continue;
 		pt_slot_sum(slot, &c);
-		if (c.curblocks)
-			add(sc, 0, slot, NULL, c.curblocks, c.curbytes, pt_track_block_sample(slot), 0);
+		if (c.curblocks) {
+			uint32_t stack = pt_track_block_sample(slot);
+			if (!stack)
+				stack = pt_special_sample(slot);
+			add(sc, 0, slot, NULL, c.curblocks, c.curbytes, stack, 0);
+		}
 	}
 	pt_obj_each_acq(each_acq, sc);
 	f = ver.out ? ver.out : stderr;

@@ -625,6 +625,34 @@ PT_TEST(test_deleted_object_named)
 	pt_config("track=none");
 }
 
+/* A leak report shows a sample stack of a special block, as of a tracked
+ * one. */
+PT_TEST(test_leak_sample_stack)
+{
+	FILE *f = tmpfile();
+	char buf[8192] = "", want[96];
+	char *p;
+	unsigned line;
+	size_t n;
+
+	PT_CHECK(f != NULL);
+	if (!f)
+		return;
+	select_tags("SpLk");
+	p = pt_alloc(PT_PAGED, 77, "SpLk"); line = __LINE__;
+	pt_verify_output(f);
+	PT_CHECK(pt_module_check(pt_module_main()) >= 1);
+	pt_verify_output(NULL);
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	PT_CHECK_HAS(buf, "1 paged block of 'SpLk' (77 bytes)");
+	snprintf(want, sizeof(want), "stack: test_leak_sample_stack (test_special.c:%u)", line);
+	PT_CHECK_HAS(buf, want);
+	pt_free(p, "SpLk");
+}
+
 static void *churn(void *arg)
 {
 	(void)arg;
@@ -691,6 +719,7 @@ int main(void)
 	PT_RUN(test_pools_alignment_realloc);
 	PT_RUN(test_object_after_last_reference);
 	PT_RUN(test_deleted_object_named);
+	PT_RUN(test_leak_sample_stack);
 	PT_RUN(test_threads);
 	PT_RUN(test_fork);
 	PT_RUN(test_nothing_outstanding);
