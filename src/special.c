@@ -752,10 +752,10 @@ void pt_special_free(void *user, const struct pt_site *site)
 	under = fill_broken(r->data, hdr_start, &ufirst, &ulast);
 	if (r->pool == PT_NONPAGED)
 		explicit_bzero(r->data, r->data_len);
-	r->free_stack = fstack;
-	snprintf(r->freed_at, sizeof(r->freed_at), "%s", at);
 	mprotect(r->base, r->len, PROT_NONE);
-	lock();
+	lock(); /* reports of other threads may copy the record from now on */
+	r->free_stack = fstack;
+	memcpy(r->freed_at, at, sizeof(r->freed_at));
 	r->freed = 1;
 	copy = *r;
 	sp.nlive--;
