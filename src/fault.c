@@ -287,6 +287,8 @@ static void put(const char *s)
 		return;
 }
 
+static struct sigaction displaced[NSIG]; /* what crash() replaced, per signal */
+
 /* The faulting instruction of a signal context, or 0. */
 static uintptr_t context_pc(void *uc)
 {
@@ -311,7 +313,6 @@ static void crash(int sig, siginfo_t *si, void *uc)
 	int n = backtrace(pcs, 32), first = 0;
 	uintptr_t pc = context_pc(uc);
 
-	(void)si;
 	/* Frames up to the signal trampoline are this handler's. */
 	if (pc) {
 		for (int i = 0; i < n; i++)
@@ -344,9 +345,27 @@ static void crash(int sig, siginfo_t *si, void *uc)
 									 : program_invocation_name,
 				     (unsigned long)((uintptr_t)pcs[i] - lm->l_addr), i > first);
 	}
-	pt_seg_remove(); /* a crashed child leaves no segment behind (unlink is signal-safe) */
-	signal(sig, SIG_DFL);
-	raise(sig);
+	/* Let the handler this one displaced (a sanitizer's), or the default,
+	 * end the process: a fault repeats when the handler returns. */
+	sigaction(sig, &displaced[sig], NULL);
+	if (si->si_code <= 0 || sig == SIGABRT)
+		raise(sig);
+}
+
+/* ASan and UBSan install their handlers before any constructor of ours
+ * runs; this runtime symbol tells they are there. */
+extern void __asan_init(void) __attribute__((weak));
+extern void __ubsan_handle_builtin_unreachable(void *) __attribute__((weak));
+
+static int sanitizer_handler(const struct sigaction *sa)
+{
+	Dl_info info;
+	void *fn = sa->sa_flags & SA_SIGINFO ? (void *)sa->sa_sigaction : (void *)sa->sa_handler;
+
+	if (__asan_init || __ubsan_handle_builtin_unreachable)
+		return 1;
+	return dladdr(fn, &info) && info.dli_fname &&
+	       (strstr(info.dli_fname, "libasan") || strstr(info.dli_fname, "libubsan"));
 }
 
 static void catch_crashes(void)
@@ -362,10 +381,13 @@ static void catch_crashes(void)
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		struct sigaction old;
-		/* A handler the program or the special pool installed stays:
-		 * it reports better than a raw backtrace. */
-		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_DFL)
+		struct sigaction *old = &displaced[sigs[i]];
+		if (sigaction(sigs[i], NULL, old) != 0)
+			continue;
+		/* A handler of the program or the special pool stays: it knows
+		 * better (the special pool may even let the program go on).  A
+		 * sanitizer's is displaced and called after the report. */
+		if (old->sa_handler != SIG_DFL && !sanitizer_handler(old))
 			continue;
 		sigaction(sigs[i], &sa, NULL);
 	}

@@ -8,7 +8,6 @@
  * failing the same site in many runs is listed once.  Findings of the run
  * that failed nothing (the baseline) are not blamed on any failure.
  */
-#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,6 +20,7 @@
 
 #include "faultrun.h"
 #include "internal.h"
+#include "stack.h"
 
 struct pt_fault_finding {
 	char *fail;       /* "allocation of 'SEY3' at sey.c:40 in f", "" for the baseline */
@@ -185,43 +185,17 @@ static char *printf_dup(const char *fmt, ...)
 	return s;
 }
 
-/*
- * Symbolises a frame of a crashed run from the module's file: off is the
- * link-time address (pc minus the module's load bias); ret says it is a
- * return address (look up the call, off - 1).  Writes "func (file:line)",
- * or "func (module+0xoff)" without line information.  libdw's offline mode
- * reads only the files, never the dead process.
- */
+/* "func (file:line)" of a frame of a crashed run, from its module's file;
+ * "func (module+0xoff)" without line information. */
 static void offline_frame(const char *path, uint64_t off, int ret, char *out, size_t len)
 {
-	static const Dwfl_Callbacks cb = {
-		.find_elf = dwfl_build_id_find_elf,
-		.find_debuginfo = dwfl_standard_find_debuginfo,
-		.section_address = dwfl_offline_section_address,
-	};
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	Dwfl *d = dwfl_begin(&cb);
-	Dwfl_Module *m = d ? dwfl_report_offline(d, base, path, -1) : NULL;
-	const char *fn = NULL, *file = NULL;
-	Dwarf_Addr bias = 0, addr;
-	int line = 0;
+	struct pt_frame fr;
 
-	if (m && dwfl_report_end(d, NULL, NULL) == 0 && dwfl_module_getelf(m, &bias)) {
-		Dwfl_Line *l;
-		addr = bias + off - (ret ? 1 : 0);
-		fn = dwfl_module_addrname(m, addr);
-		l = dwfl_module_getsrc(m, addr);
-		if (l)
-			file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
-	}
-	if (file) {
-		const char *fb = strrchr(file, '/');
-		snprintf(out, len, "%s (%s:%d)", fn ? fn : "?", fb ? fb + 1 : file, line);
-	} else {
-		snprintf(out, len, "%s (%s+0x%llx)", fn ? fn : "?", base, (unsigned long long)off);
-	}
-	if (d)
-		dwfl_end(d);
+	pt_sym_offline(path, (uintptr_t)off, ret, &fr);
+	if (fr.file)
+		snprintf(out, len, "%s (%s:%u)", fr.func, fr.file, fr.line);
+	else
+		snprintf(out, len, "%s (%s+0x%llx)", fr.func, fr.module, (unsigned long long)off);
 }
 
 int pt_fault_collect(struct pt_fault_tally *t, struct pt_fault_result *r, uint64_t k,
@@ -408,6 +382,7 @@ static void __attribute__((noreturn)) each_child(void (*fn)(void *), void *arg,
 
 	snprintf(opts, sizeof(opts), "fail.result=%d,fail.nth=%llu%s%s", fd,
 		 (unsigned long long)k, options && *options ? "," : "", options ? options : "");
+	pt_seg_keep_private();
 	pt_fault_defaults();
 	if (pt_config(opts) != 0) {
 		pt_fault_log("M\tbad fault options: %s", pt_config_error());
@@ -427,7 +402,6 @@ static void __attribute__((noreturn)) each_child(void (*fn)(void *), void *arg,
 	}
 	fn(arg);
 	log_held(before, n);
-	pt_seg_remove(); /* _exit runs no exit handler: the child's segment goes now */
 	_exit(0);
 }
 

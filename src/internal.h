@@ -100,6 +100,7 @@ void pt_seg_init(void);      /* idempotent, thread-safe; never fails (falls back
 int pt_seg_commit(uint64_t off, uint64_t len); /* make [off, off+len) writable without faults */
 extern int pt_seg_pending; /* a fork child that has not exported yet */
 void pt_seg_export_child(void);
+void pt_seg_keep_private(void); /* a fork child that never exports */
 void pt_seg_remove(void); /* unlink the segment's name now (a verifier stop) */
 void pt_seg_lock(void);
 void pt_seg_unlock(void);

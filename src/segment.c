@@ -344,6 +344,15 @@ void pt_seg_export_child(void)
 	pt_seg_unlock();
 }
 
+/* A fork child that will not live long enough to be read (a fault
+ * injection run) keeps its counters private: no file to remove later. */
+void pt_seg_keep_private(void)
+{
+	pt_seg_lock();
+	__atomic_store_n(&pt_seg_pending, 0, __ATOMIC_RELEASE);
+	pt_seg_unlock();
+}
+
 static void init_once(void)
 {
 	struct pt_seg_header geo = {0};

@@ -106,6 +106,16 @@ int pt_sym_lookup(uintptr_t pc, int is_return_address, struct pt_frame *out);
 int pt_sym_lookup_inline(uintptr_t pc, int is_return_address, struct pt_frame *out, unsigned max);
 
 /*
+ * Symbolises a pc of another, possibly dead, process from the file of its
+ * module (path): vaddr is the link-time address (the pc less the module's
+ * load bias).  Fills *out as pt_sym_lookup does (module is path's base
+ * name).  0, or -1 when nothing is known (out holds "?").  Reads only the
+ * file.  Thread-safe.
+ */
+int pt_sym_offline(const char *path, uintptr_t vaddr, int is_return_address,
+		   struct pt_frame *out);
+
+/*
  * Forgets the cached pc results and makes the next lookup re-read the
  * process's module map, so a module loaded or unloaded since is seen.
  * Lookups already do this by themselves after a dlopen or dlclose (the

@@ -342,13 +342,11 @@ static unsigned pt_sym_dwarf(Dwarf_Die *cu, Dwarf_Addr addr, struct pt_frame *fr
 	return n;
 }
 
-/* Resolves addr (the pc, less one for a return address) into fr[0..max)
- * with libdwfl (mutex held).  Returns the number of frames; 0 if libdwfl
- * knows nothing of addr. */
-static unsigned pt_sym_resolve(uintptr_t pc, uintptr_t addr, struct pt_frame *fr, unsigned max)
+/* Resolves addr (the pc, less one for a return address) of module mod into
+ * fr[0..max) (mutex held).  Returns the number of frames; 0 if mod is NULL. */
+static unsigned pt_sym_resolve_in(Dwfl_Module *mod, uintptr_t pc, uintptr_t addr,
+				  struct pt_frame *fr, unsigned max)
 {
-	Dwfl *dwfl = pt_sym.stale ? pt_sym_report() : pt_sym.dwfl;
-	Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, addr) : NULL;
 	const char *module, *sym = NULL, *src = NULL;
 	Dwarf_Addr bias = 0, dwbias = 0;
 	GElf_Off symoff;
@@ -390,6 +388,46 @@ static unsigned pt_sym_resolve(uintptr_t pc, uintptr_t addr, struct pt_frame *fr
 			fr[i].line = 0;
 	}
 	return n;
+}
+
+/* As pt_sym_resolve_in, in this process's module map. */
+static unsigned pt_sym_resolve(uintptr_t pc, uintptr_t addr, struct pt_frame *fr, unsigned max)
+{
+	Dwfl *dwfl = pt_sym.stale ? pt_sym_report() : pt_sym.dwfl;
+
+	return pt_sym_resolve_in(dwfl ? dwfl_addrmodule(dwfl, addr) : NULL, pc, addr, fr, max);
+}
+
+int pt_sym_offline(const char *path, uintptr_t vaddr, int is_return_address,
+		   struct pt_frame *out)
+{
+	static const Dwfl_Callbacks offline = {
+		.find_elf = dwfl_build_id_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.section_address = dwfl_offline_section_address,
+	};
+	struct pt_frame tmp[PT_SYM_MAX_INLINE];
+	Dwfl *d = dwfl_begin(&offline);
+	Dwfl_Module *mod = d ? dwfl_report_offline(d, path, path, -1) : NULL;
+	Dwarf_Addr bias = 0;
+	unsigned n = 0;
+
+	if (mod && dwfl_report_end(d, NULL, NULL) == 0 && dwfl_module_getelf(mod, &bias)) {
+		uintptr_t pc = (uintptr_t)bias + vaddr;
+		pthread_mutex_lock(&pt_sym.mutex); /* the interned strings */
+		n = pt_sym_resolve_in(mod, pc, is_return_address ? pc - 1 : pc, tmp,
+				      PT_SYM_MAX_INLINE);
+		pthread_mutex_unlock(&pt_sym.mutex);
+	}
+	if (d)
+		dwfl_end(d);
+	if (!n) {
+		*out = (struct pt_frame){vaddr, vaddr, "?", "?", NULL, 0, 0};
+		return -1;
+	}
+	*out = tmp[0];
+	out->pc = out->offset = vaddr;
+	return 0;
 }
 
 /* The first slot to probe for key in a cache of cap (a power of two) slots. */

@@ -103,7 +103,7 @@ assert_seed_leak() {
 	ptrun faults -- "$FAULTY" crash
 	[ "$status" -eq 1 ] || fail "status $status: $output"
 	[[ $output == *"failing the allocation of 'FltD' at faulty.c:"* ]] || fail "$output"
-	[[ $output == *"crashes with SIGSEGV at main (faulty.c:$line)"* ]] || fail "$output"
+	[[ $output == *"crashes with SIGSEGV at crash (faulty.c:$line) <- main (faulty.c:"* ]] || fail "$output"
 }
 
 @test "faults: misuse on an error path" {

@@ -40,6 +40,15 @@ static void *idle(void *arg)
 	return NULL;
 }
 
+/* A plain fault (UBSan would stop the run at the null store first). */
+__attribute__((noinline, no_sanitize("undefined"))) static void crash(void)
+{
+	char *a = pt_alloc(PT_PAGED, 8, "FltD");
+
+	a[0] = 1; /* no check */
+	pt_free(a, "FltD");
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "clean";
@@ -50,9 +59,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "leak")) {
 		two();
 	} else if (!strcmp(mode, "crash")) {
-		char *a = pt_alloc(PT_PAGED, 8, "FltD");
-		a[0] = 1; /* no check */
-		pt_free(a, "FltD");
+		crash();
 	} else if (!strcmp(mode, "misuse")) {
 		char *a = pt_alloc(PT_PAGED, 8, "FltE"), *b;
 		if (a) {
