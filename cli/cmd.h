@@ -20,6 +20,7 @@ int pt_cmd_snap(int argc, char **argv);
 int pt_cmd_diff(int argc, char **argv);
 int pt_cmd_refs(int argc, char **argv);
 int pt_cmd_faults(int argc, char **argv);
+int pt_cmd_exporter(int argc, char **argv);
 
 /* Prints "pooltag: <message>" on stderr. */
 void pt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -32,8 +33,9 @@ int pt_usage_err(const char *cmd, const char *fmt, ...) __attribute__((format(pr
 int pt_getopt_err(const char *cmd, char **argv);
 
 /* Loads arg into v: a PID (all digits) read live; else a file: a segment
- * (the counters a dead process left) or a snapshot.  0, or -1 with a
- * message in err. */
+ * (the counters a dead process left), a snapshot, or a Windows dump
+ * (WinDbg's !poolused text, a PoolMon snapshot), whose skipped lines are
+ * noted on stderr.  0, or -1 with a message in err. */
 int pt_target_load(const char *arg, struct pt_view *v, char *err, size_t errlen);
 
 /* The tag database for a command: the --tags files (in order), then

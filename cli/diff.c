@@ -83,13 +83,18 @@ static const struct pt_tally *find_tally(const struct pt_tally *t, size_t n, uin
 static void print(const struct change *c, size_t n, const struct pt_view *ov,
 		  const struct pt_view *nv, const struct pt_tagdb *db, int sites, long top)
 {
-	char desc[1024], tag[5], b1[256], b2[256];
+	char desc[1024], tag[5], b1[512], b2[512], da[24], df[24];
+	/* A dump with outstanding counts only cannot say how many were
+	 * allocated or freed in between. */
+	int counts = !ov->outstanding_only && !nv->outstanding_only;
 	int header = -1;
 	long shown = 0;
 
-	printf(" Comparing OLD: pid %d (%s) with NEW: pid %d (%s), %.2f s apart\n", (int)ov->pid,
-	       pt_safe_str(ov->comm, b1, sizeof(b1)), (int)nv->pid,
-	       pt_safe_str(nv->comm, b2, sizeof(b2)), (double)(nv->taken_ns - ov->taken_ns) / 1e9);
+	printf(" Comparing OLD: %s with NEW: %s", pt_view_name(ov, b1, sizeof(b1)),
+	       pt_view_name(nv, b2, sizeof(b2)));
+	if (!ov->import_format && !nv->import_format)
+		printf(", %.2f s apart", (double)(nv->taken_ns - ov->taken_ns) / 1e9);
+	printf("\n");
 	if (n == 0) {
 		printf(" No tag changed.\n");
 		return;
@@ -102,11 +107,11 @@ static void print(const struct change *c, size_t n, const struct pt_view *ov,
 			printf(" %-4s %-8s %12s %12s %9s %9s %9s %10s\n", "Tag", "Pool", "+Diff", "+Used",
 			       "+Allocs", "+Frees", "Diff", "Used");
 		}
-		printf(" %-4s %-8s %+12" PRId64 " %+12" PRId64 " %+9" PRId64 " %+9" PRId64
-		       " %9" PRIu64 " %10" PRIu64 "   ",
-		       pt_tag_print(c[i].tag, tag), class_names[c[i].pool & 3],
-		       c[i].d_diff, c[i].d_used, delta(c[i].old.nallocs, c[i].new.nallocs),
-		       delta(c[i].old.nfrees, c[i].new.nfrees), pt_sums_diff(&c[i].new),
+		snprintf(da, sizeof(da), "%+" PRId64, delta(c[i].old.nallocs, c[i].new.nallocs));
+		snprintf(df, sizeof(df), "%+" PRId64, delta(c[i].old.nfrees, c[i].new.nfrees));
+		printf(" %-4s %-8s %+12" PRId64 " %+12" PRId64 " %9s %9s %9" PRIu64 " %10" PRIu64 "   ",
+		       pt_tag_print(c[i].tag, tag), class_names[c[i].pool & 3], c[i].d_diff,
+		       c[i].d_used, counts ? da : "-", counts ? df : "-", pt_sums_diff(&c[i].new),
 		       pt_sums_used(&c[i].new));
 		if (sites && c[i].site)
 			printf("at %s:%u in %s\n", pt_safe_str(c[i].site->file, b1, sizeof(b1)),
@@ -197,7 +202,9 @@ int pt_cmd_diff(int argc, char **argv)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "t:h", longs, NULL)) != -1) {
 		if (ch == 'h') {
-			fprintf(stdout, "usage: pooltag diff [--sites] [-t N] [--tags FILE] OLD NEW\n");
+			fprintf(stdout, "usage: pooltag diff [--sites] [-t N] [--tags FILE] OLD NEW\n"
+					"  OLD and NEW: PIDs, snapshots, segments, or dumps saved from\n"
+					"  WinDbg's !poolused or PoolMon (poolmon /n)\n");
 			rc = 0;
 			goto out;
 		}
@@ -215,13 +222,19 @@ int pt_cmd_diff(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2) {
-		pt_usage_err("diff", "wants two arguments, OLD and NEW (PIDs or snapshots)");
+		pt_usage_err("diff", "wants two arguments, OLD and NEW (PIDs, snapshots or dumps)");
 		goto usage;
 	}
 	if (!(db = pt_tagdb_for(tagfiles, ntagfiles, err, sizeof(err))) ||
 	    pt_target_load(argv[optind], &ov, err, sizeof(err)) != 0 ||
 	    pt_target_load(argv[optind + 1], &nv, err, sizeof(err)) != 0) {
 		pt_err("%s", err);
+		goto out;
+	}
+	if (sites && (ov.import_format || nv.import_format)) {
+		pt_err("%s: a %s dump has no call sites (--sites)",
+		       argv[optind + !ov.import_format],
+		       ov.import_format ? ov.import_format : nv.import_format);
 		goto out;
 	}
 	if (pt_tally_build(&ov, NULL, &ot, &on) != 0 || pt_tally_build(&nv, NULL, &nt, &nn) != 0 ||

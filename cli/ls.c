@@ -124,8 +124,12 @@ int pt_cmd_snap(int argc, char **argv)
 	if (argc - optind != 1 || !out)
 		return pt_usage_err("snap", "wants one PID (or segment or snapshot) and -o FILE");
 	pt_view_init(&v);
-	if (pt_target_load(argv[optind], &v, err, sizeof(err)) != 0 ||
-	    pt_snap_write(&v, out, err, sizeof(err)) != 0)
+	if (pt_target_load(argv[optind], &v, err, sizeof(err)) != 0)
+		pt_err("%s", err);
+	else if (v.import_format) /* a snapshot is pooltag's own evidence, with a process */
+		pt_err("%s: a %s dump is read as it is, by used and diff; snap saves a process",
+		       argv[optind], v.import_format);
+	else if (pt_snap_write(&v, out, err, sizeof(err)) != 0)
 		pt_err("%s", err);
 	else
 		rc = 0;

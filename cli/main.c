@@ -16,18 +16,19 @@ static const struct {
 	const char *help;
 } cmds[] = {
 	{"ls", pt_cmd_ls, "processes that export counters (--clean removes stale segments)"},
-	{"used", pt_cmd_used, "the !poolused table of a process or snapshot"},
+	{"used", pt_cmd_used, "the !poolused table of a process, snapshot or Windows dump"},
 	{"snap", pt_cmd_snap, "save a process's counters: snap PID -o FILE"},
-	{"diff", pt_cmd_diff, "which tags grew between two snapshots or reads"},
+	{"diff", pt_cmd_diff, "which tags grew between two reads, snapshots or dumps"},
 	{"refs", pt_cmd_refs, "references and handles held, by module, type and line"},
 	{"faults", pt_cmd_faults, "fail each acquisition of a program in turn, report leaks"},
+	{"exporter", pt_cmd_exporter, "serve every process's counters to Prometheus"},
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pooltag COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-6s %s\n", cmds[i].name, cmds[i].help);
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f, "\n'pooltag COMMAND --help' for a command's options; man pooltag for all.\n");
 }
 

@@ -56,6 +56,11 @@ int pt_cmd_refs(int argc, char **argv)
 		pt_err("%s", err);
 		goto out;
 	}
+	if (v.import_format) {
+		pt_err("%s: a %s dump records no references or handles", argv[optind],
+		       v.import_format);
+		goto out;
+	}
 	rows = calloc(v.nrows + 1, sizeof(*rows));
 	if (!rows) {
 		pt_err("out of memory");

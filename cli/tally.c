@@ -94,6 +94,17 @@ const char *pt_safe_str(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+const char *pt_view_name(const struct pt_view *v, char *buf, size_t len)
+{
+	char raw[1024];
+
+	if (v->import_format)
+		snprintf(raw, sizeof(raw), "dump %s (%s)", v->import_file, v->import_format);
+	else
+		snprintf(raw, sizeof(raw), "pid %d (%s)", (int)v->pid, v->comm);
+	return pt_safe_str(raw, buf, len);
+}
+
 char *pt_tag_print(uint32_t tag, char out[5])
 {
 	for (int i = 0; i < 4; i++) {
@@ -123,7 +134,9 @@ char *pt_tally_describe(char *buf, size_t len, const struct pt_view *v,
 	if (len == 0)
 		return buf;
 	if (d) {
-		put_desc(buf, len, d->desc, *d->binary ? d->binary : v->comm);
+		/* An imported dump's descriptions name their binary or none;
+		 * the program's own fall back on its command name. */
+		put_desc(buf, len, d->desc, *d->binary || v->import_format ? d->binary : v->comm);
 	} else if (db && pt_tagdb_lookup(db, t->tag, &binary, &desc)) {
 		put_desc(buf, len, desc, binary);
 	} else {

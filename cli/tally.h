@@ -52,6 +52,11 @@ struct pt_tagdb;
 char *pt_tally_describe(char *buf, size_t len, const struct pt_view *v,
 			const struct pt_tagdb *db, const struct pt_tally *t);
 
+/* Names where v's counters came from, for a table's first line: "pid 42
+ * (server)", or "dump FILE (!poolused)" for an imported Windows dump.
+ * Control characters are replaced by '?'.  Returns buf. */
+const char *pt_view_name(const struct pt_view *v, char *buf, size_t len);
+
 /* s with control characters (from an untrusted source) replaced by '?',
  * cut to fit buf; returns buf. */
 const char *pt_safe_str(const char *s, char *buf, size_t len);

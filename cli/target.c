@@ -12,9 +12,14 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "readfile.h"
 #include "segfmt.h"
 #include "segread.h"
 #include "snapshot.h"
+#include "winimport.h"
+
+/* The largest file read as a snapshot or a dump. */
+#define PT_TARGET_MAX_FILE ((size_t)256 << 20)
 
 #ifndef PT_TAGS_DEFAULT
 #define PT_TAGS_DEFAULT "/usr/local/share/pooltag/pooltag.txt"
@@ -100,6 +105,44 @@ static int read_segment_file(const char *path, struct pt_view *v, char *err, siz
 	return rc;
 }
 
+/* A text file: a snapshot when it starts like one (even cut short, so a
+ * truncated snapshot is reported as such), else a Windows dump.  What the
+ * importer skipped is a note on stderr, not an error. */
+static int read_text_file(const char *path, struct pt_view *v, char *err, size_t errlen)
+{
+	static const char head[] = PT_SNAP_MAGIC " ";
+	struct pt_winimport info;
+	const char *why;
+	char *buf;
+	size_t len;
+	int rc;
+
+	if (pt_read_file(path, PT_TARGET_MAX_FILE, &buf, &len, &why) < 0) {
+		if (why && why[0] == 't') /* "too large" */
+			why = "larger than 256 MiB";
+		snprintf(err, errlen, "cannot read %s: %s", path, why ? why : strerror(errno));
+		return -1;
+	}
+	if (len && !memcmp(buf, head, len < sizeof(head) - 1 ? len : sizeof(head) - 1)) {
+		rc = pt_snap_parse(v, buf, len, path, err, errlen);
+		free(buf);
+		return rc;
+	}
+	rc = pt_winimport_parse(v, buf, len, path, &info, err, errlen);
+	free(buf);
+	if (rc == 0)
+		snprintf(err, errlen, "%s: not a snapshot, segment, !poolused or poolmon dump", path);
+	if (rc <= 0)
+		return -1;
+	if (info.ntables > 1)
+		fprintf(stderr, "pooltag: note: %s: %zu tables, the last one (line %zu) is read\n",
+			path, info.ntables, info.line);
+	if (info.nskipped)
+		fprintf(stderr, "pooltag: note: %s: %zu line%s not understood, skipped\n", path,
+			info.nskipped, info.nskipped == 1 ? "" : "s");
+	return 0;
+}
+
 int pt_target_load(const char *arg, struct pt_view *v, char *err, size_t errlen)
 {
 	char proc[32];
@@ -121,7 +164,7 @@ int pt_target_load(const char *arg, struct pt_view *v, char *err, size_t errlen)
 		return -1;
 	}
 	return is_segment(arg) ? read_segment_file(arg, v, err, errlen)
-			       : pt_snap_read(v, arg, err, errlen);
+			       : read_text_file(arg, v, err, errlen);
 }
 
 /* The installed pooltag.txt: beside the executable, in ../share/pooltag/

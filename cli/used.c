@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "pooltag.h"
 #include "segfmt.h"
+#include "suspects.h"
 #include "tally.h"
 
 enum sort_key { SORT_TAG, SORT_NONPAGED, SORT_PAGED, SORT_DIFF, SORT_ALLOCS };
@@ -27,7 +28,7 @@ static const char *const sort_titles[] = {
 	"Allocations"};
 
 struct used_opts {
-	int verbose, sites, reverse;
+	int verbose, sites, reverse, suspects, sorted;
 	enum sort_key sort;
 	enum format fmt;
 	long top; /* -1: all */
@@ -35,6 +36,9 @@ struct used_opts {
 
 static enum sort_key g_sort;
 static int g_reverse;
+/* The view has outstanding counts only (an imported !poolused without flag
+ * 1): allocations and frees are unknown and printed as such. */
+static int g_outstanding_only;
 
 static uint64_t sort_value(const struct pt_tally *t)
 {
@@ -94,7 +98,10 @@ static void put_csv_str(FILE *f, const char *s)
  * bytes) or, verbose, "Allocs Frees Diff Used". */
 static void put_cols(FILE *f, const struct pt_sums *s, int verbose)
 {
-	if (verbose)
+	if (verbose && g_outstanding_only)
+		fprintf(f, "%9s%10s%9llu%9llu", "-", "-", (unsigned long long)pt_sums_diff(s),
+			(unsigned long long)pt_sums_used(s));
+	else if (verbose)
 		fprintf(f, "%9llu%10llu%9llu%9llu", (unsigned long long)s->nallocs,
 			(unsigned long long)s->nfrees, (unsigned long long)pt_sums_diff(s),
 			(unsigned long long)pt_sums_used(s));
@@ -130,8 +137,7 @@ static void print_text(FILE *f, const struct pt_view *v, const struct pt_tagdb *
 	char desc[1024], tag[5], b1[512], b2[256];
 	const char *gap = o->verbose ? "   " : "\t";
 
-	fprintf(f, " pid %d (%s)%s\n", (int)v->pid, pt_safe_str(v->comm, b1, sizeof(b1)),
-		v->nmisuse ? ", misuse reported" : "");
+	fprintf(f, " %s%s\n", pt_view_name(v, b1, sizeof(b1)), v->nmisuse ? ", misuse reported" : "");
 	fprintf(f, " Sorting by %s%s\n\n", sort_titles[o->sort], o->reverse ? " (reversed)" : "");
 	fprintf(f, " Pool Used:\n");
 	if (o->verbose) {
@@ -186,9 +192,13 @@ static void print_text(FILE *f, const struct pt_view *v, const struct pt_tagdb *
 
 static void put_json_sums(FILE *f, const char *name, const struct pt_sums *s)
 {
-	fprintf(f, "\"%s\":{\"allocs\":%llu,\"frees\":%llu,\"diff\":%llu,\"used\":%llu}", name,
-		(unsigned long long)s->nallocs, (unsigned long long)s->nfrees,
-		(unsigned long long)pt_sums_diff(s), (unsigned long long)pt_sums_used(s));
+	if (g_outstanding_only)
+		fprintf(f, "\"%s\":{\"allocs\":null,\"frees\":null,\"diff\":%llu,\"used\":%llu}",
+			name, (unsigned long long)pt_sums_diff(s), (unsigned long long)pt_sums_used(s));
+	else
+		fprintf(f, "\"%s\":{\"allocs\":%llu,\"frees\":%llu,\"diff\":%llu,\"used\":%llu}",
+			name, (unsigned long long)s->nallocs, (unsigned long long)s->nfrees,
+			(unsigned long long)pt_sums_diff(s), (unsigned long long)pt_sums_used(s));
 }
 
 static void print_json(FILE *f, const struct pt_view *v, const struct pt_tagdb *db,
@@ -199,6 +209,13 @@ static void print_json(FILE *f, const struct pt_view *v, const struct pt_tagdb *
 
 	fprintf(f, "{\"format\":\"pooltag-used\",\"version\":2,\"pid\":%d,\"command\":", (int)v->pid);
 	put_json_str(f, v->comm);
+	if (v->import_format) {
+		fprintf(f, ",\"import\":{\"file\":");
+		put_json_str(f, v->import_file);
+		fprintf(f, ",\"format\":");
+		put_json_str(f, v->import_format);
+		fprintf(f, "}");
+	}
 	fprintf(f, ",\"taken_ns\":%lld,\"misuse\":%llu,\"sort\":\"%s\",\"tags\":[",
 		(long long)v->taken_ns, (unsigned long long)v->nmisuse, sort_names[o->sort]);
 	for (size_t i = 0; i < shown; i++) {
@@ -249,9 +266,13 @@ static void put_csv_row(FILE *f, const char *tag, const char *pool, const struct
 	put_csv_str(f, r ? r->file : "");
 	fprintf(f, ",%u,", r ? r->line : 0);
 	put_csv_str(f, r ? r->func : "");
-	fprintf(f, ",%llu,%llu,%llu,%llu,", (unsigned long long)s->nallocs,
-		(unsigned long long)s->nfrees, (unsigned long long)pt_sums_diff(s),
-		(unsigned long long)pt_sums_used(s));
+	if (g_outstanding_only)
+		fprintf(f, ",,,%llu,%llu,", (unsigned long long)pt_sums_diff(s),
+			(unsigned long long)pt_sums_used(s));
+	else
+		fprintf(f, ",%llu,%llu,%llu,%llu,", (unsigned long long)s->nallocs,
+			(unsigned long long)s->nfrees, (unsigned long long)pt_sums_diff(s),
+			(unsigned long long)pt_sums_used(s));
 	put_csv_str(f, desc);
 	fputc('\n', f);
 }
@@ -288,8 +309,9 @@ static void print_csv(FILE *f, const struct pt_view *v, const struct pt_tagdb *d
 static void usage(void)
 {
 	fprintf(stdout,
-		"usage: pooltag used [FLAGS] [PATTERN] PID|SNAPSHOT\n"
+		"usage: pooltag used [FLAGS] [PATTERN] PID|SNAPSHOT|DUMP\n"
 		"  a SEGMENT file (what a dead process left in /dev/shm) works as a SNAPSHOT\n"
+		"  a DUMP is text saved from WinDbg's !poolused or PoolMon's snapshot (poolmon /n)\n"
 		"  FLAGS    WinDbg's numeric flags: 1 verbose, 2 sort by non-paged, 4 by paged\n"
 		"  PATTERN  tag pattern, '?' one character, '*' any (case-sensitive): 'SEY?'\n"
 		"  -v, --verbose        allocs, frees, diff and bytes per pool\n"
@@ -298,7 +320,10 @@ static void usage(void)
 		"  -t, --top N          the first N tags only (TOTAL still counts all)\n"
 		"      --sites          break each tag into its call sites\n"
 		"      --json, --csv    for scripts\n"
-		"      --tags FILE      pooltag.txt-format descriptions (repeatable)\n");
+		"      --tags FILE      pooltag.txt-format descriptions (repeatable)\n"
+		"      --suspects       tags whose allocations were almost never freed, ranked\n"
+		"      --min-allocs N   with --suspects: judge tags with at least N allocations (100)\n"
+		"      --max-freed PCT  with --suspects: at most PCT%% of them freed (10)\n");
 }
 
 /* Reads WinDbg flags from s: 1 if s is a flags word (decimal or 0x hex),
@@ -334,8 +359,13 @@ int pt_cmd_used(int argc, char **argv)
 		{"reverse", no_argument, 0, 'r'}, {"top", required_argument, 0, 't'},
 		{"sites", no_argument, 0, 'S'},   {"json", no_argument, 0, 'J'},
 		{"csv", no_argument, 0, 'C'},     {"tags", required_argument, 0, 'T'},
-		{"help", no_argument, 0, 'h'},    {0, 0, 0, 0}};
+		{"help", no_argument, 0, 'h'},    {"suspects", no_argument, 0, 'U'},
+		{"min-allocs", required_argument, 0, 'M'},
+		{"max-freed", required_argument, 0, 'F'}, {0, 0, 0, 0}};
 	struct used_opts o = {.sort = SORT_TAG, .fmt = FMT_TEXT, .top = -1};
+	struct pt_suspect_opts so = {.min_allocs = PT_SUSPECT_MIN_ALLOCS,
+				     .max_freed = PT_SUSPECT_MAX_FREED};
+	long num;
 	char **tagfiles = calloc((size_t)argc + 1, sizeof(char *));
 	const char *pattern = NULL, *target;
 	struct pt_view v;
@@ -367,10 +397,29 @@ int pt_cmd_used(int argc, char **argv)
 				goto usage;
 			}
 			o.sort = (enum sort_key)k;
+			o.sorted = 1;
 			break;
 		}
 		case 'r':
 			o.reverse = 1;
+			o.sorted = 1;
+			break;
+		case 'U':
+			o.suspects = 1;
+			break;
+		case 'M':
+			if ((num = pt_parse_count("used", "--min-allocs", optarg)) < 0)
+				goto usage;
+			so.min_allocs = (uint64_t)num;
+			break;
+		case 'F':
+			if ((num = pt_parse_count("used", "--max-freed", optarg)) < 0)
+				goto usage;
+			if (num > 100) {
+				pt_usage_err("used", "--max-freed is a percentage, 0 to 100, not '%s'", optarg);
+				goto usage;
+			}
+			so.max_freed = (unsigned)num;
 			break;
 		case 't':
 			if ((o.top = pt_parse_count("used", "-t", optarg)) < 0)
@@ -414,6 +463,10 @@ int pt_cmd_used(int argc, char **argv)
 		if (f == 0 || npos == 3)
 			pattern = argv[argc - 2];
 	}
+	if (o.suspects && (o.fmt != FMT_TEXT || o.sites || o.sorted)) {
+		pt_usage_err("used", "--suspects has its own order and text table: no --json, --csv, --sites, -s or -r");
+		goto usage;
+	}
 	if (pattern && pt_tag_pattern_check(pattern, err, sizeof(err)) != 0) {
 		pt_usage_err("used", "bad tag pattern '%s': %s", pattern, err);
 		goto usage;
@@ -426,8 +479,26 @@ int pt_cmd_used(int argc, char **argv)
 		pt_err("%s", err);
 		goto out;
 	}
+	if (o.sites && v.import_format) {
+		pt_err("%s: a %s dump has no call sites (--sites)", target, v.import_format);
+		goto out;
+	}
+	if (o.suspects && v.outstanding_only) {
+		pt_err("%s: --suspects needs allocations and frees, and this dump has outstanding counts only (save !poolused with flag 1)",
+		       target);
+		goto out;
+	}
+	g_outstanding_only = v.outstanding_only;
 	if (pt_tally_build(&v, pattern, &t, &n) != 0) {
 		pt_err("out of memory");
+		goto out;
+	}
+	if (o.suspects) {
+		char b1[512];
+		so.top = o.top;
+		printf(" %s\n", pt_view_name(&v, b1, sizeof(b1)));
+		pt_suspects_print(stdout, &v, db, t, n, &so);
+		rc = pt_flush_stdout();
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -1,6 +1,7 @@
 /*
  * view.h - what the CLI knows of one process's counters, wherever they came
- * from: a live segment (segread.c) or a snapshot file (snapshot.c).
+ * from: a live segment (segread.c), a snapshot file (snapshot.c), or a
+ * Windows dump imported as counters per tag (winimport.c).
  *
  * A view is a list of rows, one per (call site, tag, pool), with cumulative
  * counters, plus the tag descriptions the program registered.  Strings are
@@ -44,6 +45,12 @@ struct pt_view {
 	struct pt_vdesc *descs;
 	size_t ndescs, descs_cap;
 	struct pt_view_chunk *chunks; /* string storage */
+	/* An imported Windows dump: the file and its format ("!poolused",
+	 * "poolmon"), both owned by the view; NULL for pooltag's own sources.
+	 * outstanding_only: the dump gave outstanding counts, not allocations
+	 * and frees; then nallocs holds the outstanding count and nfrees is 0. */
+	const char *import_file, *import_format;
+	int outstanding_only;
 };
 
 void pt_view_init(struct pt_view *v);

@@ -368,7 +368,7 @@ static int sanitizer_handler(const struct sigaction *sa)
 	       (strstr(info.dli_fname, "libasan") || strstr(info.dli_fname, "libubsan"));
 }
 
-static void catch_crashes(void)
+void pt_fault_catch_crashes(void)
 {
 	static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
 	static char altstack[64 * 1024];
@@ -594,7 +594,7 @@ void pt_fault_point_slow(void)
 	if (flt.server_fd >= 0 && flt.page)
 		serve(); /* returns in each run's child (or when it cannot serve) */
 	if (flt.page)
-		catch_crashes();
+		pt_fault_catch_crashes();
 }
 
 int pt_fault_check_slow(unsigned kind, const struct pt_site *site, uint32_t tag, size_t size)

@@ -388,7 +388,7 @@ static void __attribute__((noreturn)) each_child(void (*fn)(void *), void *arg,
 		pt_fault_log("M\tbad fault options: %s", pt_config_error());
 		_exit(125);
 	}
-	pt_fault_point_slow(); /* catches crashes */
+	pt_fault_catch_crashes();
 	pt_seg_init();
 	n = __atomic_load_n(&pt_seg.hdr->nslots, __ATOMIC_ACQUIRE);
 	before = mmap(NULL, (size_t)n * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,

@@ -75,6 +75,7 @@ int pt_fault_logging(void); /* is this a driven run */
 void pt_fault_defaults(void); /* no failures, no filters */
 void pt_fault_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pt_fault_finding(void); /* call before logging a finding */
+void pt_fault_catch_crashes(void); /* report fatal signals of a driven run */
 
 /* ---- faultrun.c (the driver) ---- */
 

@@ -235,11 +235,16 @@ good_snap() {
 	head -c $(($(wc -c <"$GOOD") - 3)) "$GOOD" >"$f"
 	ptrun used "$f"
 	assert_error "^pooltag: $f:$NLINES: "
+	# Cut to a prefix of the magic: still a truncated snapshot.
+	head -c 10 "$GOOD" >"$f"
+	ptrun used "$f"
+	assert_error "^pooltag: $f:1: truncated \(no end line\)$"
+	# Empty: nothing says snapshot any more.
 	: >"$f"
 	ptrun used "$f"
-	assert_error "^pooltag: $f:1: not a pooltag snapshot"
+	assert_error "^pooltag: $f: not a snapshot, segment, !poolused or poolmon dump$"
 	ptrun diff "$GOOD" "$f"
-	assert_error "^pooltag: $f:1: not a pooltag snapshot"
+	assert_error "^pooltag: $f: not a snapshot, segment, !poolused or poolmon dump$"
 }
 
 @test "snapshot: corrupt lines, with FILE:LINE" {
@@ -293,13 +298,13 @@ garbage here' "$GOOD" >"$f"
 	ptrun used "$PT_TMP/nothing.snap"
 	assert_error "^pooltag: $PT_TMP/nothing.snap: no such process or file$"
 	ptrun used "$PT_TMP"
-	assert_error "^pooltag: cannot read snapshot $PT_TMP: "
+	assert_error "^pooltag: cannot read $PT_TMP: "
 	# A FIFO nobody writes must not hang the reader.
 	mkfifo "$PT_TMP/fifo"
 	ptrun used "$PT_TMP/fifo"
-	assert_error "^pooltag: cannot read snapshot $PT_TMP/fifo: "
+	assert_error "^pooltag: cannot read $PT_TMP/fifo: "
 	ptrun used /dev/zero
-	assert_error "^pooltag: cannot read snapshot /dev/zero: "
+	assert_error "^pooltag: cannot read /dev/zero: "
 }
 
 @test "bad pattern: too long, empty" {
