@@ -13,8 +13,9 @@
  *    on failure.
  *  - Every function is thread-safe unless its comment says otherwise.
  *  - Misuse (a free with the wrong tag, a pointer pooltag did not allocate, a
- *    corrupted block header) is reported through the misuse hook with both
- *    sites, counted, and survived: it never corrupts the counters.
+ *    corrupted block header, a handle closed twice...) is reported through
+ *    the misuse hook with both sites, counted, and survived: it never
+ *    corrupts the counters.  With the verifier on it stops the program.
  */
 #ifndef POOLTAG_H
 #define POOLTAG_H
@@ -488,10 +489,12 @@ int pt_handle_ref_at(struct pt_site *site, struct pt_htable *t, pt_handle h,
  * environment, or pt_verify_set, chooses what a finding then does:
  * continue (the default without verification), exit with status
  * PT_BUGCHECK_EXIT (the default when verifying: "1" or "exit"), or abort
- * for a core dump.  Tracking call stacks (POOLTAG_TRACK=stacks, or
- * pt_track_set) makes each reference, handle and allocation record the stack
- * that took it; references and handles are always recorded with their site,
- * and accounting per call site stays on regardless.
+ * for a core dump.  Misuse reports and the special pool's findings (see
+ * pooltag(3), CONFIGURATION: special=) apply the same action.  Tracking
+ * call stacks (POOLTAG_TRACK=stacks, or pt_track_set) makes each reference,
+ * handle and allocation record the stack that took it; references and
+ * handles are always recorded with their site, and accounting per call
+ * site stays on regardless.
  */
 #define PT_BUGCHECK_EXIT 86
 
