@@ -206,6 +206,7 @@ void *pt_special_alloc(uint32_t slot, unsigned pool, unsigned align_log2, size_t
 	size_t room = a > 16 ? a : 16, body = round_up(size, 16), data_len, len;
 	uint32_t stack;
 	int before;
+	unsigned char fill;
 	char *base, *data, *user;
 	struct pt__hdr *h;
 	struct pt_sp_blk *r;
@@ -216,6 +217,7 @@ void *pt_special_alloc(uint32_t slot, unsigned pool, unsigned align_log2, size_t
 	stack = pt_stack_capture(0);
 	pt_sp_lock();
 	before = pt_sp.guard_before;
+	fill = pt_sp.fill;
 	pt_sp_unlock();
 	data_len = round_up(before ? room + size : body + room, pg);
 	len = data_len + pg;
@@ -233,8 +235,8 @@ void *pt_special_alloc(uint32_t slot, unsigned pool, unsigned align_log2, size_t
 	h->tag = tag;
 	h->meta = pt_hdr_meta(slot, pool, PT_ALIGN_SPECIAL);
 	h->word = pt__hdr_word(h->meta, size);
-	memset(data, pt_sp.fill, (size_t)((char *)h - data));
-	memset(user + size, pt_sp.fill, (size_t)(data + data_len - (user + size)));
+	memset(data, fill, (size_t)((char *)h - data));
+	memset(user + size, fill, (size_t)(data + data_len - (user + size)));
 	pt_sp_lock();
 	r = rec_get();
 	if (!r) {
@@ -243,8 +245,9 @@ void *pt_special_alloc(uint32_t slot, unsigned pool, unsigned align_log2, size_t
 		return NULL;
 	}
 	*r = (struct pt_sp_blk){.base = base, .len = len, .data = data, .data_len = data_len,
-			  .user = user, .size = size, .hdr = *h, .slot = slot, .stack = stack,
-			  .pool = pool, .align_log2 = align_log2, .guard_before = before};
+				.user = user, .size = size, .hdr = *h, .slot = slot, .stack = stack,
+				.pool = pool, .align_log2 = align_log2, .guard_before = before,
+				.fill = fill};
 	r->hnext = pt_sp.buckets[bucket_of(user)];
 	pt_sp.buckets[bucket_of(user)] = r;
 	r->next = pt_sp.all.next;
@@ -272,16 +275,17 @@ unsigned pt_special_align_log2(const void *user)
 /* ---- free ---- */
 
 /* The first and last byte of [from, to) that lost the fill; 0 if none. */
-static int fill_broken(const char *from, const char *to, const char **first, const char **last)
+static int fill_broken(const char *from, const char *to, unsigned char fill, const char **first,
+		       const char **last)
 {
 	const char *p;
 
-	for (p = from; p < to && (unsigned char)*p == pt_sp.fill; p++)
+	for (p = from; p < to && (unsigned char)*p == fill; p++)
 		;
 	if (p == to)
 		return 0;
 	*first = p;
-	for (p = to; p > *first && (unsigned char)p[-1] == pt_sp.fill; p--)
+	for (p = to; p > *first && (unsigned char)p[-1] == fill; p--)
 		;
 	*last = p - 1;
 	return 1;
@@ -308,8 +312,8 @@ void pt_special_free(void *user, const struct pt_site *site)
 	/* The block is the caller's: no other thread may touch it now. */
 	char *hdr_start = r->user - sizeof(struct pt__hdr);
 	const char *ofirst = NULL, *olast = NULL, *ufirst = NULL, *ulast = NULL;
-	over = fill_broken(r->user + r->size, r->data + r->data_len, &ofirst, &olast);
-	under = fill_broken(r->data, hdr_start, &ufirst, &ulast);
+	over = fill_broken(r->user + r->size, r->data + r->data_len, r->fill, &ofirst, &olast);
+	under = fill_broken(r->data, hdr_start, r->fill, &ufirst, &ulast);
 	if (r->pool == PT_NONPAGED)
 		explicit_bzero(r->data, r->data_len);
 	mprotect(r->base, r->len, PROT_NONE);

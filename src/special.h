@@ -33,6 +33,7 @@ struct pt_sp_blk {
 	uint32_t free_stack;
 	unsigned pool, align_log2;
 	int guard_before;
+	unsigned char fill; /* the pattern it was filled with */
 	int freed;
 	int opened; /* made accessible again after a fault (continue) */
 	char freed_at[120];

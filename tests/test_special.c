@@ -419,6 +419,21 @@ PT_TEST(test_small_overrun_in_slack)
 	PT_CHECK(last.site && last.site->line == free_line);
 	PT_CHECK_HAS(last.text, "stack: test_small_overrun_in_slack (test_special.c:");
 	PT_CHECK_EQ(count_of("SpSl", PT_PAGED).curblocks, 0); /* freed all the same */
+
+	/* A block keeps the pattern it was filled with: a new special.fill
+	 * applies to later blocks and finds nothing in earlier ones. */
+	n = nreports;
+	p = pt_alloc(PT_PAGED, 20, "SpSl");
+	opt("special.fill", "0x3c");
+	pt_free(p, "SpSl");
+	PT_CHECK_EQ(nreports, n);
+	p = pt_alloc(PT_PAGED, 20, "SpSl");
+	p[21] = 0x3c; /* the pattern itself: nothing to see */
+	p[22] = 0x00;
+	pt_free(p, "SpSl");
+	PT_CHECK_EQ(nreports, n + 1);
+	PT_CHECK_HAS(last.text, "overwritten at offsets 22-22");
+	opt("special.fill", "0xa5");
 }
 
 PT_TEST(test_double_free_names_three_sites)
