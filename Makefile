@@ -22,6 +22,8 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread \
 	-D_GNU_SOURCE -Iinclude -Isrc -Icli \
 	-DPT_TAGS_DEFAULT='"$(PREFIX)/share/pooltag/pooltag.txt"'
 LDLIBS   := -pthread -ldw -ldl $(EXTRA_LDFLAGS)
+# The CLI's full-screen monitor (pooltag mon); the library does not link it.
+CURSES_LIBS := -lncursesw
 
 # Quiet build lines unless V=1.
 ifeq ($(V),1)
@@ -34,6 +36,8 @@ endif
 
 LIB_SRC  := $(wildcard src/*.c)
 CLI_SRC  := $(filter-out cli/main.c,$(wildcard cli/*.c))
+# The CLI sources the fuzz targets build: all but the terminal monitor's.
+FUZZ_CLI_SRC := $(filter-out cli/mon.c cli/monui.c,$(CLI_SRC))
 TEST_SRC := $(wildcard tests/test_*.c)
 EX_SRC   := $(wildcard examples/*.c)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
@@ -74,7 +78,7 @@ $(O)/libptcli.a: $(CLI_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(O)/pooltag: $(O)/cli/main.o $(O)/libptcli.a $(O)/libpooltag.a
 	$(call say,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -o $@ $^ $(LDLIBS) $(CURSES_LIBS)
 $(O)/tests/%: tests/%.c tests/pt_test.h tests/pt_libtest.h $(wildcard tests/plugins/*.h) \
 		$(O)/libptcli.a $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
@@ -118,10 +122,10 @@ $(O)/bench/%: bench/%.c $(O)/libpooltag.a
 # Fuzz targets: clang's libFuzzer with ASan+UBSan, always in build/fuzz.
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 	-Iinclude -Isrc -Icli -DPT_TAGS_DEFAULT='""'
-build/fuzz/%: fuzz/%.c $(CLI_SRC) $(LIB_SRC) $(wildcard cli/*.h src/*.h include/*.h)
+build/fuzz/%: fuzz/%.c $(FUZZ_CLI_SRC) $(LIB_SRC) $(wildcard cli/*.h src/*.h include/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(CLI_SRC) $(LIB_SRC) -pthread -ldw -ldl
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_CLI_SRC) $(LIB_SRC) -pthread -ldw -ldl
 
 FUZZ_SECONDS ?= 60
 fuzz: $(FUZZERS)

@@ -21,6 +21,10 @@ int pt_cmd_diff(int argc, char **argv);
 int pt_cmd_refs(int argc, char **argv);
 int pt_cmd_faults(int argc, char **argv);
 int pt_cmd_exporter(int argc, char **argv);
+int pt_cmd_mon(int argc, char **argv);
+int pt_cmd_record(int argc, char **argv);
+int pt_cmd_trend(int argc, char **argv);
+int pt_cmd_plot(int argc, char **argv);
 
 /* Prints "pooltag: <message>" on stderr. */
 void pt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

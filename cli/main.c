@@ -22,6 +22,10 @@ static const struct {
 	{"refs", pt_cmd_refs, "references and handles held, by module, type and line"},
 	{"faults", pt_cmd_faults, "fail each acquisition of a program in turn, report leaks"},
 	{"exporter", pt_cmd_exporter, "serve every process's counters to Prometheus"},
+	{"mon", pt_cmd_mon, "live full-screen view of a process's tags (PoolMon)"},
+	{"record", pt_cmd_record, "sample a process's counters into a file: record PID -o FILE"},
+	{"trend", pt_cmd_trend, "which tags of a recording grow steadily: the leaks, with rates"},
+	{"plot", pt_cmd_plot, "chart a recording's growing tags: plot FILE -o OUT.svg|OUT.html"},
 };
 
 static void usage(FILE *f)

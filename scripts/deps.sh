@@ -11,6 +11,8 @@
 #   prometheus       a real Prometheus server scraping `pooltag exporter` in the
 #                    end-to-end test; installed without recommends, and without
 #                    starting its system service (the tests run their own)
+#   libncurses-dev   ncurses: the full-screen monitor of the CLI (pooltag mon)
+#   tmux             a terminal for the end-to-end tests of pooltag mon
 # Run as root (CI is); otherwise it only reports what is missing.
 # "deps.sh build" checks only what building needs (make all, make demo).
 missing=""
@@ -18,6 +20,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have gcc || missing="$missing gcc"
 have make || missing="$missing make"
 [ -f /usr/include/elfutils/libdwfl.h ] || missing="$missing libdw-dev"
+[ -f /usr/include/ncursesw/curses.h ] || missing="$missing libncurses-dev"
 if [ "${1:-}" = build ]; then
 	:
 else
@@ -27,6 +30,7 @@ have python3 || missing="$missing python3"
 have pkg-config || missing="$missing pkgconf"
 have setpriv || missing="$missing util-linux"
 have prometheus || want_prometheus=1
+have tmux || missing="$missing tmux"
 if have clang; then
 	rt=$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-x86_64.a
 	[ -f "$rt" ] || missing="$missing libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"

@@ -1,0 +1,632 @@
+/*
+ * recording_read.c - reading recordings (docs/recording-format.md), and
+ * replaying them sample by sample.
+ *
+ * One pass over one buffer.  Before parsing a sample it checks that all the
+ * sample's lines are there; a block that runs into the end of the file is
+ * the one sample a killed recorder can leave behind, so it is dropped with a
+ * note instead of refused.  Everything else must follow the grammar
+ * exactly, and every byte is looked at a bounded number of times.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "readfile.h"
+#include "recording.h"
+
+#define REC_MAX_FILE ((size_t)1 << 30)
+#define REC_MAX_LINE ((size_t)1 << 20)
+#define REC_HEAD     PT_REC_MAGIC " "
+#define REC_HEAD_LEN (sizeof(REC_HEAD) - 1)
+
+/* ---------------------------------------------------------------------------
+ * Reading
+ */
+
+enum { K_PID, K_UID, K_COMMAND, K_CREATED, K_START_TICKS, K_INTERVAL, K_NKEYS };
+static const char *const rec_keys[K_NKEYS] = {"pid",     "uid",         "command",
+                                              "created", "start_ticks", "interval_us"};
+#define REC_REQUIRED (1u << K_PID | 1u << K_UID | 1u << K_COMMAND)
+
+struct rec_field {
+	const char *s;
+	size_t n;
+};
+
+struct rec_parser {
+	struct pt_recording *r;
+	const char *name;
+	char *err;
+	size_t errlen;
+	size_t lineno;
+	unsigned seen; /* header keys, one bit each */
+	char *scratch; /* decoded strings: as long as the longest line, plus 3 */
+};
+
+#define REC_QUOTE_MAX  32
+#define REC_QUOTE_SIZE (REC_QUOTE_MAX * 3 + 4)
+
+/* A printable excerpt of s[0..n) for a message: control, quote, '%' and
+ * non-ASCII bytes as %XX, at most REC_QUOTE_MAX input bytes. */
+static const char *rec_quote(const char *s, size_t n, char out[REC_QUOTE_SIZE])
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n && i < REC_QUOTE_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '%' || c == '\'') {
+			snprintf(out + o, 4, "%%%02X", c);
+			o += 3;
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	if (i < n) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+__attribute__((format(printf, 2, 3))) static int rec_fail(struct rec_parser *p, const char *fmt,
+                                                          ...)
+{
+	va_list ap;
+	int n;
+
+	if (!p->errlen)
+		return -1;
+	n = snprintf(p->err, p->errlen, "%s:%zu: ", p->name, p->lineno);
+	if (n >= 0 && (size_t)n < p->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* A canonical unsigned decimal within [min, max]. */
+static int rec_num(struct rec_parser *p, struct rec_field f, const char *what, uint64_t min,
+                   uint64_t max, uint64_t *out)
+{
+	char q[REC_QUOTE_SIZE];
+	uint64_t x = 0;
+	size_t i;
+
+	if (f.n == 0 || (f.n > 1 && f.s[0] == '0'))
+		return rec_fail(p, "bad number for %s: '%s'", what, rec_quote(f.s, f.n, q));
+	for (i = 0; i < f.n; i++) {
+		unsigned d = (unsigned char)f.s[i] - (unsigned)'0';
+
+		if (d > 9)
+			return rec_fail(p, "bad number for %s: '%s'", what, rec_quote(f.s, f.n, q));
+		if (x > (UINT64_MAX - d) / 10)
+			break;
+		x = x * 10 + d;
+	}
+	if (i < f.n || x < min || x > max)
+		return rec_fail(
+		    p, "bad number for %s: '%s' is out of range (%" PRIu64 " to %" PRIu64 ")", what,
+		    rec_quote(f.s, f.n, q), min, max);
+	*out = x;
+	return 0;
+}
+
+static int rec_hex(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decodes a percent-escaped field into out (at most cap bytes stored, all of
+ * f checked); *outlen is the decoded length.  %00 only when nul_ok. */
+static int rec_unescape(struct rec_parser *p, struct rec_field f, const char *what, int nul_ok,
+                        char *out, size_t cap, size_t *outlen)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < f.n; i++, o++) {
+		unsigned char c = (unsigned char)f.s[i];
+
+		if (c == '%') {
+			int hi = i + 2 < f.n ? rec_hex((unsigned char)f.s[i + 1]) : -1;
+			int lo = i + 2 < f.n ? rec_hex((unsigned char)f.s[i + 2]) : -1;
+			char q[REC_QUOTE_SIZE];
+
+			if (hi < 0 || lo < 0)
+				return rec_fail(p, "bad escape in %s: '%s'", what,
+				                rec_quote(f.s + i, f.n - i < 3 ? f.n - i : 3, q));
+			c = (unsigned char)(hi << 4 | lo);
+			if (!c && !nul_ok)
+				return rec_fail(p, "bad escape in %s: %%00 (a NUL) in a string",
+				                what);
+			i += 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			return rec_fail(p, "unescaped control byte 0x%02X in %s", c, what);
+		}
+		if (o < cap)
+			out[o] = (char)c;
+	}
+	*outlen = o;
+	return 0;
+}
+
+static int rec_tag(struct rec_parser *p, struct rec_field f, uint32_t *tag)
+{
+	unsigned char b[4];
+	char q[REC_QUOTE_SIZE];
+	size_t n;
+
+	if (rec_unescape(p, f, "tag", 1, (char *)b, 4, &n) < 0)
+		return -1;
+	if (n != 4)
+		return rec_fail(p, "tag '%s' is not 4 bytes", rec_quote(f.s, f.n, q));
+	*tag = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	return 0;
+}
+
+/* A C-string field decoded into the scratch buffer at *off (never longer
+ * than the field, so a line's fields always fit). */
+static const char *rec_str(struct rec_parser *p, struct rec_field f, const char *what, size_t *off)
+{
+	char *out = p->scratch + *off;
+	size_t n;
+
+	if (rec_unescape(p, f, what, 0, out, f.n, &n) < 0)
+		return NULL;
+	out[n] = '\0';
+	*off += n + 1;
+	return out;
+}
+
+/* Splits at TABs; returns the field count (fields past max only counted). */
+static size_t rec_split(const char *s, size_t n, struct rec_field *f, size_t max)
+{
+	size_t nf = 0, start = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && s[i] != '\t')
+			continue;
+		if (nf < max)
+			f[nf] = (struct rec_field){s + start, i - start};
+		nf++;
+		start = i + 1;
+	}
+	return nf;
+}
+
+/* Four counters, which must be consistent: frees <= allocs. */
+static int rec_counters(struct rec_parser *p, const struct rec_field *f, uint64_t c[4])
+{
+	static const char *const what[4] = {"nallocs", "nfrees", "bytes_alloc", "bytes_freed"};
+
+	for (int i = 0; i < 4; i++)
+		if (rec_num(p, f[i], what[i], 0, UINT64_MAX, &c[i]) < 0)
+			return -1;
+	if (c[1] > c[0])
+		return rec_fail(p, "inconsistent counters: nfrees %" PRIu64 " > nallocs %" PRIu64,
+		                c[1], c[0]);
+	if (c[3] > c[2])
+		return rec_fail(
+		    p, "inconsistent counters: bytes_freed %" PRIu64 " > bytes_alloc %" PRIu64,
+		    c[3], c[2]);
+	return 0;
+}
+
+static int rec_change(struct rec_parser *p, uint32_t site, const uint64_t c[4])
+{
+	struct pt_recording *r = p->r;
+	struct pt_row *row = &r->sites.rows[site];
+
+	if (r->nchanges == r->changes_cap) {
+		size_t cap = r->changes_cap ? r->changes_cap * 2 : 256;
+		void *q = realloc(r->changes, cap * sizeof(*r->changes));
+
+		if (!q)
+			return rec_fail(p, "out of memory");
+		r->changes = q;
+		r->changes_cap = cap;
+	}
+	r->changes[r->nchanges++] =
+	    (struct pt_rec_change){(uint32_t)(r->nsamples - 1), site, c[0], c[1], c[2], c[3]};
+	row->nallocs = c[0];
+	row->nfrees = c[1];
+	row->bytes_alloc = c[2];
+	row->bytes_freed = c[3];
+	return 0;
+}
+
+/* "site TAG POOL NALLOCS NFREES BYTES_ALLOC BYTES_FREED LINE FILE FUNC
+ * MODULE": defines the next site, with its counters at this sample. */
+static int rec_site(struct rec_parser *p, const struct rec_field *f)
+{
+	struct pt_row row = {0};
+	char q[REC_QUOTE_SIZE];
+	uint64_t c[4], line;
+	size_t off = 0;
+
+	if (rec_tag(p, f[1], &row.tag) < 0)
+		return -1;
+	while (row.pool < 4 && (f[2].n != strlen(pt_rec_pools[row.pool]) ||
+	                        memcmp(f[2].s, pt_rec_pools[row.pool], f[2].n)))
+		row.pool++;
+	if (row.pool == 4)
+		return rec_fail(p, "unknown pool '%s' (paged, nonpaged, refs or handles)",
+		                rec_quote(f[2].s, f[2].n, q));
+	if (rec_counters(p, f + 3, c) < 0 || rec_num(p, f[7], "line", 0, UINT32_MAX, &line) < 0)
+		return -1;
+	if (p->r->sites.nrows >= UINT32_MAX)
+		return rec_fail(p, "too many sites");
+	row.line = (uint32_t)line;
+	if (!(row.file = rec_str(p, f[8], "file", &off)) ||
+	    !(row.func = rec_str(p, f[9], "func", &off)) ||
+	    !(row.module = rec_str(p, f[10], "module", &off)))
+		return -1;
+	if (pt_view_add_row(&p->r->sites, &row) != 0)
+		return rec_fail(p, "out of memory");
+	return rec_change(p, (uint32_t)(p->r->sites.nrows - 1), c);
+}
+
+/* "count SITE NALLOCS NFREES BYTES_ALLOC BYTES_FREED": a known site's new
+ * counters. */
+static int rec_count(struct rec_parser *p, const struct rec_field *f)
+{
+	uint64_t site, c[4];
+
+	if (p->r->sites.nrows == 0)
+		return rec_fail(p, "count line before any site line");
+	if (rec_num(p, f[1], "site", 0, p->r->sites.nrows - 1, &site) < 0 ||
+	    rec_counters(p, f + 2, c) < 0)
+		return -1;
+	return rec_change(p, (uint32_t)site, c);
+}
+
+/* "desc TAG BINARY DESCRIPTION". */
+static int rec_desc(struct rec_parser *p, const struct rec_field *f)
+{
+	const char *binary, *desc;
+	uint32_t tag;
+	size_t off = 0;
+
+	if (rec_tag(p, f[1], &tag) < 0 || !(binary = rec_str(p, f[2], "binary", &off)) ||
+	    !(desc = rec_str(p, f[3], "description", &off)))
+		return -1;
+	if (pt_view_add_desc(&p->r->sites, tag, binary, desc) != 0)
+		return rec_fail(p, "out of memory");
+	return 0;
+}
+
+/* A line inside a sample: desc, site or count. */
+static int rec_data_line(struct rec_parser *p, const char *s, size_t n)
+{
+	static const struct {
+		const char *type;
+		size_t nfields;
+		int (*parse)(struct rec_parser *p, const struct rec_field *f);
+	} types[] = {{"desc", 4, rec_desc}, {"site", 11, rec_site}, {"count", 6, rec_count}};
+	struct rec_field f[11];
+	char q[REC_QUOTE_SIZE];
+	size_t k = 0, nf;
+
+	while (k < n && s[k] != '\t' && s[k] != ' ')
+		k++;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (k != strlen(types[i].type) || memcmp(s, types[i].type, k))
+			continue;
+		if (k < n && s[k] == ' ')
+			return rec_fail(p, "fields of %s lines must be separated by TABs",
+			                types[i].type);
+		nf = rec_split(s, n, f, types[i].nfields);
+		if (nf != types[i].nfields)
+			return rec_fail(p, "wrong field count for %s: %zu (expected %zu)",
+			                types[i].type, nf, types[i].nfields);
+		return types[i].parse(p, f);
+	}
+	if (k == 6 && !memcmp(s, "sample", 6))
+		return rec_fail(p, "sample line inside a sample (its line count is wrong)");
+	return rec_fail(p, "unknown line type '%s' in a sample", rec_quote(s, k, q));
+}
+
+/* A header line "KEY VALUE" (the value may hold spaces: the command). */
+static int rec_header(struct rec_parser *p, const char *s, size_t n)
+{
+	struct pt_view *v = &p->r->sites;
+	char q[REC_QUOTE_SIZE];
+	size_t k = 0, len;
+	uint64_t x;
+	int key;
+
+	while (k < n && s[k] != ' ' && s[k] != '\t')
+		k++;
+	for (key = 0; key < K_NKEYS; key++)
+		if (k == strlen(rec_keys[key]) && !memcmp(s, rec_keys[key], k))
+			break;
+	if (key == K_NKEYS)
+		return rec_fail(p, "unknown line type '%s'", rec_quote(s, k, q));
+	if (p->seen & 1u << key)
+		return rec_fail(p, "duplicated key '%s'", rec_keys[key]);
+	if (k == n || s[k] != ' ')
+		return rec_fail(p, "wrong field count: expected '%s VALUE'", rec_keys[key]);
+	p->seen |= 1u << key;
+	struct rec_field val = {s + k + 1, n - k - 1};
+	switch (key) {
+	case K_PID:
+		if (rec_num(p, val, "pid", 1, INT32_MAX, &x) < 0)
+			return -1;
+		v->pid = (int32_t)x;
+		return 0;
+	case K_UID:
+		if (rec_num(p, val, "uid", 0, UINT32_MAX, &x) < 0)
+			return -1;
+		v->uid = (uint32_t)x;
+		return 0;
+	case K_COMMAND:
+		memset(v->comm, 0, sizeof(v->comm));
+		if (rec_unescape(p, val, "command", 0, v->comm, sizeof(v->comm) - 1, &len) < 0)
+			return -1;
+		if (len > sizeof(v->comm) - 1) {
+			v->comm[0] = '\0';
+			return rec_fail(p, "command longer than %zu bytes", sizeof(v->comm) - 1);
+		}
+		return 0;
+	case K_CREATED:
+		if (rec_num(p, val, "created", 0, INT64_MAX, &x) < 0)
+			return -1;
+		v->created_ns = (int64_t)x;
+		return 0;
+	case K_START_TICKS:
+		return rec_num(p, val, "start_ticks", 0, UINT64_MAX, &v->start_ticks);
+	default:
+		if (rec_num(p, val, "interval_us", 0, INT64_MAX, &x) < 0)
+			return -1;
+		p->r->interval_us = (int64_t)x;
+		return 0;
+	}
+}
+
+/* "sample TAKEN NLINES". */
+static int rec_sample(struct rec_parser *p, const char *s, size_t n, uint64_t *nlines)
+{
+	struct pt_recording *r = p->r;
+	struct rec_field f[3];
+	uint64_t taken;
+	int64_t last = r->nsamples ? r->taken[r->nsamples - 1] : 0;
+
+	if (n > 6 && s[6] == ' ')
+		return rec_fail(p, "fields of sample lines must be separated by TABs");
+	if (rec_split(s, n, f, 3) != 3)
+		return rec_fail(p, "wrong field count for sample: %zu (expected 3)",
+		                rec_split(s, n, f, 3));
+	if (rec_num(p, f[1], "sample time", (uint64_t)last, INT64_MAX, &taken) < 0 ||
+	    rec_num(p, f[2], "sample line count", 0, UINT64_MAX, nlines) < 0)
+		return -1;
+	if (r->nsamples >= UINT32_MAX)
+		return rec_fail(p, "too many samples");
+	if (r->nsamples == r->taken_cap) {
+		size_t cap = r->taken_cap ? r->taken_cap * 2 : 256;
+		void *q = realloc(r->taken, cap * sizeof(*r->taken));
+
+		if (!q)
+			return rec_fail(p, "out of memory");
+		r->taken = q;
+		r->taken_cap = cap;
+	}
+	r->taken[r->nsamples] = (int64_t)taken; /* counted once known complete */
+	return 0;
+}
+
+/* The line at buf[pos..): its length in *n; 1 if it ends in LF, 0 if the
+ * buffer ends first; -1 if it is longer than REC_MAX_LINE. */
+static int rec_next_line(const char *buf, size_t len, size_t pos, size_t *n)
+{
+	size_t rest = len - pos;
+	const char *nl = memchr(buf + pos, '\n', rest < REC_MAX_LINE + 1 ? rest : REC_MAX_LINE + 1);
+
+	if (nl) {
+		*n = (size_t)(nl - (buf + pos));
+		return 1;
+	}
+	if (rest > REC_MAX_LINE)
+		return -1;
+	*n = rest;
+	return 0;
+}
+
+/* Does the sample starting at pos have its nlines lines, each ended by an
+ * LF, before the buffer ends?  Looks at each byte once. */
+static int rec_complete(const char *buf, size_t len, size_t pos, uint64_t nlines)
+{
+	for (; nlines; nlines--) {
+		const char *nl = pos < len ? memchr(buf + pos, '\n', len - pos) : NULL;
+
+		if (!nl)
+			return 0;
+		pos = (size_t)(nl - buf) + 1;
+	}
+	return 1;
+}
+
+/* One line's framing checks: length, NUL, CR, empty. */
+static int rec_check_line(struct rec_parser *p, const char *s, size_t n)
+{
+	if (memchr(s, '\0', n))
+		return rec_fail(p, "NUL byte");
+	if (n && s[n - 1] == '\r')
+		return rec_fail(p, "carriage return at end of line (line ends must be LF)");
+	if (n == 0)
+		return rec_fail(p, "empty line");
+	return 0;
+}
+
+int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char *name, char *err,
+                 size_t errlen)
+{
+	struct rec_parser p = {.r = r, .name = name ? name : "(buffer)", .err = err};
+	uint64_t pending = 0; /* lines left in the current sample */
+	size_t pos = 0, n;
+	int ret = -1, insample = 0;
+
+	p.errlen = err ? errlen : 0;
+	if (p.errlen)
+		err[0] = '\0';
+	r->note[0] = '\0';
+	p.lineno = 1;
+	if (len > REC_MAX_FILE)
+		return rec_fail(&p, "recording larger than 1 GiB");
+	if (len < REC_HEAD_LEN || memcmp(buf, REC_HEAD, REC_HEAD_LEN))
+		return rec_fail(&p, len ? "not a pooltag recording"
+		                        : "not a pooltag recording (empty file)");
+	if (!(p.scratch = malloc((len < REC_MAX_LINE ? len : REC_MAX_LINE) + 3)))
+		return rec_fail(&p, "out of memory");
+	p.lineno = 0;
+	while (pos < len) {
+		const char *s = buf + pos;
+		int has_nl = rec_next_line(buf, len, pos, &n);
+
+		p.lineno++;
+		if (has_nl < 0) {
+			rec_fail(&p, "line longer than 1 MiB");
+			goto out;
+		}
+		if (!has_nl && (p.seen & REC_REQUIRED) == REC_REQUIRED)
+			goto cut; /* the last line, cut short */
+		if (!has_nl) {
+			rec_fail(&p, "truncated (the header is incomplete)");
+			goto out;
+		}
+		if (rec_check_line(&p, s, n) < 0)
+			goto out;
+		pos += n + 1;
+		if (p.lineno == 1) {
+			struct rec_field v = {s + REC_HEAD_LEN, n - REC_HEAD_LEN};
+			uint64_t version;
+			char q[REC_QUOTE_SIZE];
+
+			if (rec_num(&p, v, "version", 0, UINT64_MAX, &version) < 0) {
+				rec_fail(&p, "bad recording version '%s'", rec_quote(v.s, v.n, q));
+				goto out;
+			}
+			if (version != PT_REC_VERSION) {
+				rec_fail(&p,
+				         "recording version %" PRIu64
+				         ", this pooltag reads version %d",
+				         version, PT_REC_VERSION);
+				goto out;
+			}
+		} else if (pending) {
+			if (rec_data_line(&p, s, n) < 0)
+				goto out;
+			pending--;
+		} else if (n >= 6 && !memcmp(s, "sample", 6) &&
+		           (n == 6 || s[6] == '\t' || s[6] == ' ')) {
+			unsigned missing = REC_REQUIRED & ~p.seen;
+
+			for (int key = 0; key < K_NKEYS; key++)
+				if (missing & 1u << key) {
+					rec_fail(&p, "missing required key '%s'", rec_keys[key]);
+					goto out;
+				}
+			if (rec_sample(&p, s, n, &pending) < 0)
+				goto out;
+			if (!rec_complete(buf, len, pos, pending))
+				goto cut;
+			insample = 1;
+			r->sites.taken_ns = r->taken[r->nsamples++];
+		} else if (insample) {
+			char q[REC_QUOTE_SIZE];
+			size_t k = 0;
+
+			while (k < n && s[k] != '\t' && s[k] != ' ')
+				k++;
+			rec_fail(&p, "'%s' line outside a sample (a sample's line count is wrong)",
+			         rec_quote(s, k, q));
+			goto out;
+		} else if (rec_header(&p, s, n) < 0) {
+			goto out;
+		}
+	}
+	ret = 0;
+	goto out;
+cut:
+	/* Rows and descriptions of the dropped sample were not parsed; the
+	 * view's state is that of the last complete sample. */
+	snprintf(r->note, sizeof(r->note), "%s:%zu: last sample incomplete, ignored (%zu complete)",
+	         p.name, p.lineno, r->nsamples);
+	ret = 0;
+out:
+	free(p.scratch);
+	return ret;
+}
+
+int pt_rec_read(struct pt_recording *r, const char *path, char *err, size_t errlen)
+{
+	const char *why;
+	char *buf;
+	size_t len;
+	int ret;
+
+	if (pt_read_file(path, REC_MAX_FILE, &buf, &len, &why) < 0) {
+		if (why && why[0] == 't')
+			why = "larger than 1 GiB";
+		snprintf(err, errlen, "cannot read recording %s: %s", path,
+		         why ? why : strerror(errno));
+		return -1;
+	}
+	ret = pt_rec_parse(r, buf, len, path, err, errlen);
+	free(buf);
+	return ret;
+}
+
+void pt_rec_init(struct pt_recording *r)
+{
+	memset(r, 0, sizeof(*r));
+	pt_view_init(&r->sites);
+}
+
+void pt_rec_free(struct pt_recording *r)
+{
+	pt_view_free(&r->sites);
+	free(r->taken);
+	free(r->changes);
+	pt_rec_init(r);
+}
+
+int pt_rec_replay(const struct pt_recording *r, pt_rec_fn fn, void *ctx)
+{
+	struct pt_row *rows = malloc((r->sites.nrows + 1) * sizeof(*rows));
+	size_t c = 0;
+	int ret = 0;
+
+	if (!rows)
+		return -1;
+	for (size_t i = 0; i < r->sites.nrows; i++) {
+		rows[i] = r->sites.rows[i];
+		rows[i].nallocs = rows[i].nfrees = rows[i].bytes_alloc = rows[i].bytes_freed = 0;
+	}
+	/* Sites are defined in order, each by its first change, so the sites
+	 * of a sample are those up to the highest one changed so far. */
+	for (size_t s = 0, nrows = 0; s < r->nsamples && !ret; s++) {
+		for (; c < r->nchanges && r->changes[c].sample == s; c++) {
+			const struct pt_rec_change *ch = &r->changes[c];
+			struct pt_row *row = &rows[ch->site];
+
+			row->nallocs = ch->nallocs;
+			row->nfrees = ch->nfrees;
+			row->bytes_alloc = ch->bytes_alloc;
+			row->bytes_freed = ch->bytes_freed;
+			if (ch->site >= nrows)
+				nrows = ch->site + 1;
+		}
+		ret = fn(ctx, s, r->taken[s], rows, nrows);
+	}
+	free(rows);
+	return ret;
+}
