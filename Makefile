@@ -63,7 +63,7 @@ PROGS    := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%) \
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(O)/%.o)
 
 # Tests that exercise threads; check-tsan runs these.
-TSAN_TESTS := test_counter test_nonpaged test_stack test_object test_handle
+TSAN_TESTS := test_counter test_nonpaged test_stack test_object test_handle test_special
 
 .PHONY: all deps build-deps test check check-asan check-tsan fuzz bench demo demo-small install clean
 SEED     := $(O)/examples/seed/host $(O)/examples/seed/libsey.so $(O)/examples/seed/libsey_fixed.so
@@ -151,7 +151,7 @@ $(O)/bench/%: bench/%.c $(O)/libpooltag.a
 # Fuzz targets: clang's libFuzzer with ASan+UBSan, always in build/fuzz.
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 	-Iinclude -Isrc -Icli -DPT_TAGS_DEFAULT='""'
-build/fuzz/%: fuzz/%.c $(FUZZ_CLI_SRC) $(LIB_SRC) $(wildcard cli/*.h src/*.h)
+build/fuzz/%: fuzz/%.c $(FUZZ_CLI_SRC) $(LIB_SRC) $(wildcard cli/*.h src/*.h include/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_CLI_SRC) $(LIB_SRC) -pthread -ldw -ldl

@@ -13,8 +13,9 @@
  *    on failure.
  *  - Every function is thread-safe unless its comment says otherwise.
  *  - Misuse (a free with the wrong tag, a pointer pooltag did not allocate, a
- *    corrupted block header) is reported through the misuse hook with both
- *    sites, counted, and survived: it never corrupts the counters.
+ *    corrupted block header, a handle closed twice...) is reported through
+ *    the misuse hook with both sites, counted, and survived: it never
+ *    corrupts the counters.  With the verifier on it stops the program.
  */
 #ifndef POOLTAG_H
 #define POOLTAG_H
@@ -103,6 +104,7 @@ struct pt_site {
 	pt_alloc_aligned_at(PT_SITE(), (pool), (align), (size), PT_TAG(tag))
 #define pt_realloc(p, size, tag) pt_realloc_at(PT_SITE(), (p), (size), PT_TAG(tag))
 #define pt_free(p, tag) pt__free_inline(PT_SITE(), (p), PT_TAG(tag))
+#define pt_free_pool(p, pool, tag) pt_free_pool_at(PT_SITE(), (p), (pool), PT_TAG(tag))
 
 /* size bytes of uninitialised memory from pool, charged to (site, tag, pool).
  * NULL with ENOMEM when out of memory or size is absurd; EINVAL for a bad
@@ -131,6 +133,12 @@ void *pt_realloc_at(struct pt_site *site, void *p, size_t size, uint32_t tag);
  * freed and charged to its real tag.  A pointer pooltag did not allocate (or
  * whose header was overwritten) is reported and left alone. */
 void pt_free_at(struct pt_site *site, void *p, uint32_t tag);
+
+/* As pt_free, and p must come from pool: a block of another pool is
+ * reported (PT_MISUSE_WRONG_POOL, with both sites) and still freed into its
+ * own pool, as a wrong tag is.  For code that, like a driver, knows which
+ * pool each buffer should be in. */
+void pt_free_pool_at(struct pt_site *site, void *p, enum pt_pool pool, uint32_t tag);
 
 /* The requested size of a live block, its pool and its tag. */
 size_t pt_size(const void *p);
@@ -220,18 +228,24 @@ static inline void *pt__alloc_inline(struct pt_site *site, enum pt_pool pool, si
 static inline void pt__free_inline(struct pt_site *site, void *p, uint32_t tag)
 {
 	struct pt__ctr *c = pt__tls_ctr;
+	uint32_t fast = __atomic_load_n(&pt__fast_slots, __ATOMIC_RELAXED);
 	struct pt__hdr *h;
 	uint32_t meta;
 	uint64_t word;
 
 	if (!p)
 		return;
+	/* With fast_slots 0 (tracking, special pool) the header is not read
+	 * here: a block in the special pool's quarantine has no readable one. */
+	if (__builtin_expect(!c || !fast, 0)) {
+		pt_free_at(site, p, tag);
+		return;
+	}
 	h = (struct pt__hdr *)p - 1;
 	meta = h->meta;
 	word = h->word;
 	/* meta below pt__fast_slots means pool 0, no alignment, slot in range. */
-	if (__builtin_expect(h->tag != tag || !c ||
-				     meta >= __atomic_load_n(&pt__fast_slots, __ATOMIC_RELAXED) ||
+	if (__builtin_expect(h->tag != tag || meta >= fast ||
 				     word != pt__hdr_word(meta, word & PT__SIZE_MASK),
 			     0)) {
 		pt_free_at(site, p, tag);
@@ -279,6 +293,11 @@ enum pt_misuse_kind {
 	PT_MISUSE_BAD_TAG,          /* a tag that is not printable ASCII */
 	PT_MISUSE_BAD_OBJECT,       /* a reference to an object that is not live (deleted, foreign) */
 	PT_MISUSE_DEREF_ZERO,       /* a dereference with no reference left to release */
+	PT_MISUSE_CORRUPTED,        /* a header, or the special pool's fill around a block, overwritten */
+	PT_MISUSE_WRONG_POOL,       /* freed as a block of another pool (pt_free_pool) */
+	PT_MISUSE_FAULT,            /* an access to a special-pool guard page or freed block */
+	PT_MISUSE_OBJECT_FREED,     /* an object used after its last reference was released */
+	PT_MISUSE_BAD_HANDLE,       /* a handle used or closed after it was closed */
 };
 
 struct pt_misuse {
@@ -288,8 +307,15 @@ struct pt_misuse {
 	uint32_t used_tag;               /* the tag the caller passed */
 	const char *alloc_file, *alloc_func; /* where the block was allocated, or NULL */
 	unsigned alloc_line;
-	const struct pt_site *site;      /* the site of the offending call */
-	const char *text;                /* the one-line report, without newline */
+	const struct pt_site *site;      /* the site of the offending call (NULL for a fault) */
+	const char *text;                /* the report, without a final newline: one line, or
+					    for the special pool and objects more lines with
+					    the sites' call stacks */
+	const void *access;              /* PT_MISUSE_FAULT, CORRUPTED: the address accessed
+					    or found overwritten, else NULL */
+	const char *freed_at;            /* where the block was freed, the object's last
+					    reference released or the handle closed
+					    ("file:line (func)"), or NULL if unknown */
 };
 
 typedef void (*pt_misuse_fn)(const struct pt_misuse *m, void *arg);
@@ -463,10 +489,12 @@ int pt_handle_ref_at(struct pt_site *site, struct pt_htable *t, pt_handle h,
  * environment, or pt_verify_set, chooses what a finding then does:
  * continue (the default without verification), exit with status
  * PT_BUGCHECK_EXIT (the default when verifying: "1" or "exit"), or abort
- * for a core dump.  Tracking call stacks (POOLTAG_TRACK=stacks, or
- * pt_track_set) makes each reference, handle and allocation record the stack
- * that took it; references and handles are always recorded with their site,
- * and accounting per call site stays on regardless.
+ * for a core dump.  Misuse reports and the special pool's findings (see
+ * pooltag(3), CONFIGURATION: special=) apply the same action.  Tracking
+ * call stacks (POOLTAG_TRACK=stacks, or pt_track_set) makes each reference,
+ * handle and allocation record the stack that took it; references and
+ * handles are always recorded with their site, and accounting per call
+ * site stays on regardless.
  */
 #define PT_BUGCHECK_EXIT 86
 

@@ -26,6 +26,10 @@ struct hslot {
 	struct pt_acq *acq; /* the handle's reference */
 	uint32_t gen;
 	uint32_t next_free; /* index + 1 of the next free slot, 0: none */
+	/* The last handle closed in this slot, for reports of its misuse. */
+	uint32_t closed_gen;  /* its generation, 0: none closed yet */
+	uint32_t opened_slot; /* the counter slot of the line that opened it */
+	char closed_at[96];   /* where it was closed */
 };
 
 struct pt_htable {
@@ -111,7 +115,7 @@ int pt_handle_open_at(struct pt_site *site, struct pt_htable *t, void *obj, pt_h
 	}
 	pt_obj_unlock();
 	if (e == EINVAL)
-		pt_misuse_report(PT_MISUSE_BAD_OBJECT, "handle open", obj, 0, 0, 0, site);
+		pt_obj_report_not_live("handle open", obj, site);
 	if (e) {
 		errno = e;
 		return -1;
@@ -120,10 +124,19 @@ int pt_handle_open_at(struct pt_site *site, struct pt_htable *t, void *obj, pt_h
 }
 
 /* Frees slot s (its handle stops matching) and releases its reference;
- * returns the object to destroy after unlocking, or NULL.  Lock held. */
-static void *vacate(struct pt_htable *t, struct hslot *s)
+ * returns the object to destroy after unlocking, or NULL.  Lock held.
+ * site: the closing call (NULL: the table's destruction). */
+static void *vacate(struct pt_htable *t, struct hslot *s, const struct pt_site *site)
 {
-	void *dead = pt_obj_release_locked(s->obj, s->acq);
+	void *dead;
+
+	s->closed_gen = s->gen;
+	s->opened_slot = pt_acq_slot(s->acq);
+	if (site)
+		pt_site_text(site, s->closed_at, sizeof(s->closed_at));
+	else
+		snprintf(s->closed_at, sizeof(s->closed_at), "the destruction of its table");
+	dead = pt_obj_release_locked(s->obj, s->acq, site);
 
 	s->obj = NULL;
 	s->acq = NULL;
@@ -135,12 +148,75 @@ static void *vacate(struct pt_htable *t, struct hslot *s)
 	return dead;
 }
 
+/*
+ * A handle that matched nothing: if it names a slot of t in a generation
+ * older than the slot's, it was closed, and its use is misuse (reported,
+ * with where it was opened and closed when it is the slot's last closed
+ * one).  Anything else (0, made-up values) is no handle of t: an error only.
+ * Lock held; fills what report_closed prints.
+ */
+struct closed {
+	int was_closed, known;
+	uint32_t opened_slot;
+	char closed_at[96];
+};
+
+static struct closed closed_handle(const struct pt_htable *t, pt_handle h)
+{
+	uint32_t idx = (uint32_t)h, gen = (uint32_t)(h >> 32);
+	struct closed c = {0};
+	const struct hslot *s;
+
+	if (idx == 0 || idx > t->used || gen == 0)
+		return c;
+	s = &t->slots[idx - 1];
+	if (gen >= s->gen)
+		return c;
+	c.was_closed = 1;
+	if (gen == s->closed_gen) {
+		c.known = 1;
+		c.opened_slot = s->opened_slot;
+		memcpy(c.closed_at, s->closed_at, sizeof(c.closed_at));
+	}
+	return c;
+}
+
+static void report_closed(const struct closed *c, const char *op, const struct pt_htable *t,
+			  pt_handle h, const struct pt_site *site)
+{
+	char text[768], at[256], opened[256];
+	const struct pt_seg_slot *os = &pt_seg.slots[c->opened_slot];
+	struct pt_misuse m = {PT_MISUSE_BAD_HANDLE, NULL, c->known ? os->tag : 0, 0,
+			      c->known ? pt_seg.strings + os->file : NULL,
+			      c->known ? pt_seg.strings + os->func : NULL, c->known ? os->line : 0,
+			      site, text, NULL, c->known ? c->closed_at : NULL};
+
+	if (!c->was_closed)
+		return;
+	pt_site_text(site, at, sizeof(at));
+	if (c->known) {
+		char tag[5];
+		pt_slot_text(c->opened_slot, opened, sizeof(opened));
+		snprintf(text, sizeof(text),
+			 "pooltag: %s of handle 0x%llx (table '%s', '%s' object) at %s: it was closed "
+			 "at %s; it was opened at %s",
+			 op, (unsigned long long)h, t->name, pt_tag_str(os->tag, tag), at, c->closed_at,
+			 opened);
+	} else {
+		snprintf(text, sizeof(text),
+			 "pooltag: %s of handle 0x%llx (table '%s') at %s: it was closed, and its slot "
+			 "reused and closed again since",
+			 op, (unsigned long long)h, t->name, at);
+	}
+	pt_misuse_deliver(&m);
+}
+
 int pt_handle_close_at(struct pt_site *site, struct pt_htable *t, pt_handle h)
 {
 	struct hslot *s;
+	struct closed c = {0};
 	void *dead = NULL;
 
-	(void)site;
 	if (!t) {
 		errno = EINVAL;
 		return -1;
@@ -148,10 +224,13 @@ int pt_handle_close_at(struct pt_site *site, struct pt_htable *t, pt_handle h)
 	pt_obj_lock();
 	s = find(t, h);
 	if (s)
-		dead = vacate(t, s);
+		dead = vacate(t, s, site);
+	else
+		c = closed_handle(t, h);
 	pt_obj_unlock();
-	pt_obj_destroy(dead);
+	pt_obj_destroy(dead, site);
 	if (!s) {
+		report_closed(&c, "close", t, h, site);
 		errno = EBADF;
 		return -1;
 	}
@@ -162,6 +241,7 @@ int pt_handle_ref_at(struct pt_site *site, struct pt_htable *t, pt_handle h,
 		     const struct pt_objtype *type, uint32_t reftag, void **out)
 {
 	struct hslot *s;
+	struct closed c = {0};
 	int rc = -1;
 
 	if (!out || !t) {
@@ -173,6 +253,7 @@ int pt_handle_ref_at(struct pt_site *site, struct pt_htable *t, pt_handle h,
 	pt_obj_lock();
 	s = find(t, h);
 	if (!s) {
+		c = closed_handle(t, h);
 		errno = EBADF;
 	} else if (type && pt_obj_type(s->obj) != type) {
 		errno = EPROTOTYPE;
@@ -183,6 +264,10 @@ int pt_handle_ref_at(struct pt_site *site, struct pt_htable *t, pt_handle h,
 		rc = 0;
 	}
 	pt_obj_unlock();
+	if (c.was_closed) {
+		report_closed(&c, "reference", t, h, site);
+		errno = EBADF;
+	}
 	return rc;
 }
 
@@ -197,9 +282,9 @@ long pt_htable_destroy(struct pt_htable *t)
 		void *dead = NULL;
 		pt_obj_lock();
 		if (t->slots[i].obj)
-			dead = vacate(t, &t->slots[i]);
+			dead = vacate(t, &t->slots[i], NULL);
 		pt_obj_unlock();
-		pt_obj_destroy(dead);
+		pt_obj_destroy(dead, NULL);
 	}
 	free(t->slots);
 	free(t);

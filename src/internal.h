@@ -157,11 +157,21 @@ void pt_obj_fork_lock(void); /* the bare mutex, for fork handlers */
 void pt_obj_fork_unlock(void);
 struct pt_acq *pt_obj_acquire_locked(struct pt_site *site, void *obj, uint32_t reftag,
 				     int is_handle);
-void *pt_obj_release_locked(void *obj, struct pt_acq *a); /* the object to destroy, or NULL */
-void pt_obj_destroy(void *obj);                             /* after unlocking */
+/* Releases a, the reference of a handle closed at site; the object to
+ * destroy, or NULL. */
+void *pt_obj_release_locked(void *obj, struct pt_acq *a, const struct pt_site *site);
+uint32_t pt_acq_slot(const struct pt_acq *a); /* the acquiring site's counter slot */
+/* Reports op on obj, not live (a deleted object named with its sites when
+ * the special pool still holds its memory).  Without the lock. */
+void pt_obj_report_not_live(const char *op, void *obj, struct pt_site *site);
+void pt_obj_destroy(void *obj, struct pt_site *site); /* after unlocking; site: the release's */
 uint32_t pt_obj_tag_locked(const void *obj); /* its type's tag; 0 if obj is not live */
 const char *pt_objtype_name(const struct pt_objtype *t);
 int pt_verify_module(struct pt_module *m, int apply_action);
+/* A finding was reported: stop the program if the verifier's action says
+ * so (exit status PT_BUGCHECK_EXIT, or abort); returns under "continue".
+ * Async-signal-safe. */
+void pt_verify_finding(void);
 unsigned pt_track_flags(void);
 uint32_t pt_track_stack(void); /* a stack id for a new record, 0 when stacks are off */
 
@@ -178,7 +188,35 @@ uint32_t pt_track_block_sample(uint32_t slot); /* a stack of a live block of slo
 void pt_track_fork_prepare(void);
 void pt_track_fork_release(void);
 
+/* ---- special.c: the verifier's special pool ---- */
+#define PT_ALIGN_SPECIAL 2 /* align_log2 value of a special-pool block (its record has the real one) */
+extern int pt_special_on; /* a selection is configured: ask pt_special_selected */
+int pt_special_selected(uint32_t slot, uint32_t tag, size_t size);
+/* A block on its own pages with its header written; NULL (caller falls back
+ * to the ordinary back end) when it cannot be mapped. */
+void *pt_special_alloc(uint32_t slot, unsigned pool, unsigned align_log2, size_t size,
+		       uint32_t tag);
+void pt_special_free(void *user, const struct pt_site *site); /* checked and counted already */
+unsigned pt_special_align_log2(const void *user);
+int pt_special_check(const void *user, const char *op, uint32_t used_tag,
+		     const struct pt_site *site, int header_bad);
+int pt_special_contains(const void *user); /* 0 no, 1 live, 2 quarantined */
+uint32_t pt_special_sample(uint32_t slot);  /* a stack of a live block of slot, or 0 */
+struct pt_special_stats {
+	uint64_t live, quarantined, quarantined_bytes;
+};
+void pt_special_stats(struct pt_special_stats *out);
+void pt_special_fork_prepare(void);
+void pt_special_fork_release(void);
+
 /* ---- misuse.c ---- */
+/* Counts m, hands it to the hook (or writes its text and a newline to
+ * standard error), then applies the verifier's action.  Async-signal-safe
+ * when the hook is. */
+void pt_misuse_deliver(const struct pt_misuse *m);
+/* "file:line (func)" of a counter slot / a site, "an unknown site" without. */
+void pt_slot_text(uint32_t slot, char *buf, size_t len);
+void pt_site_text(const struct pt_site *site, char *buf, size_t len);
 void pt_misuse_report(enum pt_misuse_kind kind, const char *op, const void *addr, uint32_t tag,
 		      uint32_t used_tag, uint32_t slot, const struct pt_site *site);
 

@@ -37,6 +37,7 @@
 #include "faultrun.h"
 #include "internal.h"
 #include "objmap.h"
+#include "stack.h"
 
 struct pt_objtype {
 	char name[48];
@@ -63,13 +64,31 @@ struct pt_obj {
 	uint64_t id;
 	long refs;
 	struct pt_acq *acqs; /* outstanding, most recent first */
-	uint64_t pad[2];     /* keeps the body 16-byte aligned */
+	uint32_t create_slot, create_stack; /* the creating reference's, for reports */
+	uint64_t pad;                       /* keeps the body 16-byte aligned */
 };
 _Static_assert(sizeof(struct pt_obj) % 16 == 0, "object bodies stay 16-byte aligned");
+
+/*
+ * Deleted objects, remembered while the special pool is on, so that a
+ * reference, dereference or handle opened on one names where it was created
+ * and where its last reference was released.  A record is believed only
+ * while the object's memory is in the special pool's quarantine: anywhere
+ * else the address may already belong to something new.
+ */
+#define GRAVES 1024
+struct grave {
+	const void *body;
+	const struct pt_objtype *type;
+	uint32_t create_slot, create_stack, release_stack;
+	char released_at[112];
+};
 
 static struct {
 	pthread_mutex_t lock;
 	struct pt_objmap live; /* struct pt_obj * -> itself */
+	struct grave graves[GRAVES]; /* a ring, newest at next - 1 */
+	unsigned next;
 } objs = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static struct pt_obj *hdr_of(const void *body)
@@ -183,11 +202,28 @@ static struct pt_acq *pt_obj_acquire(struct pt_obj *o, struct pt_site *site, uin
 	return a;
 }
 
+/* Remembers o, whose last reference site released (lock held).  This and
+ * pt_obj_drop capture stacks: named pt_ so the printed stack starts at the
+ * program's call. */
+static void pt_obj_bury(struct pt_obj *o, const struct pt_site *site)
+{
+	struct grave *g = &objs.graves[objs.next++ % GRAVES];
+
+	g->body = o + 1;
+	g->type = o->type;
+	g->create_slot = o->create_slot;
+	g->create_stack = o->create_stack;
+	g->release_stack = pt_track_stack();
+	pt_site_text(site, g->released_at, sizeof(g->released_at));
+	if (!site)
+		snprintf(g->released_at, sizeof(g->released_at), "its handle table's destruction");
+}
+
 /* Removes acquisition a (which must be o's) and counts its release.  When
  * that was o's last reference, o leaves the live set and its id table at
  * once (nothing can find a dying object) and 1 is returned: the caller then
- * calls destroy(o) without the lock. */
-static int release(struct pt_obj *o, struct pt_acq *a)
+ * calls destroy(o) without the lock.  site: the releasing call. */
+static int pt_obj_drop(struct pt_obj *o, struct pt_acq *a, const struct pt_site *site)
 {
 	struct pt_acq **pp = &o->acqs;
 
@@ -202,7 +238,66 @@ static int release(struct pt_obj *o, struct pt_acq *a)
 	pt_objmap_del(&objs.live, (uintptr_t)o);
 	if (o->type->flags & PT_OBJTYPE_BY_ID)
 		pt_objmap_del(&o->type->ids, o->id);
+	if (__atomic_load_n(&pt_special_on, __ATOMIC_RELAXED))
+		pt_obj_bury(o, site);
 	return 1;
+}
+
+/* Reports op on obj, which is not live: with its sites if it is a deleted
+ * object still in the special pool's quarantine (its reference count would
+ * go below zero, or it is used after its last reference), else as a pointer
+ * that is no live object.  Called without the lock. */
+static void report_not_live(const char *op, void *obj, struct pt_site *site, int is_deref)
+{
+	struct grave g = {0};
+	int found = 0;
+
+	if (obj && __atomic_load_n(&pt_special_on, __ATOMIC_RELAXED)) {
+		pthread_mutex_lock(&objs.lock);
+		for (unsigned i = 1; i <= GRAVES && !found; i++) {
+			const struct grave *e = &objs.graves[(objs.next - i) % GRAVES];
+			if (e->body == obj) {
+				g = *e;
+				found = 1;
+			}
+		}
+		pthread_mutex_unlock(&objs.lock);
+		found = found && pt_special_contains(hdr_of(obj)) == 2;
+	}
+	if (!found) {
+		pt_misuse_report(PT_MISUSE_BAD_OBJECT, op, obj, 0, 0, 0, site);
+		return;
+	}
+	{
+		char text[4096], at[256], created[256], t[5], stack[1536];
+		const struct pt_seg_slot *cs = &pt_seg.slots[g.create_slot];
+		struct pt_misuse m = {PT_MISUSE_OBJECT_FREED, obj, g.type->tag, 0,
+				      pt_seg.strings + cs->file, pt_seg.strings + cs->func, cs->line,
+				      site, text, NULL, g.released_at};
+		size_t n;
+
+		pt_site_text(site, at, sizeof(at));
+		pt_slot_text(g.create_slot, created, sizeof(created));
+		n = (size_t)snprintf(text, sizeof(text),
+				     "pooltag: %s of object %p ('%s', %s) at %s: %s; its last reference "
+				     "was released at %s\n  created at %s",
+				     op, obj, pt_tag_str(g.type->tag, t), g.type->name, at,
+				     is_deref ? "its reference count would go below zero"
+					      : "used after its last reference",
+				     g.released_at, created);
+		if (g.create_stack && n < sizeof(text)) {
+			pt_stack_format(g.create_stack, stack, sizeof(stack), 12);
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "\n    stack: %s", stack);
+		}
+		if (n < sizeof(text))
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "\n  last reference released at %s",
+					      g.released_at);
+		if (g.release_stack && n < sizeof(text)) {
+			pt_stack_format(g.release_stack, stack, sizeof(stack), 12);
+			snprintf(text + n, sizeof(text) - n, "\n    stack: %s", stack);
+		}
+		pt_misuse_deliver(&m);
+	}
 }
 
 /* The reference a release by module `module` with tag reftag pairs with
@@ -223,14 +318,15 @@ static struct pt_acq *pair(struct pt_obj *o, uint32_t module, uint32_t reftag)
 }
 
 /* The rest of a last release, without the lock: the delete routine (which
- * may release other objects), then the memory. */
-static void destroy(struct pt_obj *o)
+ * may release other objects), then the memory, freed as by site (the last
+ * release's; NULL: the type's), so the special pool names it. */
+static void destroy(struct pt_obj *o, struct pt_site *site)
 {
 	struct pt_objtype *t = o->type;
 
 	if (t->del)
 		t->del(o + 1);
-	pt_free_at(&t->site, o, t->tag);
+	pt_free_at(site ? site : &t->site, o, t->tag);
 }
 
 void *pt_obj_create_at(struct pt_site *site, struct pt_objtype *type, size_t size, uint64_t id)
@@ -268,6 +364,8 @@ void *pt_obj_create_at(struct pt_site *site, struct pt_objtype *type, size_t siz
 		errno = ENOMEM;
 		return NULL;
 	}
+	o->create_slot = o->acqs->slot;
+	o->create_stack = o->acqs->stack;
 	unlock_objs();
 	return o + 1;
 }
@@ -302,7 +400,7 @@ int pt_obj_ref_at(struct pt_site *site, void *obj, uint32_t reftag)
 		rc = 0;
 	unlock_objs();
 	if (!o)
-		pt_misuse_report(PT_MISUSE_BAD_OBJECT, "reference", obj, 0, 0, 0, site);
+		report_not_live("reference", obj, site, 0);
 	if (rc)
 		errno = o ? ENOMEM : EINVAL;
 	return rc;
@@ -310,7 +408,7 @@ int pt_obj_ref_at(struct pt_site *site, void *obj, uint32_t reftag)
 
 int pt_obj_deref_at(struct pt_site *site, void *obj, uint32_t reftag)
 {
-	uint32_t module = pt_module_of(pt_behalf_site(site)), tag = 0;
+	uint32_t module = pt_module_of(pt_behalf_site(site)), tag = 0, create_slot = 0;
 	struct pt_acq *a = NULL;
 	struct pt_obj *o;
 	int last = 0;
@@ -322,16 +420,18 @@ int pt_obj_deref_at(struct pt_site *site, void *obj, uint32_t reftag)
 		a = pair(o, module, reftag);
 		if (!a && reftag) /* tagged release of an untagged reference */
 			a = pair(o, module, 0);
+		create_slot = o->create_slot;
 		if (a)
-			last = release(o, a);
+			last = pt_obj_drop(o, a, site);
 	}
 	unlock_objs();
 	if (!o)
-		pt_misuse_report(PT_MISUSE_BAD_OBJECT, "dereference", obj, 0, 0, 0, site);
+		report_not_live("dereference", obj, site, 1);
 	else if (!a)
-		pt_misuse_report(PT_MISUSE_DEREF_ZERO, "dereference", obj, tag, reftag, 0, site);
+		pt_misuse_report(PT_MISUSE_DEREF_ZERO, "dereference", obj, tag, reftag, create_slot,
+				 site);
 	if (last)
-		destroy(o);
+		destroy(o, site);
 	if (!a) {
 		errno = EINVAL;
 		return -1;
@@ -421,15 +521,25 @@ struct pt_acq *pt_obj_acquire_locked(struct pt_site *site, void *obj, uint32_t r
 
 /* With the lock held: releases a (a handle's reference on obj).  Returns the
  * object to pass to pt_obj_destroy after unlocking, or NULL. */
-void *pt_obj_release_locked(void *obj, struct pt_acq *a)
+void *pt_obj_release_locked(void *obj, struct pt_acq *a, const struct pt_site *site)
 {
-	return release(hdr_of(obj), a) ? obj : NULL;
+	return pt_obj_drop(hdr_of(obj), a, site) ? obj : NULL;
 }
 
-void pt_obj_destroy(void *obj)
+uint32_t pt_acq_slot(const struct pt_acq *a)
+{
+	return a->slot;
+}
+
+void pt_obj_report_not_live(const char *op, void *obj, struct pt_site *site)
+{
+	report_not_live(op, obj, site, 0);
+}
+
+void pt_obj_destroy(void *obj, struct pt_site *site)
 {
 	if (obj)
-		destroy(hdr_of(obj));
+		destroy(hdr_of(obj), site);
 }
 
 /* ---- for verify.c ---- */

@@ -18,6 +18,7 @@
  * (sites registered without the key's valid bit, pt__fast_slots at 0).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,6 +197,15 @@ static void *pt_alloc_block(struct pt_site *site, unsigned pool, unsigned align_
 	slot = slot_of(site, tag, pool);
 	if (pt_unlikely(!slot))
 		return NULL;
+	if (pt_unlikely(__atomic_load_n(&pt_special_on, __ATOMIC_RELAXED)) &&
+	    size <= PT__SIZE_MAX && pt_special_selected(slot, tag, size)) {
+		void *user = pt_special_alloc(slot, pool, align_log2, size, tag);
+		if (user) { /* fresh pages: zeroed already */
+			count_alloc(slot, size);
+			return user;
+		}
+		/* Not mappable (the kernel's map count): an ordinary block. */
+	}
 	if (align_log2 == 0 && (pt_track_flags() & PT_TRACK_BLOCKS)) {
 		align_log2 = PT_ALIGN_TRACKED;
 		room = hdr_room(align_log2);
@@ -258,29 +268,47 @@ void *pt_alloc_aligned_at(struct pt_site *site, enum pt_pool pool, size_t align,
 }
 
 /* Validates p's header for op; reports and returns NULL if it is not a live
- * block of ours. */
+ * block of ours.  A block in the special pool's quarantine is recognised
+ * before its (unreadable) header is touched.  A header that fails the check
+ * but still names a slot of its own tag and pool was overwritten in place
+ * (an underrun, or an overrun of the block below): reported as corrupted,
+ * with the site it names. */
 static struct pt__hdr *live_header(const void *p, const char *op, uint32_t used_tag,
 				  struct pt_site *site)
 {
 	struct pt__hdr *h = (struct pt__hdr *)p - 1;
-	uint64_t size = h->word & PT__SIZE_MASK;
-	uint32_t slot = pt_meta_slot(h->meta);
+	uint64_t size;
+	uint32_t slot;
 	int in_range;
 
 	pt_seg_init();
+	if (pt_unlikely(__atomic_load_n(&pt_special_on, __ATOMIC_RELAXED)) &&
+	    pt_special_check(p, op, used_tag, site, 0))
+		return NULL;
+	size = h->word & PT__SIZE_MASK;
+	slot = pt_meta_slot(h->meta);
 	in_range = pt_meta_pool(h->meta) < PT_NPOOLS && slot > 0 &&
 		   slot < __atomic_load_n(&pt_seg.hdr->nslots, __ATOMIC_ACQUIRE);
 	if (in_range && h->word == pt__hdr_word(h->meta, size))
 		return h;
 	if (in_range && h->word == pt_hdr_freed(pt__hdr_word(h->meta, size)))
 		pt_misuse_report(PT_MISUSE_BAD_POINTER, op, p, h->tag, used_tag, slot, site);
+	else if (pt_unlikely(__atomic_load_n(&pt_special_on, __ATOMIC_RELAXED)) &&
+		 pt_special_check(p, op, used_tag, site, 1))
+		; /* reported with the special block's record */
+	else if (in_range && pt_seg.slots[slot].tag == h->tag &&
+		 pt_seg.slots[slot].pool == pt_meta_pool(h->meta))
+		pt_misuse_report(PT_MISUSE_CORRUPTED, op, p, h->tag, used_tag, slot, site);
 	else
 		pt_misuse_report(PT_MISUSE_BAD_POINTER, op, p, 0, used_tag, 0, site);
 	return NULL;
 }
 
-/* Releases a checked block: marks it freed, counts, returns it to its pool. */
-static void free_block(struct pt__hdr *h)
+/* Releases a checked block: marks it freed, counts, returns it to its pool
+ * (a special block to the quarantine; site is where it was freed).  Named
+ * pt_ like every function on a path that captures a stack: the printer
+ * drops leading pt_ frames, so the stack starts at the program's call. */
+static void pt_free_block(struct pt__hdr *h, const struct pt_site *site)
 {
 	uint32_t meta = h->meta;
 	uint64_t size = h->word & PT__SIZE_MASK;
@@ -289,6 +317,11 @@ static void free_block(struct pt__hdr *h)
 	char *base = (char *)(h + 1) - room;
 
 	h->word = pt_hdr_freed(h->word);
+	if (lg == PT_ALIGN_SPECIAL) {
+		count_free(pt_meta_slot(meta), size);
+		pt_special_free(h + 1, site);
+		return;
+	}
 	if (lg == PT_ALIGN_TRACKED)
 		pt_track_block_del((struct pt_trec *)base);
 	count_free(pt_meta_slot(meta), size);
@@ -310,7 +343,51 @@ void pt_free_at(struct pt_site *site, void *p, uint32_t tag)
 	if (h->tag != tag)
 		pt_misuse_report(PT_MISUSE_TAG_MISMATCH, "free", p, h->tag, tag,
 				 pt_meta_slot(h->meta), site);
-	free_block(h);
+	pt_free_block(h, site);
+}
+
+static const char *pool_name(unsigned pool)
+{
+	return pool == PT_NONPAGED ? "non-paged" : pool == PT_PAGED ? "paged" : "unknown";
+}
+
+/* A free that names its pool.  Freeing into another pool than the block's
+ * own cannot work for an allocator with separate pools (the Windows
+ * verifier's "freed into the wrong pool"); here each block knows its pool,
+ * so it is reported and the block returns to its own. */
+void pt_free_pool_at(struct pt_site *site, void *p, enum pt_pool pool, uint32_t tag)
+{
+	struct pt__hdr *h;
+	unsigned own;
+
+	if (!p)
+		return;
+	h = live_header(p, "free", tag, site);
+	if (!h)
+		return;
+	own = pt_meta_pool(h->meta);
+	if (h->tag != tag)
+		pt_misuse_report(PT_MISUSE_TAG_MISMATCH, "free", p, h->tag, tag,
+				 pt_meta_slot(h->meta), site);
+	if (own != (unsigned)pool) {
+		char text[768], alloc_at[256], at[256], t[5];
+		uint32_t slot = pt_meta_slot(h->meta);
+		const struct pt_seg_slot *s = &pt_seg.slots[slot];
+		struct pt_misuse m = {PT_MISUSE_WRONG_POOL, p, h->tag, tag,
+				      pt_seg.strings + s->file, pt_seg.strings + s->func, s->line,
+				      site, text, NULL, NULL};
+
+		pt_slot_text(slot, alloc_at, sizeof(alloc_at));
+		pt_site_text(site, at, sizeof(at));
+		snprintf(text, sizeof(text),
+			 "pooltag: free into the wrong pool: block %p (tag '%s') is %s, allocated "
+			 "at %s; freed as %s at %s",
+			 p, pt_tag_str(h->tag, t), pool_name(own), alloc_at,
+			 (unsigned)pool < PT_NPOOLS ? pool_name((unsigned)pool) : "an invalid pool",
+			 at);
+		pt_misuse_deliver(&m);
+	}
+	pt_free_block(h, site);
 }
 
 void *pt_realloc_at(struct pt_site *site, void *p, size_t size, uint32_t tag)
@@ -337,12 +414,14 @@ void *pt_realloc_at(struct pt_site *site, void *p, size_t size, uint32_t tag)
 				 pt_meta_slot(old.meta), site);
 		tag = old.tag; /* the block keeps its own tag */
 	}
-	if (pool != PT_PAGED || lg != 0) {
+	if (lg == PT_ALIGN_SPECIAL)
+		lg = pt_special_align_log2(p); /* the block's own alignment */
+	if (pool != PT_PAGED || lg != 0 || pt_meta_align_log2(old.meta) == PT_ALIGN_SPECIAL) {
 		/* Locked or over-aligned memory cannot move with realloc(3). */
 		n = pt_alloc_block(site, pool, lg, size, tag, 0);
 		if (n) {
 			memcpy(n, p, size < old_size ? size : old_size);
-			free_block(h);
+			pt_free_block(h, site);
 		}
 		return n;
 	}

@@ -215,7 +215,7 @@ static void *map_file(int fd, size_t size)
  * are taken in one order, the order the library nests them in: the
  * objects' lock (references register slots and capture stacks under it),
  * then the segment's, then the leaves (symbols, stack depot, non-paged pool,
- * tracked-block lists).  Every lock is held across fork, so the child
+ * tracked-block lists, the special pool).  Every lock is held across fork, so the child
  * inherits no lock held by a thread that is not there; the child releases
  * them in its handler.
  */
@@ -227,10 +227,12 @@ static void atfork_prepare(void)
 	pt_stack_lock();
 	pt_np_prepare();
 	pt_track_fork_prepare();
+	pt_special_fork_prepare();
 }
 
 static void atfork_parent(void)
 {
+	pt_special_fork_release();
 	pt_track_fork_release();
 	pt_np_parent();
 	pt_stack_unlock();
@@ -307,6 +309,7 @@ static void seg_child(void)
 static void atfork_child(void)
 {
 	seg_child();
+	pt_special_fork_release();
 	pt_track_fork_release();
 	pt_np_child();
 	pt_stack_unlock();

@@ -132,6 +132,7 @@ void pt_stack_lock(void);
 void pt_stack_unlock(void);
 void pt_sym_lock(void);
 void pt_sym_unlock(void);
+int pt_sym_trylock(void); /* 1 if taken (the special pool's fault handler: see special.c) */
 void pt_sym_atfork_child(void);
 
 #endif /* PT_STACK_H */

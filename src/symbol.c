@@ -112,6 +112,11 @@ void pt_sym_unlock(void)
 	pthread_mutex_unlock(&pt_sym.mutex);
 }
 
+int pt_sym_trylock(void)
+{
+	return pthread_mutex_trylock(&pt_sym.mutex) == 0;
+}
+
 /* In a fork child the pid differs: libdwfl must read the child's maps. */
 void pt_sym_atfork_child(void)
 {

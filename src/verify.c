@@ -16,6 +16,7 @@
  * and debug information are still mapped.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +47,8 @@ static void init(void)
 
 void pt_verify_cfg_action(enum pt_verify_action action)
 {
-	ver.action = action;
-	ver.action_set = 1;
+	__atomic_store_n(&ver.action, action, __ATOMIC_RELEASE);
+	__atomic_store_n(&ver.action_set, 1, __ATOMIC_RELEASE);
 }
 
 void pt_verify_cfg_exit(int on)
@@ -66,6 +67,31 @@ unsigned pt_verify_cfg_track(unsigned flags)
 	/* Tracked blocks must take the library's path, never the inline one. */
 	pt_config_slow(PT_SLOW_TRACK, flags & PT_TRACK_BLOCKS);
 	return old;
+}
+
+/* Stops the program as a module unload's finding does; no stdio (a signal
+ * handler may call this).  The options were read before the first
+ * allocation, so before any finding. */
+void pt_verify_finding(void)
+{
+	static const char msg_exit[] = "pooltag: verifier: stopping the program (exit status 86)\n";
+	static const char msg_abort[] = "pooltag: verifier: stopping the program (abort)\n";
+	enum pt_verify_action a = __atomic_load_n(&ver.action, __ATOMIC_ACQUIRE);
+	int fd;
+
+	if (!__atomic_load_n(&ver.action_set, __ATOMIC_ACQUIRE) || a == PT_VERIFY_CONTINUE)
+		return;
+	fd = ver.out ? fileno(ver.out) : STDERR_FILENO;
+	if (write(fd, a == PT_VERIFY_ABORT ? msg_abort : msg_exit,
+		  a == PT_VERIFY_ABORT ? sizeof(msg_abort) - 1 : sizeof(msg_exit) - 1) < 0) {
+		/* nowhere to say it */
+	}
+	pt_seg_remove();
+	if (a == PT_VERIFY_ABORT) {
+		signal(SIGABRT, SIG_DFL);
+		abort();
+	}
+	_exit(PT_BUGCHECK_EXIT);
 }
 
 void pt_verify_set(enum pt_verify_action action)
@@ -258,8 +284,12 @@ int pt_verify_module(struct pt_module *m, int apply_action)
 		if (s->module != pt_module_id(m) || s->pool >= PT_NPOOLS)
 			continue;
 		pt_slot_sum(slot, &c);
-		if (c.curblocks)
-			add(sc, 0, slot, NULL, c.curblocks, c.curbytes, pt_track_block_sample(slot), 0);
+		if (c.curblocks) {
+			uint32_t stack = pt_track_block_sample(slot);
+			if (!stack)
+				stack = pt_special_sample(slot);
+			add(sc, 0, slot, NULL, c.curblocks, c.curbytes, stack, 0);
+		}
 	}
 	pt_obj_each_acq(each_acq, sc);
 	f = ver.out ? ver.out : stderr;

@@ -42,8 +42,8 @@ static struct site_count handle_rows(unsigned cls, const char *tag, unsigned lin
 PT_TEST(test_open_ref_close)
 {
 	struct pt_htable *t = pt_htable_create("basic");
-	char *o = pt_obj_create(t_a, 16, 0);
-	unsigned l_open, l_ref;
+	char *o = pt_obj_create(t_a, 16, 0), want[256];
+	unsigned l_open, l_ref, l_close, l_close2;
 	struct site_count s;
 	pt_handle h = 0;
 	void *out = NULL;
@@ -78,22 +78,38 @@ PT_TEST(test_open_ref_close)
 	PT_CHECK_EQ(handle_rows(CLS_REFS, "HdlA", l_ref).nfrees, 1);
 	PT_CHECK_EQ(handle_rows(CLS_HANDLES, "HdlA", l_open).nfrees, 0);
 
+	l_close = __LINE__ + 1;
 	PT_CHECK_EQ(pt_handle_close(t, h), 0);
 	PT_CHECK_EQ(pt_obj_refs(o), 1);
 	PT_CHECK_EQ(handle_rows(CLS_HANDLES, "HdlA", l_open).nfrees, 1);
 
-	/* Closed: no second close, no reference through it. */
+	/* Closed: no second close, no reference through it; both are misuse,
+	 * reported with the lines that opened and closed the handle. */
 	errno = 0;
+	l_close2 = __LINE__ + 1;
 	PT_CHECK_EQ(pt_handle_close(t, h), -1);
 	PT_CHECK_EQ(errno, EBADF);
+	PT_CHECK_EQ(nreports, n + 1);
+	PT_CHECK_EQ(last.kind, PT_MISUSE_BAD_HANDLE);
+	PT_CHECK_EQ(last.alloc_line, l_open);
+	PT_CHECK(last.site && last.site->line == l_close2);
+	snprintf(want, sizeof(want), "close of handle 0x%llx (table 'basic', 'HdlA' object) at "
+		 "tests/test_handle.c:%u", (unsigned long long)h, l_close2);
+	PT_CHECK_HAS(last.text, want);
+	snprintf(want, sizeof(want), "it was closed at tests/test_handle.c:%u (test_open_ref_close); "
+		 "it was opened at tests/test_handle.c:%u", l_close, l_open);
+	PT_CHECK_HAS(last.text, want);
 	out = o;
 	errno = 0;
 	PT_CHECK_EQ(pt_handle_ref(t, h, t_a, &out), -1);
 	PT_CHECK_EQ(errno, EBADF);
 	PT_CHECK(out == NULL);
+	PT_CHECK_EQ(nreports, n + 2);
+	PT_CHECK_EQ(last.kind, PT_MISUSE_BAD_HANDLE);
+	PT_CHECK_HAS(last.text, "pooltag: reference of handle");
+	PT_CHECK_HAS(last.text, want);
 	PT_CHECK_EQ(pt_obj_refs(o), 1);
 	PT_CHECK_EQ(handle_rows(CLS_HANDLES, "HdlA", l_open).nfrees, 1);
-	PT_CHECK_EQ(nreports, n); /* a bad handle is an error, not a misuse report */
 
 	PT_CHECK_EQ(pt_obj_deref(o), 0);
 	PT_CHECK_EQ(pt_htable_destroy(t), 0);
@@ -126,6 +142,7 @@ PT_TEST(test_reused_slot)
 	struct pt_htable *t = pt_htable_create("reuse");
 	void *a = pt_obj_create(t_a, 8, 0), *b = pt_obj_create(t_a, 8, 0), *out;
 	pt_handle h1 = 0, h2 = 0, h3 = 0;
+	int n;
 
 	PT_CHECK_EQ(pt_handle_open(t, a, &h1), 0);
 	PT_CHECK_EQ(pt_handle_close(t, h1), 0);
@@ -134,9 +151,13 @@ PT_TEST(test_reused_slot)
 	PT_CHECK(h1 != h2);                      /* ...in a new generation */
 	out = b;
 	errno = 0;
+	n = nreports;
 	PT_CHECK_EQ(pt_handle_ref(t, h1, NULL, &out), -1);
 	PT_CHECK_EQ(errno, EBADF);
 	PT_CHECK(out == NULL);
+	PT_CHECK_EQ(nreports, n + 1); /* h1 was closed: its slot's last closed handle */
+	PT_CHECK_EQ(last.kind, PT_MISUSE_BAD_HANDLE);
+	PT_CHECK_HAS(last.text, "it was closed at tests/test_handle.c:");
 	errno = 0;
 	PT_CHECK_EQ(pt_handle_close(t, h1), -1);
 	PT_CHECK_EQ(errno, EBADF);
@@ -149,8 +170,13 @@ PT_TEST(test_reused_slot)
 	/* Third generation: neither earlier handle matches it. */
 	PT_CHECK_EQ(pt_handle_open(t, a, &h3), 0);
 	PT_CHECK(h3 != h1 && h3 != h2 && (uint32_t)h3 == (uint32_t)h1);
+	n = nreports;
 	PT_CHECK_EQ(pt_handle_ref(t, h1, NULL, &out), -1);
+	PT_CHECK_EQ(nreports, n + 1);
+	PT_CHECK_HAS(last.text, "its slot reused and closed again since");
 	PT_CHECK_EQ(pt_handle_ref(t, h2, NULL, &out), -1);
+	PT_CHECK_EQ(nreports, n + 2);
+	PT_CHECK_HAS(last.text, "it was closed at tests/test_handle.c:");
 	PT_CHECK_EQ(pt_obj_refs(a), 2);
 	PT_CHECK_EQ(pt_obj_refs(b), 1);
 	PT_CHECK_EQ(pt_handle_close(t, h3), 0);
@@ -400,12 +426,24 @@ static void *mt_worker(void *arg)
 	return (void *)bad;
 }
 
+/* The workers' use of a closed handle is misuse, reported from several
+ * threads at once: counted here, thread-safely. */
+static int mt_reports, mt_other_reports;
+
+static void count_misuse(const struct pt_misuse *m, void *arg)
+{
+	(void)arg;
+	__atomic_fetch_add(m->kind == PT_MISUSE_BAD_HANDLE ? &mt_reports : &mt_other_reports, 1,
+			   __ATOMIC_RELAXED);
+}
+
 PT_TEST(test_threads)
 {
 	pthread_t th[NTHREADS];
 	uintptr_t bad = 0;
 	struct site_count s;
 
+	pt_misuse_set_hook(count_misuse, NULL);
 	mt_table = pt_htable_create("threads");
 	mt_objs[0] = pt_obj_create(t_mt, 8, 0);
 	mt_objs[1] = pt_obj_create(t_mt, 8, 1);
@@ -416,7 +454,11 @@ PT_TEST(test_threads)
 		pthread_join(th[k], &r);
 		bad += (uintptr_t)r;
 	}
+	pt_misuse_set_hook(catch_misuse, NULL);
 	PT_CHECK_EQ(bad, 0);
+	/* Every use after close, whoever reused the slot since. */
+	PT_CHECK_EQ(mt_reports, NTHREADS * ITERS);
+	PT_CHECK_EQ(mt_other_reports, 0);
 	PT_CHECK_EQ(pt_obj_refs(mt_objs[0]), 1);
 	PT_CHECK_EQ(pt_obj_refs(mt_objs[1]), 1);
 	s = handle_rows(CLS_HANDLES, "HdlM", mt_open_line);

@@ -114,20 +114,84 @@ PT_TEST(test_double_free_paged)
 #endif
 }
 
-/* A header overwritten by an underrun of the block is caught on free. */
+/* A header overwritten by an underrun of the block is caught on free, and
+ * named with the site the header still names and the freeing one. */
 PT_TEST(test_underrun_detected)
 {
-	char *p = pt_alloc(PT_PAGED, 32, "Undr");
+	char *p = pt_alloc(PT_PAGED, 32, "Undr"); unsigned alloc_line = __LINE__;
 	int n = nreports;
+	unsigned free_line;
+	char want[128];
 
 	p[-1] ^= 0x5a; /* the top byte of the header's check word */
-	pt_free(p, "Undr");
+	pt_free(p, "Undr"); free_line = __LINE__;
 	PT_CHECK_EQ(nreports, n + 1);
-	PT_CHECK_EQ(last.kind, PT_MISUSE_BAD_POINTER);
+	PT_CHECK_EQ(last.kind, PT_MISUSE_CORRUPTED);
+	PT_CHECK_EQ(last.alloc_line, alloc_line);
+	PT_CHECK(last.site && last.site->line == free_line);
+	PT_CHECK_HAS(last.text, "its header is overwritten");
+	snprintf(want, sizeof(want), "allocated at tests/test_misuse.c:%u (test_underrun_detected)",
+		 alloc_line);
+	PT_CHECK_HAS(last.text, want);
+	snprintf(want, sizeof(want), "free of block %p at tests/test_misuse.c:%u", (void *)p,
+		 free_line);
+	PT_CHECK_HAS(last.text, want);
 	PT_CHECK_EQ(count_of("Undr", PT_PAGED).nfrees, 0);
 	p[-1] ^= 0x5a; /* repair, then free for real */
 	pt_free(p, "Undr");
 	PT_CHECK_EQ(count_of("Undr", PT_PAGED).curblocks, 0);
+}
+
+/* pt_free_pool: a block freed as one of another pool is reported with both
+ * sites and both pools, and still freed into its own. */
+PT_TEST(test_wrong_pool)
+{
+	char *np = pt_alloc(PT_NONPAGED, 48, "WPol"); unsigned alloc_line = __LINE__;
+	char *pg = pt_alloc(PT_PAGED, 16, "WPol");
+	int n = nreports;
+	unsigned free_line;
+	char want[160];
+
+	pt_free_pool(pg, PT_PAGED, "WPol");
+	PT_CHECK_EQ(nreports, n);
+	pt_free_pool(np, PT_PAGED, "WPol"); free_line = __LINE__;
+	PT_CHECK_EQ(nreports, n + 1);
+	PT_CHECK_EQ(last.kind, PT_MISUSE_WRONG_POOL);
+	PT_CHECK(last.addr == np);
+	PT_CHECK_EQ(last.tag, PT_TAG("WPol"));
+	PT_CHECK_EQ(last.alloc_line, alloc_line);
+	PT_CHECK(last.site && last.site->line == free_line);
+	snprintf(want, sizeof(want),
+		 "is non-paged, allocated at tests/test_misuse.c:%u (test_wrong_pool); freed as "
+		 "paged at tests/test_misuse.c:%u (test_wrong_pool)",
+		 alloc_line, free_line);
+	PT_CHECK_HAS(last.text, want);
+	PT_CHECK_EQ(count_of("WPol", PT_NONPAGED).curblocks, 0);
+	PT_CHECK_EQ(count_of("WPol", PT_NONPAGED).nfrees, 1);
+	PT_CHECK_EQ(count_of("WPol", PT_PAGED).curblocks, 0);
+	/* Wrong pool and wrong tag: two findings, one free. */
+	np = pt_alloc(PT_NONPAGED, 8, "WPol");
+	pt_free_pool(np, PT_PAGED, "XPol");
+	PT_CHECK_EQ(nreports, n + 3);
+	PT_CHECK_EQ(count_of("WPol", PT_NONPAGED).curblocks, 0);
+}
+
+/* A finding stops the program when the verifier's action says so. */
+PT_TEST(test_finding_stops_when_verifying)
+{
+	int st = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 2);
+		pt_misuse_set_hook(NULL, NULL);
+		pt_config("verify=exit");
+		pt_free(pt_alloc(PT_PAGED, 1, "StpA"), "StpB");
+		exit(0);
+	}
+	waitpid(pid, &st, 0);
+	PT_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == PT_BUGCHECK_EXIT);
 }
 
 PT_TEST(test_realloc_wrong_tag)
@@ -182,6 +246,8 @@ int main(void)
 	PT_RUN(test_double_free_named);
 	PT_RUN(test_double_free_paged);
 	PT_RUN(test_underrun_detected);
+	PT_RUN(test_wrong_pool);
+	PT_RUN(test_finding_stops_when_verifying);
 	PT_RUN(test_realloc_wrong_tag);
 	PT_RUN(test_default_hook_one_line);
 	PT_RUN(test_nothing_outstanding);

@@ -238,6 +238,7 @@ PT_TEST(test_deref_without_reference)
 {
 	struct pt_htable *t = pt_htable_create("zero");
 	char *o = pt_obj_create(t_zero, 8, 0), want[160];
+	unsigned create_line = __LINE__ - 1;
 	int n = nreports, d0 = deleted();
 	pt_handle h = 0;
 	unsigned line;
@@ -260,6 +261,11 @@ PT_TEST(test_deref_without_reference)
 	         "test_object.c:%u (test_deref_without_reference): no reference left to release",
 	         line);
 	PT_CHECK_HAS(last.text, want);
+	snprintf(want, sizeof(want),
+	         "the object was created at tests/test_object.c:%u (test_deref_without_reference)",
+	         create_line);
+	PT_CHECK_HAS(last.text, want);
+	PT_CHECK_EQ(last.alloc_line, create_line);
 	PT_CHECK_EQ(pt_obj_refs(o), 1);
 	PT_CHECK_EQ(deleted(), d0);
 	PT_CHECK_EQ(pt_handle_close(t, h), 0);
