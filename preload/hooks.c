@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "faultrun.h"
 #include "preload.h"
 #include "stack.h"
 
@@ -82,6 +83,24 @@ static inline uint64_t caller(uintptr_t ret)
 
 /* ---- blocks ---- */
 
+/* Fault injection (POOLTAG=fail..., pooltag faults): should this
+ * allocation fail?  Only the program's counted sites are candidates, never
+ * the interposer's own start-up. */
+static inline int injected(uint64_t info, size_t n)
+{
+	uint32_t slot = PT_RUN_INFO_SLOT(info);
+	int fail, was;
+
+	if (pt_likely(!__atomic_load_n(&pt_fault_active, __ATOMIC_RELAXED)) || !slot)
+		return 0;
+	pt_fault_point_slow();
+	was = pt_run_busy;
+	pt_run_busy = 1; /* what the unwinder allocates is not the program's */
+	fail = pt_fault_check_slot(PT_FAULT_ALLOC, slot, PT_RUN_INFO_TAG(info), n);
+	pt_run_busy = was;
+	return fail;
+}
+
 static inline size_t room_of(unsigned lg)
 {
 	return lg == 0 ? HDR : lg == PT_ALIGN_TRACKED ? TRACKED_ROOM : (size_t)1 << lg;
@@ -108,7 +127,7 @@ static inline void *alloc_plain(size_t n, uint64_t info, int zero)
 	unsigned lg = track_blocks && PT_RUN_INFO_SLOT(info) ? PT_ALIGN_TRACKED : 0;
 	char *base;
 
-	if (pt_unlikely(n > PT__SIZE_MAX)) {
+	if (pt_unlikely(n > PT__SIZE_MAX) || pt_unlikely(injected(info, n))) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -127,7 +146,7 @@ static void *alloc_aligned(size_t align, size_t n, uint64_t info)
 	if (align <= HDR)
 		return alloc_plain(n, info, 0);
 	lg = (unsigned)__builtin_ctzl(align);
-	if (n > PT__SIZE_MAX || lg > 40) {
+	if (n > PT__SIZE_MAX || lg > 40 || injected(info, n)) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -208,7 +227,7 @@ static void *realloc_at(void *p, size_t n, uint64_t info)
 		}
 		return q;
 	}
-	if (n > PT__SIZE_MAX) {
+	if (n > PT__SIZE_MAX || (n > old_size && injected(info, n))) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -413,6 +432,7 @@ __attribute__((constructor)) static void pt_run_start(void)
 {
 	pt_run_busy = 1;
 	pt_run_config_load();
+	pt_verify_at_exit(0); /* the exit report below says it all (POOLTAG exit-check=) */
 	if (!pt_run_cfg.follow_exec)
 		strip_preload();
 	pt_seg_init();
@@ -432,13 +452,13 @@ __attribute__((constructor)) static void pt_run_start(void)
 /* Runs after the program's exit handlers and the destructors of the
  * objects loaded after this one.  Only the process pooltag run started
  * (or one it executed, when following) reports: a fork child's counters
- * are mostly its parent's. */
+ * are mostly its parent's.  A run of pooltag faults reports too. */
 __attribute__((destructor)) static void pt_run_stop(void)
 {
 	int findings;
 
-	if (!pt_run_ready || getpid() != pt_run_pid)
-		return;
+	if (!pt_run_ready || (getpid() != pt_run_pid && !pt_fault_logging()))
+		return; /* a run of pooltag faults, forked by its server, reports */
 	pt_run_busy = 1;
 	findings = pt_run_report(UINT32_MAX, "exit");
 	pt_run_report_status(findings);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "faultrun.h"
 #include "preload.h"
 #include "stack.h"
 
@@ -119,6 +120,39 @@ static void write_out(const char *text, size_t len)
 	}
 	if (fd != 2)
 		close(fd);
+}
+
+/* "file:line in func" of a slot, for the driver of pooltag faults. */
+static const char *slot_where(uint32_t slot, char *buf, size_t len)
+{
+	const struct pt_seg_slot *s = &pt_seg.slots[slot];
+	const char *file = str(s->file), *base = strrchr(file, '/');
+
+	snprintf(buf, len, "%s:%u in %s", base ? base + 1 : file, s->line, str(s->func));
+	return buf;
+}
+
+/* The findings of a run of pooltag faults, as its driver reads them
+ * (src/faultrun.h): the sites still holding memory, the open descriptors. */
+static void log_findings(const struct group *g, size_t ng, const struct fds *fl)
+{
+	char where[512], tag[5];
+	int was = pt_run_busy;
+
+	pt_run_busy = 1; /* libdw's own calls are not the program's */
+	pt_fault_finding();
+	pt_run_busy = was;
+	for (size_t i = 0; i < ng; i++)
+		if (!is_runtime(g[i].module))
+			pt_fault_log("L\t%s\tblock\t%s\t\t%s\t%llu\t%llu", module_name(g[i].module),
+				     pt_tag_str(pt_seg.slots[g[i].slot].tag, tag),
+				     slot_where(g[i].slot, where, sizeof(where)),
+				     (unsigned long long)g[i].count, (unsigned long long)g[i].bytes);
+	for (size_t i = 0; i < fl->n; i++) {
+		const struct pt_seg_slot *s = &pt_seg.slots[fl->v[i].slot];
+		pt_fault_log("L\t%s\thandle\t%s\tdescriptor\t%s\t1\t0", module_name(s->module),
+			     pt_tag_str(s->tag, tag), slot_where(fl->v[i].slot, where, sizeof(where)));
+	}
 }
 
 int pt_run_report(uint32_t module, const char *event)
@@ -247,6 +281,10 @@ int pt_run_report(uint32_t module, const char *event)
 	}
 	fclose(f);
 	pt_run_unlock();
+	/* Unlocked: symbolising the failure's stack allocates, and a new site
+	 * takes the lock. */
+	if (findings && pt_fault_logging())
+		log_findings(g, ng, &fl);
 	if (text && textlen)
 		write_out(text, textlen);
 	free(text);

@@ -512,23 +512,37 @@ static int tag_matches(uint32_t tag)
 	return 0;
 }
 
-static int site_matches(const struct pt_site *site)
+/* Where a candidate was acquired: its site's file, line and function, and
+ * the module charged (0: the program). */
+struct where {
+	const char *file, *func;
+	unsigned line;
+	uint32_t module;
+};
+
+/* The module's name as the segment records it, "main" for the program. */
+static const char *module_name(uint32_t id)
+{
+	if (id == 0 || !pt_seg.hdr || id >= __atomic_load_n(&pt_seg.hdr->nmodules, __ATOMIC_ACQUIRE))
+		return "main";
+	return pt_seg.strings + pt_seg.modules[id].name;
+}
+
+static int site_matches(const struct where *w)
 {
 	char buf[512];
 	const char *base;
 
-	if (flt.module[0]) {
-		struct pt_module *m = pt_module_by_id(site ? pt_module_of(site) : 0);
-		const char *name = m && pt_module_of(site) ? pt_module_name(m) : "main";
-		if (fnmatch(flt.module, name, 0) != 0)
-			return 0;
-	}
+	/* The program matches "main" and its own name. */
+	if (flt.module[0] && fnmatch(flt.module, module_name(w->module), 0) != 0 &&
+	    (w->module != 0 || fnmatch(flt.module, program_invocation_short_name, 0) != 0))
+		return 0;
 	if (flt.site[0]) {
-		if (!site || !site->file)
+		if (!w->file || !*w->file)
 			return 0;
-		base = strrchr(site->file, '/');
-		snprintf(buf, sizeof(buf), "%s:%u", base ? base + 1 : site->file, site->line);
-		if (fnmatch(flt.site, buf, 0) != 0 && fnmatch(flt.site, site->file, 0) != 0)
+		base = strrchr(w->file, '/');
+		snprintf(buf, sizeof(buf), "%s:%u", base ? base + 1 : w->file, w->line);
+		if (fnmatch(flt.site, buf, 0) != 0 && fnmatch(flt.site, w->file, 0) != 0)
 			return 0;
 	}
 	return 1;
@@ -603,13 +617,13 @@ void pt_fault_point_slow(void)
 		pt_fault_catch_crashes();
 }
 
-int pt_fault_check_slow(unsigned kind, const struct pt_site *site, uint32_t tag, size_t size)
+static int pt_fault_decide(unsigned kind, const struct where *w, uint32_t tag, size_t size)
 {
 	uint64_t k;
 	uint32_t id = 0;
 	int fail = 0;
 
-	if (!(flt.kinds & kind) || !tag_matches(tag) || !site_matches(site) ||
+	if (!(flt.kinds & kind) || !tag_matches(tag) || !site_matches(w) ||
 	    (kind == PT_FAULT_ALLOC && (size < flt.size_min || size > flt.size_max)))
 		return 0;
 	k = __atomic_add_fetch(flt.page ? &flt.page->ncand : &flt.ncand, 1, __ATOMIC_RELAXED);
@@ -641,7 +655,7 @@ int pt_fault_check_slow(unsigned kind, const struct pt_site *site, uint32_t tag,
 	}
 	if (flt.page) {
 		char t[5];
-		const char *base = site && site->file ? strrchr(site->file, '/') : NULL;
+		const char *base = w->file ? strrchr(w->file, '/') : NULL;
 		if (!flt.page->failed_at)
 			flt.page->failed_at = k;
 		if (!id) {
@@ -651,10 +665,26 @@ int pt_fault_check_slow(unsigned kind, const struct pt_site *site, uint32_t tag,
 		flt.failed_stack = id;
 		pt_tag_str(tag, t);
 		pt_fault_log("F\t%s\t%s\t%s:%u in %s", kind_name(kind), t,
-			     site && site->file ? (base ? base + 1 : site->file) : "?",
-			     site ? site->line : 0, site && site->func ? site->func : "?");
+			     w->file && *w->file ? (base ? base + 1 : w->file) : "?", w->line,
+			     w->func && *w->func ? w->func : "?");
 	}
 	errno = ENOMEM;
 	return 1;
 }
 
+int pt_fault_check_slow(unsigned kind, const struct pt_site *site, uint32_t tag, size_t size)
+{
+	struct where w = {NULL, NULL, 0, 0};
+
+	if (site)
+		w = (struct where){site->file, site->func, site->line, pt_module_of(site)};
+	return pt_fault_decide(kind, &w, tag, size);
+}
+
+int pt_fault_check_slot(unsigned kind, uint32_t slot, uint32_t tag, size_t size)
+{
+	const struct pt_seg_slot *s = &pt_seg.slots[slot];
+	struct where w = {pt_seg.strings + s->file, pt_seg.strings + s->func, s->line, s->module};
+
+	return pt_fault_decide(kind, &w, tag, size);
+}

@@ -56,6 +56,9 @@ struct pt_fault_reply {
 extern int pt_fault_active;
 void pt_fault_point_slow(void);
 int pt_fault_check_slow(unsigned kind, const struct pt_site *site, uint32_t tag, size_t size);
+/* As pt_fault_check, for an acquisition known by its counter slot (the
+ * interposer's sites); call only while pt_fault_active. */
+int pt_fault_check_slot(unsigned kind, uint32_t slot, uint32_t tag, size_t size);
 /* At the start of every acquisition, before any lock: a driven program's
  * first one starts the fork server there. */
 static inline void pt_fault_point(void)

@@ -11,7 +11,7 @@ setup() {
 	UP="$PT_BUILD/tests/uprogs"
 	# An interposed malloc cannot be combined with ASan's own: the
 	# sanitizer build of the interposer is not run.
-	if nm -D "$PT_BUILD/libpooltag-preload.so" 2>/dev/null | grep -q __asan_init; then
+	if nm -D "$PT_BUILD/libpooltag-preload.so" 2>/dev/null | grep -q ' U __asan_init'; then
 		skip "pooltag run is not tested in the sanitizer build (two malloc interposers)"
 	fi
 	[ -x "$UP/leaky" ] || fail "no $UP/leaky: build the tests first (make test)"
@@ -287,4 +287,19 @@ SQL
 	runp --all -- "$UP/leaky" clean
 	[ "$status" -eq 0 ] || fail "$stderr"
 	has_line "^  memory held by libc.so.6 \(the C runtime\): [0-9]+ blocks, [0-9]+ bytes$"
+}
+
+@test "run: pooltag faults fails each allocation of an unmodified program and finds its error-path leak" {
+	local first second
+	first=$(src_line tests/uprogs/errpath.c '/* FIRST */')
+	second=$(src_line tests/uprogs/errpath.c '/* SECOND */')
+	ptrun faults -c fail.module=errpath -- "$PT" run -q -- "$UP/errpath"
+	[ "$status" -eq 1 ] || fail "status $status: $output $stderr"
+	[[ ${lines[0]} == *": 2 acquisitions, 3 runs in "*", 1 finding" ]] || fail "$output"
+	[[ $output == *"failing the allocation of 'Errp' at errpath.c:$second in label:"* ]] || fail "$output"
+	[[ $output == *"errpath holds 1 block of 'Errp' (64 bytes) allocated at errpath.c:$first in label"* ]] ||
+		fail "$output"
+	# Random failures of the program's own allocations, from POOLTAG.
+	run --separate-stderr env POOLTAG=fail=100%,fail.module=errpath "$PT" run -q -- "$UP/errpath"
+	[ "$output" = "out of memory" ] || fail "$output $stderr"
 }
