@@ -124,11 +124,8 @@ static int apply(const char *key, const char *val, char *err, size_t errlen)
 	}
 	if (!strncmp(key, "fail", 4))
 		return pt_fault_option(key, val, err, errlen);
-	if (!strncmp(key, "special", 7)) {
-		if (!pt_special_option)
-			return bad(err, errlen, key, "this build has no special pool");
+	if (!strncmp(key, "special", 7))
 		return pt_special_option(key, val, err, errlen);
-	}
 	snprintf(err, errlen, "unknown option '%s'", key);
 	errno = EINVAL;
 	return -1;

@@ -79,8 +79,7 @@ void pt_config_slow(unsigned reason, int on);
 void pt_config_fast_path(void); /* recomputes pt__fast_slots (after pt_seg is set) */
 /* Each module parses its own keys: 0, or -1 with a one-line message. */
 int pt_fault_option(const char *key, const char *val, char *err, size_t errlen);
-int pt_special_option(const char *key, const char *val, char *err, size_t errlen)
-	__attribute__((weak));
+int pt_special_option(const char *key, const char *val, char *err, size_t errlen);
 /* verify.c's settings, as config.c applies them. */
 void pt_verify_cfg_action(enum pt_verify_action action);
 void pt_verify_cfg_exit(int on);
