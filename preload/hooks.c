@@ -122,6 +122,36 @@ static inline void *finish(char *base, unsigned lg, size_t n, uint64_t info)
 	return h + 1;
 }
 
+/* The verifier's special pool (POOLTAG=special=...): a selected block on
+ * pages of its own, counted to its site; NULL when not selected or not
+ * mappable (then an ordinary block). */
+static void *special(unsigned lg, size_t n, uint64_t info)
+{
+	uint32_t slot = PT_RUN_INFO_SLOT(info), tag = PT_RUN_INFO_TAG(info);
+	void *user;
+	int was = pt_run_busy;
+
+	if (!slot || !pt_special_selected(slot, tag, n))
+		return NULL;
+	pt_run_busy = 1; /* its records and stack captures are not the program's */
+	user = pt_special_alloc(slot, PT_PAGED, lg, n, tag);
+	pt_run_busy = was;
+	if (user)
+		count(slot, n, 0);
+	return user;
+}
+
+/* Is p a special block already freed (its pages locked away)?  Then the
+ * header must not be read: reported as the misuse it is. */
+static int special_freed(void *p, const char *op)
+{
+	if (pt_likely(!__atomic_load_n(&pt_special_on, __ATOMIC_RELAXED)) ||
+	    pt_special_contains(p) != 2)
+		return 0;
+	pt_special_check(p, op, 0, NULL, 0);
+	return 1;
+}
+
 static inline void *alloc_plain(size_t n, uint64_t info, int zero)
 {
 	unsigned lg = track_blocks && PT_RUN_INFO_SLOT(info) ? PT_ALIGN_TRACKED : 0;
@@ -131,6 +161,9 @@ static inline void *alloc_plain(size_t n, uint64_t info, int zero)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (pt_unlikely(__atomic_load_n(&pt_special_on, __ATOMIC_RELAXED)) &&
+	    (base = special(0, n, info)))
+		return base; /* fresh pages: zeroed already */
 	base = zero ? __libc_calloc(1, n + room_of(lg)) : __libc_malloc(n + room_of(lg));
 	if (pt_unlikely(!base))
 		return NULL; /* glibc set errno */
@@ -150,6 +183,9 @@ static void *alloc_aligned(size_t align, size_t n, uint64_t info)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (pt_unlikely(__atomic_load_n(&pt_special_on, __ATOMIC_RELAXED)) &&
+	    (base = special(lg, n, info)))
+		return base;
 	base = __libc_memalign(align, n + align);
 	return base ? finish(base, lg, n, info) : NULL;
 }
@@ -191,6 +227,15 @@ static void free_block(struct pt__hdr *h)
 	char *base = (char *)(h + 1) - room_of(lg);
 
 	h->word = pt_hdr_freed(h->word);
+	if (lg == PT_ALIGN_SPECIAL) {
+		int was = pt_run_busy;
+		if (slot)
+			count(slot, size, 1);
+		pt_run_busy = 1;
+		pt_special_free(h + 1, NULL); /* into the quarantine */
+		pt_run_busy = was;
+		return;
+	}
 	if (lg == PT_ALIGN_TRACKED)
 		pt_track_block_del((struct pt_trec *)base);
 	if (slot)
@@ -207,6 +252,10 @@ static void *realloc_at(void *p, size_t n, uint64_t info)
 
 	if (!p)
 		return alloc_plain(n, info, 0);
+	if (special_freed(p, "realloc")) {
+		errno = EINVAL;
+		return NULL;
+	}
 	if (!(h = header(p))) {
 		foreign(p);
 		errno = EINVAL;
@@ -255,7 +304,7 @@ PT_EXPORT void free(void *p)
 {
 	struct pt__hdr *h;
 
-	if (!p)
+	if (!p || special_freed(p, "free"))
 		return;
 	h = header(p);
 	if (pt_unlikely(!h)) {
@@ -363,7 +412,7 @@ PT_EXPORT void *pvalloc(size_t n)
 
 PT_EXPORT size_t malloc_usable_size(void *p)
 {
-	struct pt__hdr *h = p ? header(p) : NULL;
+	struct pt__hdr *h = p && !special_freed(p, "malloc_usable_size") ? header(p) : NULL;
 	return h ? h->word & PT__SIZE_MASK : 0;
 }
 

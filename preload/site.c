@@ -405,7 +405,7 @@ uint64_t pt_run_site_miss(uintptr_t pc)
 	if (!tab_find(__atomic_load_n(&st.tab, __ATOMIC_ACQUIRE), pc, &info)) {
 		struct run_site *s;
 
-		if (pt_run_busy || !__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE))
+		if (pt_run_busy || pt_sym_held() || !__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE))
 			return 0; /* nested in a hook's slow work, or before start-up: uncounted */
 		pt_run_busy = 1;
 		pthread_mutex_lock(&st.lock);
@@ -451,7 +451,7 @@ uint32_t pt_run_handle_slot(uintptr_t pc, uint32_t tag)
 	struct run_site *s;
 	uint32_t slot = 0;
 
-	if (pt_run_busy || !__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE))
+	if (pt_run_busy || pt_sym_held() || !__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE))
 		return 0;
 	pt_run_busy = 1;
 	pthread_mutex_lock(&st.lock);

@@ -126,6 +126,9 @@ int pt_sym_offline(const char *path, uintptr_t vaddr, int is_return_address,
  */
 void pt_sym_reset(void);
 
+/* Does the calling thread hold the symboliser's mutex (it is symbolising)? */
+int pt_sym_held(void);
+
 /* Fork handlers, called by the library's own (segment.c) in its lock order:
  * the depot's and the symboliser's mutexes are held across fork. */
 void pt_stack_lock(void);

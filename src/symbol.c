@@ -102,26 +102,51 @@ static const Dwfl_Callbacks pt_sym_callbacks = {
     .debuginfo_path = &pt_sym.debuginfo_path,
 };
 
-void pt_sym_lock(void)
+/* Does this thread hold the symboliser's mutex?  libdw allocates and opens
+ * files under it: an interposer that would symbolise those calls' sites
+ * must not (pt_sym_held), or the thread would wait for itself. */
+static __thread int sym_held __attribute__((tls_model("initial-exec")));
+
+static void sym_lock(void)
 {
 	pthread_mutex_lock(&pt_sym.mutex);
+	sym_held = 1;
+}
+
+static void sym_unlock(void)
+{
+	sym_held = 0;
+	pthread_mutex_unlock(&pt_sym.mutex);
+}
+
+int pt_sym_held(void)
+{
+	return sym_held;
+}
+
+void pt_sym_lock(void)
+{
+	sym_lock();
 }
 
 void pt_sym_unlock(void)
 {
-	pthread_mutex_unlock(&pt_sym.mutex);
+	sym_unlock();
 }
 
 int pt_sym_trylock(void)
 {
-	return pthread_mutex_trylock(&pt_sym.mutex) == 0;
+	if (pthread_mutex_trylock(&pt_sym.mutex) != 0)
+		return 0;
+	sym_held = 1;
+	return 1;
 }
 
 /* In a fork child the pid differs: libdwfl must read the child's maps. */
 void pt_sym_atfork_child(void)
 {
 	pt_sym.stale = 1;
-	pthread_mutex_unlock(&pt_sym.mutex);
+	sym_unlock();
 }
 
 static uint64_t pt_sym_strhash(const char *s)
@@ -208,9 +233,9 @@ static void pt_sym_init_once(void)
 	 * and a destructor run by dlclose under that lock may symbolise. */
 	if (dl_iterate_phdr(pt_sym_find_self, &self) != 1)
 		self = 0;
-	pthread_mutex_lock(&pt_sym.mutex);
+	sym_lock();
 	pt_sym.self = pt_sym_intern_base((const char *)self, NULL);
-	pthread_mutex_unlock(&pt_sym.mutex);
+	sym_unlock();
 }
 
 /*
@@ -436,10 +461,10 @@ int pt_sym_offline(const char *path, uintptr_t vaddr, int is_return_address,
 
 	if (mod && dwfl_report_end(d, NULL, NULL) == 0 && dwfl_module_getelf(mod, &bias)) {
 		uintptr_t pc = (uintptr_t)bias + vaddr;
-		pthread_mutex_lock(&pt_sym.mutex); /* the interned strings */
+		sym_lock(); /* the interned strings */
 		n = pt_sym_resolve_in(mod, pc, is_return_address ? pc - 1 : pc, tmp,
 				      PT_SYM_MAX_INLINE);
-		pthread_mutex_unlock(&pt_sym.mutex);
+		sym_unlock();
 	}
 	if (d)
 		dwfl_end(d);
@@ -562,10 +587,10 @@ static unsigned pt_sym_dladdr(uintptr_t pc, int is_ret, struct pt_frame *f)
 	if (!pc || !dladdr((void *)addr, &di) || !di.dli_fname)
 		return 0;
 	f->offset = pc - (uintptr_t)di.dli_fbase;
-	pthread_mutex_lock(&pt_sym.mutex);
+	sym_lock();
 	f->module = pt_sym_intern_base(di.dli_fname, "?");
 	f->func = di.dli_sname ? pt_sym_intern(di.dli_sname) : NULL;
-	pthread_mutex_unlock(&pt_sym.mutex);
+	sym_unlock();
 	if (!f->func)
 		f->func = "?";
 	return 1;
@@ -589,10 +614,10 @@ int pt_sym_lookup_inline(uintptr_t pc, int is_return_address, struct pt_frame *o
 		return -1;
 	pthread_once(&pt_sym.once, pt_sym_init_once);
 	pt_sym_counts(c);
-	pthread_mutex_lock(&pt_sym.mutex);
+	sym_lock();
 	pt_sym_sync(c);
 	n = pt_sym_get(pc, is_return_address, out, max);
-	pthread_mutex_unlock(&pt_sym.mutex);
+	sym_unlock();
 	if (!n)
 		n = pt_sym_dladdr(pc, is_return_address, out);
 	return n ? (int)n : -1;
@@ -606,9 +631,9 @@ int pt_sym_lookup(uintptr_t pc, int is_return_address, struct pt_frame *out)
 void pt_sym_reset(void)
 {
 	pthread_once(&pt_sym.once, pt_sym_init_once);
-	pthread_mutex_lock(&pt_sym.mutex);
+	sym_lock();
 	pt_sym_flush();
-	pthread_mutex_unlock(&pt_sym.mutex);
+	sym_unlock();
 }
 
 /* ---- formatting a stored stack ---- */
@@ -678,7 +703,7 @@ size_t pt_stack_format(uint32_t id, char *buf, size_t len, unsigned max_frames)
 		npc = PT_STACK_DEPTH;
 	pthread_once(&pt_sym.once, pt_sym_init_once);
 	pt_sym_counts(c);
-	pthread_mutex_lock(&pt_sym.mutex);
+	sym_lock();
 	pt_sym_sync(c);
 	for (unsigned i = 0; i < npc && n < PT_STACK_DEPTH * 2; i++) {
 		unsigned k = pt_sym_get(pcs[i], 1, fr + n, PT_STACK_DEPTH * 2 - n);
@@ -689,7 +714,7 @@ size_t pt_stack_format(uint32_t id, char *buf, size_t len, unsigned max_frames)
 		}
 		n += k < PT_STACK_DEPTH * 2 - n ? k : PT_STACK_DEPTH * 2 - n;
 	}
-	pthread_mutex_unlock(&pt_sym.mutex);
+	sym_unlock();
 	for (unsigned i = 0; i < n; i++)
 		if (fr[i].module[0] == '?' && !fr[i].module[1])
 			pt_sym_dladdr(fr[i].pc, 1, &fr[i]);

@@ -303,3 +303,24 @@ SQL
 	run --separate-stderr env POOLTAG=fail=100%,fail.module=errpath "$PT" run -q -- "$UP/errpath"
 	[ "$output" = "out of memory" ] || fail "$output $stderr"
 }
+
+@test "run: the special pool catches an unmodified program's overrun and use after free" {
+	local alloc over use
+	alloc=$(src_line tests/uprogs/overrun.c '/* ALLOC */')
+	over=$(src_line tests/uprogs/overrun.c '/* OVERRUN')
+	use=$(src_line tests/uprogs/overrun.c '/* USE')
+	run --separate-stderr env POOLTAG=special=Over,verify=continue "$PT" run -- "$UP/overrun" over
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	[ "$output" = "done" ] || fail "$output"
+	has_line "^pooltag: special pool: write at 0x[0-9a-f]+, an overrun of block 0x[0-9a-f]+ \(tag 'Over', 24 bytes\): offset 32 \(8 bytes past its end\)"
+	has_line "accessed at main \(overrun.c:$over\)"
+	has_line "allocated at overrun.c:$alloc \(main\)"
+	run --separate-stderr env POOLTAG=special=Over,verify=exit "$PT" run -- "$UP/overrun" uaf
+	[ "$status" -eq 86 ] || fail "status $status: $stderr"
+	has_line "a use after free of block 0x[0-9a-f]+ \(tag 'Over', 24 bytes\): offset 0"
+	has_line "accessed at main \(overrun.c:$use\)"
+	# Selection by tag: another tag's blocks stay ordinary.
+	run --separate-stderr env POOLTAG=special=Othr,verify=continue "$PT" run -q -- "$UP/overrun" over
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	[[ $stderr != *"special pool"* ]] || fail "$stderr"
+}
