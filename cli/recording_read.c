@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "textfields.h"
 #include "readfile.h"
 #include "recording.h"
 
@@ -32,191 +33,26 @@ static const char *const rec_keys[K_NKEYS] = {"pid",     "uid",         "command
                                               "created", "start_ticks", "interval_us"};
 #define REC_REQUIRED (1u << K_PID | 1u << K_UID | 1u << K_COMMAND)
 
-struct rec_field {
-	const char *s;
-	size_t n;
-};
-
 struct rec_parser {
+	struct pt_tf_parser tp; /* where, for messages; decoded strings */
 	struct pt_recording *r;
-	const char *name;
-	char *err;
-	size_t errlen;
-	size_t lineno;
 	unsigned seen; /* header keys, one bit each */
-	char *scratch; /* decoded strings: as long as the longest line, plus 3 */
 };
-
-#define REC_QUOTE_MAX  32
-#define REC_QUOTE_SIZE (REC_QUOTE_MAX * 3 + 4)
-
-/* A printable excerpt of s[0..n) for a message: control, quote, '%' and
- * non-ASCII bytes as %XX, at most REC_QUOTE_MAX input bytes. */
-static const char *rec_quote(const char *s, size_t n, char out[REC_QUOTE_SIZE])
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n && i < REC_QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c >= 0x7f || c == '%' || c == '\'') {
-			snprintf(out + o, 4, "%%%02X", c);
-			o += 3;
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	if (i < n) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-	return out;
-}
-
-__attribute__((format(printf, 2, 3))) static int rec_fail(struct rec_parser *p, const char *fmt,
-                                                          ...)
-{
-	va_list ap;
-	int n;
-
-	if (!p->errlen)
-		return -1;
-	n = snprintf(p->err, p->errlen, "%s:%zu: ", p->name, p->lineno);
-	if (n >= 0 && (size_t)n < p->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-/* A canonical unsigned decimal within [min, max]. */
-static int rec_num(struct rec_parser *p, struct rec_field f, const char *what, uint64_t min,
-                   uint64_t max, uint64_t *out)
-{
-	char q[REC_QUOTE_SIZE];
-	uint64_t x = 0;
-	size_t i;
-
-	if (f.n == 0 || (f.n > 1 && f.s[0] == '0'))
-		return rec_fail(p, "bad number for %s: '%s'", what, rec_quote(f.s, f.n, q));
-	for (i = 0; i < f.n; i++) {
-		unsigned d = (unsigned char)f.s[i] - (unsigned)'0';
-
-		if (d > 9)
-			return rec_fail(p, "bad number for %s: '%s'", what, rec_quote(f.s, f.n, q));
-		if (x > (UINT64_MAX - d) / 10)
-			break;
-		x = x * 10 + d;
-	}
-	if (i < f.n || x < min || x > max)
-		return rec_fail(
-		    p, "bad number for %s: '%s' is out of range (%" PRIu64 " to %" PRIu64 ")", what,
-		    rec_quote(f.s, f.n, q), min, max);
-	*out = x;
-	return 0;
-}
-
-static int rec_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Decodes a percent-escaped field into out (at most cap bytes stored, all of
- * f checked); *outlen is the decoded length.  %00 only when nul_ok. */
-static int rec_unescape(struct rec_parser *p, struct rec_field f, const char *what, int nul_ok,
-                        char *out, size_t cap, size_t *outlen)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < f.n; i++, o++) {
-		unsigned char c = (unsigned char)f.s[i];
-
-		if (c == '%') {
-			int hi = i + 2 < f.n ? rec_hex((unsigned char)f.s[i + 1]) : -1;
-			int lo = i + 2 < f.n ? rec_hex((unsigned char)f.s[i + 2]) : -1;
-			char q[REC_QUOTE_SIZE];
-
-			if (hi < 0 || lo < 0)
-				return rec_fail(p, "bad escape in %s: '%s'", what,
-				                rec_quote(f.s + i, f.n - i < 3 ? f.n - i : 3, q));
-			c = (unsigned char)(hi << 4 | lo);
-			if (!c && !nul_ok)
-				return rec_fail(p, "bad escape in %s: %%00 (a NUL) in a string",
-				                what);
-			i += 2;
-		} else if (c < 0x20 || c == 0x7f) {
-			return rec_fail(p, "unescaped control byte 0x%02X in %s", c, what);
-		}
-		if (o < cap)
-			out[o] = (char)c;
-	}
-	*outlen = o;
-	return 0;
-}
-
-static int rec_tag(struct rec_parser *p, struct rec_field f, uint32_t *tag)
-{
-	unsigned char b[4];
-	char q[REC_QUOTE_SIZE];
-	size_t n;
-
-	if (rec_unescape(p, f, "tag", 1, (char *)b, 4, &n) < 0)
-		return -1;
-	if (n != 4)
-		return rec_fail(p, "tag '%s' is not 4 bytes", rec_quote(f.s, f.n, q));
-	*tag = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-	return 0;
-}
-
-/* A C-string field decoded into the scratch buffer at *off (never longer
- * than the field, so a line's fields always fit). */
-static const char *rec_str(struct rec_parser *p, struct rec_field f, const char *what, size_t *off)
-{
-	char *out = p->scratch + *off;
-	size_t n;
-
-	if (rec_unescape(p, f, what, 0, out, f.n, &n) < 0)
-		return NULL;
-	out[n] = '\0';
-	*off += n + 1;
-	return out;
-}
-
-/* Splits at TABs; returns the field count (fields past max only counted). */
-static size_t rec_split(const char *s, size_t n, struct rec_field *f, size_t max)
-{
-	size_t nf = 0, start = 0;
-
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && s[i] != '\t')
-			continue;
-		if (nf < max)
-			f[nf] = (struct rec_field){s + start, i - start};
-		nf++;
-		start = i + 1;
-	}
-	return nf;
-}
 
 /* Four counters, which must be consistent: frees <= allocs. */
-static int rec_counters(struct rec_parser *p, const struct rec_field *f, uint64_t c[4])
+static int rec_counters(struct rec_parser *p, const struct pt_tf *f, uint64_t c[4])
 {
 	static const char *const what[4] = {"nallocs", "nfrees", "bytes_alloc", "bytes_freed"};
 
 	for (int i = 0; i < 4; i++)
-		if (rec_num(p, f[i], what[i], 0, UINT64_MAX, &c[i]) < 0)
+		if (pt_tf_num(&p->tp, f[i], what[i], 0, UINT64_MAX, &c[i]) < 0)
 			return -1;
 	if (c[1] > c[0])
-		return rec_fail(p, "inconsistent counters: nfrees %" PRIu64 " > nallocs %" PRIu64,
+		return pt_tf_fail(&p->tp, "inconsistent counters: nfrees %" PRIu64 " > nallocs %" PRIu64,
 		                c[1], c[0]);
 	if (c[3] > c[2])
-		return rec_fail(
-		    p, "inconsistent counters: bytes_freed %" PRIu64 " > bytes_alloc %" PRIu64,
+		return pt_tf_fail(
+		    &p->tp, "inconsistent counters: bytes_freed %" PRIu64 " > bytes_alloc %" PRIu64,
 		    c[3], c[2]);
 	return 0;
 }
@@ -231,7 +67,7 @@ static int rec_change(struct rec_parser *p, uint32_t site, const uint64_t c[4])
 		void *q = realloc(r->changes, cap * sizeof(*r->changes));
 
 		if (!q)
-			return rec_fail(p, "out of memory");
+			return pt_tf_fail(&p->tp, "out of memory");
 		r->changes = q;
 		r->changes_cap = cap;
 	}
@@ -246,61 +82,61 @@ static int rec_change(struct rec_parser *p, uint32_t site, const uint64_t c[4])
 
 /* "site TAG POOL NALLOCS NFREES BYTES_ALLOC BYTES_FREED LINE FILE FUNC
  * MODULE": defines the next site, with its counters at this sample. */
-static int rec_site(struct rec_parser *p, const struct rec_field *f)
+static int rec_site(struct rec_parser *p, const struct pt_tf *f)
 {
 	struct pt_row row = {0};
-	char q[REC_QUOTE_SIZE];
+	char q[PT_TF_QUOTE_SIZE];
 	uint64_t c[4], line;
 	size_t off = 0;
 
-	if (rec_tag(p, f[1], &row.tag) < 0)
+	if (pt_tf_tag(&p->tp, f[1], &row.tag) < 0)
 		return -1;
 	while (row.pool < 4 && (f[2].n != strlen(pt_rec_pools[row.pool]) ||
 	                        memcmp(f[2].s, pt_rec_pools[row.pool], f[2].n)))
 		row.pool++;
 	if (row.pool == 4)
-		return rec_fail(p, "unknown pool '%s' (paged, nonpaged, refs or handles)",
-		                rec_quote(f[2].s, f[2].n, q));
-	if (rec_counters(p, f + 3, c) < 0 || rec_num(p, f[7], "line", 0, UINT32_MAX, &line) < 0)
+		return pt_tf_fail(&p->tp, "unknown pool '%s' (paged, nonpaged, refs or handles)",
+		                pt_tf_quote(f[2].s, f[2].n, q));
+	if (rec_counters(p, f + 3, c) < 0 || pt_tf_num(&p->tp, f[7], "line", 0, UINT32_MAX, &line) < 0)
 		return -1;
 	if (p->r->sites.nrows >= UINT32_MAX)
-		return rec_fail(p, "too many sites");
+		return pt_tf_fail(&p->tp, "too many sites");
 	row.line = (uint32_t)line;
-	if (!(row.file = rec_str(p, f[8], "file", &off)) ||
-	    !(row.func = rec_str(p, f[9], "func", &off)) ||
-	    !(row.module = rec_str(p, f[10], "module", &off)))
+	if (!(row.file = pt_tf_str(&p->tp, f[8], "file", &off)) ||
+	    !(row.func = pt_tf_str(&p->tp, f[9], "func", &off)) ||
+	    !(row.module = pt_tf_str(&p->tp, f[10], "module", &off)))
 		return -1;
 	if (pt_view_add_row(&p->r->sites, &row) != 0)
-		return rec_fail(p, "out of memory");
+		return pt_tf_fail(&p->tp, "out of memory");
 	return rec_change(p, (uint32_t)(p->r->sites.nrows - 1), c);
 }
 
 /* "count SITE NALLOCS NFREES BYTES_ALLOC BYTES_FREED": a known site's new
  * counters. */
-static int rec_count(struct rec_parser *p, const struct rec_field *f)
+static int rec_count(struct rec_parser *p, const struct pt_tf *f)
 {
 	uint64_t site, c[4];
 
 	if (p->r->sites.nrows == 0)
-		return rec_fail(p, "count line before any site line");
-	if (rec_num(p, f[1], "site", 0, p->r->sites.nrows - 1, &site) < 0 ||
+		return pt_tf_fail(&p->tp, "count line before any site line");
+	if (pt_tf_num(&p->tp, f[1], "site", 0, p->r->sites.nrows - 1, &site) < 0 ||
 	    rec_counters(p, f + 2, c) < 0)
 		return -1;
 	return rec_change(p, (uint32_t)site, c);
 }
 
 /* "desc TAG BINARY DESCRIPTION". */
-static int rec_desc(struct rec_parser *p, const struct rec_field *f)
+static int rec_desc(struct rec_parser *p, const struct pt_tf *f)
 {
 	const char *binary, *desc;
 	uint32_t tag;
 	size_t off = 0;
 
-	if (rec_tag(p, f[1], &tag) < 0 || !(binary = rec_str(p, f[2], "binary", &off)) ||
-	    !(desc = rec_str(p, f[3], "description", &off)))
+	if (pt_tf_tag(&p->tp, f[1], &tag) < 0 || !(binary = pt_tf_str(&p->tp, f[2], "binary", &off)) ||
+	    !(desc = pt_tf_str(&p->tp, f[3], "description", &off)))
 		return -1;
 	if (pt_view_add_desc(&p->r->sites, tag, binary, desc) != 0)
-		return rec_fail(p, "out of memory");
+		return pt_tf_fail(&p->tp, "out of memory");
 	return 0;
 }
 
@@ -310,10 +146,10 @@ static int rec_data_line(struct rec_parser *p, const char *s, size_t n)
 	static const struct {
 		const char *type;
 		size_t nfields;
-		int (*parse)(struct rec_parser *p, const struct rec_field *f);
+		int (*parse)(struct rec_parser *p, const struct pt_tf *f);
 	} types[] = {{"desc", 4, rec_desc}, {"site", 11, rec_site}, {"count", 6, rec_count}};
-	struct rec_field f[11];
-	char q[REC_QUOTE_SIZE];
+	struct pt_tf f[11];
+	char q[PT_TF_QUOTE_SIZE];
 	size_t k = 0, nf;
 
 	while (k < n && s[k] != '\t' && s[k] != ' ')
@@ -322,24 +158,24 @@ static int rec_data_line(struct rec_parser *p, const char *s, size_t n)
 		if (k != strlen(types[i].type) || memcmp(s, types[i].type, k))
 			continue;
 		if (k < n && s[k] == ' ')
-			return rec_fail(p, "fields of %s lines must be separated by TABs",
+			return pt_tf_fail(&p->tp, "fields of %s lines must be separated by TABs",
 			                types[i].type);
-		nf = rec_split(s, n, f, types[i].nfields);
+		nf = pt_tf_split(s, n, f, types[i].nfields);
 		if (nf != types[i].nfields)
-			return rec_fail(p, "wrong field count for %s: %zu (expected %zu)",
+			return pt_tf_fail(&p->tp, "wrong field count for %s: %zu (expected %zu)",
 			                types[i].type, nf, types[i].nfields);
 		return types[i].parse(p, f);
 	}
 	if (k == 6 && !memcmp(s, "sample", 6))
-		return rec_fail(p, "sample line inside a sample (its line count is wrong)");
-	return rec_fail(p, "unknown line type '%s' in a sample", rec_quote(s, k, q));
+		return pt_tf_fail(&p->tp, "sample line inside a sample (its line count is wrong)");
+	return pt_tf_fail(&p->tp, "unknown line type '%s' in a sample", pt_tf_quote(s, k, q));
 }
 
 /* A header line "KEY VALUE" (the value may hold spaces: the command). */
 static int rec_header(struct rec_parser *p, const char *s, size_t n)
 {
 	struct pt_view *v = &p->r->sites;
-	char q[REC_QUOTE_SIZE];
+	char q[PT_TF_QUOTE_SIZE];
 	size_t k = 0, len;
 	uint64_t x;
 	int key;
@@ -350,42 +186,42 @@ static int rec_header(struct rec_parser *p, const char *s, size_t n)
 		if (k == strlen(rec_keys[key]) && !memcmp(s, rec_keys[key], k))
 			break;
 	if (key == K_NKEYS)
-		return rec_fail(p, "unknown line type '%s'", rec_quote(s, k, q));
+		return pt_tf_fail(&p->tp, "unknown line type '%s'", pt_tf_quote(s, k, q));
 	if (p->seen & 1u << key)
-		return rec_fail(p, "duplicated key '%s'", rec_keys[key]);
+		return pt_tf_fail(&p->tp, "duplicated key '%s'", rec_keys[key]);
 	if (k == n || s[k] != ' ')
-		return rec_fail(p, "wrong field count: expected '%s VALUE'", rec_keys[key]);
+		return pt_tf_fail(&p->tp, "wrong field count: expected '%s VALUE'", rec_keys[key]);
 	p->seen |= 1u << key;
-	struct rec_field val = {s + k + 1, n - k - 1};
+	struct pt_tf val = {s + k + 1, n - k - 1};
 	switch (key) {
 	case K_PID:
-		if (rec_num(p, val, "pid", 1, INT32_MAX, &x) < 0)
+		if (pt_tf_num(&p->tp, val, "pid", 1, INT32_MAX, &x) < 0)
 			return -1;
 		v->pid = (int32_t)x;
 		return 0;
 	case K_UID:
-		if (rec_num(p, val, "uid", 0, UINT32_MAX, &x) < 0)
+		if (pt_tf_num(&p->tp, val, "uid", 0, UINT32_MAX, &x) < 0)
 			return -1;
 		v->uid = (uint32_t)x;
 		return 0;
 	case K_COMMAND:
 		memset(v->comm, 0, sizeof(v->comm));
-		if (rec_unescape(p, val, "command", 0, v->comm, sizeof(v->comm) - 1, &len) < 0)
+		if (pt_tf_unescape(&p->tp, val, "command", 0, v->comm, sizeof(v->comm) - 1, &len) < 0)
 			return -1;
 		if (len > sizeof(v->comm) - 1) {
 			v->comm[0] = '\0';
-			return rec_fail(p, "command longer than %zu bytes", sizeof(v->comm) - 1);
+			return pt_tf_fail(&p->tp, "command longer than %zu bytes", sizeof(v->comm) - 1);
 		}
 		return 0;
 	case K_CREATED:
-		if (rec_num(p, val, "created", 0, INT64_MAX, &x) < 0)
+		if (pt_tf_num(&p->tp, val, "created", 0, INT64_MAX, &x) < 0)
 			return -1;
 		v->created_ns = (int64_t)x;
 		return 0;
 	case K_START_TICKS:
-		return rec_num(p, val, "start_ticks", 0, UINT64_MAX, &v->start_ticks);
+		return pt_tf_num(&p->tp, val, "start_ticks", 0, UINT64_MAX, &v->start_ticks);
 	default:
-		if (rec_num(p, val, "interval_us", 0, INT64_MAX, &x) < 0)
+		if (pt_tf_num(&p->tp, val, "interval_us", 0, INT64_MAX, &x) < 0)
 			return -1;
 		p->r->interval_us = (int64_t)x;
 		return 0;
@@ -396,26 +232,26 @@ static int rec_header(struct rec_parser *p, const char *s, size_t n)
 static int rec_sample(struct rec_parser *p, const char *s, size_t n, uint64_t *nlines)
 {
 	struct pt_recording *r = p->r;
-	struct rec_field f[3];
+	struct pt_tf f[3];
 	uint64_t taken;
 	int64_t last = r->nsamples ? r->taken[r->nsamples - 1] : 0;
 
 	if (n > 6 && s[6] == ' ')
-		return rec_fail(p, "fields of sample lines must be separated by TABs");
-	if (rec_split(s, n, f, 3) != 3)
-		return rec_fail(p, "wrong field count for sample: %zu (expected 3)",
-		                rec_split(s, n, f, 3));
-	if (rec_num(p, f[1], "sample time", (uint64_t)last, INT64_MAX, &taken) < 0 ||
-	    rec_num(p, f[2], "sample line count", 0, UINT64_MAX, nlines) < 0)
+		return pt_tf_fail(&p->tp, "fields of sample lines must be separated by TABs");
+	if (pt_tf_split(s, n, f, 3) != 3)
+		return pt_tf_fail(&p->tp, "wrong field count for sample: %zu (expected 3)",
+		                pt_tf_split(s, n, f, 3));
+	if (pt_tf_num(&p->tp, f[1], "sample time", (uint64_t)last, INT64_MAX, &taken) < 0 ||
+	    pt_tf_num(&p->tp, f[2], "sample line count", 0, UINT64_MAX, nlines) < 0)
 		return -1;
 	if (r->nsamples >= UINT32_MAX)
-		return rec_fail(p, "too many samples");
+		return pt_tf_fail(&p->tp, "too many samples");
 	if (r->nsamples == r->taken_cap) {
 		size_t cap = r->taken_cap ? r->taken_cap * 2 : 256;
 		void *q = realloc(r->taken, cap * sizeof(*r->taken));
 
 		if (!q)
-			return rec_fail(p, "out of memory");
+			return pt_tf_fail(&p->tp, "out of memory");
 		r->taken = q;
 		r->taken_cap = cap;
 	}
@@ -458,64 +294,64 @@ static int rec_complete(const char *buf, size_t len, size_t pos, uint64_t nlines
 static int rec_check_line(struct rec_parser *p, const char *s, size_t n)
 {
 	if (memchr(s, '\0', n))
-		return rec_fail(p, "NUL byte");
+		return pt_tf_fail(&p->tp, "NUL byte");
 	if (n && s[n - 1] == '\r')
-		return rec_fail(p, "carriage return at end of line (line ends must be LF)");
+		return pt_tf_fail(&p->tp, "carriage return at end of line (line ends must be LF)");
 	if (n == 0)
-		return rec_fail(p, "empty line");
+		return pt_tf_fail(&p->tp, "empty line");
 	return 0;
 }
 
 int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char *name, char *err,
                  size_t errlen)
 {
-	struct rec_parser p = {.r = r, .name = name ? name : "(buffer)", .err = err};
+	struct rec_parser p = {.tp = {.name = name ? name : "(buffer)", .err = err}, .r = r};
 	uint64_t pending = 0; /* lines left in the current sample */
 	size_t pos = 0, n;
 	int ret = -1, insample = 0;
 
-	p.errlen = err ? errlen : 0;
-	if (p.errlen)
+	p.tp.errlen = err ? errlen : 0;
+	if (p.tp.errlen)
 		err[0] = '\0';
 	r->note[0] = '\0';
-	p.lineno = 1;
+	p.tp.lineno = 1;
 	if (len > REC_MAX_FILE)
-		return rec_fail(&p, "recording larger than 1 GiB");
+		return pt_tf_fail(&p.tp, "recording larger than 1 GiB");
 	if (len < REC_HEAD_LEN || memcmp(buf, REC_HEAD, REC_HEAD_LEN))
-		return rec_fail(&p, len ? "not a pooltag recording"
+		return pt_tf_fail(&p.tp, len ? "not a pooltag recording"
 		                        : "not a pooltag recording (empty file)");
-	if (!(p.scratch = malloc((len < REC_MAX_LINE ? len : REC_MAX_LINE) + 3)))
-		return rec_fail(&p, "out of memory");
-	p.lineno = 0;
+	if (!(p.tp.scratch = malloc((len < REC_MAX_LINE ? len : REC_MAX_LINE) + 3)))
+		return pt_tf_fail(&p.tp, "out of memory");
+	p.tp.lineno = 0;
 	while (pos < len) {
 		const char *s = buf + pos;
 		int has_nl = rec_next_line(buf, len, pos, &n);
 
-		p.lineno++;
+		p.tp.lineno++;
 		if (has_nl < 0) {
-			rec_fail(&p, "line longer than 1 MiB");
+			pt_tf_fail(&p.tp, "line longer than 1 MiB");
 			goto out;
 		}
 		if (!has_nl && (p.seen & REC_REQUIRED) == REC_REQUIRED)
 			goto cut; /* the last line, cut short */
 		if (!has_nl) {
-			rec_fail(&p, "truncated (the header is incomplete)");
+			pt_tf_fail(&p.tp, "truncated (the header is incomplete)");
 			goto out;
 		}
 		if (rec_check_line(&p, s, n) < 0)
 			goto out;
 		pos += n + 1;
-		if (p.lineno == 1) {
-			struct rec_field v = {s + REC_HEAD_LEN, n - REC_HEAD_LEN};
+		if (p.tp.lineno == 1) {
+			struct pt_tf v = {s + REC_HEAD_LEN, n - REC_HEAD_LEN};
 			uint64_t version;
-			char q[REC_QUOTE_SIZE];
+			char q[PT_TF_QUOTE_SIZE];
 
-			if (rec_num(&p, v, "version", 0, UINT64_MAX, &version) < 0) {
-				rec_fail(&p, "bad recording version '%s'", rec_quote(v.s, v.n, q));
+			if (pt_tf_num(&p.tp, v, "version", 0, UINT64_MAX, &version) < 0) {
+				pt_tf_fail(&p.tp, "bad recording version '%s'", pt_tf_quote(v.s, v.n, q));
 				goto out;
 			}
 			if (version != PT_REC_VERSION) {
-				rec_fail(&p,
+				pt_tf_fail(&p.tp,
 				         "recording version %" PRIu64
 				         ", this pooltag reads version %d",
 				         version, PT_REC_VERSION);
@@ -531,7 +367,7 @@ int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char
 
 			for (int key = 0; key < K_NKEYS; key++)
 				if (missing & 1u << key) {
-					rec_fail(&p, "missing required key '%s'", rec_keys[key]);
+					pt_tf_fail(&p.tp, "missing required key '%s'", rec_keys[key]);
 					goto out;
 				}
 			if (rec_sample(&p, s, n, &pending) < 0)
@@ -541,13 +377,13 @@ int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char
 			insample = 1;
 			r->sites.taken_ns = r->taken[r->nsamples++];
 		} else if (insample) {
-			char q[REC_QUOTE_SIZE];
+			char q[PT_TF_QUOTE_SIZE];
 			size_t k = 0;
 
 			while (k < n && s[k] != '\t' && s[k] != ' ')
 				k++;
-			rec_fail(&p, "'%s' line outside a sample (a sample's line count is wrong)",
-			         rec_quote(s, k, q));
+			pt_tf_fail(&p.tp, "'%s' line outside a sample (a sample's line count is wrong)",
+			         pt_tf_quote(s, k, q));
 			goto out;
 		} else if (rec_header(&p, s, n) < 0) {
 			goto out;
@@ -559,10 +395,10 @@ cut:
 	/* Rows and descriptions of the dropped sample were not parsed; the
 	 * view's state is that of the last complete sample. */
 	snprintf(r->note, sizeof(r->note), "%s:%zu: last sample incomplete, ignored (%zu complete)",
-	         p.name, p.lineno, r->nsamples);
+	         p.tp.name, p.tp.lineno, r->nsamples);
 	ret = 0;
 out:
-	free(p.scratch);
+	free(p.tp.scratch);
 	return ret;
 }
 

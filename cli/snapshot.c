@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "textfields.h"
 #include "pooltag.h"
 #include "readfile.h"
 #include "snapshot.h"
@@ -43,224 +44,28 @@ static const char *const snap_keys[K_NKEYS] = {
 #define SNAP_NCLASSES 4
 static const char *const snap_pools[SNAP_NCLASSES] = {"paged", "nonpaged", "refs", "handles"};
 
-/* One field of a line: s[0..n), not NUL-terminated. */
-struct snap_field {
-	const char *s;
-	size_t n;
-};
-
 struct snap_parser {
+	struct pt_tf_parser tp; /* where, for messages; decoded strings */
 	struct pt_view *v;
-	const char *name;
-	char *err;
-	size_t errlen;
-	size_t lineno;
 	unsigned seen;         /* header keys seen, one bit per key */
 	int data;              /* a desc, site or end line was seen: the header is over */
 	int ended;             /* the end line was seen: nothing may follow */
 	size_t nsites, ndescs; /* lines seen, for the end line's check */
 	unsigned version;      /* of the file: 1 (no module field) or 2 */
-	char *scratch;         /* decoded strings; longer than any line */
 };
-
-#define SNAP_QUOTE_MAX  32
-#define SNAP_QUOTE_SIZE (SNAP_QUOTE_MAX * 3 + 4)
-
-/* Writes a printable excerpt of s[0..n) to out for an error message: at most
- * SNAP_QUOTE_MAX input bytes, control bytes, '%', quotes and non-ASCII
- * bytes as %XX so a message stays one line of plain text. */
-static const char *snap_quote(const char *s, size_t n, char out[SNAP_QUOTE_SIZE])
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n && i < SNAP_QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c >= 0x7f || c == '%' || c == '\'') {
-			snprintf(out + o, 4, "%%%02X", c);
-			o += 3;
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	if (i < n) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* Formats "NAME:LINE: reason" into the caller's buffer; returns -1 so
- * callers can write `return snap_fail(...)`. */
-__attribute__((format(printf, 2, 3))) static int snap_fail(struct snap_parser *p, const char *fmt,
-                                                           ...)
-{
-	va_list ap;
-	int n;
-
-	if (!p->err || !p->errlen)
-		return -1;
-	n = snprintf(p->err, p->errlen, "%s:%zu: ", p->name, p->lineno);
-	if (n >= 0 && (size_t)n < p->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-/* Parses f as a canonical unsigned decimal: digits only, no leading zero
- * unless the number is 0.  0, -1 if it is not such a number, -2 if it does
- * not fit uint64_t. */
-static int snap_u64(struct snap_field f, uint64_t *out)
-{
-	uint64_t x = 0;
-	size_t i;
-
-	if (f.n == 0 || (f.n > 1 && f.s[0] == '0'))
-		return -1;
-	for (i = 0; i < f.n; i++) {
-		unsigned d = (unsigned char)f.s[i] - (unsigned)'0';
-
-		if (d > 9)
-			return -1;
-		if (x > (UINT64_MAX - d) / 10)
-			return -2;
-		x = x * 10 + d;
-	}
-	*out = x;
-	return 0;
-}
-
-/* snap_u64 with a range check.  Errors: "bad number for WHAT". */
-static int snap_num(struct snap_parser *p, struct snap_field f, const char *what, uint64_t min,
-                    uint64_t max, uint64_t *out)
-{
-	char q[SNAP_QUOTE_SIZE];
-	uint64_t x = 0;
-	int r = snap_u64(f, &x);
-
-	if (r == -1)
-		return snap_fail(p, "bad number for %s: '%s'", what, snap_quote(f.s, f.n, q));
-	if (r < 0 || x < min || x > max)
-		return snap_fail(
-		    p, "bad number for %s: '%s' is out of range (%" PRIu64 " to %" PRIu64 ")", what,
-		    snap_quote(f.s, f.n, q), min, max);
-	*out = x;
-	return 0;
-}
-
-static int snap_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Decodes the percent-escaped field f.  Stores at most cap bytes in out but
- * validates all of f, and sets *outlen to the full decoded length, so the
- * caller can tell a field that is too long.  %00 is accepted only when
- * nul_ok (a tag is four raw bytes; the other strings are C strings).
- * Errors: a '%' without two hex digits, %00, a raw control byte. */
-static int snap_unescape(struct snap_parser *p, struct snap_field f, const char *what, int nul_ok,
-                         char *out, size_t cap, size_t *outlen)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < f.n; i++, o++) {
-		unsigned char c = (unsigned char)f.s[i];
-
-		if (c == '%') {
-			int hi = i + 2 < f.n ? snap_hex((unsigned char)f.s[i + 1]) : -1;
-			int lo = i + 2 < f.n ? snap_hex((unsigned char)f.s[i + 2]) : -1;
-
-			if (hi < 0 || lo < 0) {
-				char q[SNAP_QUOTE_SIZE];
-
-				return snap_fail(p, "bad escape in %s: '%s'", what,
-				                 snap_quote(f.s + i, f.n - i < 3 ? f.n - i : 3, q));
-			}
-			c = (unsigned char)(hi << 4 | lo);
-			if (c == 0 && !nul_ok)
-				return snap_fail(p, "bad escape in %s: %%00 (a NUL) in a string",
-				                 what);
-			i += 2;
-		} else if (c < 0x20 || c == 0x7f) {
-			return snap_fail(p, "unescaped control byte 0x%02X in %s", c, what);
-		}
-		if (o < cap)
-			out[o] = (char)c;
-	}
-	*outlen = o;
-	return 0;
-}
-
-/* Decodes a tag field: exactly four bytes after unescaping, the first one in
- * the lowest byte of the tag. */
-static int snap_tag(struct snap_parser *p, struct snap_field f, uint32_t *tag)
-{
-	unsigned char b[4];
-	char q[SNAP_QUOTE_SIZE];
-	size_t n;
-
-	if (snap_unescape(p, f, "tag", 1, (char *)b, sizeof(b), &n) < 0)
-		return -1;
-	if (n != 4)
-		return snap_fail(p, "tag '%s' is not 4 bytes", snap_quote(f.s, f.n, q));
-	*tag = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-	return 0;
-}
-
-/* Decodes a C-string field into the scratch buffer at *off, NUL-terminates
- * it and advances *off past it.  The scratch buffer holds a line plus three
- * bytes and decoding never lengthens a field, so three fields always fit. */
-static const char *snap_str(struct snap_parser *p, struct snap_field f, const char *what,
-                            size_t *off)
-{
-	char *out = p->scratch + *off;
-	size_t n;
-
-	if (snap_unescape(p, f, what, 0, out, f.n, &n) < 0)
-		return NULL;
-	out[n] = '\0';
-	*off += n + 1;
-	return out;
-}
-
-/* Splits s[0..n) at TABs into at most max fields; returns the field count,
- * which may exceed max (the extra fields are only counted). */
-static size_t snap_split(const char *s, size_t n, struct snap_field *f, size_t max)
-{
-	size_t nf = 0, start = 0, i;
-
-	for (i = 0; i <= n; i++) {
-		if (i < n && s[i] != '\t')
-			continue;
-		if (nf < max)
-			f[nf] = (struct snap_field){s + start, i - start};
-		nf++;
-		start = i + 1;
-	}
-	return nf;
-}
 
 /* The first line: the magic word, a space and the version.  The caller has
  * already checked the magic word and the space. */
 static int snap_magic(struct snap_parser *p, const char *s, size_t n)
 {
-	struct snap_field f = {s + PT_SNAP_HEAD_LEN, n - PT_SNAP_HEAD_LEN};
-	char q[SNAP_QUOTE_SIZE];
+	struct pt_tf f = {s + PT_SNAP_HEAD_LEN, n - PT_SNAP_HEAD_LEN};
+	char q[PT_TF_QUOTE_SIZE];
 	uint64_t version;
 
-	if (snap_u64(f, &version) < 0)
-		return snap_fail(p, "bad snapshot version '%s'", snap_quote(f.s, f.n, q));
+	if (pt_tf_u64(f, &version) < 0)
+		return pt_tf_fail(&p->tp, "bad snapshot version '%s'", pt_tf_quote(f.s, f.n, q));
 	if (version < 1 || version > PT_SNAP_VERSION)
-		return snap_fail(p, "snapshot version %" PRIu64 ", this pooltag reads versions 1 to %d",
+		return pt_tf_fail(&p->tp, "snapshot version %" PRIu64 ", this pooltag reads versions 1 to %d",
 		                 version, PT_SNAP_VERSION);
 	p->version = (unsigned)version;
 	return 0;
@@ -271,124 +76,124 @@ static int snap_magic(struct snap_parser *p, const char *s, size_t n)
 static int snap_header(struct snap_parser *p, int key, const char *s, size_t n, size_t k)
 {
 	struct pt_view *v = p->v;
-	struct snap_field val = {s + k + 1, n - k - 1};
+	struct pt_tf val = {s + k + 1, n - k - 1};
 	size_t len;
 	uint64_t x;
 
 	if (p->data)
-		return snap_fail(p, "header key '%s' after the desc/site lines", snap_keys[key]);
+		return pt_tf_fail(&p->tp, "header key '%s' after the desc/site lines", snap_keys[key]);
 	if (p->seen & 1u << key)
-		return snap_fail(p, "duplicated key '%s'", snap_keys[key]);
+		return pt_tf_fail(&p->tp, "duplicated key '%s'", snap_keys[key]);
 	if (k == n || s[k] != ' ')
-		return snap_fail(p, "wrong field count: expected '%s VALUE'", snap_keys[key]);
+		return pt_tf_fail(&p->tp, "wrong field count: expected '%s VALUE'", snap_keys[key]);
 	p->seen |= 1u << key;
 	switch (key) {
 	case K_PID:
-		if (snap_num(p, val, "pid", 1, INT32_MAX, &x) < 0)
+		if (pt_tf_num(&p->tp, val, "pid", 1, INT32_MAX, &x) < 0)
 			return -1;
 		v->pid = (int32_t)x;
 		return 0;
 	case K_UID:
-		if (snap_num(p, val, "uid", 0, UINT32_MAX, &x) < 0)
+		if (pt_tf_num(&p->tp, val, "uid", 0, UINT32_MAX, &x) < 0)
 			return -1;
 		v->uid = (uint32_t)x;
 		return 0;
 	case K_COMMAND:
 		memset(v->comm, 0, sizeof(v->comm));
-		if (snap_unescape(p, val, "command", 0, v->comm, sizeof(v->comm) - 1, &len) < 0)
+		if (pt_tf_unescape(&p->tp, val, "command", 0, v->comm, sizeof(v->comm) - 1, &len) < 0)
 			return -1;
 		if (len > sizeof(v->comm) - 1) {
 			v->comm[0] = '\0';
-			return snap_fail(p, "command longer than %zu bytes", sizeof(v->comm) - 1);
+			return pt_tf_fail(&p->tp, "command longer than %zu bytes", sizeof(v->comm) - 1);
 		}
 		return 0;
 	case K_TAKEN:
 	case K_CREATED:
-		if (snap_num(p, val, snap_keys[key], 0, INT64_MAX, &x) < 0)
+		if (pt_tf_num(&p->tp, val, snap_keys[key], 0, INT64_MAX, &x) < 0)
 			return -1;
 		*(key == K_TAKEN ? &v->taken_ns : &v->created_ns) = (int64_t)x;
 		return 0;
 	case K_START_TICKS:
-		return snap_num(p, val, "start_ticks", 0, UINT64_MAX, &v->start_ticks);
+		return pt_tf_num(&p->tp, val, "start_ticks", 0, UINT64_MAX, &v->start_ticks);
 	default:
-		return snap_num(p, val, "misuse", 0, UINT64_MAX, &v->nmisuse);
+		return pt_tf_num(&p->tp, val, "misuse", 0, UINT64_MAX, &v->nmisuse);
 	}
 }
 
 /* "site TAG POOL NALLOCS NFREES BYTES_ALLOC BYTES_FREED LINE FILE FUNC",
  * and MODULE from version 2 on. */
-static int snap_site(struct snap_parser *p, const struct snap_field *f)
+static int snap_site(struct snap_parser *p, const struct pt_tf *f)
 {
 	struct pt_row r = {0};
-	char q[SNAP_QUOTE_SIZE];
+	char q[PT_TF_QUOTE_SIZE];
 	uint64_t line;
 	size_t off = 0;
 
-	if (snap_tag(p, f[1], &r.tag) < 0)
+	if (pt_tf_tag(&p->tp, f[1], &r.tag) < 0)
 		return -1;
 	for (r.pool = 0; r.pool < SNAP_NCLASSES; r.pool++)
 		if (f[2].n == strlen(snap_pools[r.pool]) &&
 		    !memcmp(f[2].s, snap_pools[r.pool], f[2].n))
 			break;
 	if (r.pool == SNAP_NCLASSES)
-		return snap_fail(p, "unknown pool '%s' (paged, nonpaged, refs or handles)",
-		                 snap_quote(f[2].s, f[2].n, q));
-	if (snap_num(p, f[3], "nallocs", 0, UINT64_MAX, &r.nallocs) < 0 ||
-	    snap_num(p, f[4], "nfrees", 0, UINT64_MAX, &r.nfrees) < 0 ||
-	    snap_num(p, f[5], "bytes_alloc", 0, UINT64_MAX, &r.bytes_alloc) < 0 ||
-	    snap_num(p, f[6], "bytes_freed", 0, UINT64_MAX, &r.bytes_freed) < 0 ||
-	    snap_num(p, f[7], "line", 0, UINT32_MAX, &line) < 0)
+		return pt_tf_fail(&p->tp, "unknown pool '%s' (paged, nonpaged, refs or handles)",
+		                 pt_tf_quote(f[2].s, f[2].n, q));
+	if (pt_tf_num(&p->tp, f[3], "nallocs", 0, UINT64_MAX, &r.nallocs) < 0 ||
+	    pt_tf_num(&p->tp, f[4], "nfrees", 0, UINT64_MAX, &r.nfrees) < 0 ||
+	    pt_tf_num(&p->tp, f[5], "bytes_alloc", 0, UINT64_MAX, &r.bytes_alloc) < 0 ||
+	    pt_tf_num(&p->tp, f[6], "bytes_freed", 0, UINT64_MAX, &r.bytes_freed) < 0 ||
+	    pt_tf_num(&p->tp, f[7], "line", 0, UINT32_MAX, &line) < 0)
 		return -1;
 	r.line = (uint32_t)line;
 	if (r.nfrees > r.nallocs)
-		return snap_fail(p, "inconsistent counters: nfrees %" PRIu64 " > nallocs %" PRIu64,
+		return pt_tf_fail(&p->tp, "inconsistent counters: nfrees %" PRIu64 " > nallocs %" PRIu64,
 		                 r.nfrees, r.nallocs);
 	if (r.bytes_freed > r.bytes_alloc)
-		return snap_fail(
-		    p, "inconsistent counters: bytes_freed %" PRIu64 " > bytes_alloc %" PRIu64,
+		return pt_tf_fail(
+		    &p->tp, "inconsistent counters: bytes_freed %" PRIu64 " > bytes_alloc %" PRIu64,
 		    r.bytes_freed, r.bytes_alloc);
-	r.file = snap_str(p, f[8], "file", &off);
-	r.func = r.file ? snap_str(p, f[9], "func", &off) : NULL;
+	r.file = pt_tf_str(&p->tp, f[8], "file", &off);
+	r.func = r.file ? pt_tf_str(&p->tp, f[9], "func", &off) : NULL;
 	if (!r.func)
 		return -1;
-	r.module = p->version >= 2 ? snap_str(p, f[10], "module", &off) : "";
+	r.module = p->version >= 2 ? pt_tf_str(&p->tp, f[10], "module", &off) : "";
 	if (!r.module)
 		return -1;
 	if (pt_view_add_row(p->v, &r) < 0)
-		return snap_fail(p, "out of memory");
+		return pt_tf_fail(&p->tp, "out of memory");
 	p->nsites++;
 	return 0;
 }
 
 /* "desc TAG BINARY DESCRIPTION". */
-static int snap_desc(struct snap_parser *p, const struct snap_field *f)
+static int snap_desc(struct snap_parser *p, const struct pt_tf *f)
 {
 	const char *binary, *desc;
 	uint32_t tag;
 	size_t off = 0;
 
-	if (snap_tag(p, f[1], &tag) < 0)
+	if (pt_tf_tag(&p->tp, f[1], &tag) < 0)
 		return -1;
-	binary = snap_str(p, f[2], "binary", &off);
-	desc = binary ? snap_str(p, f[3], "description", &off) : NULL;
+	binary = pt_tf_str(&p->tp, f[2], "binary", &off);
+	desc = binary ? pt_tf_str(&p->tp, f[3], "description", &off) : NULL;
 	if (!desc)
 		return -1;
 	if (pt_view_add_desc(p->v, tag, binary, desc) < 0)
-		return snap_fail(p, "out of memory");
+		return pt_tf_fail(&p->tp, "out of memory");
 	p->ndescs++;
 	return 0;
 }
 
 /* "end NSITES NDESCS": the counts must match the lines seen. */
-static int snap_end(struct snap_parser *p, const struct snap_field *f)
+static int snap_end(struct snap_parser *p, const struct pt_tf *f)
 {
 	uint64_t nsites, ndescs;
 
-	if (snap_num(p, f[1], "end site count", 0, UINT64_MAX, &nsites) < 0 ||
-	    snap_num(p, f[2], "end desc count", 0, UINT64_MAX, &ndescs) < 0)
+	if (pt_tf_num(&p->tp, f[1], "end site count", 0, UINT64_MAX, &nsites) < 0 ||
+	    pt_tf_num(&p->tp, f[2], "end desc count", 0, UINT64_MAX, &ndescs) < 0)
 		return -1;
 	if (nsites != p->nsites || ndescs != p->ndescs)
-		return snap_fail(p,
+		return pt_tf_fail(&p->tp,
 		                 "end line counts %" PRIu64 " sites and %" PRIu64
 		                 " descs, the file has %zu and %zu",
 		                 nsites, ndescs, p->nsites, p->ndescs);
@@ -404,21 +209,21 @@ static int snap_line(struct snap_parser *p, const char *s, size_t n)
 	static const struct {
 		const char *type;
 		size_t nfields;
-		int (*parse)(struct snap_parser *p, const struct snap_field *f);
+		int (*parse)(struct snap_parser *p, const struct pt_tf *f);
 	} types[] = {{"desc", 4, snap_desc}, {"site", 10, snap_site}, {"end", 3, snap_end}};
-	struct snap_field f[11];
-	char q[SNAP_QUOTE_SIZE];
+	struct pt_tf f[11];
+	char q[PT_TF_QUOTE_SIZE];
 	size_t k = 0, i, nf, want;
 
 	if (n == 0)
-		return snap_fail(p, "empty line");
+		return pt_tf_fail(&p->tp, "empty line");
 	while (k < n && s[k] != '\t' && s[k] != ' ')
 		k++;
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		if (k != strlen(types[i].type) || memcmp(s, types[i].type, k))
 			continue;
 		if (k < n && s[k] == ' ')
-			return snap_fail(p, "fields of %s lines must be separated by TABs",
+			return pt_tf_fail(&p->tp, "fields of %s lines must be separated by TABs",
 			                 types[i].type);
 		if (!p->data) {
 			unsigned missing = SNAP_REQUIRED & ~p->seen;
@@ -426,21 +231,21 @@ static int snap_line(struct snap_parser *p, const char *s, size_t n)
 
 			for (key = 0; key < K_NKEYS; key++)
 				if (missing & 1u << key)
-					return snap_fail(p, "missing required key '%s'",
+					return pt_tf_fail(&p->tp, "missing required key '%s'",
 					                 snap_keys[key]);
 			p->data = 1;
 		}
 		want = types[i].nfields + (types[i].parse == snap_site && p->version >= 2);
-		nf = snap_split(s, n, f, want);
+		nf = pt_tf_split(s, n, f, want);
 		if (nf != want)
-			return snap_fail(p, "wrong field count for %s: %zu (expected %zu)",
+			return pt_tf_fail(&p->tp, "wrong field count for %s: %zu (expected %zu)",
 			                 types[i].type, nf, want);
 		return types[i].parse(p, f);
 	}
 	for (i = 0; i < K_NKEYS; i++)
 		if (k == strlen(snap_keys[i]) && !memcmp(s, snap_keys[i], k))
 			return snap_header(p, (int)i, s, n, k);
-	return snap_fail(p, "unknown line type '%s'", snap_quote(s, k, q));
+	return pt_tf_fail(&p->tp, "unknown line type '%s'", pt_tf_quote(s, k, q));
 }
 
 /* Parses buf[0..len) into v.  Errors (with the line they were found on):
@@ -448,42 +253,42 @@ static int snap_line(struct snap_parser *p, const char *s, size_t n)
 int pt_snap_parse(struct pt_view *v, const char *buf, size_t len, const char *name, char *err,
                   size_t errlen)
 {
-	struct snap_parser p = {.v = v, .name = name ? name : "(buffer)", .err = err};
+	struct snap_parser p = {.tp = {.name = name ? name : "(buffer)", .err = err}, .v = v};
 	size_t pos = 0;
 	int ret = -1;
 
-	p.errlen = err ? errlen : 0;
-	if (p.errlen)
+	p.tp.errlen = err ? errlen : 0;
+	if (p.tp.errlen)
 		err[0] = '\0';
-	p.lineno = 1;
+	p.tp.lineno = 1;
 	if (len > PT_SNAP_MAX_FILE)
-		return snap_fail(&p, "snapshot larger than 256 MiB");
+		return pt_tf_fail(&p.tp, "snapshot larger than 256 MiB");
 	if (!pt_snap_sniff(buf, len)) {
 		if (len == 0)
-			return snap_fail(&p, "not a pooltag snapshot (empty file)");
+			return pt_tf_fail(&p.tp, "not a pooltag snapshot (empty file)");
 		if (len < PT_SNAP_HEAD_LEN && !memcmp(buf, PT_SNAP_HEAD, len))
-			return snap_fail(&p, "truncated (no end line)");
-		return snap_fail(&p, "not a pooltag snapshot");
+			return pt_tf_fail(&p.tp, "truncated (no end line)");
+		return pt_tf_fail(&p.tp, "not a pooltag snapshot");
 	}
-	p.scratch = malloc((len < PT_SNAP_MAX_LINE ? len : PT_SNAP_MAX_LINE) + 3);
-	if (!p.scratch)
-		return snap_fail(&p, "out of memory");
-	p.lineno = 0;
+	p.tp.scratch = malloc((len < PT_SNAP_MAX_LINE ? len : PT_SNAP_MAX_LINE) + 3);
+	if (!p.tp.scratch)
+		return pt_tf_fail(&p.tp, "out of memory");
+	p.tp.lineno = 0;
 	while (pos < len) {
 		const char *s = buf + pos, *nl;
 		size_t rest = len - pos, n;
 		int has_nl = 1;
 
-		p.lineno++;
+		p.tp.lineno++;
 		if (p.ended) {
-			snap_fail(&p, "data after the end line");
+			pt_tf_fail(&p.tp, "data after the end line");
 			goto out;
 		}
 		nl = memchr(s, '\n', rest < PT_SNAP_MAX_LINE + 1 ? rest : PT_SNAP_MAX_LINE + 1);
 		if (nl) {
 			n = (size_t)(nl - s);
 		} else if (rest > PT_SNAP_MAX_LINE) {
-			snap_fail(&p, "line longer than 1 MiB");
+			pt_tf_fail(&p.tp, "line longer than 1 MiB");
 			goto out;
 		} else {
 			n = rest;
@@ -491,30 +296,30 @@ int pt_snap_parse(struct pt_view *v, const char *buf, size_t len, const char *na
 		}
 		pos += n + (size_t)has_nl;
 		if (memchr(s, '\0', n)) {
-			snap_fail(&p, "NUL byte");
+			pt_tf_fail(&p.tp, "NUL byte");
 			goto out;
 		}
 		/* Only the end line may lack its newline; any other line
 		 * without one was cut short. */
 		if (!has_nl && (n < 4 || memcmp(s, "end\t", 4))) {
-			snap_fail(&p, "truncated (no end line)");
+			pt_tf_fail(&p.tp, "truncated (no end line)");
 			goto out;
 		}
 		if (n && s[n - 1] == '\r') {
-			snap_fail(&p, "carriage return at end of line (line ends must be LF)");
+			pt_tf_fail(&p.tp, "carriage return at end of line (line ends must be LF)");
 			goto out;
 		}
-		if ((p.lineno == 1 ? snap_magic(&p, s, n) : snap_line(&p, s, n)) < 0)
+		if ((p.tp.lineno == 1 ? snap_magic(&p, s, n) : snap_line(&p, s, n)) < 0)
 			goto out;
 	}
 	if (!p.ended) {
-		p.lineno++;
-		snap_fail(&p, "truncated (no end line)");
+		p.tp.lineno++;
+		pt_tf_fail(&p.tp, "truncated (no end line)");
 		goto out;
 	}
 	ret = 0;
 out:
-	free(p.scratch);
+	free(p.tp.scratch);
 	return ret;
 }
 
