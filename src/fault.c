@@ -61,13 +61,14 @@ static struct {
 	size_t size_min, size_max;
 	int result_fd, server_fd; /* -1 when not driven */
 	struct pt_fault_page *page; /* the result file's first page, or NULL */
-	uint64_t ncand, nfailed;    /* without a page */
+	uint64_t ncand;             /* candidates met, when there is no page */
+	uint64_t nfailed;           /* failures injected */
 	int failed_stack_told;
 	uint32_t failed_stack;      /* stack id of the injected failure (for reports) */
 	struct { uint64_t *h; size_t n, cap; } seen; /* stack hashes met (fail.stacks) */
 } flt = {.kinds = PT_FAULT_ALL, .size_max = SIZE_MAX, .result_fd = -1, .server_fd = -1};
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* seen, log writes */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* flt.seen */
 
 /* ---- options ---- */
 
