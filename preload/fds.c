@@ -190,40 +190,22 @@ int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
 int __openat_2(int dir, const char *path, int flags);
 int __openat64_2(int dir, const char *path, int flags);
-#define OPEN2_HOOK(name)                                                     \
-	PT_EXPORT int name(const char *path, int flags)                      \
+/* A call that returns a new file descriptor, hooked as it is. */
+#define FILE_HOOK(name, params, args)                                        \
+	PT_EXPORT int name params                                            \
 	{                                                                    \
 		int fd;                                                      \
 		REAL(name);                                                  \
-		fd = real_##name(path, flags);                               \
+		fd = real_##name args;                                       \
 		opened(fd, RET(), PT_TAG("File"));                           \
 		return fd;                                                   \
 	}
-OPEN2_HOOK(__open_2)
-OPEN2_HOOK(__open64_2)
-#define OPENAT2_HOOK(name)                                                   \
-	PT_EXPORT int name(int dir, const char *path, int flags)             \
-	{                                                                    \
-		int fd;                                                      \
-		REAL(name);                                                  \
-		fd = real_##name(dir, path, flags);                          \
-		opened(fd, RET(), PT_TAG("File"));                           \
-		return fd;                                                   \
-	}
-OPENAT2_HOOK(__openat_2)
-OPENAT2_HOOK(__openat64_2)
-
-#define CREAT_HOOK(name)                                                     \
-	PT_EXPORT int name(const char *path, mode_t mode)                    \
-	{                                                                    \
-		int fd;                                                      \
-		REAL(name);                                                  \
-		fd = real_##name(path, mode);                                \
-		opened(fd, RET(), PT_TAG("File"));                           \
-		return fd;                                                   \
-	}
-CREAT_HOOK(creat)
-CREAT_HOOK(creat64)
+FILE_HOOK(__open_2, (const char *path, int flags), (path, flags))
+FILE_HOOK(__open64_2, (const char *path, int flags), (path, flags))
+FILE_HOOK(__openat_2, (int dir, const char *path, int flags), (dir, path, flags))
+FILE_HOOK(__openat64_2, (int dir, const char *path, int flags), (dir, path, flags))
+FILE_HOOK(creat, (const char *path, mode_t mode), (path, mode))
+FILE_HOOK(creat64, (const char *path, mode_t mode), (path, mode))
 
 PT_EXPORT int socket(int domain, int type, int proto)
 {
@@ -420,21 +402,12 @@ PT_EXPORT int memfd_create(const char *name, unsigned int flags)
 	return fd;
 }
 
-#define MKSTEMP_HOOK(name, params, args)                                     \
-	PT_EXPORT int name params                                            \
-	{                                                                    \
-		int fd;                                                      \
-		REAL(name);                                                  \
-		fd = real_##name args;                                       \
-		opened(fd, RET(), PT_TAG("File"));                           \
-		return fd;                                                   \
-	}
 int mkstemp64(char *t);
 int mkostemp64(char *t, int flags);
-MKSTEMP_HOOK(mkstemp, (char *t), (t))
-MKSTEMP_HOOK(mkstemp64, (char *t), (t))
-MKSTEMP_HOOK(mkostemp, (char *t, int flags), (t, flags))
-MKSTEMP_HOOK(mkostemp64, (char *t, int flags), (t, flags))
+FILE_HOOK(mkstemp, (char *t), (t))
+FILE_HOOK(mkstemp64, (char *t), (t))
+FILE_HOOK(mkostemp, (char *t, int flags), (t, flags))
+FILE_HOOK(mkostemp64, (char *t, int flags), (t, flags))
 
 PT_EXPORT int close(int fd)
 {
