@@ -227,6 +227,13 @@ static inline void pt__hdr_set(struct pt__hdr *h, uint32_t tag, uint32_t meta, u
 	h->word = pt__hdr_word(meta, size);
 }
 
+/* Marks a header freed: its check bits flipped (a second free of a block
+ * malloc merged back whole, leaving the header as it was, fails the check). */
+static inline void pt__hdr_kill(struct pt__hdr *h, uint64_t live_word)
+{
+	h->word = live_word ^ (uint64_t)0xffffffu << PT__SIZE_BITS;
+}
+
 /* Single-writer counter update: a relaxed load and store, no lock prefix. */
 static inline void pt__ctr_add(uint64_t *c, uint64_t n)
 {
@@ -298,6 +305,7 @@ static inline void pt__free_inline(struct pt_site *site, void *p, uint32_t tag)
 		return;
 	}
 	pt__ctr_count(&c[meta], size, 1);
+	pt__hdr_kill(h, word);
 	free(h);
 }
 

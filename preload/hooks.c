@@ -260,8 +260,7 @@ PT_EXPORT void free(void *p)
 		pt_block_count(slot, pt_hdr_size(h), 1);
 	if (pt_unlikely(libc_alone(h, 0, 0)))
 		pt_block_gone_add(p, h->tag, slot); /* glibc unmaps it */
-	/* No need to mark it freed: glibc's free list links overwrite the
-	 * header's words (tcache's key lands on the check word). */
+	pt__hdr_kill(h, h->word); /* see block.h */
 	__libc_free(h);
 }
 

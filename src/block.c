@@ -119,8 +119,10 @@ static void *pt_block_core_resize(struct pt_block_layer *self, struct pt__hdr *h
 		return NULL;
 	}
 	alone = be->alone && be->alone(h, old_size + sizeof(*h), 16);
+	pt__hdr_kill(h, h->word); /* if it moves, the old place reads as freed */
 	n = be->resize(h, r->size + sizeof(*h));
 	if (!n) {
+		pt__hdr_kill(h, h->word); /* untouched: live again */
 		errno = ENOMEM;
 		return NULL;
 	}

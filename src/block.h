@@ -17,9 +17,10 @@
  * for an ordinary block, PT_ALIGN_TRACKED for a block with a tracking
  * record in front, PT_ALIGN_SPECIAL for a special-pool block, else log2 of
  * the alignment.  word packs the requested size (40 bits) and a 24-bit check
- * derived from meta (pt__hdr_word).  A release flips the check to mark the
- * block freed; for malloc's blocks the allocator overwrites the header when
- * it takes the block back anyway, which fails the check just the same.
+ * derived from meta (pt__hdr_word).  Every release flips the check to mark
+ * the block freed before the back end takes it (pt__hdr_kill): malloc's
+ * free lists usually overwrite the header anyway, but not when a block
+ * merges whole into the free space at the top of the heap.
  *
  * Layers.  Tracking, the special pool and fault injection are optional
  * layers that install themselves by wrapping the chain of allocation
@@ -87,6 +88,7 @@ static inline uint64_t pt_hdr_freed(uint64_t live_word)
 {
 	return live_word ^ (uint64_t)PT_CHECK_FLIP << PT__SIZE_BITS;
 }
+_Static_assert(PT_CHECK_FLIP == 0xffffffu, "pt__hdr_kill flips the same bits");
 static inline uint64_t pt_hdr_size(const struct pt__hdr *h)
 {
 	return h->word & PT__SIZE_MASK;
