@@ -7,8 +7,12 @@
  *   exit-check=0|1                     check the main program at exit
  *   track=none|blocks|stacks|all       records per block, stacks of acquisitions
  *   output=stderr|PATH                 where verifier reports go (appended)
+ *                                      (these four parsed by verify.c)
  *   fail*                              fault injection, parsed by fault.c
- *   special*                           the special pool, parsed by special.c
+ *   special*                           the special pool, parsed by specialopt.c
+ *
+ * Each module registers its group of keys (PT_OPTION_GROUP in internal.h);
+ * config.c knows the syntax and the environment, not the keys.
  *
  * POOLTAG_VERIFY, POOLTAG_TRACK and POOLTAG_CHECK_EXIT, read first, are
  * older spellings of verify=, track= and exit-check=.  The environment is
@@ -31,79 +35,24 @@ static struct {
 	char err[256];
 } cfg = {.once = PTHREAD_ONCE_INIT};
 
-static int bad(char *err, size_t errlen, const char *key, const char *what)
+/* The option groups, registered by the modules that own them before the
+ * environment is read (PT_OPTION_GROUP); config.c calls none of them by
+ * name. */
+static struct pt_option_group *groups;
+
+void pt_config_register(struct pt_option_group *g)
 {
-	snprintf(err, errlen, "option '%s': %s", key, what);
-	errno = EINVAL;
-	return -1;
+	g->next = groups;
+	groups = g;
 }
 
-static int flag_value(const char *v, int *out)
-{
-	if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
-		*out = 1;
-	else if (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off"))
-		*out = 0;
-	else
-		return -1;
-	return 0;
-}
-
-/* Applies one key=value.  0, or -1 with a message in err. */
+/* Applies one key=value: the group whose prefix starts the key parses it.
+ * 0, or -1 with a message in err. */
 static int apply(const char *key, const char *val, char *err, size_t errlen)
 {
-	int on;
-
-	if (!strcmp(key, "verify")) {
-		if (!strcmp(val, "exit") || !strcmp(val, "1"))
-			pt_verify_cfg_action(PT_VERIFY_EXIT);
-		else if (!strcmp(val, "abort"))
-			pt_verify_cfg_action(PT_VERIFY_ABORT);
-		else if (!strcmp(val, "continue") || !strcmp(val, "report") || !strcmp(val, "0"))
-			pt_verify_cfg_action(PT_VERIFY_CONTINUE);
-		else
-			return bad(err, errlen, key, "expected exit, abort, continue or report");
-		return 0;
-	}
-	if (!strcmp(key, "exit-check")) {
-		if (flag_value(val, &on))
-			return bad(err, errlen, key, "expected 0 or 1");
-		pt_verify_cfg_exit(on);
-		return 0;
-	}
-	if (!strcmp(key, "track")) {
-		unsigned f;
-		if (!strcmp(val, "none") || !strcmp(val, "0"))
-			f = 0;
-		else if (!strcmp(val, "blocks") || !strcmp(val, "1"))
-			f = PT_TRACK_BLOCKS;
-		else if (!strcmp(val, "stacks"))
-			f = PT_TRACK_STACKS;
-		else if (!strcmp(val, "all") || !strcmp(val, "blocks+stacks"))
-			f = PT_TRACK_BLOCKS | PT_TRACK_STACKS;
-		else
-			return bad(err, errlen, key, "expected none, blocks, stacks or all");
-		pt_verify_cfg_track(f);
-		return 0;
-	}
-	if (!strcmp(key, "output")) {
-		FILE *f = stderr;
-		if (strcmp(val, "stderr") != 0) {
-			f = fopen(val, "ae");
-			if (!f) {
-				snprintf(err, errlen, "option 'output': cannot open %s: %s", val,
-					 strerror(errno));
-				return -1;
-			}
-			setvbuf(f, NULL, _IOLBF, 0);
-		}
-		pt_verify_output(f);
-		return 0;
-	}
-	if (!strncmp(key, "fail", 4))
-		return pt_fault_option(key, val, err, errlen);
-	if (!strncmp(key, "special", 7))
-		return pt_special_option(key, val, err, errlen);
+	for (struct pt_option_group *g = groups; g; g = g->next)
+		if (!strncmp(key, g->prefix, strlen(g->prefix)))
+			return g->apply(key, val, err, errlen);
 	snprintf(err, errlen, "unknown option '%s'", key);
 	errno = EINVAL;
 	return -1;
@@ -151,14 +100,12 @@ static void read_env(void)
 	    apply("verify", strcmp(v, "1") ? v : "exit", err, sizeof(err)))
 		fprintf(stderr, "pooltag: POOLTAG_VERIFY: %s (ignored)\n", err);
 	if ((v = getenv("POOLTAG_CHECK_EXIT")) && !strcmp(v, "1"))
-		pt_verify_cfg_exit(1);
+		apply("exit-check", "1", err, sizeof(err));
 	if ((v = getenv("POOLTAG_TRACK")) && *v) {
-		unsigned f = 0;
-		if (strstr(v, "stacks") || !strcmp(v, "all"))
-			f |= PT_TRACK_STACKS;
-		if (strstr(v, "blocks") || !strcmp(v, "all") || !strcmp(v, "1"))
-			f |= PT_TRACK_BLOCKS;
-		pt_verify_cfg_track(f);
+		int stacks = strstr(v, "stacks") || !strcmp(v, "all");
+		int blocks = strstr(v, "blocks") || !strcmp(v, "all") || !strcmp(v, "1");
+		apply("track", stacks && blocks ? "all" : stacks ? "stacks" : blocks ? "blocks" : "none",
+		      err, sizeof(err));
 	}
 	if ((v = getenv("POOLTAG")) && *v)
 		parse(v, "POOLTAG", 1, err, sizeof(err));
@@ -171,8 +118,9 @@ void pt_config_init(void)
 
 /* Options apply from the program's first allocation on: fault injection
  * must see the very first acquisition, which comes before anything else
- * would read them. */
-__attribute__((constructor)) static void config_at_start(void)
+ * would read them.  Runs after the groups registered (priority
+ * PT_OPTION_PRIO) and before the constructors of default priority. */
+__attribute__((constructor(PT_OPTION_PRIO + 1))) static void config_at_start(void)
 {
 	pt_config_init();
 }

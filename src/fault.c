@@ -270,6 +270,8 @@ int pt_fault_option(const char *key, const char *val, char *err, size_t errlen)
 	return 0;
 }
 
+PT_OPTION_GROUP(fault_opts, "fail", pt_fault_option)
+
 /* Back to no injection, keeping a result file and server (a run of
  * pt_fault_each starts from its own options). */
 void pt_fault_defaults(void)

@@ -27,13 +27,23 @@ _Static_assert(sizeof(struct pt__hdr) == 16, "the header keeps 16-byte alignment
 
 /* ---- config.c: options (POOLTAG, pt_config) ---- */
 void pt_config_init(void); /* reads the environment once; idempotent, thread-safe */
-/* Each module parses its own keys: 0, or -1 with a one-line message. */
+/* A group of option keys (those starting with prefix) and the module's
+ * parser: 0, or -1 with a one-line message in err. */
+struct pt_option_group {
+	const char *prefix;
+	int (*apply)(const char *key, const char *val, char *err, size_t errlen);
+	struct pt_option_group *next;
+};
+void pt_config_register(struct pt_option_group *g);
+#define PT_OPTION_PRIO 101 /* groups register before the environment is read */
+#define PT_OPTION_GROUP(name, prefix, fn)                                             \
+	static struct pt_option_group name = {prefix, fn, NULL};                      \
+	__attribute__((constructor(PT_OPTION_PRIO))) static void name##_register(void) \
+	{                                                                             \
+		pt_config_register(&name);                                            \
+	}
 int pt_fault_option(const char *key, const char *val, char *err, size_t errlen);
 int pt_special_option(const char *key, const char *val, char *err, size_t errlen);
-/* verify.c's settings, as config.c applies them. */
-void pt_verify_cfg_action(enum pt_verify_action action);
-void pt_verify_cfg_exit(int on);
-unsigned pt_verify_cfg_track(unsigned flags); /* the previous flags */
 
 /* ---- segment.c: the export segment ---- */
 struct pt_seg {

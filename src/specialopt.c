@@ -219,3 +219,5 @@ int pt_special_selected(uint32_t slot, uint32_t tag, size_t size)
 	pt_sp_unlock();
 	return sel;
 }
+
+PT_OPTION_GROUP(special_opts, "special", pt_special_option)

@@ -15,6 +15,7 @@
  * The report is symbolised before the module is unloaded, while its code
  * and debug information are still mapped.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,26 +40,22 @@ static struct {
 
 static void exit_check(void);
 
-/* Configuration (config.c parses the options and calls these). */
-static void init(void)
-{
-	pt_config_init();
-}
+/* ---- options: verify=, exit-check=, track=, output= ---- */
 
-void pt_verify_cfg_action(enum pt_verify_action action)
+static void pt_verify_cfg_action(enum pt_verify_action action)
 {
 	__atomic_store_n(&ver.action, action, __ATOMIC_RELEASE);
 	__atomic_store_n(&ver.action_set, 1, __ATOMIC_RELEASE);
 }
 
-void pt_verify_cfg_exit(int on)
+static void pt_verify_cfg_exit(int on)
 {
 	if (on && !__atomic_exchange_n(&ver.exit_registered, 1, __ATOMIC_ACQ_REL))
 		atexit(exit_check);
 	ver.at_exit = on;
 }
 
-unsigned pt_verify_cfg_track(unsigned flags)
+static unsigned pt_verify_cfg_track(unsigned flags)
 {
 	unsigned old = __atomic_exchange_n(&ver.track, flags, __ATOMIC_ACQ_REL);
 
@@ -68,6 +65,83 @@ unsigned pt_verify_cfg_track(unsigned flags)
 	pt_track_install((flags & PT_TRACK_BLOCKS) != 0);
 	return old;
 }
+
+static int bad(char *err, size_t errlen, const char *key, const char *what)
+{
+	snprintf(err, errlen, "option '%s': %s", key, what);
+	errno = EINVAL;
+	return -1;
+}
+
+static int flag_value(const char *v, int *out)
+{
+	if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
+		*out = 1;
+	else if (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int pt_verify_option(const char *key, const char *val, char *err, size_t errlen)
+{
+	int on;
+
+	if (!strcmp(key, "verify")) {
+		if (!strcmp(val, "exit") || !strcmp(val, "1"))
+			pt_verify_cfg_action(PT_VERIFY_EXIT);
+		else if (!strcmp(val, "abort"))
+			pt_verify_cfg_action(PT_VERIFY_ABORT);
+		else if (!strcmp(val, "continue") || !strcmp(val, "report") || !strcmp(val, "0"))
+			pt_verify_cfg_action(PT_VERIFY_CONTINUE);
+		else
+			return bad(err, errlen, key, "expected exit, abort, continue or report");
+		return 0;
+	}
+	if (!strcmp(key, "exit-check")) {
+		if (flag_value(val, &on))
+			return bad(err, errlen, key, "expected 0 or 1");
+		pt_verify_cfg_exit(on);
+		return 0;
+	}
+	if (!strcmp(key, "track")) {
+		unsigned f;
+		if (!strcmp(val, "none") || !strcmp(val, "0"))
+			f = 0;
+		else if (!strcmp(val, "blocks") || !strcmp(val, "1"))
+			f = PT_TRACK_BLOCKS;
+		else if (!strcmp(val, "stacks"))
+			f = PT_TRACK_STACKS;
+		else if (!strcmp(val, "all") || !strcmp(val, "blocks+stacks"))
+			f = PT_TRACK_BLOCKS | PT_TRACK_STACKS;
+		else
+			return bad(err, errlen, key, "expected none, blocks, stacks or all");
+		pt_verify_cfg_track(f);
+		return 0;
+	}
+	if (!strcmp(key, "output")) {
+		FILE *f = stderr;
+		if (strcmp(val, "stderr") != 0) {
+			f = fopen(val, "ae");
+			if (!f) {
+				snprintf(err, errlen, "option 'output': cannot open %s: %s", val,
+					 strerror(errno));
+				return -1;
+			}
+			setvbuf(f, NULL, _IOLBF, 0);
+		}
+		pt_verify_output(f);
+		return 0;
+	}
+	snprintf(err, errlen, "unknown option '%s'", key);
+	errno = EINVAL;
+	return -1;
+}
+PT_OPTION_GROUP(verify_opts, "verify", pt_verify_option)
+PT_OPTION_GROUP(exit_check_opts, "exit-check", pt_verify_option)
+PT_OPTION_GROUP(track_opts, "track", pt_verify_option)
+PT_OPTION_GROUP(output_opts, "output", pt_verify_option)
 
 /* Stops the program as a module unload's finding does; no stdio (a signal
  * handler may call this).  The options were read before the first
@@ -96,7 +170,6 @@ void pt_verify_finding(void)
 
 void pt_verify_set(enum pt_verify_action action)
 {
-	init();
 	pt_verify_cfg_action(action);
 }
 
@@ -107,14 +180,12 @@ void pt_verify_output(FILE *f)
 
 unsigned pt_track_set(unsigned flags)
 {
-	init();
 	pt_seg_init();
 	return pt_verify_cfg_track(flags);
 }
 
 unsigned pt_track_flags(void)
 {
-	init();
 	return __atomic_load_n(&ver.track, __ATOMIC_ACQUIRE);
 }
 
@@ -272,7 +343,6 @@ int pt_verify_module(struct pt_module *m, int apply_action)
 	FILE *f;
 	int n;
 
-	init();
 	pt_seg_init();
 	if (!sc)
 		return -1;
@@ -322,6 +392,5 @@ static void exit_check(void)
 
 void pt_verify_at_exit(int on)
 {
-	init();
 	pt_verify_cfg_exit(on);
 }
