@@ -227,11 +227,12 @@ static inline void pt__hdr_set(struct pt__hdr *h, uint32_t tag, uint32_t meta, u
 	h->word = pt__hdr_word(meta, size);
 }
 
-/* Marks a header freed: its check bits flipped (a second free of a block
- * malloc merged back whole, leaving the header as it was, fails the check). */
-static inline void pt__hdr_kill(struct pt__hdr *h, uint64_t live_word)
+/* Marks a header freed: the top byte of its check flipped, one
+ * instruction (a second free of a block malloc merged back whole, leaving
+ * the header as it was, fails the check). */
+static inline void pt__hdr_kill(struct pt__hdr *h)
 {
-	h->word = live_word ^ (uint64_t)0xffffffu << PT__SIZE_BITS;
+	((unsigned char *)&h->word)[7] ^= 0xff; /* little-endian: bits 56..63 */
 }
 
 /* Single-writer counter update: a relaxed load and store, no lock prefix. */
@@ -296,16 +297,14 @@ static inline void pt__free_inline(struct pt_site *site, void *p, uint32_t tag)
 	meta = h->meta;
 	word = h->word;
 	size = word & PT__SIZE_MASK;
-	/* meta below pt__fast_slots means pool 0, no alignment, slot in range;
-	 * a larger block may be one the library must see go. */
-	if (__builtin_expect(h->tag != tag || meta >= fast || word != pt__hdr_word(meta, size) ||
-				     size > PT__INLINE_MAX,
-			     0)) {
+	/* meta below pt__fast_slots means pool 0, no alignment or mark (a
+	 * block above PT__INLINE_MAX has one), slot in range. */
+	if (__builtin_expect(h->tag != tag || meta >= fast || word != pt__hdr_word(meta, size), 0)) {
 		pt_free_at(site, p, tag);
 		return;
 	}
 	pt__ctr_count(&c[meta], size, 1);
-	pt__hdr_kill(h, word);
+	pt__hdr_kill(h);
 	free(h);
 }
 

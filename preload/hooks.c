@@ -260,7 +260,7 @@ PT_EXPORT void free(void *p)
 		pt_block_count(slot, pt_hdr_size(h), 1);
 	if (pt_unlikely(libc_alone(h, 0, 0)))
 		pt_block_gone_add(p, h->tag, slot); /* glibc unmaps it */
-	pt__hdr_kill(h, h->word); /* see block.h */
+	pt__hdr_kill(h); /* see block.h */
 	__libc_free(h);
 }
 

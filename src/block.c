@@ -80,6 +80,7 @@ void pt_count_event(uint32_t slot, uint64_t bytes, int is_release)
 static void *pt_block_core_alloc(struct pt_block_layer *self, struct pt_block_req *r)
 {
 	size_t room = pt_block_room(r->mark);
+	unsigned mark = r->mark ? r->mark : pt_block_plain_mark(r->size);
 	void *base, *user;
 
 	(void)self;
@@ -94,7 +95,7 @@ static void *pt_block_core_alloc(struct pt_block_layer *self, struct pt_block_re
 		errno = ENOMEM;
 		return NULL;
 	}
-	user = pt_block_init(base, r->tag, r->slot, r->pool, r->mark, r->size);
+	user = pt_block_init(base, r->tag, r->slot, r->pool, mark, r->size);
 	pt_block_gone_forget(user);
 	return user;
 }
@@ -119,16 +120,16 @@ static void *pt_block_core_resize(struct pt_block_layer *self, struct pt__hdr *h
 		return NULL;
 	}
 	alone = be->alone && be->alone(h, old_size + sizeof(*h), 16);
-	pt__hdr_kill(h, h->word); /* if it moves, the old place reads as freed */
+	pt__hdr_kill(h); /* if it moves, the old place reads as freed */
 	n = be->resize(h, r->size + sizeof(*h));
 	if (!n) {
-		pt__hdr_kill(h, h->word); /* untouched: live again */
+		pt__hdr_kill(h); /* untouched: live again */
 		errno = ENOMEM;
 		return NULL;
 	}
 	if (alone && n != (void *)h)
 		pt_block_gone_add(h + 1, old_tag, old_slot);
-	user = pt_block_init(n, r->tag, r->slot, r->pool, 0, r->size);
+	user = pt_block_init(n, r->tag, r->slot, r->pool, pt_block_plain_mark(r->size), r->size);
 	if (n != (void *)h)
 		pt_block_gone_forget(user);
 	return user;
@@ -243,7 +244,7 @@ void pt_block_release(struct pt__hdr *h, const struct pt_block_backend *be,
 
 	if (slot)
 		pt_block_count(slot, pt_hdr_size(h), 1);
-	h->word = pt_hdr_freed(h->word);
+	pt__hdr_kill(h);
 	owner = mark < PT_ALIGN_MARKS ? __atomic_load_n(&owners[mark], __ATOMIC_ACQUIRE) : NULL;
 	if (owner)
 		owner->release(owner, h, be, site);
@@ -257,7 +258,7 @@ void *pt_block_resize(struct pt__hdr *h, struct pt_block_req *r)
 	uint32_t old_slot = pt_meta_slot(h->meta);
 	void *n = PT_BLOCK_MOVE;
 
-	if (pt_meta_align_log2(h->meta) == 0)
+	if (pt_block_is_plain(h->meta))
 		n = pt_block_resize_from(__atomic_load_n(&pt_block_top, __ATOMIC_ACQUIRE), h, r);
 	if (n == PT_BLOCK_MOVE) {
 		n = pt_block_alloc(r);

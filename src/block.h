@@ -53,13 +53,16 @@
 
 #define PT_HDR_SLOT_BITS PT__SLOT_BITS
 #define PT_MAX_SLOTS_LIMIT (1u << PT_HDR_SLOT_BITS)
-#define PT_CHECK_FLIP 0xffffffu /* the check bits a release flips */
+#define PT_CHECK_FLIP 0xff0000u /* the check bits a release flips (pt__hdr_kill) */
 
 /* Marks in meta's top 6 bits (values below 4 are no alignment: a power of
  * two of 16 or less needs none). */
 #define PT_ALIGN_TRACKED 1 /* a tracking record in front (track.c) */
 #define PT_ALIGN_SPECIAL 2 /* a special-pool block (special.c); its record has the alignment */
+#define PT_ALIGN_LARGE 3   /* an ordinary block above PT__INLINE_MAX: its meta keeps the
+			      inline free away, whose release the library must see */
 #define PT_ALIGN_MARKS 4
+
 
 /* A tracked block's record, in front of its header (track.c). */
 struct pt_trec {
@@ -88,7 +91,19 @@ static inline uint64_t pt_hdr_freed(uint64_t live_word)
 {
 	return live_word ^ (uint64_t)PT_CHECK_FLIP << PT__SIZE_BITS;
 }
-_Static_assert(PT_CHECK_FLIP == 0xffffffu, "pt__hdr_kill flips the same bits");
+_Static_assert((uint64_t)PT_CHECK_FLIP << PT__SIZE_BITS == (uint64_t)0xff << 56,
+	       "pt__hdr_kill flips the same bits");
+/* The mark of an ordinary block of size bytes. */
+static inline unsigned pt_block_plain_mark(uint64_t size)
+{
+	return size > PT__INLINE_MAX ? PT_ALIGN_LARGE : 0;
+}
+static inline int pt_block_is_plain(uint32_t meta)
+{
+	unsigned mark = pt_meta_align_log2(meta);
+	return mark == 0 || mark == PT_ALIGN_LARGE;
+}
+
 static inline uint64_t pt_hdr_size(const struct pt__hdr *h)
 {
 	return h->word & PT__SIZE_MASK;

@@ -257,7 +257,7 @@ void *pt_realloc_at(struct pt_site *site, void *p, size_t size, uint32_t tag)
 	r.be = &backends[r.pool];
 	mark = pt_meta_align_log2(h->meta);
 	r.mark = mark == PT_ALIGN_SPECIAL ? pt_special_align_log2(p)
-		 : mark == PT_ALIGN_TRACKED ? 0
+		 : mark < PT_ALIGN_MARKS    ? 0
 					    : mark;
 	return pt_block_resize(h, &r);
 }
