@@ -142,13 +142,14 @@ static size_t print_unloaded(FILE *f, const struct pt_view *nv, const struct kch
 	char lab[300];
 
 	for (size_t i = 0; i < n;) {
-		size_t e = i, in_old = 0, held_new = 0, held_old = 0, k = 0;
+		size_t e = i, in_old = 0, in_new = 0, held_new = 0, held_old = 0, k = 0;
 		uint64_t nc = 0, nb = 0, oc = 0, ob = 0;
 
 		while (e < n && strcmp(ch[e].r->module, ch[i].r->module) == 0)
 			e++;
 		for (size_t j = i; j < e; j++) {
 			in_old += ch[j].in_old;
+			in_new += ch[j].in_new;
 			if (ch[j].in_new && (ch[j].nc || ch[j].nb)) {
 				held_new++;
 				nc += ch[j].nc;
@@ -177,6 +178,9 @@ static size_t print_unloaded(FILE *f, const struct pt_view *nv, const struct kch
 					fprintf(f, " %10" PRIu64 " %14" PRIu64 "   ", ch[j].nc, ch[j].nb);
 					site_text(f, ch[j].r);
 				}
+		} else if (in_new) {
+			fprintf(f, " %s is not loaded in NEW, and the sites carrying its name hold "
+				   "nothing: clean\n", lab);
 		} else if (held_old) {
 			fprintf(f, " %s is gone from NEW; in OLD %zu of its sites held %" PRIu64
 				   " allocation%s, %" PRIu64 " bytes:\n   NEW cannot say whether they were "
@@ -268,6 +272,12 @@ int pt_kdiff_print(FILE *f, const struct pt_view *ov, const struct pt_view *nv, 
 	fprintf(f, "\n");
 	print_changes(f, nv, moved, nch, top);
 	print_unloaded(f, nv, ch, nch, top);
+	if (!ov->kernel_modules || !nv->kernel_modules)
+		fprintf(f, "\n Note: %s lists no loaded modules (a saved copy of allocinfo): a module "
+			   "unloaded while its sites are still listed shows only between snapshots "
+			   "taken with 'pooltag snap kernel'\n",
+			!ov->kernel_modules && !nv->kernel_modules ? "neither read"
+			: !nv->kernel_modules ? "NEW" : "OLD");
 	free(moved);
 	free(o);
 	free(n);
