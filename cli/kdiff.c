@@ -273,11 +273,11 @@ int pt_kdiff_print(FILE *f, const struct pt_view *ov, const struct pt_view *nv, 
 	print_changes(f, nv, moved, nch, top);
 	print_unloaded(f, nv, ch, nch, top);
 	if (!ov->kernel_modules || !nv->kernel_modules)
-		fprintf(f, "\n Note: %s lists no loaded modules (a saved copy of allocinfo): a module "
-			   "unloaded while its sites are still listed shows only between snapshots "
-			   "taken with 'pooltag snap kernel'\n",
-			!ov->kernel_modules && !nv->kernel_modules ? "neither read"
-			: !nv->kernel_modules ? "NEW" : "OLD");
+		fprintf(f, "\n Note: %s the loaded modules (a saved copy of allocinfo has no list): "
+			   "a module unloaded while its sites are still listed shows only between "
+			   "snapshots taken with 'pooltag snap kernel'\n",
+			!ov->kernel_modules && !nv->kernel_modules ? "neither read lists"
+			: !nv->kernel_modules ? "NEW does not list" : "OLD does not list");
 	free(moved);
 	free(o);
 	free(n);
