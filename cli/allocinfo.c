@@ -663,6 +663,17 @@ int pt_allocinfo_load(struct pt_view *v, char *err, size_t errlen)
 	return 0;
 }
 
+int pt_allocinfo_check(char *err, size_t errlen)
+{
+	struct pt_view v;
+	int rc;
+
+	pt_view_init(&v);
+	rc = pt_allocinfo_load(&v, err, errlen);
+	pt_view_free(&v);
+	return rc;
+}
+
 /* ---------------------------------------------------------------------------
  * Writing a kernel snapshot
  */

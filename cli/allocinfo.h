@@ -78,6 +78,10 @@ const char *pt_allocinfo_procdir(void);
  * present). */
 int pt_allocinfo_load(struct pt_view *v, char *err, size_t errlen);
 
+/* Whether the live kernel can be read now: pt_allocinfo_load's answer,
+ * the view discarded.  0, or -1 with the message in err. */
+int pt_allocinfo_check(char *err, size_t errlen);
+
 /* Writes v (a kernel view) to path as a kernel snapshot, atomically (a
  * temporary file beside it, fsync, rename).  0, or -1 with a message. */
 int pt_allocinfo_write(const struct pt_view *v, const char *path, char *err, size_t errlen);

@@ -310,3 +310,30 @@ need_real_allocinfo() {
 	pt_ok
 	[[ ${lines[0]} == " Comparing OLD: kernel /proc/allocinfo"* ]]
 }
+
+@test "exporter --kernel: per module gauges, per site with --sites; refused when the kernel cannot be read" {
+	POOLTAG_PROC="$KD/after" ptrun exporter --once --kernel
+	pt_ok
+	has_line 'pooltag_kernel_outstanding_allocations{module="sey"} 39'
+	has_line 'pooltag_kernel_outstanding_bytes{module="sey"} 107328'
+	has_line 'pooltag_kernel_outstanding_bytes{module="(kernel)"} 1331840'
+	has_line 'pooltag_kernel_outstanding_bytes{module="tidy"} 2048'
+	has_line '# TYPE pooltag_kernel_outstanding_bytes gauge'
+	has_line 'pooltag_scrape_series 10'
+	[[ $output != *pooltag_kernel_site_* ]]
+	POOLTAG_PROC="$KD/after" ptrun exporter --once --kernel --sites
+	pt_ok
+	has_line 'pooltag_kernel_site_outstanding_bytes{module="sey",file="drivers/misc/sey/sey_main.c",line="120",function="sey_open"} 106496'
+	has_line 'pooltag_kernel_site_outstanding_allocations{module="sey",file="drivers/misc/sey/procpath.c",line="29",function="get_process_image_path"} 13'
+	# sites holding nothing have no series
+	[[ $output != *sey_release* ]]
+	has_line 'pooltag_scrape_series 32'
+	POOLTAG_PROC="$KD/after" ptrun exporter --once --kernel --sites --max-series 12
+	pt_ok
+	has_line 'pooltag_scrape_series 12'
+	has_line 'pooltag_scrape_skipped_series 20'
+	POOLTAG_PROC="$KD/disabled" ptrun exporter --once --kernel
+	assert_error "^pooltag: exporter: kernel: memory allocation profiling is switched off"
+	POOLTAG_PROC="$PT_TMP/noproc" ptrun exporter --once --kernel
+	assert_error "does not exist"
+}
