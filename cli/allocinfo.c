@@ -26,6 +26,7 @@
 #include "allocinfo.h"
 #include "pooltag.h"
 #include "readfile.h"
+#include "tally.h"
 
 /* The largest file read: a kernel has tens of thousands of sites, a few
  * MiB of text. */
@@ -782,6 +783,18 @@ const char *pt_kmod_label(const char *module, char *buf, size_t len)
 	for (; buf[i]; i++)
 		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
 			buf[i] = '?';
+	return buf;
+}
+
+const char *pt_view_tag_label(const struct pt_view *v, uint32_t tag, char *buf, size_t len)
+{
+	char t[5];
+
+	if (v->kernel_format)
+		for (size_t i = 0; i < v->nrows; i++)
+			if (v->rows[i].tag == tag)
+				return pt_kmod_label(v->rows[i].module, buf, len);
+	snprintf(buf, len, "%s", pt_tag_print(tag, t));
 	return buf;
 }
 

@@ -90,6 +90,11 @@ int pt_allocinfo_write(const struct pt_view *v, const char *path, char *err, siz
  * kernel's own sites.  Control characters become '?'.  Returns buf. */
 const char *pt_kmod_label(const char *module, char *buf, size_t len);
 
+/* What tables call tag in view v: in a kernel view the label of the module
+ * whose id it is ("[foo]", "(kernel)"), else the tag's four characters
+ * (pt_tag_print).  len must be at least 5.  Returns buf. */
+const char *pt_view_tag_label(const struct pt_view *v, uint32_t tag, char *buf, size_t len);
+
 /* Does a module match a pattern ('*' any run, '?' one character, matched
  * against the name without brackets; "(kernel)" stands for the kernel
  * itself)?  NULL matches everything. */

@@ -337,3 +337,36 @@ need_real_allocinfo() {
 	POOLTAG_PROC="$PT_TMP/noproc" ptrun exporter --once --kernel
 	assert_error "does not exist"
 }
+
+@test "record kernel: a recording of the kernel, trend and plot name its modules" {
+	POOLTAG_PROC="$KD/before" ptrun record kernel -o "$PT_TMP/k.rec" --duration 0
+	pt_ok
+	[ "${lines[0]}" = "recording the kernel ($KD/before/allocinfo) to $PT_TMP/k.rec every 1 s for 0 s" ]
+	[ "${lines[1]}" = "recorded 1 samples of the kernel" ]
+	[ "$(sed -n 2p "$PT_TMP/k.rec")" = "kernel 1.0 $KD/before/allocinfo" ]
+	ptrun trend "$PT_TMP/k.rec"
+	pt_ok
+	[ "${lines[0]}" = " kernel $KD/before/allocinfo (allocinfo 1.0): 1 samples over 0.0 s, one every 1.00 s" ]
+	has_line " No leak: no module grew steadily."
+	# A recording of sey growing for 3 s (written by hand, the format is text).
+	ptrun trend "$KD/sey.rec"
+	pt_ok
+	has_line " [sey] NonPaged: +11.0 objects/s (+32.2 KiB/s) over 3.0 s"
+	has_line "   outstanding 6 -> 39 (8448 -> 107328 bytes), fit R2 1.000"
+	has_line " 2 other modules not leaking ('pooltag trend --all' lists them)"
+	ptrun trend --sites --json "$KD/sey.rec"
+	pt_ok
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["kernel"] == "1.0", d
+leaks = [(s["tag"], s["line"], s["count_end"]) for s in d["series"] if s["leak"]]
+assert leaks == [("[sey]", 120, 26), ("[sey]", 29, 13)], leaks' "$output"
+	ptrun plot "$KD/sey.rec" -o "$PT_TMP/k.svg"
+	pt_ok
+	grep -q '<title>the kernel: outstanding allocations of the top modules' "$PT_TMP/k.svg"
+	grep -q '>\[sey\] NonPaged: leak: +11.0 objects/s' "$PT_TMP/k.svg"
+	POOLTAG_PROC="$KD/disabled" ptrun record kernel -o "$PT_TMP/k2.rec" --duration 0
+	assert_error "switched off"
+	[ ! -e "$PT_TMP/k2.rec" ]
+}
