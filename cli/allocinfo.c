@@ -26,6 +26,7 @@
 #include "allocinfo.h"
 #include "pooltag.h"
 #include "readfile.h"
+#include "tagdb.h"
 #include "tally.h"
 
 /* The largest file read: a kernel has tens of thousands of sites, a few
@@ -826,6 +827,18 @@ static int glob(const char *p, const char *s)
 int pt_kmod_match(const char *pattern, const char *module)
 {
 	return !pattern || glob(pattern, *module ? module : "(kernel)");
+}
+
+int pt_view_tag_match(const struct pt_view *v, const char *pattern, uint32_t tag)
+{
+	if (!pattern)
+		return 1;
+	if (!v->kernel_format)
+		return pt_tag_match(pattern, tag);
+	for (size_t i = 0; i < v->nrows; i++)
+		if (v->rows[i].tag == tag)
+			return pt_kmod_match(pattern, v->rows[i].module);
+	return 0;
 }
 
 int pt_kmod_loaded(const struct pt_view *v, const char *module)

@@ -100,6 +100,10 @@ const char *pt_view_tag_label(const struct pt_view *v, uint32_t tag, char *buf, 
  * itself)?  NULL matches everything. */
 int pt_kmod_match(const char *pattern, const char *module);
 
+/* Does the tag of view v match pattern: in a kernel view the module whose
+ * id the tag is, by pt_kmod_match; else the tag, by pt_tag_match. */
+int pt_view_tag_match(const struct pt_view *v, const char *pattern, uint32_t tag);
+
 /* Is module among v's loaded modules?  1 yes, 0 no, -1 unknown (the view
  * does not list them: a saved copy of allocinfo). */
 int pt_kmod_loaded(const struct pt_view *v, const char *module);

@@ -370,3 +370,19 @@ assert leaks == [("[sey]", 120, 26), ("[sey]", 29, 13)], leaks' "$output"
 	assert_error "switched off"
 	[ ! -e "$PT_TMP/k2.rec" ]
 }
+
+@test "mon kernel: plain tables with modules in the tags' place, a module pattern" {
+	POOLTAG_PROC="$KD/after" ptrun mon -n 2 -i 0.05 -s bytes kernel
+	pt_ok
+	[[ ${lines[0]} == " kernel $KD/after/allocinfo (allocinfo 1.0)  "*"  every 0.05s  sort bytes" ]]
+	[[ ${lines[1]} == " Module "* ]]
+	[ "$(echo ${lines[2]} | cut -d' ' -f1-9)" = "(kernel) Nonp 327 0 0 0 327 1331840 0" ]
+	[ "$(echo ${lines[3]} | cut -d' ' -f1-9)" = "[sey] Nonp 39 0 0 0 39 107328 0" ]
+	[ "$(grep -c '^ Module ' <<<"$output")" -eq 2 ]
+	POOLTAG_PROC="$KD/after" ptrun mon -n 1 'se*' kernel
+	pt_ok
+	[ "$(grep -c '^ \[' <<<"$output")" -eq 1 ]
+	[[ ${lines[2]} == " [sey] "* ]]
+	POOLTAG_PROC="$KD/disabled" ptrun mon -n 1 kernel
+	assert_error "switched off"
+}
