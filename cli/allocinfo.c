@@ -1,6 +1,6 @@
 /*
  * allocinfo.c - /proc/allocinfo and pooltag's kernel snapshots read into a
- * view; the live file found and refused with reasons; snapshots written.
+ * view (the live file is found in kernel.c, module names shown in kmod.c).
  *
  * The grammar (docs/allocinfo-format.md), one line at a time:
  *
@@ -12,26 +12,14 @@
  * there only for sites in loadable modules; KEY:VALUE pairs exist from
  * version 2.0 on ("accurate:no").  Fields are separated by runs of spaces.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "allocinfo.h"
 #include "pooltag.h"
-#include "readfile.h"
-#include "tagdb.h"
-#include "tally.h"
 
-/* The largest file read: a kernel has tens of thousands of sites, a few
- * MiB of text. */
-#define PT_KMAX_FILE ((size_t)256 << 20)
 /* Longer module names are refused (the kernel's limit is 55 bytes). */
 #define PT_KMAX_MODNAME 255
 #define PT_KFORMATS "1.0 and 2.0"
@@ -347,9 +335,7 @@ static int header_line(struct kparser *p, const char *s, size_t n)
 	return 0;
 }
 
-/* A module name of the preamble or of /proc/modules: 1..255 printable
- * bytes other than space and brackets. */
-static int good_modname(const char *s, size_t n)
+int pt_kmod_name_ok(const char *s, size_t n)
 {
 	if (n == 0 || n > PT_KMAX_MODNAME)
 		return 0;
@@ -407,7 +393,7 @@ static int preamble_line(struct kparser *p, struct preamble *pr, const char *s, 
 		pr->got_mods = 1;
 	} else if (kl == 6 && memcmp(s, "module", 6) == 0 && pr->got_mods && pr->seen < pr->nmods) {
 		char *m;
-		if (!good_modname(val, vl))
+		if (!pt_kmod_name_ok(val, vl))
 			return kfail(p, "'%s' is not a module name", shown(val, vl, b));
 		m = realloc(pr->mods, pr->modlen + vl + 2);
 		if (!m)
@@ -436,7 +422,7 @@ int pt_allocinfo_sniff(const char *buf, size_t len)
 static int parse_lines(struct kparser *p, const char *buf, size_t len)
 {
 	struct preamble pr = {0};
-	enum { MAGIC, PREAMBLE, VERSION, HEADER, SITES } st = MAGIC;
+	enum { MAGIC, PREAMBLE, HEADER, SITES } st = MAGIC;
 	size_t pos = 0;
 	int rc = 0;
 
@@ -454,10 +440,11 @@ static int parse_lines(struct kparser *p, const char *buf, size_t len)
 		if (n && s[n - 1] == '\r')
 			n--;
 		for (size_t i = 0; i < n && rc >= 0; i++)
-			if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
-				rc = kfail(p, "control byte 0x%s in the line", (char[3]){
-					"0123456789abcdef"[(unsigned char)s[i] >> 4],
-					"0123456789abcdef"[s[i] & 15], 0});
+			if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f) {
+				char hex[3];
+				snprintf(hex, sizeof(hex), "%02x", (unsigned char)s[i]);
+				rc = kfail(p, "control byte 0x%s in the line", hex);
+			}
 		if (rc < 0)
 			break;
 		/* The parser's copy of the line, NUL-terminated, fields cut in
@@ -474,7 +461,7 @@ static int parse_lines(struct kparser *p, const char *buf, size_t len)
 		s = line;
 		switch (st) {
 		case MAGIC:
-			if (pt_allocinfo_sniff(s, n) && n > sizeof(version_prefix) - 1 &&
+			if (n >= sizeof(version_prefix) - 1 &&
 			    memcmp(s, version_prefix, sizeof(version_prefix) - 1) == 0) {
 				rc = version_line(p, s, n);
 				st = HEADER;
@@ -497,7 +484,6 @@ static int parse_lines(struct kparser *p, const char *buf, size_t len)
 				st = HEADER;
 			}
 			break;
-		case VERSION:
 		case HEADER:
 			rc = header_line(p, s, n);
 			st = SITES;
@@ -549,311 +535,4 @@ int pt_allocinfo_parse(struct pt_view *v, const char *buf, size_t len, const cha
 	if (rc != 0)
 		v->kernel_format = NULL;
 	return rc;
-}
-
-/* ---------------------------------------------------------------------------
- * The live kernel
- */
-
-const char *pt_allocinfo_procdir(void)
-{
-	const char *d = getenv("POOLTAG_PROC");
-
-	return d && *d ? d : "/proc";
-}
-
-/* PROC/sys/vm/mem_profiling: 1 on, 0 off, -1 no such file (an older
- * kernel, or a directory standing for /proc without it: not judged). */
-static int profiling_on(const char *dir)
-{
-	char path[PATH_MAX], *buf;
-	size_t len;
-	const char *why;
-	int on;
-
-	snprintf(path, sizeof(path), "%s/sys/vm/mem_profiling", dir);
-	if (pt_read_file(path, 64, &buf, &len, &why) != 0)
-		return -1;
-	on = !(len >= 1 && buf[0] == '0' && (len == 1 || buf[1] == '\n'));
-	free(buf);
-	return on;
-}
-
-/* The names of PROC/modules (first field of each line) as "a\nb\n", into
- * v; left NULL (unknown) when the file cannot be read. */
-static int load_modules(struct pt_view *v, const char *dir)
-{
-	char path[PATH_MAX], *buf, *out;
-	const char *why;
-	size_t len, o = 0;
-
-	snprintf(path, sizeof(path), "%s/modules", dir);
-	if (pt_read_file(path, PT_KMAX_FILE, &buf, &len, &why) != 0)
-		return 0;
-	out = malloc(len + 1);
-	if (!out) {
-		free(buf);
-		return -1;
-	}
-	for (size_t i = 0; i < len;) {
-		size_t e = i, w;
-		while (e < len && buf[e] != '\n')
-			e++;
-		for (w = i; w < e && buf[w] != ' '; w++)
-			;
-		if (good_modname(buf + i, w - i)) {
-			memcpy(out + o, buf + i, w - i);
-			o += w - i;
-			out[o++] = '\n';
-		}
-		i = e + 1;
-	}
-	v->kernel_modules = pt_view_strdup(v, out, o);
-	free(out);
-	free(buf);
-	return v->kernel_modules ? 0 : -1;
-}
-
-int pt_allocinfo_load(struct pt_view *v, char *err, size_t errlen)
-{
-	const char *dir = pt_allocinfo_procdir(), *why;
-	char path[PATH_MAX], *buf;
-	struct timespec ts;
-	size_t len;
-	int rc;
-
-	snprintf(path, sizeof(path), "%s/allocinfo", dir);
-	if (access(path, F_OK) != 0) {
-		snprintf(err, errlen,
-			 "kernel: %s does not exist: this kernel does not offer memory allocation "
-			 "profiling (it needs Linux 6.10 or later built with "
-			 "CONFIG_MEM_ALLOC_PROFILING, not booted with sysctl.vm.mem_profiling=never)",
-			 path);
-		return -1;
-	}
-	if (profiling_on(dir) == 0) {
-		snprintf(err, errlen,
-			 "kernel: memory allocation profiling is switched off (%s/sys/vm/mem_profiling "
-			 "is 0), so %s holds no current counts: enable it with 'sysctl "
-			 "vm.mem_profiling=1' as root, or boot with sysctl.vm.mem_profiling=1; it "
-			 "counts allocations made from then on",
-			 dir, path);
-		return -1;
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (pt_read_file(path, PT_KMAX_FILE, &buf, &len, &why) != 0) {
-		int e = errno;
-		if (!why && (e == EACCES || e == EPERM))
-			snprintf(err, errlen,
-				 "kernel: cannot read %s: %s: the kernel lets only root read it "
-				 "(run pooltag as root, for example with sudo)",
-				 path, strerror(e));
-		else
-			snprintf(err, errlen, "kernel: cannot read %s: %s", path,
-				 why ? (why[0] == 't' ? "larger than 256 MiB" : why) : strerror(e));
-		return -1;
-	}
-	rc = pt_allocinfo_parse(v, buf, len, path, NULL, err, errlen);
-	free(buf);
-	if (rc != 0)
-		return -1;
-	v->taken_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	if (load_modules(v, dir) != 0) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-int pt_allocinfo_check(char *err, size_t errlen)
-{
-	struct pt_view v;
-	int rc;
-
-	pt_view_init(&v);
-	rc = pt_allocinfo_load(&v, err, errlen);
-	pt_view_free(&v);
-	return rc;
-}
-
-/* ---------------------------------------------------------------------------
- * Writing a kernel snapshot
- */
-
-static void emit(FILE *f, const struct pt_view *v)
-{
-	size_t nmods = 0;
-	const char *m = v->kernel_modules;
-
-	for (const char *c = m; c && *c; c++)
-		nmods += *c == '\n';
-	fprintf(f, "%s %d\ntaken %" PRId64 "\nsource ", PT_KSNAP_MAGIC, PT_KSNAP_VERSION,
-		v->taken_ns);
-	for (const char *c = v->kernel_source; *c; c++)
-		fputc((unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c, f);
-	fprintf(f, "\nformat %s\n", v->kernel_format);
-	if (m) {
-		fprintf(f, "modules %zu\n", nmods);
-		for (const char *c = m; *c;) {
-			const char *e = strchr(c, '\n');
-			fprintf(f, "module %.*s\n", (int)(e - c), c);
-			c = e + 1;
-		}
-	}
-	/* The body in the 2.0 layout, which can say "accurate:no". */
-	fprintf(f, "%s2.0\n#     <size>  <calls> <tag info>\n", version_prefix);
-	for (size_t i = 0; i < v->nrows; i++) {
-		const struct pt_row *r = &v->rows[i];
-		fprintf(f, "%12" PRIu64 " %8" PRIu64 " %s:%" PRIu32 " ", r->bytes_alloc, r->nallocs,
-			r->file, r->line);
-		if (*r->module)
-			fprintf(f, "[%s] ", r->module);
-		fprintf(f, "func:%s%s \n", r->func, r->flags & PT_ROW_INEXACT ? " accurate:no" : "");
-	}
-}
-
-int pt_allocinfo_write(const struct pt_view *v, const char *path, char *err, size_t errlen)
-{
-	static const char tmpl[] = ".pooltag-ksnap.XXXXXX";
-	const char *slash = strrchr(path, '/');
-	size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
-	char *tmp = malloc(dlen + sizeof(tmpl));
-	FILE *f = NULL;
-	int fd = -1, e = 0;
-
-	if (!v->kernel_format) {
-		snprintf(err, errlen, "cannot write %s: not a view of the kernel", path);
-		free(tmp);
-		return -1;
-	}
-	if (!tmp) {
-		e = ENOMEM;
-		goto fail;
-	}
-	memcpy(tmp, path, dlen);
-	memcpy(tmp + dlen, tmpl, sizeof(tmpl));
-	if ((fd = mkstemp(tmp)) < 0) {
-		e = errno;
-		free(tmp);
-		tmp = NULL;
-		goto fail;
-	}
-	if (!(f = fdopen(fd, "w"))) {
-		e = errno;
-		close(fd);
-		goto fail;
-	}
-	errno = 0;
-	emit(f, v);
-	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
-		e = errno ? errno : EIO;
-		goto fail;
-	}
-	e = fclose(f) != 0 ? errno : 0;
-	f = NULL;
-	if (e || rename(tmp, path) != 0) {
-		e = e ? e : errno;
-		goto fail;
-	}
-	free(tmp);
-	return 0;
-fail:
-	if (f)
-		fclose(f);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
-	snprintf(err, errlen, "cannot write snapshot %s: %s", path, strerror(e));
-	return -1;
-}
-
-/* ---------------------------------------------------------------------------
- * Modules
- */
-
-const char *pt_kmod_label(const char *module, char *buf, size_t len)
-{
-	size_t i = 0;
-
-	if (!*module) {
-		snprintf(buf, len, "(kernel)");
-		return buf;
-	}
-	snprintf(buf, len, "[%s]", module);
-	for (; buf[i]; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
-	return buf;
-}
-
-const char *pt_view_tag_label(const struct pt_view *v, uint32_t tag, char *buf, size_t len)
-{
-	char t[5];
-
-	if (v->kernel_format)
-		for (size_t i = 0; i < v->nrows; i++)
-			if (v->rows[i].tag == tag)
-				return pt_kmod_label(v->rows[i].module, buf, len);
-	snprintf(buf, len, "%s", pt_tag_print(tag, t));
-	return buf;
-}
-
-/* '*' and '?' glob of p against s, iterative with one backtrack point:
- * linear in practice, never exponential. */
-static int glob(const char *p, const char *s)
-{
-	const char *star = NULL, *mark = NULL;
-
-	while (*s) {
-		if (*p == '*') {
-			star = p++;
-			mark = s;
-		} else if (*p == '?' || *p == *s) {
-			p++;
-			s++;
-		} else if (star) {
-			p = star + 1;
-			s = ++mark;
-		} else {
-			return 0;
-		}
-	}
-	while (*p == '*')
-		p++;
-	return !*p;
-}
-
-int pt_kmod_match(const char *pattern, const char *module)
-{
-	return !pattern || glob(pattern, *module ? module : "(kernel)");
-}
-
-int pt_view_tag_match(const struct pt_view *v, const char *pattern, uint32_t tag)
-{
-	if (!pattern)
-		return 1;
-	if (!v->kernel_format)
-		return pt_tag_match(pattern, tag);
-	for (size_t i = 0; i < v->nrows; i++)
-		if (v->rows[i].tag == tag)
-			return pt_kmod_match(pattern, v->rows[i].module);
-	return 0;
-}
-
-int pt_kmod_loaded(const struct pt_view *v, const char *module)
-{
-	size_t n = strlen(module);
-
-	if (!*module)
-		return 1; /* the kernel itself */
-	if (!v->kernel_modules)
-		return -1;
-	for (const char *c = v->kernel_modules; *c;) {
-		const char *e = strchr(c, '\n');
-		if ((size_t)(e - c) == n && memcmp(c, module, n) == 0)
-			return 1;
-		c = e + 1;
-	}
-	return 0;
 }

@@ -95,6 +95,10 @@ const char *pt_kmod_label(const char *module, char *buf, size_t len);
  * (pt_tag_print).  len must be at least 5.  Returns buf. */
 const char *pt_view_tag_label(const struct pt_view *v, uint32_t tag, char *buf, size_t len);
 
+/* Is s[0..n) a module name this reader accepts: 1 to 255 printable bytes
+ * other than space and brackets (the kernel's are at most 55)? */
+int pt_kmod_name_ok(const char *s, size_t n);
+
 /* Does a module match a pattern ('*' any run, '?' one character, matched
  * against the name without brackets; "(kernel)" stands for the kernel
  * itself)?  NULL matches everything. */
