@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "allocinfo.h"
 #include "cmd.h"
 #include "httpd.h"
 #include "scrape.h"
@@ -38,14 +39,15 @@ static char *metrics(void *arg, size_t *len)
 static void usage(void)
 {
 	printf("usage: pooltag exporter [--listen ADDR] [--sites] [--max-processes N]\n"
-	       "                        [--max-series N] [--once]\n"
+	       "                        [--max-series N] [--once] [--kernel]\n"
 	       "  serves /metrics in the Prometheus text format: the counters of every\n"
 	       "  process of yours that exports them\n"
 	       "  --listen ADDR        HOST:PORT, [IPV6]:PORT or :PORT (default " DEFAULT_LISTEN ")\n"
 	       "  --sites              per call site series too\n"
 	       "  --max-processes N    processes read per scrape (default 1000)\n"
 	       "  --max-series N       per-process series per scrape (default 100000)\n"
-	       "  --once               print one scrape on standard output and exit\n");
+	       "  --once               print one scrape on standard output and exit\n"
+	       "  --kernel             the Linux kernel's /proc/allocinfo too, per module\n");
 }
 
 int pt_cmd_exporter(int argc, char **argv)
@@ -54,7 +56,8 @@ int pt_cmd_exporter(int argc, char **argv)
 		{"listen", required_argument, 0, 'l'}, {"sites", no_argument, 0, 'S'},
 		{"max-processes", required_argument, 0, 'P'},
 		{"max-series", required_argument, 0, 'N'}, {"once", no_argument, 0, 'o'},
-		{"help", no_argument, 0, 'h'},		{0, 0, 0, 0}};
+		{"help", no_argument, 0, 'h'},		{"kernel", no_argument, 0, 'K'},
+		{0, 0, 0, 0}};
 	struct exporter x = {.opts = {.max_processes = 1000, .max_series = 100000, .log = stderr}};
 	const char *listen_at = DEFAULT_LISTEN;
 	struct sockaddr_storage ss;
@@ -88,6 +91,9 @@ int pt_cmd_exporter(int argc, char **argv)
 		case 'o':
 			once = 1;
 			break;
+		case 'K':
+			x.opts.kernel = 1;
+			break;
 		case 'h':
 			usage();
 			return 0;
@@ -97,6 +103,10 @@ int pt_cmd_exporter(int argc, char **argv)
 	}
 	if (optind < argc)
 		return pt_usage_err("exporter", "unexpected argument '%s'", argv[optind]);
+	if (x.opts.kernel && pt_allocinfo_check(err, sizeof(err)) != 0) {
+		pt_err("exporter: %s", err);
+		return 1;
+	}
 	if (once) {
 		size_t len;
 		char *text = pt_scrape(&x.opts, &x.state, &len);

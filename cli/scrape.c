@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "expo.h"
+#include "kscrape.h"
 #include "procinfo.h"
 #include "scrape.h"
 #include "segfmt.h"
@@ -375,6 +376,16 @@ char *pt_scrape_list(const struct pt_scrape_opts *o, struct pt_scrape_state *st,
 		tried++;
 		last = ents[i].pid;
 		rc = scrape_one(o, st, &ents[i], &e, fam, &t);
+	}
+	if (rc == 0 && o->kernel) {
+		/* The kernel: counted with the series, an unreadable read is an error. */
+		char kerr[1024];
+		if (pt_kscrape_add(&e, o->sites, o->max_series, &t.series, &t.skipped_series, kerr,
+				   sizeof(kerr)) != 0) {
+			st->errors++;
+			if (o->log)
+				fprintf(o->log, "pooltag: exporter: %s\n", kerr);
+		}
 	}
 	if (rc == 0) {
 		pt_expo_add(&e, fam[F_PROCESSES], "", t.processes);
