@@ -140,6 +140,12 @@ void pt_track_install(int on);
 void pt_track_block_add(struct pt_trec *r, uint32_t slot);
 void pt_track_block_del(struct pt_trec *r);
 uint32_t pt_track_block_sample(uint32_t slot); /* a stack of a live block of slot, or 0 */
+/* Calls fn for every live tracked block (user pointer, requested size,
+ * slot, stack id or 0), one stripe lock held at a time: fn must not
+ * allocate or free tracked blocks. */
+typedef void (*pt_track_fn)(const void *user, uint64_t size, uint32_t slot, uint32_t stack,
+			    void *arg);
+void pt_track_each(pt_track_fn fn, void *arg);
 void pt_track_fork_prepare(void);
 void pt_track_fork_release(void);
 

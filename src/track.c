@@ -23,7 +23,9 @@
  * known) and dropped in pt_track_layer_release (before the back end takes the
  * memory); every tracked block is in exactly one stripe list in between,
  * so walking the stripes under their locks enumerates the live tracked
- * blocks (pt_track_block_sample does).
+ * blocks (pt_track_each, pt_track_block_sample).  A layer of its own (a
+ * struct pt_block_layer with a rank, see block.h) is the other way in:
+ * its alloc sees every request before the blocks below are made.
  */
 #include <stdint.h>
 
@@ -91,6 +93,19 @@ void pt_track_block_del(struct pt_trec *r)
 	r->prev->next = r->next;
 	r->next->prev = r->prev;
 	unlock(s);
+}
+
+void pt_track_each(pt_track_fn fn, void *arg)
+{
+	for (int i = 0; i < NSTRIPES; i++) {
+		struct stripe *s = &stripes[i];
+		lock(s);
+		for (struct pt_trec *r = s->head.next; r && r != &s->head; r = r->next) {
+			const struct pt__hdr *h = (const struct pt__hdr *)(r + 1);
+			fn(h + 1, pt_hdr_size(h), r->slot, r->stack, arg);
+		}
+		unlock(s);
+	}
 }
 
 uint32_t pt_track_block_sample(uint32_t slot)

@@ -29,7 +29,7 @@
 
 PT_TEST(test_header_helpers)
 {
-	_Alignas(64) char buf[256];
+	_Alignas(64) char buf[256] = {0};
 	struct pt__hdr *h;
 	void *user;
 
@@ -195,6 +195,46 @@ PT_TEST(test_tracked_block_outlives_tracking)
 	pt_free(p, "Trk1");
 	PT_CHECK_EQ(count_of("Trk1", PT_PAGED).curblocks, 0);
 	PT_CHECK_EQ(count_of("Trk1", PT_PAGED).nallocs, 2);
+}
+
+struct seen {
+	const void *want;
+	uint64_t size;
+	int n, found;
+};
+
+static void note(const void *user, uint64_t size, uint32_t slot, uint32_t stack, void *arg)
+{
+	struct seen *s = arg;
+
+	(void)slot;
+	(void)stack;
+	s->n++;
+	if (user == s->want) {
+		s->found++;
+		s->size = size;
+	}
+}
+
+/* The tracking layer enumerates the live tracked blocks (the way in for a
+ * scan of what is still reachable). */
+PT_TEST(test_track_each)
+{
+	struct seen s = {0};
+	char *p;
+
+	pt_track_set(PT_TRACK_BLOCKS);
+	p = pt_alloc(PT_PAGED, 77, "Trk2");
+	s.want = p;
+	pt_track_each(note, &s);
+	PT_CHECK_EQ(s.found, 1);
+	PT_CHECK_EQ(s.size, 77);
+	pt_free(p, "Trk2");
+	memset(&s, 0, sizeof(s));
+	s.want = p;
+	pt_track_each(note, &s);
+	PT_CHECK_EQ(s.found, 0);
+	pt_track_set(0);
 }
 
 /* ---- blocks freed with their pages (issue: double frees could fault) ---- */
@@ -371,6 +411,7 @@ int main(void)
 	PT_RUN(test_count);
 	PT_RUN(test_layers_wrap_in_rank_order);
 	PT_RUN(test_tracked_block_outlives_tracking);
+	PT_RUN(test_track_each);
 	PT_RUN(test_double_free_large_paged);
 	PT_RUN(test_double_free_large_nonpaged);
 	PT_RUN(test_double_free_merged_into_top);
