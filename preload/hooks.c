@@ -89,7 +89,7 @@ static int libc_alone(const void *base, size_t len, size_t align)
 }
 
 static const struct pt_block_backend libc_be = {libc_alloc, libc_free, __libc_realloc,
-						libc_alone};
+						libc_alone, 0};
 
 /* ---- blocks ---- */
 
@@ -175,7 +175,7 @@ static __attribute__((noinline)) int unreadable(void *p, const char *op)
 	int was = pt_run_busy, u;
 
 	pt_run_busy = 1;
-	u = pt_block_unreadable(p, op, 0, NULL, &g);
+	u = pt_block_unreadable_slow(p, op, 0, NULL, &g);
 	pt_run_busy = was;
 	return u;
 }

@@ -119,7 +119,8 @@ static void *pt_block_core_resize(struct pt_block_layer *self, struct pt__hdr *h
 		errno = ENOMEM;
 		return NULL;
 	}
-	alone = be->alone && be->alone(h, old_size + sizeof(*h), 16);
+	alone = be->alone && old_size + sizeof(*h) >= be->alone_min &&
+		be->alone(h, old_size + sizeof(*h), 16);
 	pt__hdr_kill(h); /* if it moves, the old place reads as freed */
 	n = be->resize(h, r->size + sizeof(*h));
 	if (!n) {
@@ -142,7 +143,7 @@ void pt_block_core_release(struct pt__hdr *h, const struct pt_block_backend *be)
 	size_t align = pt_block_align(mark);
 	char *base = (char *)(h + 1) - room;
 
-	if (be->alone && be->alone(base, len, align))
+	if (be->alone && len >= be->alone_min && be->alone(base, len, align))
 		pt_block_gone_add(h + 1, h->tag, pt_meta_slot(h->meta));
 	be->free(base, len, align);
 }
@@ -461,15 +462,15 @@ static int gone_lookup(const void *p, struct pt_block_gone *g)
 	return 0;
 }
 
-int pt_block_unreadable(const void *p, const char *op, uint32_t used_tag,
-			const struct pt_site *site, struct pt_block_gone *g)
+int pt_block_unreadable_slow(const void *p, const char *op, uint32_t used_tag,
+			     const struct pt_site *site, struct pt_block_gone *g)
 {
 	int n = __atomic_load_n(&pt_block_nchecks, __ATOMIC_ACQUIRE);
 
 	for (int i = 0; i < n; i++)
 		if (checkers[i]->check(p, op, used_tag, site, 0))
 			return 1;
-	if (pt__maybe_gone(p) && gone_lookup(p, g))
+	if (gone_lookup(p, g))
 		return 2;
 	return 0;
 }

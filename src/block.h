@@ -202,6 +202,7 @@ struct pt_block_backend {
 	 * mapping of its own)?  Then a second free must not read its header:
 	 * see pt_block_unreadable. */
 	int (*alone)(const void *base, size_t len, size_t align);
+	size_t alone_min; /* alone is asked only from this length up */
 };
 
 /* glibc's own chunk flag: a chunk it mapped for this block alone. */
@@ -330,8 +331,15 @@ static inline void pt_block_gone_forget(const void *user)
 }
 /* Is p's header unreadable?  1: a layer reported it; 2: a tombstone of a
  * block freed already, *g filled; 0: readable. */
-int pt_block_unreadable(const void *p, const char *op, uint32_t used_tag,
-			const struct pt_site *site, struct pt_block_gone *g);
+int pt_block_unreadable_slow(const void *p, const char *op, uint32_t used_tag,
+			     const struct pt_site *site, struct pt_block_gone *g);
+static inline int pt_block_unreadable(const void *p, const char *op, uint32_t used_tag,
+				      const struct pt_site *site, struct pt_block_gone *g)
+{
+	if (pt_likely(!pt__maybe_gone(p))) /* a layer with a check sets every bit */
+		return 0;
+	return pt_block_unreadable_slow(p, op, used_tag, site, g);
+}
 /* As the layers' check with header_bad: a live block of a layer whose
  * header fails (reported by the layer). */
 int pt_block_layer_header_bad(const void *p, const char *op, uint32_t used_tag,

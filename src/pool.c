@@ -49,12 +49,12 @@ static void paged_free(void *base, size_t len, size_t align)
 	free(base);
 }
 
-/* A block glibc served from a mapping of its own (only blocks too large
- * for the inline paths, which never see the release). */
+/* A block glibc served from a mapping of its own (asked only of blocks too
+ * large for the inline paths, which never see the release). */
 static int paged_alone(const void *base, size_t len, size_t align)
 {
 	(void)align;
-	return len > PT__INLINE_MAX && pt_block_glibc_alone(base);
+	return pt_block_glibc_alone(base);
 }
 
 static void *nonpaged_alloc(size_t len, size_t align, int zero)
@@ -70,8 +70,8 @@ static int nonpaged_alone(const void *base, size_t len, size_t align)
 }
 
 static const struct pt_block_backend backends[PT_NPOOLS] = {
-	[PT_PAGED] = {paged_alloc, paged_free, realloc, paged_alone},
-	[PT_NONPAGED] = {nonpaged_alloc, pt_np_free, NULL, nonpaged_alone},
+	[PT_PAGED] = {paged_alloc, paged_free, realloc, paged_alone, PT__INLINE_MAX + 1},
+	[PT_NONPAGED] = {nonpaged_alloc, pt_np_free, NULL, nonpaged_alone, 0},
 };
 
 /* The general allocation path: any pool, any alignment, first calls at a
