@@ -205,10 +205,21 @@ struct pt_block_backend {
 	size_t alone_min; /* alone is asked only from this length up */
 };
 
-/* glibc's own chunk flag: a chunk it mapped for this block alone. */
+/* glibc's own chunk flag: a chunk it mapped for this block alone.  (Under
+ * AddressSanitizer malloc is the sanitizer's, which has no such word.) */
+#if defined(__SANITIZE_ADDRESS__)
+#define PT_MALLOC_IS_GLIBC 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PT_MALLOC_IS_GLIBC 0
+#endif
+#endif
+#ifndef PT_MALLOC_IS_GLIBC
+#define PT_MALLOC_IS_GLIBC 1
+#endif
 static inline int pt_block_glibc_alone(const void *base)
 {
-	return (((const size_t *)base)[-1] & 2) != 0;
+	return PT_MALLOC_IS_GLIBC && (((const size_t *)base)[-1] & 2) != 0;
 }
 
 /* ---- requests and layers ---- */
