@@ -20,7 +20,8 @@
       seconds (the scraper's own deadline, from before connecting to the
       last byte) with status 200 and the scrape's own metrics, until the
       file UNTIL exists and at least MIN scrapes were made.  Prints
-      "N scrapes, median M s, slowest S s, at most P processes" and exits 0; on a scrape
+      "N scrapes, median M s, slowest S s (connected after C s, first byte
+      after F s), at most P processes" and exits 0; on a scrape
       late or wrong, says which and exits 1.  Gives up after 600 s.
 """
 import errno
@@ -128,6 +129,8 @@ def scrape_once(addr, timeout):
         return t
 
     s = socket.create_connection(addr, timeout=left())
+    connected = time.monotonic() - start
+    first = None
     try:
         s.settimeout(left())
         s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nUser-Agent: httpload\r\n\r\n")
@@ -135,12 +138,14 @@ def scrape_once(addr, timeout):
         while True:
             s.settimeout(left())
             b = s.recv(65536)
+            if first is None:
+                first = time.monotonic() - start
             if not b:
                 break
             data += b
     finally:
         s.close()
-    return data, time.monotonic() - start
+    return data, (time.monotonic() - start, connected, first)
 
 
 def scrape(spec, timeout, until, least):
@@ -150,8 +155,10 @@ def scrape(spec, timeout, until, least):
     while time.monotonic() < deadline:
         if n >= least and os.path.exists(until):
             took_all.sort()
-            print("%d scrapes, median %.3f s, slowest %.3f s, at most %d processes"
-                  % (n, took_all[n // 2], took_all[-1], most))
+            print("%d scrapes, median %.3f s, slowest %.3f s (connected after %.3f s, "
+                  "first byte after %.3f s), at most %d processes"
+                  % (n, took_all[n // 2][0], took_all[-1][0], took_all[-1][1],
+                     took_all[-1][2], most))
             return 0
         try:
             data, took = scrape_once(addr, timeout)
