@@ -107,9 +107,11 @@ static inline struct pt_uw_rule bits_rule(uint64_t b)
 	return r;
 }
 
+/* Code addresses met in one walk are mostly in few modules: their low bits
+ * spread them, the bits above a module's size tell modules apart. */
 static inline struct pt_uw_entry *cache_slot(uintptr_t addr)
 {
-	return &pt_uw_cache[(addr * 0x9e3779b97f4a7c15ull) >> 48 & (PT_UW_CACHE - 1)];
+	return &pt_uw_cache[(addr ^ (addr >> 16) ^ (addr >> 32)) & (PT_UW_CACHE - 1)];
 }
 
 /* ---- the thread's stack bounds ---- */
@@ -643,8 +645,11 @@ static struct pt_uw_rule compute_rule(uintptr_t addr)
 		r.kind = PT_UW_STOP;
 		return r;
 	}
+	/* Save slots below the CFA (as every compiler puts them): step() then
+	 * checks one bound only. */
 	if (s.cfa_reg < 0 || s.ra_how != 1 || s.bp_how < 0 || s.cfa_off < INT32_MIN ||
-	    s.cfa_off > INT32_MAX || s.ra_off < INT16_MIN || s.ra_off > INT16_MAX)
+	    s.cfa_off > INT32_MAX || s.ra_off < INT16_MIN || s.ra_off > -8 ||
+	    (s.bp_how == 1 && s.bp_off > -8))
 		return r;
 	if (s.bp_how == 2 && !s.cfa_deref)
 		return r;
@@ -660,50 +665,41 @@ static struct pt_uw_rule compute_rule(uintptr_t addr)
 	return r;
 }
 
-static struct pt_uw_rule rule_at(uintptr_t addr)
+/* The rule at addr, computed and cached (a miss of step()). */
+static __attribute__((noinline)) uint64_t rule_miss(uintptr_t addr)
 {
 	struct pt_uw_entry *e = cache_slot(addr);
-	uint64_t key = __atomic_load_n(&e->key, __ATOMIC_RELAXED);
-	uint64_t bits = __atomic_load_n(&e->rule, __ATOMIC_RELAXED);
-	struct pt_uw_rule r;
+	uint64_t bits = rule_bits(compute_rule(addr));
 
-	if (__builtin_expect(bits && (key ^ bits) == addr, 1))
-		return bits_rule(bits);
-	r = compute_rule(addr);
-	bits = rule_bits(r);
 	__atomic_store_n(&e->rule, bits, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->key, addr ^ bits, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&pt_uw_nmisses, 1, __ATOMIC_RELAXED);
-	return r;
+	return bits;
 }
 
 /* ---- the walk ---- */
 
 struct regs {
 	uintptr_t pc, sp, bp;
-	int exact; /* pc is the instruction itself, not a return address */
+	uintptr_t adj; /* 1: pc is a return address (its rule is at pc - 1); 0: the instruction */
 };
 
 /* A stack word at a, if it lies in [lo, hi - 8]. */
 #define IN_STACK(a, lo, hi) ((a) >= (lo) && (a) <= (hi) - 8)
 
-/* One frame up.  0, or -1 when the walk ends here. */
-static inline int step(struct regs *r, uintptr_t lo, uintptr_t hi)
+/* One frame up by a rule other than CFA_SP and CFA_BP (or after reading
+ * the CFA for CFA_DEREF).  0, or -1 when the walk ends here. */
+static __attribute__((noinline)) int step_slow(struct regs *r, struct pt_uw_rule u, uintptr_t lo,
+					       uintptr_t hi)
 {
-	struct pt_uw_rule u = rule_at(r->pc - !r->exact);
-	uintptr_t cfa, ra, bp = r->bp;
+	uintptr_t cfa, ra, bp = r->bp, a;
 
 	switch (u.kind) {
-	case PT_UW_CFA_SP:
-		cfa = r->sp + (intptr_t)u.cfa_off;
-		break;
-	case PT_UW_CFA_BP:
-		cfa = r->bp + (intptr_t)u.cfa_off;
-		break;
 	case PT_UW_CFA_DEREF:
 		if (!IN_STACK(r->bp + (intptr_t)u.cfa_off, lo, hi))
 			return -1;
 		cfa = *(const uintptr_t *)(r->bp + (intptr_t)u.cfa_off);
+		a = r->bp + 8 * (intptr_t)u.bp_slot;
 		break;
 	case PT_UW_SIGNAL: {
 		const ucontext_t *uc = (const ucontext_t *)r->sp;
@@ -715,33 +711,72 @@ static inline int step(struct regs *r, uintptr_t lo, uintptr_t hi)
 		if (cfa <= r->sp || cfa > hi)
 			return -1;
 		r->sp = cfa;
-		r->exact = 1;
+		r->adj = 0;
 		return r->pc ? 0 : -1;
 	}
 	case PT_UW_FP:
 		__atomic_fetch_add(&pt_uw_nfallback, 1, __ATOMIC_RELAXED);
 		cfa = r->bp + 16;
 		u.ra_off = -8;
-		u.bp_slot = -2;
+		a = r->bp;
 		break;
 	default:
 		return -1;
 	}
-	if (cfa <= r->sp || cfa > hi || !IN_STACK(cfa + (intptr_t)u.ra_off, lo, hi))
+	if (cfa <= r->sp || cfa > hi || !IN_STACK(cfa + (intptr_t)u.ra_off, lo, hi) ||
+	    !IN_STACK(a, lo, hi))
 		return -1;
 	ra = *(const uintptr_t *)(cfa + (intptr_t)u.ra_off);
-	if (u.bp_slot || u.kind == PT_UW_CFA_DEREF) {
-		uintptr_t a = (u.kind == PT_UW_CFA_DEREF ? r->bp : cfa) + 8 * (intptr_t)u.bp_slot;
-		if (!IN_STACK(a, lo, hi))
+	bp = *(const uintptr_t *)a;
+	if (!ra)
+		return -1;
+	r->pc = ra;
+	r->sp = cfa;
+	r->bp = bp;
+	r->adj = 1;
+	return 0;
+}
+
+/*
+ * One frame up.  0, or -1 when the walk ends here.  The common rules
+ * (CFA = rsp or rbp plus an offset) are handled inline: a hash probe, a
+ * bounds check and two or three loads.
+ */
+static inline int step(struct regs *r, uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t addr = r->pc - r->adj, cfa, ra, bp = r->bp;
+	const struct pt_uw_entry *e = cache_slot(addr);
+	uint64_t key = __atomic_load_n(&e->key, __ATOMIC_RELAXED);
+	uint64_t bits = __atomic_load_n(&e->rule, __ATOMIC_RELAXED);
+	struct pt_uw_rule u;
+
+	if (__builtin_expect(!bits || (key ^ bits) != addr, 0))
+		bits = rule_miss(addr);
+	u = bits_rule(bits);
+	if (__builtin_expect(u.kind > PT_UW_CFA_BP, 0)) {
+		/* A copy: r itself then never escapes, and stays in registers. */
+		struct regs t = *r;
+		int rc = step_slow(&t, u, lo, hi);
+		*r = t;
+		return rc;
+	}
+	cfa = (u.kind == PT_UW_CFA_SP ? r->sp : r->bp) + (intptr_t)u.cfa_off;
+	/* ra_off and bp_slot are negative (compute_rule), so the words read
+	 * lie below cfa <= hi: only their lower bound needs a check. */
+	if (cfa <= r->sp || cfa > hi || cfa + (intptr_t)u.ra_off < lo)
+		return -1;
+	ra = *(const uintptr_t *)(cfa + (intptr_t)u.ra_off);
+	if (u.bp_slot) {
+		if (cfa + 8 * (intptr_t)u.bp_slot < lo)
 			return -1;
-		bp = *(const uintptr_t *)a;
+		bp = *(const uintptr_t *)(cfa + 8 * (intptr_t)u.bp_slot);
 	}
 	if (!ra)
 		return -1;
 	r->pc = ra;
 	r->sp = cfa;
 	r->bp = bp;
-	r->exact = 0;
+	r->adj = 1;
 	return 0;
 }
 
@@ -753,7 +788,7 @@ __attribute__((noinline)) unsigned pt_unwind(uintptr_t *pcs, unsigned max, unsig
 
 	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
 			 : "=r"(r.pc), "=r"(r.sp), "=r"(r.bp));
-	r.exact = 1;
+	r.adj = 0;
 	if (__builtin_expect(r.sp < pt_uw_lo || r.sp >= pt_uw_hi, 0)) {
 		/* First walk of this thread, or on another stack (sigaltstack,
 		 * a coroutine): find the mapping; kept per thread. */
@@ -768,13 +803,12 @@ __attribute__((noinline)) unsigned pt_unwind(uintptr_t *pcs, unsigned max, unsig
 	}
 	lo = r.sp;
 	hi = pt_uw_hi;
-	for (unsigned i = 0; i < PT_UW_MAX_FRAMES && n < max; i++) {
+	for (unsigned i = 0; i < skip && i < PT_UW_MAX_FRAMES; i++)
 		if (step(&r, lo, hi) < 0)
-			break;
-		if (i < skip)
-			continue;
+			goto out;
+	while (n < max && n < PT_UW_MAX_FRAMES && step(&r, lo, hi) == 0)
 		pcs[n++] = r.pc;
-	}
+out:
 	__asm__ volatile("" ::: "memory"); /* no tail call: this frame is walked */
 	return n;
 }
