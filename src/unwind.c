@@ -62,7 +62,8 @@
 #include <sys/ucontext.h>
 #include <unistd.h>
 
-#define PT_UW_CACHE      (1u << 16) /* rule cache entries, a power of two (1 MiB) */
+#define PT_UW_CACHE_BITS 16
+#define PT_UW_CACHE      (1u << PT_UW_CACHE_BITS) /* rule cache entries (1 MiB) */
 #define PT_UW_MAX_FRAMES 256        /* frames walked at most, skipped ones included */
 #define PT_UW_STATES     8          /* DW_CFA_remember_state depth kept */
 #define PT_UW_MAIN_STACK ((uintptr_t)1 << 30) /* the main thread's stack may grow this far */
@@ -107,11 +108,10 @@ static inline struct pt_uw_rule bits_rule(uint64_t b)
 	return r;
 }
 
-/* Code addresses met in one walk are mostly in few modules: their low bits
- * spread them, the bits above a module's size tell modules apart. */
+/* Fibonacci hashing: the top bits of the product depend on all of addr's. */
 static inline struct pt_uw_entry *cache_slot(uintptr_t addr)
 {
-	return &pt_uw_cache[(addr ^ (addr >> 16) ^ (addr >> 32)) & (PT_UW_CACHE - 1)];
+	return &pt_uw_cache[(addr * 0x9e3779b97f4a7c15ull) >> (64 - PT_UW_CACHE_BITS)];
 }
 
 /* ---- the thread's stack bounds ---- */
@@ -780,19 +780,16 @@ static inline int step(struct regs *r, uintptr_t lo, uintptr_t hi)
 	return 0;
 }
 
-__attribute__((noinline)) unsigned pt_unwind(uintptr_t *pcs, unsigned max, unsigned skip)
+/* The top of the calling thread's stack, read once per thread (and again
+ * after a switch of stacks); 0 if unknown.  sp: the current stack pointer. */
+static inline uintptr_t stack_top(uintptr_t sp)
 {
-	struct regs r;
 	uintptr_t lo, hi;
-	unsigned n = 0;
 
-	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
-			 : "=r"(r.pc), "=r"(r.sp), "=r"(r.bp));
-	r.adj = 0;
-	if (__builtin_expect(r.sp < pt_uw_lo || r.sp >= pt_uw_hi, 0)) {
+	if (__builtin_expect(sp < pt_uw_lo || sp >= pt_uw_hi, 0)) {
 		/* First walk of this thread, or on another stack (sigaltstack,
 		 * a coroutine): find the mapping; kept per thread. */
-		if (stack_bounds(r.sp, &lo, &hi) < 0)
+		if (stack_bounds(sp, &lo, &hi) < 0)
 			return 0;
 		/* The main thread's mapping grows down as the stack deepens:
 		 * count the whole of its possible extent as this stack. */
@@ -801,16 +798,52 @@ __attribute__((noinline)) unsigned pt_unwind(uintptr_t *pcs, unsigned max, unsig
 		pt_uw_lo = lo;
 		pt_uw_hi = hi;
 	}
-	lo = r.sp;
-	hi = pt_uw_hi;
+	return pt_uw_hi;
+}
+
+/* The walk from r, the lowest stack word readable lo. */
+static inline unsigned walk(struct regs r, uintptr_t lo, uintptr_t hi, uintptr_t *pcs,
+			    unsigned max, unsigned skip)
+{
+	unsigned n = 0;
+
 	for (unsigned i = 0; i < skip && i < PT_UW_MAX_FRAMES; i++)
 		if (step(&r, lo, hi) < 0)
 			goto out;
 	while (n < max && n < PT_UW_MAX_FRAMES && step(&r, lo, hi) == 0)
 		pcs[n++] = r.pc;
 out:
+	return n;
+}
+
+__attribute__((noinline)) unsigned pt_unwind(uintptr_t *pcs, unsigned max, unsigned skip)
+{
+	struct regs r;
+	uintptr_t hi;
+	unsigned n;
+
+	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+			 : "=r"(r.pc), "=r"(r.sp), "=r"(r.bp));
+	r.adj = 0;
+	hi = stack_top(r.sp);
+	if (!hi)
+		return 0;
+	n = walk(r, r.sp, hi, pcs, max, skip);
 	__asm__ volatile("" ::: "memory"); /* no tail call: this frame is walked */
 	return n;
+}
+
+__attribute__((noinline)) unsigned pt_unwind_regs(uintptr_t pc, uintptr_t sp, uintptr_t bp,
+						   uintptr_t *pcs, unsigned max)
+{
+	struct regs r = {.pc = pc, .sp = sp, .bp = bp, .adj = 0};
+	uintptr_t here, hi;
+
+	__asm__ volatile("mov %%rsp, %0" : "=r"(here));
+	hi = stack_top(here);
+	if (!hi || sp < here || sp >= hi)
+		return 0;
+	return walk(r, here, hi, pcs, max, 0);
 }
 
 void pt_unwind_stats(struct pt_unwind_stats *out)
@@ -833,6 +866,16 @@ __attribute__((noinline)) unsigned pt_unwind(uintptr_t *pcs, unsigned max, unsig
 		pcs[k++] = (uintptr_t)buf[i];
 	__asm__ volatile("" ::: "memory");
 	return k;
+}
+
+unsigned pt_unwind_regs(uintptr_t pc, uintptr_t sp, uintptr_t bp, uintptr_t *pcs, unsigned max)
+{
+	(void)pc;
+	(void)sp;
+	(void)bp;
+	(void)pcs;
+	(void)max;
+	return 0;
 }
 
 void pt_unwind_stats(struct pt_unwind_stats *out)

@@ -36,6 +36,16 @@
  */
 unsigned pt_unwind(uintptr_t *pcs, unsigned max, unsigned skip);
 
+/*
+ * Walks from a register state (pc: the instruction, not a return address;
+ * sp, bp: rsp and rbp there) of the calling thread's stack, storing the
+ * return addresses found in pcs[0..max).  A state whose sp is not in the
+ * calling thread's stack between its current stack pointer and the top is
+ * refused (returns 0).  For a signal handler given a ucontext, and for
+ * tests that hand it garbage: it never faults.
+ */
+unsigned pt_unwind_regs(uintptr_t pc, uintptr_t sp, uintptr_t bp, uintptr_t *pcs, unsigned max);
+
 /* Unwinder statistics, for tests and benchmarks. */
 struct pt_unwind_stats {
 	uint64_t nmisses;   /* pcs whose rule was not cached and was computed */
