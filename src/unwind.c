@@ -684,6 +684,17 @@ struct regs {
 	uintptr_t adj; /* 1: pc is a return address (its rule is at pc - 1); 0: the instruction */
 };
 
+/* The stack word at a (memcpy: a garbage frame may be misaligned; on
+ * x86-64 this is one load).  An unwinder reads other frames' words, which
+ * AddressSanitizer would take for overflows of their locals. */
+__attribute__((no_sanitize_address)) static inline uintptr_t load(uintptr_t a)
+{
+	uintptr_t v;
+
+	memcpy(&v, (const void *)a, sizeof(v));
+	return v;
+}
+
 /* A stack word at a, if it lies in [lo, hi - 8]. */
 #define IN_STACK(a, lo, hi) ((a) >= (lo) && (a) <= (hi) - 8)
 
@@ -698,16 +709,16 @@ static __attribute__((noinline)) int step_slow(struct regs *r, struct pt_uw_rule
 	case PT_UW_CFA_DEREF:
 		if (!IN_STACK(r->bp + (intptr_t)u.cfa_off, lo, hi))
 			return -1;
-		cfa = *(const uintptr_t *)(r->bp + (intptr_t)u.cfa_off);
+		cfa = load(r->bp + (intptr_t)u.cfa_off);
 		a = r->bp + 8 * (intptr_t)u.bp_slot;
 		break;
 	case PT_UW_SIGNAL: {
 		const ucontext_t *uc = (const ucontext_t *)r->sp;
-		if (!IN_STACK(r->sp, lo, hi) || r->sp + sizeof(*uc) > hi)
-			return -1;
-		r->pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-		r->bp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
-		cfa = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+		if (!IN_STACK(r->sp, lo, hi) || r->sp + sizeof(*uc) > hi || (r->sp & 7))
+			return -1; /* the kernel's frame is aligned; a garbage one may not be */
+		r->pc = load((uintptr_t)&uc->uc_mcontext.gregs[REG_RIP]);
+		r->bp = load((uintptr_t)&uc->uc_mcontext.gregs[REG_RBP]);
+		cfa = load((uintptr_t)&uc->uc_mcontext.gregs[REG_RSP]);
 		if (cfa <= r->sp || cfa > hi)
 			return -1;
 		r->sp = cfa;
@@ -726,8 +737,8 @@ static __attribute__((noinline)) int step_slow(struct regs *r, struct pt_uw_rule
 	if (cfa <= r->sp || cfa > hi || !IN_STACK(cfa + (intptr_t)u.ra_off, lo, hi) ||
 	    !IN_STACK(a, lo, hi))
 		return -1;
-	ra = *(const uintptr_t *)(cfa + (intptr_t)u.ra_off);
-	bp = *(const uintptr_t *)a;
+	ra = load(cfa + (intptr_t)u.ra_off);
+	bp = load(a);
 	if (!ra)
 		return -1;
 	r->pc = ra;
@@ -765,11 +776,11 @@ static inline int step(struct regs *r, uintptr_t lo, uintptr_t hi)
 	 * lie below cfa <= hi: only their lower bound needs a check. */
 	if (cfa <= r->sp || cfa > hi || cfa + (intptr_t)u.ra_off < lo)
 		return -1;
-	ra = *(const uintptr_t *)(cfa + (intptr_t)u.ra_off);
+	ra = load(cfa + (intptr_t)u.ra_off);
 	if (u.bp_slot) {
 		if (cfa + 8 * (intptr_t)u.bp_slot < lo)
 			return -1;
-		bp = *(const uintptr_t *)(cfa + 8 * (intptr_t)u.bp_slot);
+		bp = load(cfa + 8 * (intptr_t)u.bp_slot);
 	}
 	if (!ra)
 		return -1;

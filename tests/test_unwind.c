@@ -29,23 +29,28 @@ struct cmp {
 /*
  * Both walks from the same function: pcs[0] and bt[0] are the return
  * addresses of the two calls here, which differ; every frame above is the
- * same code, so from index 1 on the lists must be equal.
+ * same code, so from index 1 on the lists must be equal.  A sanitizer's
+ * interceptor of backtrace() adds a frame of its own first: the lists are
+ * aligned on the caller's frame.
  */
 __attribute__((noinline)) static void compare_here(struct cmp *c)
 {
 	uintptr_t pcs[MAXF];
 	void *bt[MAXF];
-	unsigned n = pt_unwind(pcs, MAXF, 0);
+	unsigned n = pt_unwind(pcs, MAXF, 0), k = 1;
 	int m = backtrace(bt, MAXF);
 
+	while (n > 1 && k < 3 && (int)k < m && (uintptr_t)bt[k] != pcs[1])
+		k++;
+	k -= 1; /* bt[i + k] is pcs[i] */
 	c->n_unwind = n;
-	c->n_bt = m > 0 ? (unsigned)m : 0;
+	c->n_bt = m > (int)k ? (unsigned)m - k : 0;
 	c->mismatch = -1;
 	for (unsigned i = 1; i < n && i < c->n_bt; i++)
-		if (pcs[i] != (uintptr_t)bt[i]) {
+		if (pcs[i] != (uintptr_t)bt[i + k]) {
 			c->mismatch = (int)i;
 			c->got = pcs[i];
-			c->want = (uintptr_t)bt[i];
+			c->want = (uintptr_t)bt[i + k];
 			break;
 		}
 	__asm__ volatile("" ::: "memory");
@@ -123,7 +128,9 @@ PT_TEST(test_cached)
 		pt_unwind_stats(&st[i]);
 	}
 	check_cmp(&c, 9);
-	PT_CHECK_EQ(st[1].nmisses, st[0].nmisses);
+	/* The cache is direct-mapped: two of these pcs may share an entry and
+	 * evict each other, a miss each walk; all the others hit. */
+	PT_CHECK(st[1].nmisses - st[0].nmisses <= 2);
 	PT_CHECK_EQ(st[1].nfallback, st[0].nfallback);
 	PT_CHECK_EQ(st[0].nfallback, 0);
 }
