@@ -34,6 +34,7 @@ struct pt_run_config {
 	int quiet;          /* no line for a clean run */
 	int follow_exec;    /* keep LD_PRELOAD for programs this one executes */
 	int all;            /* also list memory held by the C runtime */
+	int reachable;      /* list still reachable memory by group, not one line */
 	unsigned track;     /* PT_TRACK_BLOCKS, PT_TRACK_STACKS */
 	struct pt_tagmap map; /* module/func tags and wrappers, defaults last */
 };

@@ -27,8 +27,19 @@ static struct stripe {
 	struct pt_trec head; /* circular list; an empty one is all NULL until first use */
 } __attribute__((aligned(64))) stripes[NSTRIPES];
 
+/* A thread inside a stripe's critical section must not be parked there
+ * (the exit scan of pooltag run, preload/reach.c, walks every stripe while
+ * the other threads are stopped): its stop signal then only sets
+ * pt_track_cs_pending, and the thread parks itself by calling
+ * pt_track_cs_park when it leaves. */
+__thread int pt_track_cs __attribute__((tls_model("initial-exec")));
+__thread int pt_track_cs_pending __attribute__((tls_model("initial-exec")));
+void (*pt_track_cs_park)(void);
+
 static void lock(struct stripe *s)
 {
+	pt_track_cs++;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED))
 			__builtin_ia32_pause();
@@ -39,6 +50,12 @@ static void lock(struct stripe *s)
 static void unlock(struct stripe *s)
 {
 	__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (--pt_track_cs == 0 && pt_unlikely(pt_track_cs_pending)) {
+		pt_track_cs_pending = 0;
+		if (pt_track_cs_park)
+			pt_track_cs_park();
+	}
 }
 
 /* Fork: no stripe may stay locked in the child by a thread that is not
@@ -97,4 +114,15 @@ uint32_t pt_track_block_sample(uint32_t slot)
 		unlock(s);
 	}
 	return stack;
+}
+
+void pt_track_each(void (*fn)(struct pt_trec *r, void *arg), void *arg)
+{
+	for (int i = 0; i < NSTRIPES; i++) {
+		struct stripe *s = &stripes[i];
+		lock(s);
+		for (struct pt_trec *r = s->head.next; r != &s->head; r = r->next)
+			fn(r, arg);
+		unlock(s);
+	}
 }
