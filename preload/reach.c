@@ -646,6 +646,13 @@ static struct {
 	uintptr_t lo, hi; /* every block lies in [lo, hi) */
 } mk;
 
+/*
+ * The block holding p, or NULL.  One interior address is not taken: a
+ * 16-aligned one in the block's last 8 bytes.  glibc lets a block use the
+ * first word of the next chunk's header (its prev_size), so a pointer of
+ * malloc's own free lists to that next chunk (in libc's data, a root)
+ * would otherwise keep the block reachable.
+ */
 static inline struct pt_reach_block *find(uintptr_t p)
 {
 	struct pt_reach_block *b = cur->b;
@@ -659,6 +666,8 @@ static inline struct pt_reach_block *find(uintptr_t p)
 			hi = mid;
 		else if (p >= b[mid].end)
 			lo = mid + 1;
+		else if ((p & 15) == 0 && p + 8 >= b[mid].end && p != b[mid].beg)
+			return NULL; /* glibc's next chunk header (see below) */
 		else
 			return &b[mid];
 	}
