@@ -37,6 +37,7 @@ enum { KIND_HELD = 4 }; /* live, not scanned (beside PT_REACH_*) */
 
 struct grp {
 	uint32_t kind, stack, slot, module;
+	int rt; /* charged to the C runtime, no frame of the program's own in its stack */
 	uint64_t count, bytes;   /* the group's own blocks */
 	uint64_t icount, ibytes; /* indirectly lost under them */
 };
@@ -223,10 +224,8 @@ static int frames_at(uintptr_t pc, struct pt_frame *fr, int max)
 	if (n < 1) {
 		Dl_info di;
 		fr[0].func = "?";
-		if (dladdr((void *)pc, &di) && di.dli_sname) {
+		if (dladdr((void *)pc, &di) && di.dli_sname)
 			fr[0].func = di.dli_sname; /* the dynamic symbol table's name */
-			fr[0].offset = pc - (uintptr_t)di.dli_saddr;
-		}
 		n = 1;
 	}
 	return n > max ? max : n;
@@ -251,13 +250,36 @@ static int runtime_module(const char *m)
 	return 0;
 }
 
+/* A source file of the C++ standard library, by its base name: headers
+ * without an extension (vector, string), .tcc files, and the bits/ headers
+ * allocations pass through. */
+static int std_header(const char *file)
+{
+	static const char *const globs[] = {"*.tcc", "stl_*.h", "basic_string.h", "cow_string.h",
+					    "new_allocator.h", "alloc_traits.h", "allocator.h",
+					    "char_traits.h", "unique_ptr.h", "shared_ptr*.h",
+					    "hashtable*.h", "move.h", "ptr_traits.h", "std_function.h",
+					    "allocated_ptr.h", "invoke.h", "node_handle.h",
+					    "stl_construct.h", "functional_hash.h", "ios_base.h",
+					    "locale_facets*.h", "std_thread.h", "regex*.h", "string_view"};
+
+	if (!file)
+		return 0;
+	if (!strchr(file, '.'))
+		return 1;
+	for (size_t i = 0; i < sizeof(globs) / sizeof(globs[0]); i++)
+		if (fnmatch(globs[i], file, 0) == 0)
+			return 1;
+	return 0;
+}
+
 /* A frame that is not the program's own code: the runtime, the C++
  * standard library (inlined into the program too), a wrapper. */
 static int not_own(const struct pt_frame *f)
 {
 	const char *fn = f->func;
 
-	if (runtime_module(f->module))
+	if (runtime_module(f->module) || std_header(f->file))
 		return 1;
 	if (prefix(fn, "std::") || prefix(fn, "__gnu_cxx::") || prefix(fn, "operator new") ||
 	    prefix(fn, "_ZNSt") || prefix(fn, "_ZNKSt") || prefix(fn, "_ZSt") ||
@@ -272,7 +294,7 @@ static void frame_text(FILE *f, const struct pt_frame *fr)
 	if (fr->file && fr->line)
 		fprintf(f, "%s:%u in %s", fr->file, fr->line, fr->func);
 	else if (strcmp(fr->func, "?") != 0)
-		fprintf(f, "%s+0x%jx in %s", fr->func, (uintmax_t)fr->offset, fr->module);
+		fprintf(f, "%s (%s+0x%jx)", fr->func, fr->module, (uintmax_t)fr->offset);
 	else
 		fprintf(f, "%s+0x%jx", fr->module, (uintmax_t)fr->offset);
 }
@@ -287,50 +309,79 @@ static void site_text(FILE *f, uint32_t slot)
 		fprintf(f, "%s", str(s->func));
 }
 
-/* A group's headline and, below it, its stack (one frame a line, the
- * interposer's and start-up's left out). */
-static void group_text(FILE *f, const struct grp *g, int with_stack)
-{
+/* A group's stack, symbolised: frames [lo, hi) are shown (the
+ * interposer's and start-up's left out), head is the headline's (-1: no
+ * frame of the program's own). */
+struct gstack {
 	struct pt_frame fr[PT_STACK_DEPTH * 2];
+	int n, lo, hi, head;
+};
+
+static void gstack_get(const struct grp *g, struct gstack *s)
+{
 	uintptr_t pcs[PT_STACK_DEPTH];
 	unsigned npc = g->stack ? pt_stack_pcs(g->stack, pcs, PT_STACK_DEPTH) : 0;
-	int n = 0, head = -1, lo = 0, hi;
 
 	if (npc > PT_STACK_DEPTH)
 		npc = PT_STACK_DEPTH;
-	for (unsigned i = 0; i < npc && n < PT_STACK_DEPTH * 2; i++)
-		n += frames_at(pcs[i], fr + n, PT_STACK_DEPTH * 2 - n);
-	while (lo < n && (runtime_module(fr[lo].module) && prefix(fr[lo].module, "libpooltag")))
-		lo++;
-	hi = n;
-	for (int i = lo; i < n; i++)
-		if (!fr[i].inlined && fr[i].func && strcmp(fr[i].func, "main") == 0) {
-			hi = i + 1;
+	s->n = 0;
+	for (unsigned i = 0; i < npc && s->n < PT_STACK_DEPTH * 2; i++)
+		s->n += frames_at(pcs[i], s->fr + s->n, PT_STACK_DEPTH * 2 - s->n);
+	s->lo = 0;
+	while (s->lo < s->n && prefix(s->fr[s->lo].module, "libpooltag"))
+		s->lo++;
+	s->hi = s->n;
+	for (int i = s->lo; i < s->n; i++)
+		if (!s->fr[i].inlined && s->fr[i].func && strcmp(s->fr[i].func, "main") == 0) {
+			s->hi = i + 1;
 			break;
 		}
-	for (int i = lo; i < hi && head < 0; i++)
-		if (!not_own(&fr[i]))
-			head = i;
-	if (lo >= hi) {
+	s->head = -1;
+	for (int i = s->lo; i < s->hi && s->head < 0; i++)
+		if (!not_own(&s->fr[i]))
+			s->head = i;
+}
+
+/* A group's headline and, below it, its stack (one frame a line). */
+static void group_text(FILE *f, const struct grp *g, int with_stack)
+{
+	struct gstack s;
+
+	gstack_get(g, &s);
+	if (s.lo >= s.hi) {
 		site_text(f, g->slot); /* no stack: the site */
 		fputc('\n', f);
 		return;
 	}
-	frame_text(f, &fr[head >= 0 ? head : lo]);
+	frame_text(f, &s.fr[s.head >= 0 ? s.head : s.lo]);
 	fputc('\n', f);
 	if (!with_stack)
 		return;
-	for (int i = lo, shown = 0; i < hi; i++, shown++) {
+	for (int i = s.lo, shown = 0; i < s.hi; i++, shown++) {
 		if (shown == SHOW_FRAMES) {
 			fprintf(f, "        ...\n");
 			break;
 		}
 		fprintf(f, "        #%d ", shown);
-		frame_text(f, &fr[i]);
-		if (fr[i].inlined)
+		frame_text(f, &s.fr[i]);
+		if (s.fr[i].inlined)
 			fprintf(f, " (inlined)");
 		fputc('\n', f);
 	}
+}
+
+/* Charged to the C runtime: by its site, unless its stack shows the
+ * program's own code (a std::string's buffer the program leaked). */
+static int group_rt(const struct grp *g)
+{
+	struct gstack s;
+
+	if (!is_runtime(g->module))
+		return 0;
+	if (!g->stack)
+		return 1;
+	gstack_get(g, &s);
+	return s.head < 0;
 }
 
 /* ---- collecting ---- */
@@ -345,7 +396,7 @@ static struct grp *group_new(struct pt_run_mem *m, uint32_t kind, uint32_t stack
 		m->g = v;
 		m->cap = cap;
 	}
-	m->g[m->ng] = (struct grp){kind, stack, slot, pt_seg.slots[slot].module, 0, 0, 0, 0};
+	m->g[m->ng] = (struct grp){kind, stack, slot, pt_seg.slots[slot].module, 0, 0, 0, 0, 0};
 	return &m->g[m->ng++];
 }
 
@@ -442,8 +493,8 @@ static int by_kind_bytes(const void *a, const void *b)
 
 	if ((x->kind == PT_REACH_REACHABLE) != (y->kind == PT_REACH_REACHABLE))
 		return x->kind == PT_REACH_REACHABLE ? 1 : -1;
-	if (is_runtime(x->module) != is_runtime(y->module))
-		return is_runtime(x->module) ? 1 : -1;
+	if (x->rt != y->rt)
+		return x->rt ? 1 : -1;
 	if (bx != by)
 		return bx > by ? -1 : 1;
 	if (x->slot != y->slot)
@@ -492,11 +543,11 @@ struct pt_run_mem *pt_run_mem_collect(uint32_t module)
 	free(seen);
 	free(seen_bytes);
 	for (size_t i = 0; i < m->ng; i++) {
-		const struct grp *g = &m->g[i];
+		struct grp *g = &m->g[i];
 		if (g->kind == PT_REACH_REACHABLE) {
 			m->reach_blocks += g->count;
 			m->reach_bytes += g->bytes;
-		} else if (module == UINT32_MAX && is_runtime(g->module)) {
+		} else if (module == UINT32_MAX && (g->rt = group_rt(g))) {
 			m->rt_blocks += g->count + g->icount;
 			m->rt_bytes += g->bytes + g->ibytes;
 		} else {
@@ -541,7 +592,7 @@ static void group_line(FILE *f, const struct grp *g)
 		fprintf(f, ", and %llu block%s, %llu bytes indirectly", (unsigned long long)g->icount,
 			plural(g->icount), (unsigned long long)g->ibytes);
 	fprintf(f, " [%s]", pt_tag_str(pt_seg.slots[g->slot].tag, tag));
-	if (g->module)
+	if (g->module && (g->rt || g->kind == KIND_HELD || !g->stack))
 		fprintf(f, " by %s%s%s", module_name(g->module), mod && mod->gone ? " (unloaded)" : "",
 			mod && mod->runtime ? " (the C runtime)" : "");
 	fprintf(f, " at ");
@@ -557,7 +608,7 @@ void pt_run_mem_print(FILE *f, const struct pt_run_mem *m)
 		return;
 	for (size_t i = 0; i < m->ng; i++) {
 		const struct grp *g = &m->g[i];
-		int rt = m->module == UINT32_MAX && is_runtime(g->module);
+		int rt = g->rt;
 		if (g->kind == PT_REACH_REACHABLE) {
 			reach_groups++;
 			continue;
@@ -611,7 +662,7 @@ void pt_run_mem_log(const struct pt_run_mem *m)
 		const struct grp *g = &m->g[i];
 		uint64_t count = 0, bytes = 0;
 		int first = 1;
-		if (g->kind == PT_REACH_REACHABLE || is_runtime(g->module))
+		if (g->kind == PT_REACH_REACHABLE || g->rt)
 			continue;
 		for (size_t j = 0; j < m->ng && first; j++)
 			if (j < i && m->g[j].slot == g->slot && m->g[j].kind != PT_REACH_REACHABLE)
