@@ -295,8 +295,10 @@ static void frame_text(FILE *f, const struct pt_frame *fr)
 		fprintf(f, "%s:%u in %s", fr->file, fr->line, fr->func);
 	else if (strcmp(fr->func, "?") != 0)
 		fprintf(f, "%s (%s+0x%jx)", fr->func, fr->module, (uintmax_t)fr->offset);
-	else
+	else if (strcmp(fr->module, "?") != 0)
 		fprintf(f, "%s+0x%jx", fr->module, (uintmax_t)fr->offset);
+	else
+		fprintf(f, "%#jx", (uintmax_t)fr->pc);
 }
 
 static void site_text(FILE *f, uint32_t slot)
@@ -325,17 +327,21 @@ static void gstack_get(const struct grp *g, struct gstack *s)
 	if (npc > PT_STACK_DEPTH)
 		npc = PT_STACK_DEPTH;
 	s->n = 0;
-	for (unsigned i = 0; i < npc && s->n < PT_STACK_DEPTH * 2; i++)
-		s->n += frames_at(pcs[i], s->fr + s->n, PT_STACK_DEPTH * 2 - s->n);
+	for (unsigned i = 0; i < npc && s->n < PT_STACK_DEPTH * 2; i++) {
+		int k = frames_at(pcs[i], s->fr + s->n, PT_STACK_DEPTH * 2 - s->n);
+		if (!prefix(s->fr[s->n].module, "libpooltag")) /* the interposer's hooks */
+			s->n += k;
+	}
 	s->lo = 0;
-	while (s->lo < s->n && prefix(s->fr[s->lo].module, "libpooltag"))
-		s->lo++;
 	s->hi = s->n;
 	for (int i = s->lo; i < s->n; i++)
 		if (!s->fr[i].inlined && s->fr[i].func && strcmp(s->fr[i].func, "main") == 0) {
 			s->hi = i + 1;
 			break;
 		}
+	while (s->hi > s->lo + 1 && (prefix(s->fr[s->hi - 1].module, "libc.so") ||
+				     prefix(s->fr[s->hi - 1].module, "ld-linux")))
+		s->hi--; /* thread start-up */
 	s->head = -1;
 	for (int i = s->lo; i < s->hi && s->head < 0; i++)
 		if (!not_own(&s->fr[i]))
@@ -381,6 +387,13 @@ static int group_rt(const struct grp *g)
 	if (!g->stack)
 		return 1;
 	gstack_get(g, &s);
+	/* The C library's or the dynamic linker's own work on the program's
+	 * behalf (a thread's DTV) stays theirs; the C++ library's is the
+	 * program's. */
+	for (int i = s.lo; i < s.head; i++)
+		if (runtime_module(s.fr[i].module) && !prefix(s.fr[i].module, "libstdc++") &&
+		    !(s.fr[i].func && pt_tagmap_match(&pt_run_cfg.map, PT_TAGMAP_SKIP, s.fr[i].func)))
+			return 1;
 	return s.head < 0;
 }
 
@@ -575,19 +588,32 @@ void pt_run_mem_totals(const struct pt_run_mem *m, uint64_t *blocks, uint64_t *b
 	*rt_bytes = m ? m->rt_bytes : 0;
 }
 
+int pt_run_mem_scanned(const struct pt_run_mem *m)
+{
+	return m && m->scanned;
+}
+
+int pt_run_mem_reachable(const struct pt_run_mem *m, uint64_t *blocks, uint64_t *bytes)
+{
+	*blocks = m ? m->reach_blocks : 0;
+	*bytes = m ? m->reach_bytes : 0;
+	return *blocks != 0;
+}
+
 static const char *plural(uint64_t n)
 {
 	return n == 1 ? "" : "s";
 }
 
-static void group_line(FILE *f, const struct grp *g)
+static void group_line(FILE *f, const struct grp *g, int scanned)
 {
 	char tag[5];
 	const struct pt_run_module *mod = module(g->module);
 	static const char *const words[] = {"", "reachable", "lost", "", "held, not scanned"};
+	const char *word = g->kind == KIND_HELD && !scanned ? "held" : words[g->kind];
 
 	fprintf(f, "    %llu block%s, %llu bytes %s", (unsigned long long)g->count, plural(g->count),
-		(unsigned long long)g->bytes, words[g->kind]);
+		(unsigned long long)g->bytes, word);
 	if (g->icount)
 		fprintf(f, ", and %llu block%s, %llu bytes indirectly", (unsigned long long)g->icount,
 			plural(g->icount), (unsigned long long)g->ibytes);
@@ -621,12 +647,14 @@ void pt_run_mem_print(FILE *f, const struct pt_run_mem *m)
 		}
 		if (shown++ == 0)
 			fprintf(f, m->scanned ? "  memory lost:\n" : "  memory held:\n");
-		group_line(f, g);
+		group_line(f, g, m->scanned);
 	}
 	if (rest)
 		fprintf(f, "    ... and %zu more groups\n", rest);
 	if (!m->scanned || !m->reach_blocks)
 		return;
+	if (!pt_run_cfg.reachable && !m->findings)
+		return; /* the verdict line says it */
 	if (!pt_run_cfg.reachable) {
 		fprintf(f, "  still reachable: %llu blocks, %llu bytes in %llu groups (no finding; --show-reachable lists them)\n",
 			(unsigned long long)m->reach_blocks, (unsigned long long)m->reach_bytes,
@@ -637,7 +665,7 @@ void pt_run_mem_print(FILE *f, const struct pt_run_mem *m)
 		(unsigned long long)m->reach_blocks, (unsigned long long)m->reach_bytes);
 	for (size_t i = 0; i < m->ng; i++)
 		if (m->g[i].kind == PT_REACH_REACHABLE)
-			group_line(f, &m->g[i]);
+			group_line(f, &m->g[i], m->scanned);
 }
 
 /* "file:line in func" of a slot, for the driver of pooltag faults. */

@@ -714,8 +714,34 @@ static void mark_pointed(void)
 	}
 }
 
+/* The dynamic linker's blocks (each thread's DTV and dynamic TLS) are
+ * referenced from places no scan sees (the descriptors of exited threads
+ * in glibc's stack cache): treated as reachable, as LeakSanitizer does. */
+static void mark_linker(void)
+{
+	uint32_t linker = UINT32_MAX;
+
+	for (uint32_t id = 1; pt_run_module_by_id(id); id++) {
+		const char *name = pt_run_module_by_id(id)->name;
+		if (strncmp(name, "ld-linux", 8) == 0 || strncmp(name, "ld.so", 5) == 0 ||
+		    strncmp(name, "ld64.so", 7) == 0)
+			linker = id;
+	}
+	if (linker == UINT32_MAX)
+		return;
+	for (size_t i = 0; i < cur->n; i++) {
+		struct pt_reach_block *b = &cur->b[i];
+		if (b->state == 0 && pt_seg.slots[b->slot].module == linker) {
+			b->state = PT_REACH_REACHABLE;
+			mk.stack[mk.n++] = (uint32_t)i;
+		}
+	}
+	flood(PT_REACH_REACHABLE, 0);
+}
+
 static void classify(void)
 {
+	mark_linker();
 	for (unsigned i = 0; i < roots.n; i++) {
 		cur->root_bytes += roots.r[i].hi - roots.r[i].lo;
 		scan_words(roots.r[i].lo, roots.r[i].hi, PT_REACH_REACHABLE, 0);

@@ -65,6 +65,8 @@ int pt_run_mem_findings(const struct pt_run_mem *m);
 /* The first line's figures: blocks and bytes of the findings, and groups. */
 void pt_run_mem_totals(const struct pt_run_mem *m, uint64_t *blocks, uint64_t *bytes,
 		       int *groups, uint64_t *rt_blocks, uint64_t *rt_bytes);
+int pt_run_mem_scanned(const struct pt_run_mem *m); /* classified by a scan */
+int pt_run_mem_reachable(const struct pt_run_mem *m, uint64_t *blocks, uint64_t *bytes);
 void pt_run_mem_print(FILE *f, const struct pt_run_mem *m);
 void pt_run_mem_log(const struct pt_run_mem *m); /* for pooltag faults' driver */
 void pt_run_mem_free(struct pt_run_mem *m);

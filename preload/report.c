@@ -152,13 +152,19 @@ int pt_run_report(uint32_t module, const char *event)
 		return findings;
 	}
 	const char *who = module == UINT32_MAX ? module_name(0) : module_name(module);
-	if (findings == 0 && rt_blocks == 0 && !pt_run_cfg.quiet)
-		fprintf(f, "pooltag: %s (pid %d) %s: clean, nothing lost\n", who, (int)getpid(), event);
-	else if (findings == 0 && !pt_run_cfg.quiet)
-		fprintf(f, "pooltag: %s (pid %d) %s: no leaks (the C runtime holds %llu blocks, %llu bytes)\n",
-			who, (int)getpid(), event, (unsigned long long)rt_blocks,
-			(unsigned long long)rt_bytes);
-	if (findings && module == UINT32_MAX)
+	if (findings == 0 && !pt_run_cfg.quiet) {
+		uint64_t rb, rn;
+		fprintf(f, "pooltag: %s (pid %d) %s: clean, nothing %s", who, (int)getpid(), event,
+			pt_run_mem_scanned(mem) ? "lost" : "held");
+		if (pt_run_mem_reachable(mem, &rn, &rb))
+			fprintf(f, "; still reachable: %llu blocks, %llu bytes", (unsigned long long)rn,
+				(unsigned long long)rb);
+		if (rt_blocks)
+			fprintf(f, " (the C runtime lost %llu blocks, %llu bytes)",
+				(unsigned long long)rt_blocks, (unsigned long long)rt_bytes);
+		fputc('\n', f);
+	}
+	if (findings && pt_run_mem_scanned(mem))
 		fprintf(f, "pooltag: %s (pid %d) %s: lost %llu blocks (%llu bytes) in %d groups, %zu descriptors open\n",
 			who, (int)getpid(), event, (unsigned long long)blocks,
 			(unsigned long long)bytes, ngroups, fl.n);
@@ -166,7 +172,7 @@ int pt_run_report(uint32_t module, const char *event)
 		fprintf(f, "pooltag: %s (pid %d) %s holding: %llu blocks (%llu bytes) at %d sites, %zu descriptors\n",
 			who, (int)getpid(), event, (unsigned long long)blocks,
 			(unsigned long long)bytes, ngroups, fl.n);
-	if (findings || (pt_run_cfg.all && rt_blocks) || !pt_run_cfg.quiet) {
+	if (findings || (pt_run_cfg.all && rt_blocks) || pt_run_cfg.reachable) {
 		pt_run_mem_print(f, mem);
 		if (fl.n)
 			fprintf(f, "  descriptors open:\n");
@@ -186,8 +192,8 @@ int pt_run_report(uint32_t module, const char *event)
 			fprintf(f, "  %llu frees of pointers malloc did not return, or freed twice (first %#lx)\n",
 				(unsigned long long)foreign, (unsigned long)foreign_at);
 		if (rt_blocks && !pt_run_cfg.all && findings)
-			fprintf(f, "  the C runtime holds %llu blocks, %llu bytes more (no finding; --all lists them)\n",
-				(unsigned long long)rt_blocks, (unsigned long long)rt_bytes);
+			fprintf(f, "  the C runtime %s %llu blocks, %llu bytes more (no finding; --all lists them)\n",
+				pt_run_mem_scanned(mem) ? "lost" : "holds", (unsigned long long)rt_blocks, (unsigned long long)rt_bytes);
 	}
 	fclose(f);
 	pt_run_unlock();
