@@ -147,8 +147,10 @@ struct pt_site *pt_behalf_site(struct pt_site *own); /* the caller acted for, el
 
 /* ---- object.c, verify.c ---- */
 struct pt_acq; /* one outstanding reference or handle */
+/* alt: the slot of another reference a release may have been meant for
+ * instead of this one's (the pairing guessed between them), 0 if certain. */
 typedef void (*pt_acq_fn)(const struct pt_objtype *type, uint32_t slot, uint32_t stack,
-			  uint32_t epoch, int is_handle, void *arg);
+			  uint32_t epoch, int is_handle, uint32_t alt, void *arg);
 void pt_obj_each_acq(pt_acq_fn fn, void *arg); /* under the objects' lock */
 void pt_obj_lock(void); /* the objects' lock, which handle tables share */
 void pt_obj_unlock(void);
