@@ -12,6 +12,7 @@
  *                                 stack: the default); none counts only, and
  *                                 the exit report cannot tell lost from reachable
  *   POOLTAG_RUN_REACHABLE=1       list still reachable memory by group
+ *   POOLTAG_RUN_SCAN_STATS=1      a line of the exit scan's figures (for the benchmark)
  *   POOLTAG_RUN_TAGS_MAP=FILE     the tag map (docs/tagmap-format.md)
  *   POOLTAG_RUN_SKIP=GLOB,...     more allocation wrappers
  *
@@ -79,6 +80,7 @@ void pt_run_config_load(void)
 	c->all = env_flag("POOLTAG_RUN_ALL");
 	c->follow_exec = env_flag("POOLTAG_RUN_FOLLOW_EXEC");
 	c->reachable = env_flag("POOLTAG_RUN_REACHABLE");
+	c->scan_stats = env_flag("POOLTAG_RUN_SCAN_STATS");
 	v = getenv("POOLTAG_RUN_TRACK");
 	if (v && strcmp(v, "none") == 0)
 		c->track = 0;

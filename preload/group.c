@@ -632,6 +632,11 @@ void pt_run_mem_print(FILE *f, const struct pt_run_mem *m)
 
 	if (!m)
 		return;
+	if (m->scanned && pt_run_cfg.scan_stats)
+		fprintf(f, "  scan: %zu blocks, %llu bytes of blocks and %llu of roots in %.6f s, %u threads (%u did not answer)\n",
+			m->scan.n, (unsigned long long)m->scan.heap_bytes,
+			(unsigned long long)m->scan.root_bytes, m->scan.seconds, m->scan.threads,
+			m->scan.unstopped);
 	for (size_t i = 0; i < m->ng; i++) {
 		const struct grp *g = &m->g[i];
 		int rt = g->rt;

@@ -44,6 +44,7 @@
 #include <link.h>
 #include <linux/futex.h>
 #include <sched.h>
+#include <stdio.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -139,11 +140,18 @@ PT_EXPORT int __libc_start_main(pt_main_fn main, int argc, char **argv, void (*i
 
 /* ---- memory of the scan's own ---- */
 
+/* Large tables ask for huge pages: a page fault per 4 KiB of a table of
+ * millions of blocks costs more than the scan itself (in a VM above all). */
 static void *zmap(size_t bytes)
 {
 	void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (bytes >= (4u << 20))
+		madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
 }
 
 static size_t page_round(size_t n)
@@ -430,6 +438,16 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* CPU time of the calling thread: what the scan costs, whatever else the
+ * machine runs meanwhile. */
+static double cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 /* Signals the threads of /proc/self/task not yet signalled; returns how
  * many were new. */
 static unsigned signal_new_threads(pid_t self)
@@ -581,12 +599,6 @@ static void root_stack_like(void)
 
 static struct pt_reach *cur;
 
-static void count_cb(struct pt_trec *r, void *arg)
-{
-	(void)r;
-	(*(size_t *)arg)++;
-}
-
 static void fill_cb(struct pt_trec *r, void *arg)
 {
 	size_t *i = arg;
@@ -605,12 +617,20 @@ static void fill_cb(struct pt_trec *r, void *arg)
 	b->state = 0;
 }
 
-/* LSD radix sort of the table by beg (16-byte aligned), 11 bits a pass,
- * passes whose digit is the same for every block skipped. */
-static void sort_blocks(struct pt_reach_block *b, size_t n, struct pt_reach_block *tmp)
+/* The table's order by address: (beg, index) pairs, sorted; the table
+ * itself stays in the registry's order, so sorting moves 16 bytes a block,
+ * not the 32 of an entry. */
+struct ord {
+	uintptr_t beg;
+	uint64_t idx;
+};
+
+/* LSD radix sort by beg (16-byte aligned), 11 bits a pass, passes whose
+ * digit is the same for every block skipped.  Returns v or tmp. */
+static struct ord *sort_ord(struct ord *v, struct ord *tmp, size_t n)
 {
 	static size_t hist[2048];
-	struct pt_reach_block *src = b, *dst = tmp;
+	struct ord *src = v, *dst = tmp;
 
 	for (unsigned shift = 4; shift < 64; shift += 11) {
 		size_t sum = 0;
@@ -628,12 +648,11 @@ static void sort_blocks(struct pt_reach_block *b, size_t n, struct pt_reach_bloc
 			continue;
 		for (size_t i = 0; i < n; i++)
 			dst[hist[(src[i].beg >> shift) & 2047]++] = src[i];
-		struct pt_reach_block *t = src;
+		struct ord *t = src;
 		src = dst;
 		dst = t;
 	}
-	if (src != b)
-		memcpy(b, src, n * sizeof(*b));
+	return src;
 }
 
 /* ---- marking ---- */
@@ -644,6 +663,7 @@ static struct {
 	uint32_t *stack;
 	size_t n;
 	uintptr_t lo, hi; /* every block lies in [lo, hi) */
+	const struct ord *ord; /* the blocks by address */
 } mk;
 
 /*
@@ -655,23 +675,25 @@ static struct {
  */
 static inline struct pt_reach_block *find(uintptr_t p)
 {
-	struct pt_reach_block *b = cur->b;
+	const struct ord *o = mk.ord;
 	size_t lo = 0, hi = cur->n;
+	struct pt_reach_block *b;
 
 	if (p < mk.lo || p >= mk.hi)
 		return NULL;
-	while (lo < hi) {
+	while (hi - lo > 1) { /* o[lo].beg <= p < o[hi].beg */
 		size_t mid = (lo + hi) / 2;
-		if (p < b[mid].beg)
+		if (p < o[mid].beg)
 			hi = mid;
-		else if (p >= b[mid].end)
-			lo = mid + 1;
-		else if ((p & 15) == 0 && p + 8 >= b[mid].end && p != b[mid].beg)
-			return NULL; /* glibc's next chunk header (see below) */
 		else
-			return &b[mid];
+			lo = mid;
 	}
-	return NULL;
+	b = &cur->b[o[lo].idx];
+	if (p >= b->end)
+		return NULL;
+	if ((p & 15) == 0 && p + 8 >= b->end && p != b->beg)
+		return NULL; /* glibc's next chunk header (see above) */
+	return b;
 }
 
 /* Marks the unvisited blocks [lo, hi)'s words point to as state under
@@ -787,8 +809,9 @@ int pt_reach_scan(struct pt_reach *r)
 	static uintptr_t own_regs[8]; /* this thread's registers, spilled */
 	struct self_range q = {.self = (uintptr_t)&pt_reach_scan, .tp = thread_pointer()};
 	size_t n = 0, i = 0, tbytes;
-	struct pt_reach_block *tmp;
-	double t0 = now();
+	struct ord *ord, *otmp;
+	size_t obytes;
+	double t0 = cpu_now();
 
 	memset(r, 0, sizeof(*r));
 	if (!(pt_track_flags() & PT_TRACK_BLOCKS))
@@ -811,17 +834,21 @@ int pt_reach_scan(struct pt_reach *r)
 		return -1;
 	}
 	maps_read();
-	pt_track_each(count_cb, &n);
+	n = pt_track_count();
 	tbytes = page_round(n * sizeof(struct pt_reach_block));
+	obytes = page_round(n * sizeof(struct ord));
 	r->b = zmap(tbytes);
-	tmp = zmap(tbytes);
+	ord = zmap(obytes);
+	otmp = zmap(obytes);
 	mk.stack = zmap(page_round(n * sizeof(uint32_t)));
-	if (!r->b || !tmp || !mk.stack) {
+	if (!r->b || !ord || !otmp || !mk.stack) {
 		start_world();
 		if (r->b)
 			munmap(r->b, tbytes);
-		if (tmp)
-			munmap(tmp, tbytes);
+		if (ord)
+			munmap(ord, obytes);
+		if (otmp)
+			munmap(otmp, obytes);
 		if (mk.stack)
 			munmap(mk.stack, page_round(n * sizeof(uint32_t)));
 		r->b = NULL;
@@ -831,13 +858,16 @@ int pt_reach_scan(struct pt_reach *r)
 	r->mapped = tbytes;
 	pt_track_each(fill_cb, &i);
 	r->n = i;
-	sort_blocks(r->b, r->n, tmp);
-	munmap(tmp, tbytes);
-	mk.lo = r->n ? r->b[0].beg : 1;
+	mk.lo = UINTPTR_MAX;
 	mk.hi = 0;
-	for (size_t k = 0; k < r->n; k++)
+	for (size_t k = 0; k < r->n; k++) {
+		ord[k] = (struct ord){r->b[k].beg, k};
+		if (r->b[k].beg < mk.lo)
+			mk.lo = r->b[k].beg;
 		if (r->b[k].end > mk.hi)
 			mk.hi = r->b[k].end;
+	}
+	mk.ord = sort_ord(ord, otmp, r->n);
 	mk.n = 0;
 
 	root_self(&q, own_regs, 6);
@@ -864,7 +894,7 @@ int pt_reach_scan(struct pt_reach *r)
 	if (maps.m)
 		munmap(maps.m, maps.bytes);
 	maps.m = NULL;
-	r->seconds = now() - t0;
+	r->seconds = cpu_now() - t0;
 	return 0;
 }
 

@@ -43,7 +43,7 @@ struct pt_reach {
 	unsigned unstopped;   /* threads that did not answer (see reach.c) */
 	uint64_t root_bytes;  /* bytes of roots scanned */
 	uint64_t heap_bytes;  /* bytes of blocks scanned */
-	double seconds;       /* wall time of the scan */
+	double seconds;       /* CPU time of the scan (the scanning thread's) */
 };
 
 /* Scans at exit: stops the other threads, classifies every live tracked

@@ -172,7 +172,7 @@ int pt_run_report(uint32_t module, const char *event)
 		fprintf(f, "pooltag: %s (pid %d) %s holding: %llu blocks (%llu bytes) at %d sites, %zu descriptors\n",
 			who, (int)getpid(), event, (unsigned long long)blocks,
 			(unsigned long long)bytes, ngroups, fl.n);
-	if (findings || (pt_run_cfg.all && rt_blocks) || pt_run_cfg.reachable) {
+	if (findings || (pt_run_cfg.all && rt_blocks) || pt_run_cfg.reachable || pt_run_cfg.scan_stats) {
 		pt_run_mem_print(f, mem);
 		if (fl.n)
 			fprintf(f, "  descriptors open:\n");

@@ -186,9 +186,10 @@ struct pt_trec {
 void pt_track_block_add(struct pt_trec *r, uint32_t slot);
 void pt_track_block_del(struct pt_trec *r);
 uint32_t pt_track_block_sample(uint32_t slot); /* a stack of a live block of slot, or 0 */
-/* Calls fn for every live record, each stripe locked meanwhile (fn must not
- * allocate or free a tracked block). */
+/* Calls fn for every live record, every stripe locked meanwhile (fn must
+ * not allocate or free a tracked block). */
 void pt_track_each(void (*fn)(struct pt_trec *r, void *arg), void *arg);
+size_t pt_track_count(void); /* live records (exact while no thread allocates) */
 extern __thread int pt_track_cs __attribute__((tls_model("initial-exec")));
 extern __thread int pt_track_cs_pending __attribute__((tls_model("initial-exec")));
 extern void (*pt_track_cs_park)(void);

@@ -24,6 +24,7 @@
 
 static struct stripe {
 	int lock;
+	size_t n;            /* records in the list */
 	struct pt_trec head; /* circular list; an empty one is all NULL until first use */
 } __attribute__((aligned(64))) stripes[NSTRIPES];
 
@@ -88,6 +89,7 @@ void pt_track_block_add(struct pt_trec *r, uint32_t slot)
 	r->prev = &s->head;
 	r->next->prev = r;
 	s->head.next = r;
+	s->n++;
 	unlock(s);
 }
 
@@ -98,6 +100,7 @@ void pt_track_block_del(struct pt_trec *r)
 	lock(s);
 	r->prev->next = r->next;
 	r->next->prev = r->prev;
+	s->n--;
 	unlock(s);
 }
 
@@ -116,13 +119,43 @@ uint32_t pt_track_block_sample(uint32_t slot)
 	return stack;
 }
 
+/*
+ * Walks the 64 lists side by side, one record of each in turn: the records
+ * are scattered over the heap and each is a cache (and TLB) miss, and 64
+ * independent chains let the processor wait for many misses at once where
+ * one list after the other would wait for each.
+ */
 void pt_track_each(void (*fn)(struct pt_trec *r, void *arg), void *arg)
 {
+	struct pt_trec *cur[NSTRIPES];
+	int active = 0;
+
 	for (int i = 0; i < NSTRIPES; i++) {
-		struct stripe *s = &stripes[i];
-		lock(s);
-		for (struct pt_trec *r = s->head.next; r != &s->head; r = r->next)
-			fn(r, arg);
-		unlock(s);
+		lock(&stripes[i]);
+		cur[i] = stripes[i].head.next;
+		active += cur[i] != &stripes[i].head;
 	}
+	while (active) {
+		active = 0;
+		for (int i = 0; i < NSTRIPES; i++) {
+			struct pt_trec *r = cur[i];
+			if (r == &stripes[i].head)
+				continue;
+			cur[i] = r->next;
+			__builtin_prefetch(cur[i]);
+			fn(r, arg);
+			active = 1;
+		}
+	}
+	for (int i = NSTRIPES; i-- > 0;)
+		unlock(&stripes[i]);
+}
+
+size_t pt_track_count(void)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < NSTRIPES; i++)
+		n += __atomic_load_n(&stripes[i].n, __ATOMIC_RELAXED);
+	return n;
 }
