@@ -197,6 +197,8 @@ check-tsan:
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
 	@sh bench/faults.sh $(O)
+	@$(MAKE) --no-print-directory $(filter $(O)/tests/uprogs/%,$(PROGS))
+	@python3 bench/leakcmp.py $(O)
 
 # The seed's scenario reproduced and diagnosed; demo-small: a small server
 # read live by the CLI.
