@@ -132,6 +132,7 @@ int pt_run_report(uint32_t module, const char *event)
 	size_t textlen = 0;
 	uint64_t blocks, bytes, rt_blocks, rt_bytes, foreign;
 	uintptr_t foreign_at = 0;
+	uint64_t misuse;
 	int findings = 0, ngroups;
 	char *text = NULL;
 	FILE *f;
@@ -142,7 +143,10 @@ int pt_run_report(uint32_t module, const char *event)
 	pt_run_mem_totals(mem, &blocks, &bytes, &ngroups, &rt_blocks, &rt_bytes);
 	pt_run_fds_each(add_fd, &fl);
 	foreign = module == UINT32_MAX ? pt_run_foreign_frees(&foreign_at) : 0;
-	findings = ngroups + (int)fl.n + (foreign ? 1 : 0);
+	/* Misuse and special-pool reports were printed when found; at exit
+	 * each counts as a finding too (the verdict, --error-exitcode). */
+	misuse = module == UINT32_MAX ? pt_misuse_count() : 0;
+	findings = ngroups + (int)fl.n + (foreign ? 1 : 0) + (int)misuse;
 
 	f = open_memstream(&text, &textlen);
 	if (!f) {
@@ -165,9 +169,9 @@ int pt_run_report(uint32_t module, const char *event)
 		fputc('\n', f);
 	}
 	if (findings && pt_run_mem_scanned(mem))
-		fprintf(f, "pooltag: %s (pid %d) %s: lost %llu blocks (%llu bytes) in %d groups, %zu descriptors open\n",
+		fprintf(f, "pooltag: %s (pid %d) %s: lost %llu blocks (%llu bytes) in %d groups, %zu descriptors open, %llu misuse reports\n",
 			who, (int)getpid(), event, (unsigned long long)blocks,
-			(unsigned long long)bytes, ngroups, fl.n);
+			(unsigned long long)bytes, ngroups, fl.n, (unsigned long long)misuse);
 	else if (findings)
 		fprintf(f, "pooltag: %s (pid %d) %s holding: %llu blocks (%llu bytes) at %d sites, %zu descriptors\n",
 			who, (int)getpid(), event, (unsigned long long)blocks,
@@ -191,6 +195,9 @@ int pt_run_report(uint32_t module, const char *event)
 		if (foreign)
 			fprintf(f, "  %llu frees of pointers malloc did not return, or freed twice (first %#lx)\n",
 				(unsigned long long)foreign, (unsigned long)foreign_at);
+		if (misuse)
+			fprintf(f, "  %llu misuse report%s above (the special pool's, bad frees)\n",
+				(unsigned long long)misuse, misuse == 1 ? "" : "s");
 		if (rt_blocks && !pt_run_cfg.all && findings)
 			fprintf(f, "  the C runtime %s %llu blocks, %llu bytes more (no finding; --all lists them)\n",
 				pt_run_mem_scanned(mem) ? "lost" : "holds", (unsigned long long)rt_blocks, (unsigned long long)rt_bytes);

@@ -79,7 +79,7 @@ reach_mode() {
 	line=$(src_line tests/uprogs/reach.c '/* TREE line */')
 	runp -- "$UP/reach" tree
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
-	has_line "^pooltag: reach \(pid [0-9]+\) exit: lost 14 blocks \(909 bytes\) in 2 groups, 0 descriptors open$"
+	has_line "^pooltag: reach \(pid [0-9]+\) exit: lost 14 blocks \(909 bytes\) in 2 groups, 0 descriptors open, 0 misuse reports$"
 	has_line "^    1 block, 64 bytes lost, and 12 blocks, 768 bytes indirectly \[Reac\] at reach.c:$line in tree$"
 }
 
