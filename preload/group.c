@@ -22,6 +22,7 @@
 #include <dlfcn.h>
 #include <fnmatch.h>
 #include <link.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,11 +223,18 @@ static int frames_at(uintptr_t pc, struct pt_frame *fr, int max)
 		}
 	n = pt_sym_lookup_inline(pc, 1, fr, (unsigned)max);
 	if (n < 1) {
-		Dl_info di;
-		fr[0].func = "?";
-		if (dladdr((void *)pc, &di) && di.dli_sname)
-			fr[0].func = di.dli_sname; /* the dynamic symbol table's name */
+		fr[0] = (struct pt_frame){.pc = pc, .module = "?", .func = "?"};
 		n = 1;
+	}
+	if (!fr[0].func || strcmp(fr[0].func, "?") == 0) {
+		/* No symbol holds pc (a stripped binary): the nearest dynamic
+		 * symbol below it, with the offset, rather than a bare address. */
+		Dl_info di;
+		char *name;
+		if (dladdr((void *)(pc - 1), &di) && di.dli_sname && di.dli_saddr &&
+		    asprintf(&name, "%s+0x%lx", di.dli_sname,
+			     (unsigned long)(pc - 1 - (uintptr_t)di.dli_saddr)) >= 0)
+			fr[0].func = name; /* kept: the report lives until exit */
 	}
 	return n > max ? max : n;
 }
@@ -334,11 +342,17 @@ static void gstack_get(const struct grp *g, struct gstack *s)
 	}
 	s->lo = 0;
 	s->hi = s->n;
-	for (int i = s->lo; i < s->n; i++)
+	for (int i = s->lo; i < s->n; i++) {
 		if (!s->fr[i].inlined && s->fr[i].func && strcmp(s->fr[i].func, "main") == 0) {
 			s->hi = i + 1;
 			break;
 		}
+		if (i > s->lo && (prefix(s->fr[i].func, "__libc_start_call_main") ||
+				  prefix(s->fr[i].func, "__libc_start_main"))) {
+			s->hi = i; /* main without a name (a stripped program) was the frame before */
+			break;
+		}
+	}
 	while (s->hi > s->lo + 1 && (prefix(s->fr[s->hi - 1].module, "libc.so") ||
 				     prefix(s->fr[s->hi - 1].module, "ld-linux")))
 		s->hi--; /* thread start-up */
