@@ -427,7 +427,8 @@ static void on_stop(int sig, siginfo_t *si, void *ctx)
  * signalled in: the signal again, now that the registry is consistent. */
 static void park_later(void)
 {
-	syscall(SYS_tgkill, getpid(), gettid_(), STOP_SIG);
+	if (__atomic_load_n(&stw.installed, __ATOMIC_ACQUIRE))
+		syscall(SYS_tgkill, getpid(), gettid_(), STOP_SIG);
 }
 
 static double now(void)
@@ -546,14 +547,17 @@ static int stop_world(void)
 
 static void start_world(void)
 {
+	int installed = stw.installed;
+
+	/* A thread that deferred its park and has not parked yet (it did not
+	 * answer in time) must not send itself the signal once the program's
+	 * own disposition (by default: terminate) is back. */
+	__atomic_store_n(&pt_track_cs_park, NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&stw.installed, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&stw.release, 1, __ATOMIC_RELEASE);
 	futex(&stw.release, FUTEX_WAKE_PRIVATE, INT_MAX);
-	if (stw.installed) {
-		/* A deferred park may still arrive: it finds release set. */
-		sigaction(STOP_SIG, &stw.old, NULL);
-		stw.installed = 0;
-	}
-	pt_track_cs_park = NULL;
+	if (installed)
+		sigaction(STOP_SIG, &stw.old, NULL); /* a late stop signal finds release set */
 	if (stw.t)
 		munmap(stw.t, page_round(MAX_THREADS * sizeof(struct thr)));
 	stw.t = NULL;

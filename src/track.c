@@ -62,9 +62,10 @@ static void unlock(struct stripe *s)
 	__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (--pt_track_cs == 0 && pt_unlikely(pt_track_cs_pending)) {
+		void (*park)(void) = __atomic_load_n(&pt_track_cs_park, __ATOMIC_ACQUIRE);
 		pt_track_cs_pending = 0;
-		if (pt_track_cs_park)
-			pt_track_cs_park();
+		if (park)
+			park();
 	}
 }
 

@@ -74,6 +74,14 @@ reach_mode() {
 	reach_mode register '/* REGISTER line */'
 }
 
+@test "reach: threads allocating without pause are stopped for the scan; nothing of theirs is lost" {
+	for i in 1 2 3 4 5; do
+		runp -- "$UP/reach" busy
+		[ "$status" -eq 0 ] || fail "status $status: $stderr"
+		has_line "^pooltag: reach \(pid [0-9]+\) exit: lost 1 blocks \(77 bytes\) in 1 groups"
+	done
+}
+
 @test "reach: a dropped tree is one lost block and its nodes indirectly lost under it" {
 	local line
 	line=$(src_line tests/uprogs/reach.c '/* TREE line */')

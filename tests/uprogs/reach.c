@@ -14,6 +14,8 @@
  *             (1 lost, 12 indirectly lost)
  *   cycle     two blocks pointing at each other, dropped        (lost)
  *   returned  a block main's local points to when main returns  (lost: main's frame is dead)
+ *   busy      two threads allocating and freeing without pause while main exits:
+ *             the scan stops them wherever they are (nothing more lost)
  * Every mode also leaks one 77-byte block at the LEAK line, so a report
  * always has one lost group to compare against.
  */
@@ -27,6 +29,7 @@
 static void *volatile global_p;
 static __thread void *volatile tls_p;
 static int ready;
+static unsigned long churned;
 static int pfd[2];
 
 struct node {
@@ -93,6 +96,20 @@ static void *spinning(void *arg)
 	return NULL;
 }
 
+static void *churn(void *arg)
+{
+	void *ring[64] = {0};
+
+	(void)arg;
+	__atomic_add_fetch(&ready, 1, __ATOMIC_RELEASE);
+	for (unsigned long i = 0;; i++) {
+		free(ring[i % 64]);
+		ring[i % 64] = malloc(16 + i % 200);
+		__atomic_add_fetch(&churned, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
 static void start(void *(*fn)(void *))
 {
 	pthread_t t;
@@ -129,6 +146,15 @@ int main(int argc, char **argv)
 		a->kid[0] = b;
 		b->kid[0] = a;
 		printf("cycle %p\n", (void *)a);
+	} else if (strcmp(mode, "busy") == 0) {
+		pthread_t t[2];
+		for (int i = 0; i < 2; i++)
+			if (pthread_create(&t[i], NULL, churn, NULL) != 0)
+				return 3;
+		while (__atomic_load_n(&ready, __ATOMIC_ACQUIRE) < 2)
+			usleep(1000);
+		while (__atomic_load_n(&churned, __ATOMIC_RELAXED) < 100000)
+			usleep(1000); /* both churn by now */
 	} else if (strcmp(mode, "returned") == 0) {
 		char *volatile local = malloc(88); /* RETURNED line */
 		printf("local %p\n", (void *)local);
@@ -137,7 +163,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	fflush(stdout);
-	if (strcmp(mode, "register") == 0 || strcmp(mode, "thread") == 0)
+	if (strcmp(mode, "register") == 0 || strcmp(mode, "thread") == 0 || strcmp(mode, "busy") == 0)
 		exit(0); /* the other thread still runs */
 	return 0;
 }
