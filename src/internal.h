@@ -100,8 +100,10 @@ struct pt_site *pt_behalf_site(struct pt_site *own); /* the caller acted for, el
 
 /* ---- object.c, verify.c ---- */
 struct pt_acq; /* one outstanding reference or handle */
+/* alt: the slot of another reference a release may have been meant for
+ * instead of this one's (the pairing guessed between them), 0 if certain. */
 typedef void (*pt_acq_fn)(const struct pt_objtype *type, uint32_t slot, uint32_t stack,
-			  uint32_t epoch, int is_handle, void *arg);
+			  uint32_t epoch, int is_handle, uint32_t alt, void *arg);
 void pt_obj_each_acq(pt_acq_fn fn, void *arg); /* under the objects' lock */
 void pt_obj_lock(void); /* the objects' lock, which handle tables share */
 void pt_obj_unlock(void);
@@ -133,6 +135,13 @@ void pt_track_install(int on);
 void pt_track_block_add(struct pt_trec *r, uint32_t slot);
 void pt_track_block_del(struct pt_trec *r);
 uint32_t pt_track_block_sample(uint32_t slot); /* a stack of a live block of slot, or 0 */
+/* Calls fn for every live record, every stripe locked meanwhile (fn must
+ * not allocate or free a tracked block). */
+void pt_track_each(void (*fn)(struct pt_trec *r, void *arg), void *arg);
+size_t pt_track_count(void); /* live records (exact while no thread allocates) */
+extern __thread int pt_track_cs __attribute__((tls_model("initial-exec")));
+extern __thread int pt_track_cs_pending __attribute__((tls_model("initial-exec")));
+extern void (*pt_track_cs_park)(void);
 void pt_track_fork_prepare(void);
 void pt_track_fork_release(void);
 
