@@ -47,9 +47,15 @@ int pt_mon_read(struct pt_mon *m)
 	struct pt_view v;
 
 	pt_view_init(&v);
-	if (pt_segread_pid(&v, m->pid, m->err, sizeof(m->err)) != 0) {
+	int rc = pt_segread_pid(&v, m->pid, m->err, sizeof(m->err));
+
+	if (rc != 0) {
 		pt_view_free(&v);
-		return pt_proc_alive(m->pid, m->start_ticks) ? -1 : 1;
+		/* A process that exported and exports no more is exiting: its
+		 * segment's name goes at exit, a moment before the process. */
+		if (rc != PT_SEGREAD_EXITED && m->nreads)
+			rc = pt_proc_wait_exit(m->pid, m->start_ticks, 5000) ? PT_SEGREAD_EXITED : rc;
+		return rc == PT_SEGREAD_EXITED ? 1 : -1;
 	}
 	if (m->nreads && m->start_ticks && v.start_ticks && v.start_ticks != m->start_ticks) {
 		pt_view_free(&v);

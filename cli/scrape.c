@@ -277,13 +277,17 @@ static int read_one(const struct pt_scrape_opts *o, const struct pt_segent *ent,
 		rc = -1;
 	} else {
 		rc = pt_segread_fd(v, fd, ent->path, err, sizeof(err));
+		/* A process that exits lets its segment go; what failed to read
+		 * it then is no finding (the one liveness judgement, segread.c). */
+		if (rc != 0 && pt_seg_state(fd, ent->pid) != PT_SEGSTATE_LIVE) {
+			close(fd);
+			return 1;
+		}
 		close(fd);
 	}
 	if (rc == 0)
 		return 0;
-	/* A process that exits removes its segment; what failed to read it
-	 * then is no finding. */
-	if (access(ent->path, F_OK) != 0 || !pt_proc_alive(ent->pid, 0))
+	if (access(ent->path, F_OK) != 0)
 		return 1;
 	if (unborn(ent->path))
 		return 2;

@@ -236,6 +236,25 @@ fail:
 	return -1;
 }
 
+/* The mapping of an unnamed file shows in /proc/PID/maps as "/dev/shm/#N
+ * (deleted)"; mapped again through its name it shows the name, as people
+ * and tools looking for a process's segment expect.  The new description
+ * takes the liveness lock before the old one (and its lock) goes with the
+ * mapping it replaces, so the file is never unlocked.  Only when the name
+ * still leads to this very file; else the first mapping stays. */
+static void remap_by_name(void *map, const struct stat *want)
+{
+	struct stat st;
+	int fd = open(seg.path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && st.st_dev == want->st_dev && st.st_ino == want->st_ino &&
+	    pt_seglock_hold(fd) == 0)
+		(void)mmap(map, seg.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	close(fd);
+}
+
 /* Makes the segment file: locked, sized, mapped, filled by fill(map, ctx)
  * (which backs what it writes with populate), then named.  The descriptor
  * lives only inside this call.  The mapping, or NULL (nothing left behind). */
@@ -257,6 +276,7 @@ static void *make_file(int (*fill)(void *map, void *ctx), void *ctx)
 	seg.dev = st.st_dev;
 	seg.ino = st.st_ino;
 	seg.exported = 1;
+	remap_by_name(map, &st);
 	return map;
 fail:
 	if (map != MAP_FAILED)

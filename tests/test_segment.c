@@ -167,7 +167,7 @@ PT_TEST(test_stale_after_crash)
 	free(e);
 	PT_CHECK_EQ(stale, 1);
 	pt_view_init(&v);
-	PT_CHECK_EQ(pt_segread_pid(&v, pid, err, sizeof(err)), -1);
+	PT_CHECK_EQ(pt_segread_pid(&v, pid, err, sizeof(err)), PT_SEGREAD_EXITED);
 	PT_CHECK_HAS(err, "stale segment");
 	PT_CHECK_HAS(err, "has exited");
 	pt_view_free(&v);
