@@ -307,8 +307,14 @@ int pt_cmd_mon(int argc, char **argv)
 		pt_err("%s", m.err);
 		goto out;
 	}
-	if (pt_mon_read(&m) != 0) {
-		pt_err("%s", m.err);
+	if ((rc = pt_mon_read(&m)) != 0) {
+		/* Exited before the first read (a zombie included): the end the
+		 * monitor reports with status 0, whenever it comes. */
+		if (rc == 1)
+			pt_err("process %d has exited", (int)m.pid);
+		else
+			pt_err("%s", m.err);
+		rc = rc == 1 ? 0 : 1;
 		goto out;
 	}
 	rc = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) ? pt_mon_ui(&m) : run_plain(&m, count);
