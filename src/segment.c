@@ -29,6 +29,7 @@
  * when no file can be made, the same layout lives in private anonymous
  * memory and nothing is exported (the second case says so on stderr).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -51,6 +52,17 @@
 struct pt_seg pt_seg;
 uint32_t pt__fast_slots;
 int pt_seg_pending;
+
+/* 1 in the interposer's copy of the library (preload/owner.c defines it),
+ * 0 in a program's own copy. */
+__attribute__((weak)) int pt__seg_interposer;
+
+/* Is this a program's own copy of the library, running under `pooltag
+ * run`?  The interposer's copy owns the segment then (preload/owner.c). */
+static int defer_to_interposer(void)
+{
+	return !pt__seg_interposer && dlsym(RTLD_DEFAULT, "pooltag_run_interposer") != NULL;
+}
 
 /* All of the module's state.  lock serialises registration, shard attach and
  * fork; the hot path never takes it. */
@@ -263,7 +275,7 @@ static void *make_file(int (*fill)(void *map, void *ctx), void *ctx)
 	char tmp[256];
 	struct stat st;
 	void *map = MAP_FAILED;
-	int fd = new_file(tmp, sizeof(tmp));
+	int fd = new_file(tmp, sizeof(tmp)), e;
 
 	if (fd < 0)
 		return NULL;
@@ -279,23 +291,26 @@ static void *make_file(int (*fill)(void *map, void *ctx), void *ctx)
 	remap_by_name(map, &st);
 	return map;
 fail:
+	e = errno; /* the reason, for say() */
 	if (map != MAP_FAILED)
 		munmap(map, seg.size);
 	if (tmp[0])
 		unlink(tmp);
 	close(fd);
 	seg.path[0] = 0;
+	errno = e;
 	return NULL;
 }
 
-/* Says once why nothing is exported: a user who asked for counters and
- * finds none must hear why. */
-static void say_no_export(void)
+/* Says why this process exports no counters of its own (once: the
+ * segment is made once): a user who asked for counters and finds none must
+ * hear why.  "pooltag: PROG (pid N)" what [where: errno]. */
+static void say(const char *what, const char *where)
 {
 	char msg[512];
-	int n = snprintf(msg, sizeof(msg),
-			 "pooltag: process %d exports no counters: cannot make a segment in %s: %s\n",
-			 (int)getpid(), seg_dir(), strerror(errno));
+	int n = snprintf(msg, sizeof(msg), "pooltag: %s (pid %d)%s%s%s%s\n",
+			 program_invocation_short_name, (int)getpid(), what, where ? where : "",
+			 where ? ": " : "", where ? strerror(errno) : "");
 
 	if (n > 0 && write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1) < 0) {
 		/* nowhere to say it */
@@ -507,8 +522,13 @@ void pt_seg_create(void)
 
 	layout(&geo);
 	seg.size = geo.size;
-	if (!(exp && strcmp(exp, "0") == 0) && !(base = make_file(fill_new, &geo)))
-		say_no_export();
+	if (exp && strcmp(exp, "0") == 0)
+		; /* asked for no export */
+	else if (defer_to_interposer())
+		say(" links libpooltag and runs under pooltag run: pooltag run's counters are "
+		    "exported, the program's own stay private", NULL);
+	else if (!(base = make_file(fill_new, &geo)))
+		say(": exports no counters: cannot make a segment in ", seg_dir());
 	if (!base) {
 		base = mmap(NULL, seg.size, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

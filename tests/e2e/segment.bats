@@ -247,3 +247,23 @@ PY
 	ptrun used "$PT_TMP/small.seg"
 	pt_ok
 }
+
+@test "segment: a program linked with libpooltag under pooltag run has one segment, the interposer's" {
+	prog_start r "$PT" run -- "$PROGS/holder"
+	prog_send r pid
+	prog_expect r 'pid [0-9]+'
+	rpid=${REPLY#pid }
+	prog_send r alloc
+	prog_expect r "path none" # its own copy of the library keeps its counters private
+	[ "$(ls -A "$POOLTAG_DIR")" = "pooltag-$rpid" ] || fail "segments: $(ls -A "$POOLTAG_DIR")"
+	ptrun ls
+	pt_ok
+	[ "${#lines[@]}" -eq 2 ] && [[ ${lines[1]} == *" $rpid  live "* ]] || fail "$output"
+	ptrun used "$rpid"
+	pt_ok
+	prog_send r quit
+	prog_stop r
+	grep -q "^pooltag: holder (pid $rpid) links libpooltag and runs under pooltag run: pooltag run's counters are exported, the program's own stay private$" "$PT_TMP/r.err" ||
+		fail "stderr: $(cat "$PT_TMP/r.err")"
+	grep -q "^pooltag: holder (pid $rpid) exit: " "$PT_TMP/r.err" || fail "no verdict: $(cat "$PT_TMP/r.err")"
+}
