@@ -558,6 +558,16 @@ int pt_segread_pid(struct pt_view *v, pid_t pid, char *err, size_t errlen)
 
 	snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
 	exists = pid > 0 && stat(proc, &st) == 0;
+	/* Whose process: its real uid, not the owner of /proc/PID (root's
+	 * once a process makes itself non-dumpable, its segment still yours). */
+	owner = exists ? proc_uid(pid, st.st_uid) : 0;
+	if (exists && owner != getuid() && getuid() != 0) {
+		snprintf(err, errlen,
+			 "process %d belongs to uid %u, not to you: pooltag reads only your own "
+			 "processes",
+			 (int)pid, (unsigned)owner);
+		return -1;
+	}
 	if (pt_seglist(&ents, &n, err, errlen) != 0)
 		return -1;
 	for (size_t i = 0; i < n && !found; i++) {
@@ -606,16 +616,6 @@ int pt_segread_pid(struct pt_view *v, pid_t pid, char *err, size_t errlen)
 	}
 	if (!exists) {
 		snprintf(err, errlen, "no such process: %d", (int)pid);
-		return -1;
-	}
-	/* Judged after the segments: a process that made itself non-dumpable
-	 * has a /proc entry owned by root, but its segment is still yours. */
-	owner = proc_uid(pid, st.st_uid);
-	if (owner != getuid() && getuid() != 0) {
-		snprintf(err, errlen,
-			 "process %d belongs to %s, not to you: pooltag reads only your own "
-			 "processes",
-			 (int)pid, who(owner, wb, sizeof(wb)));
 		return -1;
 	}
 	if (!pt_proc_alive(pid, 0)) {
