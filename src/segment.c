@@ -279,7 +279,8 @@ static void *make_file(int (*fill)(void *map, void *ctx), void *ctx)
 
 	if (fd < 0)
 		return NULL;
-	if (pt_seglock_hold(fd) != 0 || ftruncate(fd, (off_t)seg.size) != 0 || fstat(fd, &st) != 0)
+	if (fchmod(fd, 0600) != 0 || pt_seglock_hold(fd) != 0 || ftruncate(fd, (off_t)seg.size) != 0 ||
+	    fstat(fd, &st) != 0)
 		goto fail;
 	map = mmap(NULL, seg.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED || fill(map, ctx) != 0 || link_name(fd, tmp) != 0)
