@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "block.h"
 #include "internal.h"
 #include "nonpaged.h"
 #include "stack.h"
@@ -22,6 +23,7 @@
  *   objects (references register slots and capture stacks under it)
  *     > segment (registration, shard attach)
  *       > symbols > stack depot > non-paged pool > tracked blocks > special pool
+ *         > the block layer's tombstones
  *
  * A module never takes a lock to the left of one it holds.  Every lock is
  * held across fork, so the child inherits no lock held by a thread that is
@@ -38,12 +40,14 @@ static void atfork_prepare(void)
 	pt_np_prepare();
 	pt_track_fork_prepare();
 	pt_special_fork_prepare();
+	pt_block_fork_prepare();
 	pt_seg_fork_prepare();
 }
 
 static void atfork_parent(void)
 {
 	pt_seg_fork_parent();
+	pt_block_fork_release();
 	pt_special_fork_release();
 	pt_track_fork_release();
 	pt_np_parent();
@@ -56,6 +60,7 @@ static void atfork_parent(void)
 static void atfork_child(void)
 {
 	pt_seg_fork_child();
+	pt_block_fork_release();
 	pt_special_fork_release();
 	pt_track_fork_release();
 	pt_np_child();
@@ -83,7 +88,7 @@ static void init_once(void)
 {
 	pt_config_init();
 	pt_seg_create();
-	pt_config_fast_path();
+	pt_block_fast_path();
 	pt_fork_handlers();
 	if (pt_seg_exported())
 		atexit(pt_seg_remove);
