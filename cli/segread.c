@@ -29,7 +29,7 @@
  * bytes of tables and counters in use a read takes in, and the most it
  * takes in without the file's blocks backing them. */
 #define PT_SEGREAD_MAX_BYTES (1ull << 30)
-#define PT_SEGREAD_SPARSE_BYTES (64ull << 20)
+#define PT_SEGREAD_SPARSE_BYTES (16ull << 20)
 
 const char *pt_segdir(void)
 {

@@ -6,7 +6,8 @@
  * options first, since they decide the fast path; then the segment, which
  * every counter lives in; then the fast path, which needs both; then the
  * fork handlers, registered before any of the library's locks can be held;
- * last the removal of the segment's name at exit.
+ * last the removal of the segment's name at exit (which does nothing for a
+ * process without a file).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -90,8 +91,8 @@ static void init_once(void)
 	pt_seg_create();
 	pt_block_fast_path();
 	pt_fork_handlers();
-	if (pt_seg_exported())
-		atexit(pt_seg_remove);
+	/* Always: a fork child of a process without a file may make one. */
+	atexit(pt_seg_remove);
 }
 
 void pt_seg_init(void)

@@ -540,11 +540,6 @@ void pt_seg_create(void)
 	set_pointers(base);
 }
 
-int pt_seg_exported(void)
-{
-	return seg.exported;
-}
-
 const char *pt_export_path(void)
 {
 	pt_seg_init();

@@ -267,3 +267,32 @@ PY
 		fail "stderr: $(cat "$PT_TMP/r.err")"
 	grep -q "^pooltag: holder (pid $rpid) exit: " "$PT_TMP/r.err" || fail "no verdict: $(cat "$PT_TMP/r.err")"
 }
+
+@test "segment: live reads under 4 threads never show more blocks than exist, nor fewer than zero" {
+	# tests/progs/threads.c: per thread and kind at most 8 blocks live (its
+	# ring slots of that kind), at least 7 once running.
+	prog_start th "$PROGS/threads" 4
+	prog_expect th 'pid [0-9]+'
+	pid=${REPLY#pid }
+	prog_expect th running
+	for i in $(seq -w 1 100); do
+		ptrun used -v --json "$pid"
+		pt_ok
+		printf '%s\n' "$output" >"$PT_TMP/read.$i.json"
+	done
+	prog_send th stop
+	python3 - "$PT_TMP" <<'PY'
+import glob, json, sys
+sizes = {"ThrA": ("paged", 24), "ThrB": ("paged", 200), "ThrN": ("nonpaged", 64)}
+reads = sorted(glob.glob(sys.argv[1] + "/read.*.json"))
+assert len(reads) == 100, len(reads)
+for path in reads:
+    tags = {t["tag"]: t for t in json.load(open(path))["tags"]}
+    for tag, (pool, size) in sizes.items():
+        s = tags[tag][pool]
+        assert 0 <= s["diff"] <= 4 * 8, ("outstanding out of [0, 32]", path, tag, s)
+        assert s["diff"] >= 4 * 7, ("fewer live blocks than the threads hold", path, tag, s)
+        # Bytes are counters of their own, held to the same bounds.
+        assert 4 * 7 * size <= s["used"] <= 4 * 8 * size, ("bytes out of bounds", path, tag, s)
+PY
+}
