@@ -45,13 +45,16 @@ struct pt_seg {
 	char *shards;
 };
 extern struct pt_seg pt_seg; /* valid after pt_seg_init() */
-void pt_seg_init(void);      /* idempotent, thread-safe; never fails (falls back to private memory) */
+void pt_seg_init(void);      /* lifecycle.c: idempotent, thread-safe; never fails (falls back to private memory) */
+void pt_seg_create(void);    /* once, from pt_seg_init: a file, else private memory */
+void pt_seg_fork_prepare(void); /* lifecycle.c's fork handlers, every library lock held */
+void pt_seg_fork_parent(void);
+void pt_seg_fork_child(void);
 int pt_seg_commit(uint64_t off, uint64_t len); /* make [off, off+len) writable without faults */
 extern int pt_seg_pending; /* a fork child that has not exported yet */
 void pt_seg_export_child(void);
 void pt_seg_keep_private(void); /* a fork child that never exports */
 void pt_seg_remove(void); /* unlink the segment's name now (a verifier stop) */
-int pt_seg_fd(void);       /* the segment file's descriptor, -1 if none (pooltag run guards it) */
 void pt_seg_lock(void);
 void pt_seg_unlock(void);
 static inline struct pt__ctr *pt_seg_shard(uint32_t shard)
