@@ -49,6 +49,8 @@ PRELOAD_SRC := $(wildcard preload/*.c)
 # Programs and plugins built without pooltag, for pooltag run (lib*.c: plugins).
 UPLUG_SRC := $(wildcard tests/uprogs/lib*.c)
 UPROG_SRC := $(filter-out $(UPLUG_SRC),$(wildcard tests/uprogs/*.c))
+UPROG_CXX := $(wildcard tests/uprogs/*.cc)
+CXX ?= g++
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(O)/%.o)
@@ -59,11 +61,12 @@ FUZZERS  := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 PROGS    := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%) \
 	    $(PLUG_SRC:tests/plugins/%.c=$(O)/tests/plugins/%.so) \
 	    $(UPROG_SRC:tests/uprogs/%.c=$(O)/tests/uprogs/%) \
-	    $(UPLUG_SRC:tests/uprogs/%.c=$(O)/tests/uprogs/%.so)
+	    $(UPLUG_SRC:tests/uprogs/%.c=$(O)/tests/uprogs/%.so) \
+	    $(UPROG_CXX:tests/uprogs/%.cc=$(O)/tests/uprogs/%)
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(O)/%.o)
 
 # Tests that exercise threads; check-tsan runs these.
-TSAN_TESTS := test_counter test_nonpaged test_stack test_object test_handle test_special
+TSAN_TESTS := test_counter test_nonpaged test_stack test_unwind test_object test_handle test_special
 
 .PHONY: all deps build-deps test check check-asan check-tsan fuzz bench demo demo-small install clean
 SEED     := $(O)/examples/seed/host $(O)/examples/seed/libsey.so $(O)/examples/seed/libsey_fixed.so
@@ -103,6 +106,21 @@ $(O)/tests/%: tests/%.c tests/pt_test.h tests/pt_libtest.h $(wildcard tests/plug
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< $(O)/libptcli.a $(O)/libpooltag.a $(LDLIBS)
+# test_unwind walks call chains built with and without frame pointers.
+UW_CHAIN := $(O)/tests/unwind/chain_fp.o $(O)/tests/unwind/chain_nofp.o
+$(O)/tests/unwind/chain_fp.o: tests/unwind/chain.c tests/unwind/chain.h Makefile
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -O2 -fno-omit-frame-pointer -DUW_FP=1 -c -o $@ $<
+$(O)/tests/unwind/chain_nofp.o: tests/unwind/chain.c tests/unwind/chain.h Makefile
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -O2 -fomit-frame-pointer -DUW_FP=0 -c -o $@ $<
+$(O)/tests/test_unwind: tests/test_unwind.c tests/pt_test.h tests/unwind/chain.h $(UW_CHAIN) \
+		$(O)/libpooltag.a
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unwind -o $@ $< $(UW_CHAIN) $(O)/libpooltag.a $(LDLIBS)
 # Programs the end-to-end tests run.
 $(O)/tests/progs/%: tests/progs/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
@@ -119,6 +137,10 @@ $(O)/tests/uprogs/%: tests/uprogs/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CC) -std=gnu11 $(WARN) -g -O1 -pthread -o $@ $< -ldl
+$(O)/tests/uprogs/%: tests/uprogs/%.cc
+	@mkdir -p $(dir $@)
+	$(call say,CXX,$@)
+	$(Q)$(CXX) -std=c++17 -Wall -Wextra -g -O1 -o $@ $<
 $(O)/tests/uprogs/%.so: tests/uprogs/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
@@ -190,6 +212,8 @@ check-tsan:
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
 	@sh bench/faults.sh $(O)
+	@$(MAKE) --no-print-directory $(filter $(O)/tests/uprogs/%,$(PROGS))
+	@python3 bench/leakcmp.py $(O)
 
 # The seed's scenario reproduced and diagnosed; demo-small: a small server
 # read live by the CLI.

@@ -310,7 +310,10 @@ int pt_rec_append(struct pt_rec_writer *w, const struct pt_view *v, char *err, s
 	if (!(s.newdescs = calloc(v->ndescs + 1, sizeof(*s.newdescs))) ||
 	    rec_reserve(w, w->known.nrows + v->nrows) != 0)
 		goto oom;
-	memset(w->cur, 0, w->known.nrows * sizeof(*w->cur));
+	/* No site known yet (every sample so far empty): cur is still NULL,
+	 * and memset(NULL, 0, 0) is undefined. */
+	if (w->known.nrows)
+		memset(w->cur, 0, w->known.nrows * sizeof(*w->cur));
 	for (size_t i = 0; i < v->nrows; i++) {
 		const struct pt_row *r = &v->rows[i];
 		uint32_t *slot = rec_slot(w, r);

@@ -203,16 +203,15 @@ struct seen {
 	int n, found;
 };
 
-static void note(const void *user, uint64_t size, uint32_t slot, uint32_t stack, void *arg)
+static void note(struct pt_trec *r, void *arg)
 {
 	struct seen *s = arg;
+	const struct pt__hdr *h = (const struct pt__hdr *)(r + 1);
 
-	(void)slot;
-	(void)stack;
 	s->n++;
-	if (user == s->want) {
+	if ((const void *)(h + 1) == s->want) {
 		s->found++;
-		s->size = size;
+		s->size = pt_hdr_size(h);
 	}
 }
 
