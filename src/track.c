@@ -39,19 +39,37 @@ static struct stripe {
 	struct pt_trec head; /* circular list; an empty one is all NULL until first use */
 } __attribute__((aligned(64))) stripes[NSTRIPES];
 
-/* A thread inside a stripe's critical section must not be parked there
- * (the exit scan of pooltag run, preload/reach.c, walks every stripe while
- * the other threads are stopped): its stop signal then only sets
+/* A thread inside a critical section (a stripe's lock, or a tracked block
+ * being counted and recorded, or released and uncounted) must not be parked
+ * there (the exit scan of pooltag run, preload/reach.c, walks every stripe
+ * and compares with the counts while the other threads are stopped): its
+ * stop signal then only sets
  * pt_track_cs_pending, and the thread parks itself by calling
  * pt_track_cs_park when it leaves. */
 __thread int pt_track_cs __attribute__((tls_model("initial-exec")));
 __thread int pt_track_cs_pending __attribute__((tls_model("initial-exec")));
 void (*pt_track_cs_park)(void);
 
-static void lock(struct stripe *s)
+static void cs_enter(void)
 {
 	pt_track_cs++;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static void cs_leave(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (--pt_track_cs == 0 && pt_unlikely(pt_track_cs_pending)) {
+		void (*park)(void) = __atomic_load_n(&pt_track_cs_park, __ATOMIC_ACQUIRE);
+		pt_track_cs_pending = 0;
+		if (park)
+			park();
+	}
+}
+
+static void lock(struct stripe *s)
+{
+	cs_enter();
 	while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED))
 			__builtin_ia32_pause();
@@ -62,13 +80,7 @@ static void lock(struct stripe *s)
 static void unlock(struct stripe *s)
 {
 	__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (--pt_track_cs == 0 && pt_unlikely(pt_track_cs_pending)) {
-		void (*park)(void) = __atomic_load_n(&pt_track_cs_park, __ATOMIC_ACQUIRE);
-		pt_track_cs_pending = 0;
-		if (park)
-			park();
-	}
+	cs_leave();
 }
 
 /* Fork: no stripe may stay locked in the child by a thread that is not
@@ -182,6 +194,9 @@ static void *pt_track_layer_alloc(struct pt_block_layer *self, struct pt_block_r
 	 * blocks are its own). */
 	if (r->mark != 0 || (!r->site && !r->slot))
 		return pt_block_next_alloc(self, r);
+	/* Counted and recorded as one step for the exit scan: a thread parked
+	 * between the two would leave a counted block without a record. */
+	cs_enter();
 	r->mark = PT_ALIGN_TRACKED;
 	user = pt_block_next_alloc(self, r);
 	r->mark = 0;
@@ -189,6 +204,7 @@ static void *pt_track_layer_alloc(struct pt_block_layer *self, struct pt_block_r
 		pt_track_block_add((struct pt_trec *)((char *)user -
 						      pt_block_room(PT_ALIGN_TRACKED)),
 				   r->slot);
+	cs_leave();
 	return user;
 }
 
@@ -206,8 +222,10 @@ static void pt_track_layer_release(struct pt_block_layer *self, struct pt__hdr *
 {
 	(void)self;
 	(void)site;
+	cs_enter(); /* the record and the count go together (see alloc) */
 	pt_track_block_del((struct pt_trec *)pt_block_base(h));
 	pt_block_core_release(h, be);
+	cs_leave();
 }
 
 static struct pt_block_layer track_layer = {
