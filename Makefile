@@ -149,12 +149,24 @@ $(O)/bench/%: bench/%.c $(O)/libpooltag.a
 	$(Q)$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(O)/libpooltag.a $(LDLIBS)
 
 # Fuzz targets: clang's libFuzzer with ASan+UBSan, always in build/fuzz.
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-	-Iinclude -Isrc -Icli -DPT_TAGS_DEFAULT='""'
-build/fuzz/%: fuzz/%.c $(FUZZ_CLI_SRC) $(LIB_SRC) $(wildcard cli/*.h src/*.h include/*.h)
+# The library and CLI sources are compiled once for all of them into one
+# archive (instrumented for coverage with fuzzer-no-link); each target links
+# only its own file against it.
+FUZZ_SAN    := address,undefined
+FUZZ_DEFS   := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -Isrc -Icli -DPT_TAGS_DEFAULT='""'
+FUZZ_CFLAGS := $(FUZZ_DEFS) -fsanitize=fuzzer,$(FUZZ_SAN)
+FUZZ_OBJ    := $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_CLI_SRC) $(LIB_SRC))
+build/fuzz/obj/%.o: %.c $(wildcard cli/*.h src/*.h include/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CLANG) $(FUZZ_DEFS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -pthread -c -o $@ $<
+build/fuzz/libptfuzz.a: $(FUZZ_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+build/fuzz/%: fuzz/%.c build/fuzz/libptfuzz.a $(wildcard cli/*.h src/*.h include/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_CLI_SRC) $(LIB_SRC) -pthread -ldw -ldl
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< build/fuzz/libptfuzz.a -pthread -ldw -ldl
 
 FUZZ_SECONDS ?= 60
 fuzz: $(FUZZERS)
