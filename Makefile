@@ -68,7 +68,7 @@ TSAN_TESTS := test_counter test_nonpaged test_stack test_object test_handle test
 .PHONY: all deps build-deps test check check-asan check-tsan fuzz bench demo demo-small install clean
 SEED     := $(O)/examples/seed/host $(O)/examples/seed/libsey.so $(O)/examples/seed/libsey_fixed.so
 
-all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/pooltag $(O)/libpooltag-preload.so $(EXAMPLES) $(SEED)
+all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/libpooltag.so.0 $(O)/pooltag $(O)/libpooltag-preload.so $(EXAMPLES) $(SEED)
 
 $(O)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -92,6 +92,10 @@ $(O)/libpooltag.a: $(LIB_OBJ)
 $(O)/libpooltag.so: $(LIB_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) -shared -Wl,-soname,libpooltag.so.0 -o $@ $^ $(LDLIBS)
+# The name programs linked with -lpooltag ask for (its soname), so that they
+# start against the build folder (LD_LIBRARY_PATH=build) as when installed.
+$(O)/libpooltag.so.0: $(O)/libpooltag.so
+	$(Q)ln -sf libpooltag.so $@
 $(O)/libptcli.a: $(CLI_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -211,22 +215,25 @@ demo: build-deps
 demo-small: all
 	@bash examples/demo.sh $(O)
 
+# Paths are quoted: a PREFIX or DESTDIR may hold blanks.  The CLI finds
+# the interposer and pooltag.txt relative to itself (../lib/pooltag/,
+# ../share/pooltag/), so an install works whatever PREFIX the build saw.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/pooltag
-	install -m 644 include/pooltag.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(O)/libpooltag.a $(DESTDIR)$(PREFIX)/lib/
-	install -d $(DESTDIR)$(PREFIX)/lib/pooltag
-	install -m 755 $(O)/libpooltag-preload.so $(DESTDIR)$(PREFIX)/lib/pooltag/
-	install -m 755 $(O)/libpooltag.so $(DESTDIR)$(PREFIX)/lib/libpooltag.so.0
-	ln -sf libpooltag.so.0 $(DESTDIR)$(PREFIX)/lib/libpooltag.so
+	install -d "$(DESTDIR)$(PREFIX)/include" "$(DESTDIR)$(PREFIX)/lib/pkgconfig" \
+		"$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/man/man1" \
+		"$(DESTDIR)$(PREFIX)/share/man/man3" "$(DESTDIR)$(PREFIX)/share/pooltag" \
+		"$(DESTDIR)$(PREFIX)/lib/pooltag"
+	install -m 644 include/pooltag.h "$(DESTDIR)$(PREFIX)/include/"
+	install -m 644 $(O)/libpooltag.a "$(DESTDIR)$(PREFIX)/lib/"
+	install -m 755 $(O)/libpooltag-preload.so "$(DESTDIR)$(PREFIX)/lib/pooltag/"
+	install -m 755 $(O)/libpooltag.so "$(DESTDIR)$(PREFIX)/lib/libpooltag.so.0"
+	ln -sf libpooltag.so.0 "$(DESTDIR)$(PREFIX)/lib/libpooltag.so"
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pooltag.pc.in \
-		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/pooltag.pc
-	install -m 755 $(O)/pooltag $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 man/pooltag.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 644 man/pooltag.3 $(DESTDIR)$(PREFIX)/share/man/man3/
-	install -m 644 share/pooltag/pooltag.txt $(DESTDIR)$(PREFIX)/share/pooltag/
+		> "$(DESTDIR)$(PREFIX)/lib/pkgconfig/pooltag.pc"
+	install -m 755 $(O)/pooltag "$(DESTDIR)$(PREFIX)/bin/"
+	install -m 644 man/pooltag.1 "$(DESTDIR)$(PREFIX)/share/man/man1/"
+	install -m 644 man/pooltag.3 "$(DESTDIR)$(PREFIX)/share/man/man3/"
+	install -m 644 share/pooltag/pooltag.txt "$(DESTDIR)$(PREFIX)/share/pooltag/"
 
 clean:
 	rm -rf build
