@@ -224,11 +224,18 @@ assert_usage_error() {
 # "${NOBODY[@]}" CMD...: runs CMD as uid/gid 65534 (needs root).
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 
-# need_nobody: skips unless we are root and uid 65534 can run the CLI.
+# need_nobody: skips unless we are root (tests/run.sh fails a skip under
+# CI=true).  Sets NOBODY_PT to a copy of the CLI that uid 65534 can run: the
+# checkout itself may be out of its reach (a clone under a 0700 home).
 need_nobody() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to run the CLI as another user"
-	command -v setpriv >/dev/null || skip "needs setpriv"
-	"${NOBODY[@]}" test -x "$PT" || skip "uid 65534 cannot run $PT"
+	command -v setpriv >/dev/null || fail "needs setpriv (scripts/deps.sh installs util-linux)"
+	mkdir "$PT_TMP/nobody"
+	cp "$PT" "$PT_TMP/nobody/pooltag"
+	chmod 711 "$PT_TMP"
+	chmod 755 "$PT_TMP/nobody"
+	NOBODY_PT="$PT_TMP/nobody/pooltag"
+	"${NOBODY[@]}" test -x "$NOBODY_PT" || fail "uid 65534 cannot run $NOBODY_PT"
 }
 
 # ---------------------------------------------------------------------------
