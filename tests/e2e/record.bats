@@ -249,8 +249,12 @@ assert sorted(x["tag"] for x in d["series"]) == ["Chrn", "Leak", "Wave"], d' "$o
 		[ -e "$(seg_of "$HPID")" ] && break
 		sleep 0.05
 	done
-	ptrun record "$HPID" -o "$PT_TMP/seed.rec" --interval 0.1 --duration 2
-	pt_ok
+	# Recorded until 12 samples are in (a state, not a span of time).
+	recorder_start "$HPID" -o "$PT_TMP/seed.rec" --interval 0.1
+	wait_samples "$PT_TMP/seed.rec" 12
+	kill -INT "$RPID"
+	wait_status "$RPID"
+	[ "$RC" -eq 0 ] || fail "status $RC: $(cat "$PT_TMP/rec.err")"
 	kill -9 "$HPID"
 	ptrun trend "$PT_TMP/seed.rec"
 	pt_ok
