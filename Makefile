@@ -112,6 +112,12 @@ $(O)/tests/progs/%: tests/progs/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
+# The host of tests/e2e/numbers.bats exports its providers to the plugin.
+$(O)/tests/progs/modhost: tests/progs/modhost.c tests/plugins/provider.h $(O)/libpooltag.a
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< -Wl,--whole-archive $(O)/libpooltag.a \
+		-Wl,--no-whole-archive $(LDLIBS)
 # Plugins the tests dlopen.
 $(O)/tests/plugins/%.so: tests/plugins/%.c $(wildcard tests/plugins/*.h) include/pooltag.h
 	@mkdir -p $(dir $@)
