@@ -65,7 +65,7 @@ PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(O)/%.o)
 # Tests that exercise threads; check-tsan runs these.
 TSAN_TESTS := test_counter test_nonpaged test_stack test_object test_handle test_special
 
-.PHONY: all deps build-deps test check check-asan check-tsan fuzz bench demo demo-small install clean
+.PHONY: all deps build-deps build-tests test check check-asan check-tsan fuzz bench demo demo-small install clean
 SEED     := $(O)/examples/seed/host $(O)/examples/seed/libsey.so $(O)/examples/seed/libsey_fixed.so
 
 all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/libpooltag.so.0 $(O)/pooltag $(O)/libpooltag-preload.so $(EXAMPLES) $(SEED)
@@ -192,8 +192,11 @@ build-deps:
 # Build everything a test run needs, then run it.  tests/run.sh prints the
 # closing "N passed, N failed" line.
 test: deps
-	@$(MAKE) --no-print-directory all $(TESTS) $(PROGS) $(FUZZERS)
+	@$(MAKE) --no-print-directory build-tests $(FUZZERS)
 	@sh tests/run.sh $(O) $(FUZZERS)
+
+# What the unit and end-to-end tests need, without the fuzz targets.
+build-tests: all $(TESTS) $(PROGS)
 
 check: test
 

@@ -1,9 +1,9 @@
 #!/bin/sh
-# Runs every test program in BUILD/tests (or those named in $PT_TESTS), every
-# bats file in tests/e2e when BUILD/pooltag exists (or those named in
-# $PT_E2E), and a short run of each fuzz target given as an argument.  Each
-# prints TAP; this counts the lines and ends with
-# "N passed, N failed, N skipped".
+# Runs every test program in BUILD/tests, every bats file in tests/e2e when
+# BUILD/pooltag exists, and a short run of each fuzz target given as an
+# argument.  $PT_TESTS (program names) and $PT_E2E (bats files) narrow the
+# run: with either set, only what they name runs.  Each prints TAP; this
+# counts the lines and ends with "N passed, N failed, N skipped".
 #
 # "ok N ... # skip REASON" is a skip, never a pass.  A program that dies
 # without printing its plan counts as one failure.
@@ -47,6 +47,8 @@ count() { # name, status, output file
 
 if [ -n "$PT_TESTS" ]; then
 	progs=$(for t in $PT_TESTS; do echo "$BUILD/tests/$t"; done)
+elif [ -n "$PT_E2E" ]; then
+	progs=
 else
 	progs=$(ls "$BUILD"/tests/test_* 2>/dev/null)
 fi
@@ -58,7 +60,8 @@ for t in $progs; do
 	count "$t" $st "$log"
 done
 
-if [ -z "$PT_TESTS" ] && [ -x "$BUILD/pooltag" ] && ls tests/e2e/*.bats >/dev/null 2>&1; then
+if { [ -z "$PT_TESTS" ] || [ -n "$PT_E2E" ]; } && [ -x "$BUILD/pooltag" ] &&
+	ls tests/e2e/*.bats >/dev/null 2>&1; then
 	e2e=${PT_E2E:-tests/e2e}
 	echo "# $e2e"
 	# shellcheck disable=SC2086 # PT_E2E may name several files
