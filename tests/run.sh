@@ -60,33 +60,70 @@ for t in $progs; do
 	count "$t" $st "$log"
 done
 
+# The end-to-end files run in $PT_JOBS groups at once (default 2, the
+# files dealt out by their number of tests): the tests wait on programs and
+# handshakes more than they compute, and none depends on timing.
 if { [ -z "$PT_TESTS" ] || [ -n "$PT_E2E" ]; } && [ -x "$BUILD/pooltag" ] &&
 	ls tests/e2e/*.bats >/dev/null 2>&1; then
-	e2e=${PT_E2E:-tests/e2e}
-	echo "# $e2e"
-	# shellcheck disable=SC2086 # PT_E2E may name several files
-	POOLTAG_BUILD=$(cd "$BUILD" && pwd) bats --tap $e2e >"$log" 2>&1
-	st=$?
-	cat "$log"
-	count e2e $st "$log"
+	files=${PT_E2E:-$(for f in tests/e2e/*.bats; do
+		echo "$(grep -c '^@test' "$f") $f"
+	done | sort -rn | cut -d' ' -f2)}
+	jobs=${PT_JOBS:-2}
+	echo "# end-to-end: $(echo $files | wc -w) files in $jobs groups"
+	pids=
+	for j in $(seq 1 "$jobs"); do
+		group=$(echo $files | tr ' ' '\n' | awk -v j="$j" -v n="$jobs" 'NF && (NR - 1) % n == j - 1')
+		[ -n "$group" ] || continue
+		# shellcheck disable=SC2086 # a list of files
+		(POOLTAG_BUILD=$(cd "$BUILD" && pwd) bats --tap $group >"$log.e2e$j" 2>&1
+		 echo $? >"$log.e2e$j.rc") &
+		pids="$pids $!"
+	done
+	# shellcheck disable=SC2086
+	wait $pids
+	for j in $(seq 1 "$jobs"); do
+		[ -f "$log.e2e$j" ] || continue
+		cat "$log.e2e$j"
+		count "e2e group $j" "$(cat "$log.e2e$j.rc")" "$log.e2e$j"
+		rm -f "$log.e2e$j" "$log.e2e$j.rc"
+	done
 fi
 
-for f in "$@"; do
-	n=$(basename "$f")
-	echo "# $f (short run)"
+# The fuzz targets' short runs, two at a time.
+fuzz_one() { # target: its verdict line, after its log's tail on failure
+	n=$(basename "$1")
 	corpus=$(mktemp -d)
 	seeds=fuzz/seeds/$n
 	[ -d "$seeds" ] || seeds=
-	if "$f" -runs=20000 -max_total_time=20 "$corpus" $seeds >"$log" 2>&1; then
+	if "$1" -runs=20000 -max_total_time=20 "$corpus" $seeds >"$log.$n" 2>&1; then
 		echo "ok - $n: short run (20000 runs or 20 s), no crash"
-		passed=$((passed + 1))
 	else
-		tail -n 30 "$log"
+		tail -n 30 "$log.$n"
 		echo "not ok - $n failed (see the lines above)"
-		failed=$((failed + 1))
 	fi
-	rm -rf "$corpus"
-done
+	rm -rf "$corpus" "$log.$n"
+}
+if [ $# -gt 0 ]; then
+	echo "# fuzz targets (short runs)"
+	: >"$log.fuzz"
+	for f in "$@"; do
+		echo "$f"
+	done | {
+		while read -r a; do
+			read -r b || b=
+			fuzz_one "$a" >>"$log.fuzz.a" &
+			[ -z "$b" ] || fuzz_one "$b" >>"$log.fuzz.b"
+			wait
+			cat "$log.fuzz.a" >>"$log.fuzz"
+			[ -z "$b" ] || cat "$log.fuzz.b" >>"$log.fuzz"
+			rm -f "$log.fuzz.a" "$log.fuzz.b"
+		done
+	}
+	cat "$log.fuzz"
+	passed=$((passed + $(grep -c '^ok ' "$log.fuzz")))
+	failed=$((failed + $(grep -c '^not ok ' "$log.fuzz")))
+	rm -f "$log.fuzz"
+fi
 
 left=$(ls "$POOLTAG_DIR")
 if [ -n "$left" ]; then

@@ -18,9 +18,11 @@ PT="$PT_BUILD/pooltag"
 TAGGED="$PT_BUILD/examples/tagged"
 PROGS="$PT_BUILD/tests/progs"
 
-# Seconds to wait for a handshake line or a process to exit.  Generous: the
-# sanitizer build is several times slower and CI machines are loaded.
-PT_TIMEOUT=${PT_TIMEOUT:-30}
+# Seconds to wait for a handshake line or a process to exit.  Only a hang
+# should reach it: the sanitizer build is several times slower, and a
+# shared 2-core machine under a load of 25 made the seed's host take over
+# 30 s to reach its first line.
+PT_TIMEOUT=${PT_TIMEOUT:-120}
 
 # ---------------------------------------------------------------------------
 # Setup and teardown
