@@ -41,9 +41,9 @@ MUTANTS = [
      "__atomic_load_n(&flt.nfailed, __ATOMIC_RELAXED) <= flt.times))",
      "test_fault", "faults"),
     # Library
-    ("free-bytes-halved", "src/pool.c",
-     "\tpt__ctr_add(&c[slot].nfrees, 1);\n\tpt__ctr_add(&c[slot].bytes_freed, size);",
-     "\tpt__ctr_add(&c[slot].nfrees, 1);\n\tpt__ctr_add(&c[slot].bytes_freed, size / 2);",
+    ("free-bytes-halved", "include/pooltag.h",
+     "pt__ctr_add(is_free ? &c->bytes_freed : &c->bytes_alloc, bytes);\n}",
+     "pt__ctr_add(is_free ? &c->bytes_freed : &c->bytes_alloc, is_free ? bytes / 2 : bytes);\n}",
      "test_pool test_counter", "live used numbers"),
     ("release-counted-as-acquire", "src/object.c",
      "pt_count_event(a->slot, 0, 1);",
@@ -55,8 +55,8 @@ MUTANTS = [
      "test_special", "special numbers"),
     # Interposer
     ("calloc-not-zeroed", "preload/hooks.c",
-     "return alloc_plain(n, caller(RET()), 1);",
-     "return alloc_plain(n, caller(RET()), 0);",
+     "return alloc_block(n, 0, caller(RET()), 1);",
+     "return alloc_block(n, 0, caller(RET()), 0);",
      "", "run"),
     ("close-keeps-charge", "preload/fds.c",
      "if (r == 0 || e != EBADF) /* Linux frees the number even on EINTR */",
