@@ -11,16 +11,24 @@
 # one line per bug on standard output, and for each bug the failing TAP
 # lines in $PT_MUTANT_DIR/results/NAME.log.  Set PT_MUTANT_ALL=1 to run
 # every unit test program and every end-to-end file for each bug instead
-# of those of its area.
+# of those of its area, PT_MUTANT_E2E to run these end-to-end files (names
+# without .bats) for every bug.
 set -u
 src=$(cd "$(dirname "$0")/../.." && pwd)
 dir=${PT_MUTANT_DIR:-/tmp/pooltag-mutants}
 mkdir -p "$dir/tree" "$dir/results"
-# The tree as committed plus what is not yet (no build products).
-(cd "$src" && git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T -) |
-	(cd "$dir/tree" && tar -xf -)
+# The tree as committed plus what is not yet (no build products), unless
+# PT_MUTANT_REUSE=1 keeps the copy (and its build) from a previous run.
+if [ "${PT_MUTANT_REUSE:-}" != 1 ]; then
+	(cd "$src" && git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T -) |
+		(cd "$dir/tree" && tar -xf -)
+fi
 cd "$dir/tree" || exit 1
-make -s -j2 build-tests >"$dir/build.log" 2>&1 || {
+# What a bug's tests need: the CLI, examples and libraries (all), the
+# programs and plugins of the end-to-end tests, and its unit programs.
+progs=$(ls tests/progs/*.c tests/plugins/*.c tests/uprogs/*.c | sed -e 's|^tests/uprogs/\(lib.*\)\.c$|build/tests/uprogs/\1.so|' \
+	-e 's|^tests/plugins/\(.*\)\.c$|build/tests/plugins/\1.so|' -e 's|^tests/\(.*\)\.c$|build/tests/\1|')
+make -s -j2 all $progs >"$dir/build.log" 2>&1 || {
 	echo "the unplanted tree does not build: $dir/build.log"
 	exit 1
 }
@@ -57,7 +65,10 @@ while IFS='	' read -r name path unit e2e; do
 		continue
 	fi
 	log="$dir/results/$name.log"
-	if ! make -s -j2 build-tests >"$log" 2>&1; then
+	units=$(for t in $unit; do printf 'build/tests/%s ' "$t"; done)
+	[ "${PT_MUTANT_ALL:-}" != 1 ] || units=build-tests
+	# shellcheck disable=SC2086 # lists of targets
+	if ! make -s -j2 all $progs $units >"$log" 2>&1; then
 		echo "$name: the planted tree does not build (see $log)"
 		mv "$path.orig" "$path"
 		continue
@@ -65,7 +76,7 @@ while IFS='	' read -r name path unit e2e; do
 	if [ "${PT_MUTANT_ALL:-}" = 1 ]; then
 		unit=$(cd build/tests && ls test_*) e2e=tests/e2e
 	else
-		e2e=$(for f in $e2e; do printf 'tests/e2e/%s.bats ' "$f"; done)
+		e2e=$(for f in ${PT_MUTANT_E2E:-$e2e}; do printf 'tests/e2e/%s.bats ' "$f"; done)
 	fi
 	# Unit programs only when listed (PT_TESTS also turns the e2e run off);
 	# then the e2e files alone.
@@ -95,5 +106,4 @@ while IFS='	' read -r name path unit e2e; do
 	mv "$path.orig" "$path"
 	touch "$path"
 done <"$dir/list"
-make -s -j2 build-tests >/dev/null 2>&1
 echo "$missed missed"
