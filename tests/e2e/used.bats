@@ -359,7 +359,7 @@ assert sum(int(r["used"]) for r in rows) == 56000, rows'
 @test "used --help prints the usage and succeeds" {
 	ptrun used --help
 	pt_ok
-	[[ ${lines[0]} == "usage: pooltag used [FLAGS] [PATTERN] PID|SNAPSHOT|DUMP" ]]
+	[[ ${lines[0]} == "usage: pooltag used [FLAGS] [PATTERN] PID|SNAPSHOT|DUMP|kernel" ]]
 	# Every long option the help lists is one the command takes, and the
 	# options it takes are all listed.
 	local opts o
