@@ -159,10 +159,13 @@ EOF
 		fi
 	done
 	[ "${BASH_REMATCH[1]}" = $(((600 - ok600) - (300 - ok300))) ]
-	prog_send a ""
-	prog_send b ""
-	prog_stop a
-	prog_stop b
+	# Enter: each host releases what the driver left and exits 0.
+	for h in a b; do
+		prog_send "$h" ""
+		prog_expect "$h" 'host: closed [0-9]+ leaked handles?, released the references held on [0-9]+ process objects?'
+		prog_expect "$h" 'host: all process objects deleted; exiting'
+		prog_stop "$h"
+	done
 }
 
 # modhost_run MODE: tests/progs/modhost with the test plugin; its standard
