@@ -346,7 +346,8 @@ static void usage(void)
 		"  FLAGS    WinDbg's numeric flags: 1 verbose, 2 sort by non-paged, 4 by paged\n"
 		"  PATTERN  tag pattern, '?' one character, '*' any (case-sensitive): 'SEY?'\n"
 		"  -v, --verbose        allocs, frees, diff and bytes per pool\n"
-		"  -s, --sort KEY       tag, nonpaged, paged, diff or allocs\n"
+		"  -s, --sort KEY       tag, nonpaged, paged, diff or allocs (kernel: module,\n"
+		"                       bytes, count)\n"
 		"  -r, --reverse        reverse the order\n"
 		"  -t, --top N          the first N tags only (TOTAL still counts all)\n"
 		"      --sites          break each tag into its call sites\n"
@@ -429,7 +430,7 @@ int pt_cmd_used(int argc, char **argv)
 				if (strcmp(optarg, alias[i]) == 0)
 					k = (int)aliased[i];
 			if (k < 0) {
-				pt_usage_err("used", "unknown sort key '%s': tag, nonpaged, paged, diff or allocs (kernel: module, bytes, count)",
+				pt_usage_err("used", "unknown sort key '%s': tag, nonpaged, paged, diff or allocs",
 					     optarg);
 				goto usage;
 			}

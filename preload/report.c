@@ -96,6 +96,7 @@ static void site_text(FILE *f, uint32_t slot)
 {
 	const struct pt_seg_slot *s = &pt_seg.slots[slot];
 
+	pt_run_site_locate(slot); /* the line, looked up only for what is shown */
 	if (s->line)
 		fprintf(f, "%s:%u in %s", str(s->file), s->line, str(s->func));
 	else
@@ -126,7 +127,11 @@ static void write_out(const char *text, size_t len)
 static const char *slot_where(uint32_t slot, char *buf, size_t len)
 {
 	const struct pt_seg_slot *s = &pt_seg.slots[slot];
-	const char *file = str(s->file), *base = strrchr(file, '/');
+	const char *file, *base;
+
+	pt_run_site_locate(slot);
+	file = str(s->file);
+	base = strrchr(file, '/');
 
 	snprintf(buf, len, "%s:%u in %s", base ? base + 1 : file, s->line, str(s->func));
 	return buf;
