@@ -40,7 +40,8 @@ from mutants import MUTANTS
 want = set(sys.argv[1:])
 for name, path, old, new, unit, e2e in MUTANTS:
     if not want or name in want:
-        print("%s\t%s\t%s\t%s" % (name, path, unit, e2e))
+        # "-" for none: a tab is blank to read, so an empty field would vanish
+        print("%s\t%s\t%s\t%s" % (name, path, unit or "-", e2e or "-"))
 PY
 
 apply() { # NAME: plants the bug, keeping the file in FILE.orig
@@ -60,6 +61,8 @@ PY
 
 missed=0
 while IFS='	' read -r name path unit e2e; do
+	[ "$unit" != - ] || unit=
+	[ "$e2e" != - ] || e2e=
 	if ! apply "$name"; then
 		echo "$name: NOT PLANTED"
 		continue
