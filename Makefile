@@ -49,6 +49,8 @@ PRELOAD_SRC := $(wildcard preload/*.c)
 # Programs and plugins built without pooltag, for pooltag run (lib*.c: plugins).
 UPLUG_SRC := $(wildcard tests/uprogs/lib*.c)
 UPROG_SRC := $(filter-out $(UPLUG_SRC),$(wildcard tests/uprogs/*.c))
+UPROG_CXX := $(wildcard tests/uprogs/*.cc)
+CXX ?= g++
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(O)/%.o)
@@ -59,7 +61,8 @@ FUZZERS  := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 PROGS    := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%) \
 	    $(PLUG_SRC:tests/plugins/%.c=$(O)/tests/plugins/%.so) \
 	    $(UPROG_SRC:tests/uprogs/%.c=$(O)/tests/uprogs/%) \
-	    $(UPLUG_SRC:tests/uprogs/%.c=$(O)/tests/uprogs/%.so)
+	    $(UPLUG_SRC:tests/uprogs/%.c=$(O)/tests/uprogs/%.so) \
+	    $(UPROG_CXX:tests/uprogs/%.cc=$(O)/tests/uprogs/%)
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(O)/%.o)
 
 # Tests that exercise threads; check-tsan runs these.
@@ -144,6 +147,10 @@ $(O)/tests/uprogs/%: tests/uprogs/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CC) -std=gnu11 $(WARN) -g -O1 -pthread -o $@ $< -ldl
+$(O)/tests/uprogs/%: tests/uprogs/%.cc
+	@mkdir -p $(dir $@)
+	$(call say,CXX,$@)
+	$(Q)$(CXX) -std=c++17 -Wall -Wextra -g -O1 -o $@ $<
 $(O)/tests/uprogs/%.so: tests/uprogs/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
@@ -234,6 +241,8 @@ check-tsan:
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
 	@sh bench/faults.sh $(O)
+	@$(MAKE) --no-print-directory $(filter $(O)/tests/uprogs/%,$(PROGS))
+	@python3 bench/leakcmp.py $(O)
 
 # The seed's scenario reproduced and diagnosed; demo-small: a small server
 # read live by the CLI.

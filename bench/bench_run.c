@@ -13,9 +13,11 @@
  *    (src/registry.c), git log --stat -n 100 on this repository, sort -n of
  *    400,000 lines, python3 building a dict of 1.5 M strings.
  * Variants, alternated round by round so that drift hits all alike: the
- * bare program; under the interposer (accounting per module and site, the
- * default); with a record per block (POOLTAG_RUN_TRACK=blocks); with a
- * record and a call stack per block (POOLTAG_RUN_TRACK=stacks).
+ * bare program; under the interposer counting only (accounting per module
+ * and site, POOLTAG_RUN_TRACK=none); with the registry of live blocks the
+ * exit scan needs (a record per block, POOLTAG_RUN_TRACK=blocks); with a
+ * record and a call stack per block (POOLTAG_RUN_TRACK=stacks, the default
+ * of pooltag run).
  * Printed per variant: the median CPU time (user and system), the median
  * of the per-round ratios to the bare run of the same round with the
  * lowest and highest ratio, user-space instructions (counted with
@@ -23,6 +25,11 @@
  * virtual machines) and the peak RSS against bare.  Then instructions per
  * alloc+free pair of the ring under each variant, with valgrind's
  * cachegrind: stable where times are not.
+ *
+ * Then the exit scan (lost or still reachable): a program holding 1 GiB of
+ * live blocks of 32-1024 bytes, linked in a list from a global, under
+ * POOLTAG_RUN_TRACK=blocks; the interposer reports the scan's own time
+ * (POOLTAG_RUN_SCAN_STATS), median of 3 runs.
  *
  * Then, when installed, heaptrack, valgrind's memcheck and ASan and LSan
  * builds (clang or gcc) on the same workloads, fewer steps, one round each,
@@ -103,6 +110,30 @@ static int ring_main(uint64_t steps, int threads)
 	return 0;
 }
 
+/* heap MIB: MIB of live blocks of 32-1024 bytes filled with bytes that are
+ * no pointers, each block's first word linking the next, the first held by
+ * a global; exits holding them all (reachable). */
+static void **heap_head;
+
+static int heap_main(uint64_t mib)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15ull, total = 0;
+	void **prev = (void **)&heap_head;
+
+	while (total < (mib << 20)) {
+		size_t n = 32 + next_rand(&seed) % 993;
+		void **b = malloc(n);
+		if (!b)
+			return 1;
+		memset(b, 0x5a, n);
+		b[0] = NULL;
+		*prev = b;
+		prev = b;
+		total += n;
+	}
+	return 0;
+}
+
 /* ---- the runner ---- */
 
 static char self[PATH_MAX], preload[PATH_MAX], sqlscript[64] = "", sortin[64] = "",
@@ -166,6 +197,8 @@ static int timed(char *const argv[], int variant, const char *in, struct res *ou
 			setenv("LD_PRELOAD", preload, 1);
 			setenv("POOLTAG_RUN_QUIET", "1", 1);
 		}
+		if (variant == 1)
+			setenv("POOLTAG_RUN_TRACK", "none", 1);
 		if (variant == 2)
 			setenv("POOLTAG_RUN_TRACK", "blocks", 1);
 		if (variant == 3)
@@ -476,6 +509,52 @@ static const char *cc1_path(void)
 	return path;
 }
 
+/* The exit scan of heap MIB, as the interposer times it; seconds, or -1. */
+static double scan_once(uint64_t mib, size_t *blocks)
+{
+	char out[] = "/tmp/pooltag-bench-scan-XXXXXX", arg[32], line[512];
+	char *argv[] = {self, "heap", arg, NULL};
+	double secs = -1;
+	int fd = mkstemp(out);
+	struct res r;
+	FILE *f;
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	snprintf(arg, sizeof(arg), "%llu", (unsigned long long)mib);
+	setenv("POOLTAG_RUN_OUTPUT", out, 1);
+	setenv("POOLTAG_RUN_SCAN_STATS", "1", 1);
+	unsetenv("POOLTAG_RUN_QUIET");
+	if (timed(argv, 2, NULL, &r) == 0 && (f = fopen(out, "r"))) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "  scan: %zu blocks, %*s bytes of blocks and %*s of roots in %lf s",
+				   blocks, &secs) == 2)
+				break;
+		fclose(f);
+	}
+	unsetenv("POOLTAG_RUN_OUTPUT");
+	unsetenv("POOLTAG_RUN_SCAN_STATS");
+	unlink(out);
+	return secs;
+}
+
+static void scan_cost(uint64_t mib)
+{
+	double t[3];
+	size_t blocks = 0;
+
+	for (int i = 0; i < 3; i++)
+		if ((t[i] = scan_once(mib, &blocks)) < 0) {
+			printf("exit scan of %llu MiB: failed\n", (unsigned long long)mib);
+			return;
+		}
+	printf("exit scan (lost or reachable) of %llu MiB of live heap in %zu blocks: %.3f s "
+	       "(median of 3), %.3f s per GiB\n",
+	       (unsigned long long)mib, blocks, median(t, 3), median(t, 3) * 1024.0 / (double)mib);
+	fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
 	int rounds = 5;
@@ -484,6 +563,8 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && strcmp(argv[1], "ring") == 0)
 		return ring_main(strtoull(argv[2], NULL, 10), atoi(argv[3]));
+	if (argc == 3 && strcmp(argv[1], "heap") == 0)
+		return heap_main(strtoull(argv[2], NULL, 10));
 	if (argc > 1)
 		rounds = atoi(argv[1]);
 	if (rounds < 1 || rounds > 16)
@@ -549,6 +630,8 @@ int main(int argc, char **argv)
 		ring_instructions("1");
 	else
 		printf("  instructions: valgrind not installed, skipped\n");
+
+	scan_cost(1024);
 
 	printf("other tools on the same workloads (one run each, ratio to bare):\n");
 	char *small[] = {self, "ring", "1000000", "1", NULL};

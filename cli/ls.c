@@ -12,6 +12,7 @@
 
 #include "allocinfo.h"
 #include "cmd.h"
+#include "seglock.h"
 #include "segread.h"
 #include "snapshot.h"
 #include "tally.h"
@@ -67,9 +68,12 @@ int pt_cmd_ls(int argc, char **argv)
 		if (e[i].foreign)
 			continue; /* another user's: not ours to show or remove */
 		if (clean && e[i].stale) {
-			if (unlink(e[i].path) == 0) {
+			/* Under the remover's lock: a segment some process holds by
+			 * now, or another remover's, is left alone (src/seglock.h). */
+			int r = pt_seglock_remove_dead(e[i].path, getuid());
+			if (r == 1) {
 				removed++;
-			} else {
+			} else if (r < 0) {
 				pt_err("cannot remove %s: %s", e[i].path, strerror(errno));
 				rc = 1;
 			}
@@ -88,7 +92,10 @@ int pt_cmd_ls(int argc, char **argv)
 			printf("%8d  %-6s %6zu %12s  %s%s\n", (int)e[i].pid,
 			       e[i].stale ? "stale" : "live", nt, human(bytes, hb, sizeof(hb)),
 			       pt_safe_str(v.comm, cb, sizeof(cb)),
-			       e[i].stale ? " (exited; 'pooltag ls --clean' removes it)" : "");
+			       e[i].stale ? (e[i].state == PT_SEGSTATE_EXECD
+						     ? " (exec'd; 'pooltag ls --clean' removes it)"
+						     : " (exited; 'pooltag ls --clean' removes it)")
+					  : "");
 		}
 		if (fd >= 0)
 			close(fd);

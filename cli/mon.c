@@ -54,15 +54,21 @@ char *pt_mon_desc(const struct pt_mon *m, uint32_t tag, char *buf, size_t len)
 int pt_mon_read(struct pt_mon *m)
 {
 	struct pt_view v;
+	int rc;
 
 	pt_view_init(&v);
 	if (m->kernel && pt_allocinfo_load(&v, m->err, sizeof(m->err)) != 0) {
 		pt_view_free(&v);
 		return -1; /* the kernel does not exit */
 	}
-	if (!m->kernel && pt_segread_pid(&v, m->pid, m->err, sizeof(m->err)) != 0) {
+	rc = m->kernel ? 0 : pt_segread_pid(&v, m->pid, m->err, sizeof(m->err));
+	if (rc != 0) {
 		pt_view_free(&v);
-		return pt_proc_alive(m->pid, m->start_ticks) ? -1 : 1;
+		/* A process that exported and exports no more is exiting: its
+		 * segment's name goes at exit, a moment before the process. */
+		if (rc != PT_SEGREAD_EXITED && m->nreads)
+			rc = pt_proc_wait_exit(m->pid, m->start_ticks, 5000) ? PT_SEGREAD_EXITED : rc;
+		return rc == PT_SEGREAD_EXITED ? 1 : -1;
 	}
 	if (m->nreads && m->start_ticks && v.start_ticks && v.start_ticks != m->start_ticks) {
 		pt_view_free(&v);
@@ -326,8 +332,14 @@ int pt_cmd_mon(int argc, char **argv)
 		pt_err("%s", m.err);
 		goto out;
 	}
-	if (pt_mon_read(&m) != 0) {
-		pt_err("%s", m.err);
+	if ((rc = pt_mon_read(&m)) != 0) {
+		/* Exited before the first read (a zombie included): the end the
+		 * monitor reports with status 0, whenever it comes. */
+		if (rc == 1)
+			pt_err("process %d has exited", (int)m.pid);
+		else
+			pt_err("%s", m.err);
+		rc = rc == 1 ? 0 : 1;
 		goto out;
 	}
 	rc = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) ? pt_mon_ui(&m) : run_plain(&m, count);

@@ -78,25 +78,11 @@ static int usage(FILE *f)
 enum why_stop { STOP_NOT, STOP_DURATION, STOP_SIGNAL, STOP_EXITED, STOP_ERROR };
 
 /* Has the process that started at start_ticks gone: no such pid, another
- * process under it, or a zombie (its parent has not reaped it yet)? */
+ * process under it, or a zombie (its parent has not reaped it yet)?  The
+ * judgement every command makes (pt_proc_alive). */
 static int proc_gone(pid_t pid, uint64_t start_ticks)
 {
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	if (!pt_proc_alive(pid, start_ticks))
-		return 1;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(path, "re")))
-		return 1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The state is the field after the command name, which ends at the
-	 * last ')'. */
-	p = strrchr(buf, ')');
-	return !p || !p[1] || p[2] == 'Z' || p[2] == 'X';
+	return !pt_proc_alive(pid, start_ticks);
 }
 
 #define RETRY_NS (10 * NS_PER_S)

@@ -41,7 +41,10 @@ static const char usage_text[] =
 	"  -a, --all                also list what the C runtime itself still holds\n"
 	"  -m, --tags-map FILE      tags for modules and functions, wrappers to skip\n"
 	"  -s, --skip GLOB[,GLOB]   allocation wrappers whose caller is charged\n"
-	"  -t, --track blocks|stacks  a record per block (with its call stack)\n"
+	"  -t, --track none|blocks|stacks  a record per block with its call stack (stacks,\n"
+	"                           the default), without (blocks), none (counts only)\n"
+	"      --no-stacks          --track blocks: lost memory grouped per site\n"
+	"  -r, --show-reachable     list still reachable memory by group, not one line\n"
 	"  -f, --follow-exec        interpose the programs PROGRAM executes too\n";
 
 static pid_t child;
@@ -172,9 +175,10 @@ int pt_cmd_run(int argc, char **argv)
 		{"quiet", no_argument, 0, 'q'},         {"all", no_argument, 0, 'a'},
 		{"tags-map", required_argument, 0, 'm'}, {"skip", required_argument, 0, 's'},
 		{"track", required_argument, 0, 't'},   {"follow-exec", no_argument, 0, 'f'},
-		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+		{"help", no_argument, 0, 'h'},          {"no-stacks", no_argument, 0, 'S'},
+		{"show-reachable", no_argument, 0, 'r'}, {0, 0, 0, 0}};
 	const char *output = NULL, *tagsmap = NULL, *skip = NULL, *track = NULL;
-	int quiet = 0, all = 0, follow = 0, errcode = -1, c, status, pfd[2];
+	int quiet = 0, all = 0, follow = 0, reachable = 0, errcode = -1, c, status, pfd[2];
 	char preload[PATH_MAX], prog[PATH_MAX], statusf[] = "/tmp/pooltag-run.XXXXXX";
 	char err[1024], *ld;
 	struct pt_tagmap map = {0};
@@ -184,7 +188,7 @@ int pt_cmd_run(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+o:e:qam:s:t:fh", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+o:e:qam:s:t:frh", longs, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			output = optarg;
@@ -212,10 +216,18 @@ int pt_cmd_run(int argc, char **argv)
 			skip = optarg;
 			break;
 		case 't':
-			if (strcmp(optarg, "blocks") != 0 && strcmp(optarg, "stacks") != 0)
-				return pt_usage_err("run", "--track wants 'blocks' or 'stacks', not '%s'",
+			if (strcmp(optarg, "blocks") != 0 && strcmp(optarg, "stacks") != 0 &&
+			    strcmp(optarg, "none") != 0)
+				return pt_usage_err("run",
+						    "--track wants 'none', 'blocks' or 'stacks', not '%s'",
 						    optarg);
 			track = optarg;
+			break;
+		case 'S':
+			track = "blocks";
+			break;
+		case 'r':
+			reachable = 1;
 			break;
 		case 'f':
 			follow = 1;
@@ -291,6 +303,8 @@ int pt_cmd_run(int argc, char **argv)
 		e = set_env("POOLTAG_RUN_SKIP", skip);
 	if (!e && track)
 		e = set_env("POOLTAG_RUN_TRACK", track);
+	if (!e && reachable)
+		e = set_env("POOLTAG_RUN_REACHABLE", "1");
 	if (!e && quiet)
 		e = set_env("POOLTAG_RUN_QUIET", "1");
 	if (!e && all)

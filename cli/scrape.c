@@ -281,6 +281,18 @@ static enum birth birth(const char *path)
  * if it has not written its segment yet (both left out, no error); -1
  * (logged) if the segment cannot be read.  A read that failed while the
  * segment was being born (its magic whole now) is tried once more. */
+/* Is the segment gone, or no longer held by a live process? */
+static int seg_gone(const struct pt_segent *ent)
+{
+	int fd = open(ent->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK), gone;
+
+	if (fd < 0)
+		return errno == ENOENT;
+	gone = pt_seg_state(fd, ent->pid) != PT_SEGSTATE_LIVE;
+	close(fd);
+	return gone;
+}
+
 static int read_one(const struct pt_scrape_opts *o, const struct pt_segent *ent,
 		    struct pt_view *v)
 {
@@ -302,9 +314,10 @@ static int read_one(const struct pt_scrape_opts *o, const struct pt_segent *ent,
 		}
 		if (rc == 0)
 			return 0;
-		/* A process that exits removes its segment; what failed to
-		 * read it then is no finding. */
-		if (access(ent->path, F_OK) != 0 || !pt_proc_alive(ent->pid, 0))
+		/* A process that exits lets its segment go; what failed to
+		 * read it then is no finding (the one liveness judgement,
+		 * segread.c). */
+		if (seg_gone(ent))
 			return 1;
 		switch (birth(ent->path)) {
 		case UNBORN:

@@ -8,20 +8,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "pooltag.h"
 #include "procinfo.h"
 #include "segfmt.h"
+#include "seglock.h"
 #include "segread.h"
 
 #define MAX_SEGMENT_BYTES (1ull << 40)
+/* The reader's limits (docs/segment-format.md, "Reading safely"): the most
+ * bytes of tables and counters in use a read takes in, and the most it
+ * takes in without the file's blocks backing them. */
+#define PT_SEGREAD_MAX_BYTES (1ull << 30)
+#define PT_SEGREAD_SPARSE_BYTES (16ull << 20)
 
 const char *pt_segdir(void)
 {
@@ -88,6 +96,45 @@ static const char *check_header(const struct pt_seg_header *h, uint64_t file_siz
 	return NULL;
 }
 
+/* The bytes a header declares in use: what a reader reads and keeps. */
+static uint64_t in_use(const struct pt_seg_header *h, uint32_t nshards)
+{
+	return (uint64_t)h->nslots * (sizeof(struct pt_seg_slot) + sizeof(struct pt_seg_ctr)) +
+	       (uint64_t)h->ndescs * sizeof(struct pt_seg_desc) +
+	       (uint64_t)h->nmodules * sizeof(struct pt_seg_module) + h->strings_used +
+	       (uint64_t)nshards * h->nslots * sizeof(struct pt_seg_ctr);
+}
+
+/*
+ * A reader's time and memory are bounded by what the file really holds:
+ * the data a header declares in use must be backed by the file's blocks
+ * (a sparse file declaring huge tables holds almost nothing), beyond a
+ * small allowance for copies that lost their zero pages to holes; and never
+ * more than PT_SEGREAD_MAX_BYTES however much is backed.  NULL, or why not.
+ */
+static const char *check_backed(const struct pt_seg_header *h, const struct stat *st)
+{
+	uint64_t need = in_use(h, h->nshards), held = (uint64_t)st->st_blocks * 512;
+
+	if (need > PT_SEGREAD_MAX_BYTES)
+		return "declares more than 1 GiB of tables and counters in use (the reader's limit)";
+	if (need > PT_SEGREAD_SPARSE_BYTES && need > held)
+		return "declares more tables and counters in use than the file holds";
+	return NULL;
+}
+
+/* The most shards a read may sum: a live process adds shards while it is
+ * read, but never past the reader's limit. */
+static uint32_t max_shards_read(const struct pt_seg_header *h)
+{
+	uint64_t per = (uint64_t)h->nslots * sizeof(struct pt_seg_ctr), n;
+
+	if (per == 0)
+		return h->max_shards;
+	n = (PT_SEGREAD_MAX_BYTES - in_use(h, 0)) / per;
+	return n < h->max_shards ? (uint32_t)n : h->max_shards;
+}
+
 /* SIGBUS while counters are read through a mapping means the file was
  * truncated under us: jump back out and report it. */
 static sigjmp_buf bus_jmp;
@@ -101,47 +148,90 @@ static void on_sigbus(int sig)
 	raise(sig);
 }
 
+/* Field f and the one after it (0: nallocs and bytes_alloc, 2: nfrees and
+ * bytes_freed) of slot i, summed over shards [0, n). */
+static void sum_field(const char *base, const struct pt_seg_header *h, uint32_t n, uint32_t i,
+		      int f, uint64_t *v, uint64_t *bytes)
+{
+	*v = *bytes = 0;
+	for (uint32_t sh = 0; sh < n; sh++) {
+		const uint64_t *c = (const uint64_t *)(base + sh * h->shard_stride) + (uint64_t)i * 4;
+		*v += __atomic_load_n(&c[f], __ATOMIC_RELAXED);
+		*bytes += __atomic_load_n(&c[f + 1], __ATOMIC_RELAXED);
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+}
+
+/* Tries before a slot's read settles for the bounded fallback. */
+#define SUM_TRIES 256
+
+/* The number of shards in use now, from the live header, within what the
+ * header checked allows. */
+static uint32_t shards_now(const struct pt_seg_header *live, uint32_t cap)
+{
+	uint32_t n = __atomic_load_n(&live->nshards, __ATOMIC_ACQUIRE);
+	return n < cap ? n : cap;
+}
+
 /*
- * Sums every shard's counters into sum[0, nslots): all frees first, then all
- * allocations (see src/shard.c), so a live read never shows more frees than
- * allocations.  The shards are mapped and read with aligned 8-byte loads,
- * which a concurrent writer cannot tear (a read(2) copy gives no such
- * promise).  0, or -1 if the file shrank under us.
+ * Sums every shard's counters into sum[0, nslots), each slot the count of
+ * one instant during the read, so that a live read never shows more
+ * outstanding than ever existed at once, nor fewer than zero
+ * (docs/segment-format.md, "Reading safely").  Per slot: allocations (A),
+ * frees (F), allocations again (A'), each over the shards in use as it
+ * starts (a shard is in use before its first count).  Counters only grow,
+ * so when A' == A no allocation was made while the frees were read, and
+ * A - F is the outstanding count of an instant in that time.  Otherwise the
+ * slot is read again; after SUM_TRIES the last A - F is taken, lowered to 0
+ * if below (A read before F is still at most what was outstanding then).
+ * Summing all frees first and all allocations after, as before, bounded the
+ * count below only: blocks allocated and freed again while the frees were
+ * read counted as outstanding (432 of at most 256).  The shards are mapped
+ * and read with aligned 8-byte loads, which a concurrent writer cannot tear
+ * (a read(2) copy gives no such promise).  0, or -1 if the file shrank
+ * under us.
  */
-static int sum_counters(int fd, const struct pt_seg_header *h, struct pt_seg_ctr *sum)
+static int sum_counters(int fd, const struct pt_seg_header *h, uint32_t cap_shards,
+			struct pt_seg_ctr *sum)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t start = h->shards_off & ~(page - 1);
-	uint64_t len = h->shards_off - start + (uint64_t)h->nshards * h->shard_stride;
+	uint32_t maxn = h->max_shards < cap_shards ? h->max_shards : cap_shards;
+	uint64_t len = h->shards_off - start + (uint64_t)maxn * h->shard_stride;
 	struct sigaction sa = {.sa_handler = on_sigbus}, old;
+	const struct pt_seg_header *live;
 	const char *base;
-	void *map;
+	void *map, *hmap;
 	int rc = 0;
 
-	if (h->nshards == 0 || h->nslots == 0)
+	if (h->nshards == 0 || h->nslots == 0 || maxn == 0)
 		return 0;
-	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)start);
-	if (map == MAP_FAILED)
+	hmap = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	map = hmap == MAP_FAILED ? MAP_FAILED : mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)start);
+	if (map == MAP_FAILED) {
+		if (hmap != MAP_FAILED)
+			munmap(hmap, page);
 		return -1;
+	}
+	live = hmap;
 	base = (const char *)map + (h->shards_off - start);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGBUS, &sa, &old);
 	if (sigsetjmp(bus_jmp, 1) == 0) {
 		bus_armed = 1;
-		for (int pass = 0; pass < 2; pass++) {
-			for (uint32_t sh = 0; sh < h->nshards; sh++) {
-				const uint64_t *c = (const uint64_t *)(base + sh * h->shard_stride);
-				for (uint32_t i = 0; i < h->nslots; i++, c += 4) {
-					if (pass == 0) {
-						sum[i].nfrees += __atomic_load_n(&c[2], __ATOMIC_RELAXED);
-						sum[i].bytes_freed += __atomic_load_n(&c[3], __ATOMIC_RELAXED);
-					} else {
-						sum[i].nallocs += __atomic_load_n(&c[0], __ATOMIC_RELAXED);
-						sum[i].bytes_alloc += __atomic_load_n(&c[1], __ATOMIC_RELAXED);
-					}
-				}
+		for (uint32_t i = 0; i < h->nslots; i++) {
+			uint64_t a, b, f, fb, a2, b2;
+			for (int t = 0;; t++) {
+				sum_field(base, h, shards_now(live, maxn), i, 0, &a, &b);
+				sum_field(base, h, shards_now(live, maxn), i, 2, &f, &fb);
+				sum_field(base, h, shards_now(live, maxn), i, 0, &a2, &b2);
+				if ((a2 == a && b2 == b) || t + 1 == SUM_TRIES)
+					break;
 			}
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			sum[i].nallocs = a;
+			sum[i].bytes_alloc = b;
+			sum[i].nfrees = f < a ? f : a;
+			sum[i].bytes_freed = fb < b ? fb : b;
 		}
 	} else {
 		rc = -1;
@@ -149,6 +239,7 @@ static int sum_counters(int fd, const struct pt_seg_header *h, struct pt_seg_ctr
 	bus_armed = 0;
 	sigaction(SIGBUS, &old, NULL);
 	munmap(map, len);
+	munmap(hmap, page);
 	return rc;
 }
 
@@ -195,6 +286,10 @@ int pt_segread_fd(struct pt_view *v, int fd, const char *name, char *err, size_t
 		why = "file too large";
 	else
 		why = check_header(&h, (uint64_t)st.st_size);
+	/* The header was read before this fstat, so every page it declares in
+	 * use was already backed (a writer backs pages before it publishes). */
+	if (!why && fstat(fd, &st) == 0)
+		why = check_backed(&h, &st);
 	if (why)
 		goto corrupt;
 
@@ -215,7 +310,7 @@ int pt_segread_fd(struct pt_view *v, int fd, const char *name, char *err, size_t
 		goto corrupt;
 	strs[h.strings_used] = 0;
 
-	if (sum_counters(fd, &h, sum) != 0) {
+	if (sum_counters(fd, &h, max_shards_read(&h), sum) != 0) {
 		why = "the file shrank while it was read";
 		goto corrupt;
 	}
@@ -280,30 +375,6 @@ out:
 	return rc;
 }
 
-/* Does process pid map the file with this device and inode?  (The
- * definitive liveness test: an exited or exec'd process maps nothing.) */
-static int maps_file(pid_t pid, dev_t dev, ino_t ino)
-{
-	char path[64], line[1024];
-	FILE *f;
-	int found = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f)) {
-		unsigned maj, min;
-		unsigned long long inode;
-		if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3)
-			found = inode == (unsigned long long)ino && makedev(maj, min) == dev;
-		while (!strchr(line, '\n') && fgets(line, sizeof(line), f))
-			; /* rest of an overlong line */
-	}
-	fclose(f);
-	return found;
-}
-
 /* Parses "pooltag-PID" or "pooltag-PID.N"; 0 if name is neither. */
 static pid_t name_pid(const char *name)
 {
@@ -322,14 +393,58 @@ static pid_t name_pid(const char *name)
 	return (pid_t)pid;
 }
 
-/* Is the segment at path live: does process pid exist and map this very
- * file (device and inode)?  Nothing inside the file decides it, so a live
- * process's segment counts as live even when its content is corrupt. */
-static int seg_live(pid_t pid, const char *path)
+/*
+ * The one judgement of a segment's liveness, which every command uses: its
+ * process holds the liveness lock (src/seglock.h), or it does not and then
+ * the header's pid and start time say whether that process has exited (gone,
+ * a zombie, or its pid now another process's) or runs on after an exec.
+ * Nothing in /proc/PID/maps, the process's dumpable flag or its credentials
+ * takes part.  A segment of a writer older than the lock (no
+ * PT_SEG_FLAG_LIVELOCK) is judged by pid and start time alone.
+ */
+enum pt_segstate pt_seg_state(int fd, pid_t name_pid)
 {
-	struct stat st;
+	enum pt_seglock lk = pt_seglock_test(fd);
+	struct pt_seg_header h;
+	int valid;
 
-	return lstat(path, &st) == 0 && pt_proc_alive(pid, 0) && maps_file(pid, st.st_dev, st.st_ino);
+	if (lk == PT_SEGLOCK_LIVE)
+		return PT_SEGSTATE_LIVE;
+	if (lk == PT_SEGLOCK_REMOVING)
+		return PT_SEGSTATE_EXITED;
+	valid = read_at(fd, &h, sizeof(h), 0) == 0 && memcmp(h.magic, PT_SEG_MAGIC, sizeof(h.magic)) == 0;
+	if (!valid) /* nobody holds it and it names nobody */
+		return lk == PT_SEGLOCK_UNKNOWN && pt_proc_alive(name_pid, 0) ? PT_SEGSTATE_LIVE
+									  : PT_SEGSTATE_EXITED;
+	if (!(h.flags & PT_SEG_FLAG_LIVELOCK) || lk == PT_SEGLOCK_UNKNOWN)
+		return pt_proc_alive(h.pid, h.start_ticks) ? PT_SEGSTATE_LIVE : PT_SEGSTATE_EXITED;
+	/* Unheld: the process it names runs on only if it exec'd (a copy of
+	 * another process's segment under this name is no process's). */
+	return h.pid == name_pid && pt_proc_alive(h.pid, h.start_ticks) ? PT_SEGSTATE_EXECD
+									: PT_SEGSTATE_EXITED;
+}
+
+const char *pt_segstate_what(enum pt_segstate st)
+{
+	return st == PT_SEGSTATE_LIVE ? "is live" : st == PT_SEGSTATE_EXECD ? "exec'd" : "has exited";
+}
+
+/* Opens the segment file at path for reading (never following a link)
+ * and checks it is the regular file lstat found; -1 if not. */
+static int open_seg(const char *path, const struct stat *st)
+{
+	struct stat fst;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &fst) != 0 || fst.st_dev != st->st_dev || fst.st_ino != st->st_ino ||
+	    !S_ISREG(fst.st_mode)) {
+		close(fd);
+		errno = ENOENT;
+		return -1;
+	}
+	return fd;
 }
 
 static int cmp_ent(const void *a, const void *b)
@@ -372,12 +487,22 @@ int pt_seglist(struct pt_segent **out, size_t *n, char *err, size_t errlen)
 			v = nv;
 		}
 		e = &v[cnt];
+		memset(e, 0, sizeof(*e));
 		e->pid = pid;
 		snprintf(e->path, sizeof(e->path), "%s/%s", dir, d->d_name);
 		if (lstat(e->path, &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
+		e->uid = st.st_uid;
 		e->foreign = st.st_uid != getuid();
-		e->stale = !seg_live(pid, e->path);
+		e->state = PT_SEGSTATE_LIVE;
+		if (!e->foreign || getuid() == 0) {
+			int fd = open_seg(e->path, &st);
+			if (fd < 0)
+				continue; /* gone since readdir */
+			e->state = pt_seg_state(fd, pid);
+			close(fd);
+		}
+		e->stale = e->state != PT_SEGSTATE_LIVE;
 		cnt++;
 	}
 	closedir(dp);
@@ -388,31 +513,77 @@ int pt_seglist(struct pt_segent **out, size_t *n, char *err, size_t errlen)
 	return 0;
 }
 
+/* "uid 1000 (alice)" */
+static const char *who(uid_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw && pw->pw_name)
+		snprintf(buf, len, "uid %u (%s)", (unsigned)uid, pw->pw_name);
+	else
+		snprintf(buf, len, "uid %u", (unsigned)uid);
+	return buf;
+}
+
+/* The real uid of process pid (the Uid line of /proc/PID/status), else
+ * fallback. */
+static uid_t proc_uid(pid_t pid, uid_t fallback)
+{
+	char path[64], line[256];
+	unsigned uid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return fallback;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Uid: %u", &uid) == 1) {
+			fclose(f);
+			return (uid_t)uid;
+		}
+	}
+	fclose(f);
+	return fallback;
+}
+
 int pt_segread_pid(struct pt_view *v, pid_t pid, char *err, size_t errlen)
 {
 	struct pt_segent *ents;
-	char proc[64], stale[512] = "";
+	char proc[64], stale[512] = "", foreign[512] = "", wb[128];
+	enum pt_segstate stale_state = PT_SEGSTATE_EXITED;
+	uid_t foreign_uid = 0, owner;
 	struct stat st;
 	size_t n;
 	int rc = -1, found = 0, exists;
 
 	snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
 	exists = pid > 0 && stat(proc, &st) == 0;
-	if (exists && st.st_uid != getuid() && getuid() != 0) {
+	/* Whose process: its real uid, not the owner of /proc/PID (root's
+	 * once a process makes itself non-dumpable, its segment still yours). */
+	owner = exists ? proc_uid(pid, st.st_uid) : 0;
+	if (exists && owner != getuid() && getuid() != 0) {
 		snprintf(err, errlen,
 			 "process %d belongs to uid %u, not to you: pooltag reads only your own "
 			 "processes",
-			 (int)pid, (unsigned)st.st_uid);
+			 (int)pid, (unsigned)owner);
 		return -1;
 	}
 	if (pt_seglist(&ents, &n, err, errlen) != 0)
 		return -1;
 	for (size_t i = 0; i < n && !found; i++) {
 		int fd;
-		if (ents[i].pid != pid || ents[i].foreign)
+		if (ents[i].pid != pid)
 			continue;
+		if (ents[i].foreign) {
+			if (!ents[i].stale || !foreign[0]) {
+				snprintf(foreign, sizeof(foreign), "%s", ents[i].path);
+				foreign_uid = ents[i].uid;
+			}
+			continue;
+		}
 		if (ents[i].stale) {
 			snprintf(stale, sizeof(stale), "%s", ents[i].path);
+			stale_state = ents[i].state;
 			continue;
 		}
 		found = 1;
@@ -427,18 +598,57 @@ int pt_segread_pid(struct pt_view *v, pid_t pid, char *err, size_t errlen)
 	free(ents);
 	if (found)
 		return rc;
-	if (stale[0])
+	if (stale[0]) {
 		snprintf(err, errlen,
 			 "stale segment %s: process %d %s; 'pooltag used %s' reads what it left, "
 			 "'pooltag ls --clean' removes it",
-			 stale, (int)pid, exists ? "no longer exports it (it exec'd)" : "has exited",
+			 stale, (int)pid,
+			 stale_state == PT_SEGSTATE_EXECD ? "no longer exports it (it exec'd)" : "has exited",
 			 stale);
-	else if (!exists)
-		snprintf(err, errlen, "no such process: %d", (int)pid);
-	else
+		return stale_state == PT_SEGSTATE_EXECD ? -1 : PT_SEGREAD_EXITED;
+	}
+	if (foreign[0]) {
 		snprintf(err, errlen,
-			 "process %d does not export pooltag counters (not linked with libpooltag, "
-			 "no allocation yet, or POOLTAG_EXPORT=0)",
-			 (int)pid);
+			 "process %d exports its counters in %s, which belongs to %s: pooltag reads "
+			 "a user's segments as that user",
+			 (int)pid, foreign, who(foreign_uid, wb, sizeof(wb)));
+		return -1;
+	}
+	if (!exists) {
+		snprintf(err, errlen, "no such process: %d", (int)pid);
+		return -1;
+	}
+	if (!pt_proc_alive(pid, 0)) {
+		snprintf(err, errlen, "process %d has exited", (int)pid);
+		return PT_SEGREAD_EXITED;
+	}
+	snprintf(err, errlen,
+		 "process %d does not export pooltag counters (not linked with libpooltag, "
+		 "no allocation yet, or POOLTAG_EXPORT=0)",
+		 (int)pid);
 	return -1;
+}
+
+/* Waits for process pid to exit, at most timeout_ms (a pidfd becomes
+ * readable when it does).  1 if it has exited, else 0. */
+int pt_proc_wait_exit(pid_t pid, uint64_t start_ticks, int timeout_ms)
+{
+	struct pollfd p = {.events = POLLIN};
+	int fd;
+
+	if (!pt_proc_alive(pid, start_ticks))
+		return 1;
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return !pt_proc_alive(pid, start_ticks);
+	/* Opened after the check: the pid may be another process's now. */
+	if (!pt_proc_alive(pid, start_ticks)) {
+		close(fd);
+		return 1;
+	}
+	p.fd = fd;
+	while (poll(&p, 1, timeout_ms) < 0 && errno == EINTR)
+		;
+	close(fd);
+	return !pt_proc_alive(pid, start_ticks);
 }

@@ -8,7 +8,11 @@
  *   POOLTAG_RUN_QUIET=1           no line for a clean run
  *   POOLTAG_RUN_ALL=1             also list memory the C runtime holds at exit
  *   POOLTAG_RUN_FOLLOW_EXEC=1     programs this one executes are interposed too
- *   POOLTAG_RUN_TRACK=blocks|stacks   a record per block (with its call stack)
+ *   POOLTAG_RUN_TRACK=none|blocks|stacks   a record per block (with its call
+ *                                 stack: the default); none counts only, and
+ *                                 the exit report cannot tell lost from reachable
+ *   POOLTAG_RUN_REACHABLE=1       list still reachable memory by group
+ *   POOLTAG_RUN_SCAN_STATS=1      a line of the exit scan's figures (for the benchmark)
  *   POOLTAG_RUN_TAGS_MAP=FILE     the tag map (docs/tagmap-format.md)
  *   POOLTAG_RUN_SKIP=GLOB,...     more allocation wrappers
  *
@@ -75,10 +79,14 @@ void pt_run_config_load(void)
 	c->quiet = env_flag("POOLTAG_RUN_QUIET");
 	c->all = env_flag("POOLTAG_RUN_ALL");
 	c->follow_exec = env_flag("POOLTAG_RUN_FOLLOW_EXEC");
+	c->reachable = env_flag("POOLTAG_RUN_REACHABLE");
+	c->scan_stats = env_flag("POOLTAG_RUN_SCAN_STATS");
 	v = getenv("POOLTAG_RUN_TRACK");
-	if (v && strcmp(v, "blocks") == 0)
+	if (v && strcmp(v, "none") == 0)
+		c->track = 0;
+	else if (v && strcmp(v, "blocks") == 0)
 		c->track = PT_TRACK_BLOCKS;
-	else if (v && strcmp(v, "stacks") == 0)
+	else
 		c->track = PT_TRACK_BLOCKS | PT_TRACK_STACKS;
 	v = getenv("POOLTAG_RUN_TAGS_MAP");
 	if (v && *v && pt_tagmap_load(&c->map, v, err, sizeof(err)) != 0)

@@ -10,6 +10,7 @@
 #include <link.h>
 
 #include "preload.h"
+#include "reach.h"
 
 struct still {
 	uintptr_t addr;
@@ -48,6 +49,8 @@ PT_EXPORT int dlclose(void *handle)
 
 	if (hv && dlinfo(hv, RTLD_DI_LINKMAP, &lm) == 0 && lm)
 		q.addr = (uintptr_t)lm->l_ld; /* an address inside the object */
+	if (q.addr && !pt_run_busy && __atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE))
+		pt_run_names_keep(q.addr); /* the object may go: name its frames first */
 	r = real_dlclose(handle);
 	e = errno;
 	if (r != 0 || !q.addr || pt_run_busy || !__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE))

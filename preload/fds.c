@@ -125,23 +125,6 @@ void pt_run_fds_each(void (*fn)(int fd, uint32_t slot, void *arg), void *arg)
 		return NULL;                                                     \
 	}
 
-/*
- * The segment's descriptor is the interposer's: the counters are extended
- * through it (fallocate), so a program closing it, or putting another file
- * on its number, would have that other file extended.  Like valgrind, the
- * interposer says it is not open (EBADF) and keeps it.
- */
-static int is_ours(int fd)
-{
-	return fd >= 0 && fd == pt_seg_fd() && pt_seg_fd() >= 0;
-}
-
-static int refuse(void)
-{
-	errno = EBADF;
-	return -1;
-}
-
 static int wants_mode(int flags)
 {
 	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
@@ -285,8 +268,6 @@ PT_EXPORT int dup2(int old, int new)
 	int fd;
 	uint32_t kind = kind_of(old);
 	REAL(dup2);
-	if (is_ours(new) && old != new)
-		return refuse();
 	fd = real_dup2(old, new);
 	if (fd >= 0 && old != new) {
 		release(fd); /* dup2 closed what new was */
@@ -300,8 +281,6 @@ PT_EXPORT int dup3(int old, int new, int flags)
 	int fd;
 	uint32_t kind = kind_of(old);
 	REAL(dup3);
-	if (is_ours(new))
-		return refuse();
 	fd = real_dup3(old, new, flags);
 	if (fd >= 0) {
 		release(fd);
@@ -413,8 +392,6 @@ PT_EXPORT int close(int fd)
 {
 	int r, e;
 	REAL(close);
-	if (is_ours(fd))
-		return refuse();
 	r = real_close(fd);
 	e = errno;
 	if (r == 0 || e != EBADF) /* Linux frees the number even on EINTR */
@@ -427,16 +404,10 @@ int close_range(unsigned int first, unsigned int last, int flags);
 PT_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
 	uint32_t hi;
-	int r, mine = pt_seg_fd();
+	int r;
 	REAL(close_range);
-	if (mine >= 0 && (unsigned)mine >= first && (unsigned)mine <= last) {
-		/* Around the segment's descriptor (see close). */
-		r = (unsigned)mine > first ? real_close_range(first, (unsigned)mine - 1, flags) : 0;
-		if (r == 0 && (unsigned)mine < last)
-			r = real_close_range((unsigned)mine + 1, last, flags);
-	} else {
-		r = real_close_range(first, last, flags);
-	}
+	/* The segment keeps no descriptor (src/segment.c): nothing to guard. */
+	r = real_close_range(first, last, flags);
 	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
 		hi = __atomic_load_n(&fd_hi, __ATOMIC_RELAXED);
 		for (uint64_t fd = first; fd <= last && fd < hi; fd++)

@@ -53,7 +53,11 @@ static uintptr_t foreign_first;
 static inline uint64_t caller(uintptr_t ret)
 {
 	uintptr_t pc = pt_run_outer ? pt_run_outer : ret;
-	uint64_t info = pt_run_site(pc);
+	uint64_t info;
+
+	if (pt_unlikely(pt_run_busy))
+		return 0; /* the interposer's own (its symboliser's strdup): uncounted */
+	info = pt_run_site(pc);
 
 	if (pt_unlikely(info & PT_RUN_WRAP))
 		info = pt_run_unwrap(pc, info);

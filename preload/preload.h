@@ -34,6 +34,8 @@ struct pt_run_config {
 	int quiet;          /* no line for a clean run */
 	int follow_exec;    /* keep LD_PRELOAD for programs this one executes */
 	int all;            /* also list memory held by the C runtime */
+	int reachable;      /* list still reachable memory by group, not one line */
+	int scan_stats;     /* a line of the exit scan's figures (bench/bench_run.c) */
 	unsigned track;     /* PT_TRACK_BLOCKS, PT_TRACK_STACKS */
 	struct pt_tagmap map; /* module/func tags and wrappers, defaults last */
 };

@@ -1,15 +1,13 @@
 /*
  * report.c - what is still held, at exit (everything) and when a shared
- * object is unloaded (what its code acquired): blocks per module and call
- * site, from the counters (exact), and open descriptors with the line that
- * opened them.  With blocks tracked and stacks on, each site shows the
- * stack of one of its blocks.
+ * object is unloaded (what its code acquired): memory lost or still
+ * reachable, grouped by call path (group.c, from the scan of reach.c), and
+ * open descriptors with the line that opened them.
  *
- * A finding is a site that still holds blocks, an open descriptor, or a
- * free of something malloc did not hand out.  Memory still held by the C
- * runtime itself (libc's stdio buffers, the dynamic linker's tables, C++'s
- * exception pool) is no finding: it is summed on one line, listed with
- * --all.
+ * A finding is a group of lost memory, an open descriptor, or a free of
+ * something malloc did not hand out.  Memory the C runtime itself lost
+ * (the dynamic linker's tables, C++'s exception pool) is no finding: it is
+ * summed on one line, listed with --all.
  *
  * The text is built in memory and written with one write(2), to standard
  * error or appended to the --output file, so that it does not depend on
@@ -23,18 +21,12 @@
 
 #include "faultrun.h"
 #include "preload.h"
+#include "reach.h"
 #include "stack.h"
-
-#define SHOW_SITES 32 /* sites listed per module, then a count of the rest */
 
 uint64_t pt_run_foreign_frees(uintptr_t *first);
 
 static int unload_findings; /* findings reported at dlclose, for the exit status */
-
-struct group {
-	uint32_t slot, module;
-	uint64_t count, bytes;
-};
 
 struct fdrec {
 	int fd;
@@ -64,17 +56,6 @@ static void add_fd(int fd, uint32_t slot, void *arg)
 	l->v[l->n++] = (struct fdrec){fd, slot};
 }
 
-static int by_module_bytes(const void *a, const void *b)
-{
-	const struct group *x = a, *y = b;
-
-	if (x->module != y->module)
-		return x->module < y->module ? -1 : 1;
-	if (x->bytes != y->bytes)
-		return x->bytes > y->bytes ? -1 : 1;
-	return x->slot < y->slot ? -1 : x->slot > y->slot;
-}
-
 static const char *str(uint32_t off)
 {
 	return pt_seg.strings + off;
@@ -84,12 +65,6 @@ static const char *module_name(uint32_t id)
 {
 	const struct pt_run_module *m = pt_run_module_by_id(id);
 	return m ? m->name : "?";
-}
-
-static int is_runtime(uint32_t id)
-{
-	const struct pt_run_module *m = pt_run_module_by_id(id);
-	return m && m->runtime;
 }
 
 static void site_text(FILE *f, uint32_t slot)
@@ -139,7 +114,7 @@ static const char *slot_where(uint32_t slot, char *buf, size_t len)
 
 /* The findings of a run of pooltag faults, as its driver reads them
  * (src/faultrun.h): the sites still holding memory, the open descriptors. */
-static void log_findings(const struct group *g, size_t ng, const struct fds *fl)
+static void log_findings(const struct pt_run_mem *mem, const struct fds *fl)
 {
 	char where[512], tag[5];
 	int was = pt_run_busy;
@@ -147,12 +122,7 @@ static void log_findings(const struct group *g, size_t ng, const struct fds *fl)
 	pt_run_busy = 1; /* libdw's own calls are not the program's */
 	pt_fault_finding();
 	pt_run_busy = was;
-	for (size_t i = 0; i < ng; i++)
-		if (!is_runtime(g[i].module))
-			pt_fault_log("L\t%s\tblock\t%s\t\t%s\t%llu\t%llu", module_name(g[i].module),
-				     pt_tag_str(pt_seg.slots[g[i].slot].tag, tag),
-				     slot_where(g[i].slot, where, sizeof(where)),
-				     (unsigned long long)g[i].count, (unsigned long long)g[i].bytes);
+	pt_run_mem_log(mem);
 	for (size_t i = 0; i < fl->n; i++) {
 		const struct pt_seg_slot *s = &pt_seg.slots[fl->v[i].slot];
 		pt_fault_log("L\t%s\thandle\t%s\tdescriptor\t%s\t1\t0", module_name(s->module),
@@ -162,107 +132,57 @@ static void log_findings(const struct group *g, size_t ng, const struct fds *fl)
 
 int pt_run_report(uint32_t module, const char *event)
 {
-	struct group *g = NULL;
 	struct fds fl = {.module = module};
-	size_t ng = 0, cap = 0, textlen = 0;
-	uint64_t blocks = 0, bytes = 0, rt_blocks = 0, rt_bytes = 0, foreign;
+	struct pt_run_mem *mem;
+	size_t textlen = 0;
+	uint64_t blocks, bytes, rt_blocks, rt_bytes, foreign;
 	uintptr_t foreign_at = 0;
-	uint32_t nslots;
-	int findings = 0, nsites = 0;
+	uint64_t misuse;
+	int findings = 0, ngroups;
 	char *text = NULL;
 	FILE *f;
 
 	pt_run_lock();
-	nslots = __atomic_load_n(&pt_seg.hdr->nslots, __ATOMIC_ACQUIRE);
-	for (uint32_t slot = 1 + PT_SEG_NCLASSES; slot < nslots; slot++) {
-		const struct pt_seg_slot *s = &pt_seg.slots[slot];
-		struct pt_count c;
-
-		if (s->pool != PT_SEG_CLASS_PAGED || (module != UINT32_MAX && s->module != module))
-			continue;
-		pt_slot_sum(slot, &c);
-		if (!c.curblocks)
-			continue;
-		if (module == UINT32_MAX && is_runtime(s->module)) {
-			rt_blocks += c.curblocks;
-			rt_bytes += c.curbytes;
-			if (!pt_run_cfg.all)
-				continue;
-		} else {
-			blocks += c.curblocks;
-			bytes += c.curbytes;
-			nsites++;
-		}
-		if (ng == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			struct group *ngp = realloc(g, nc * sizeof(*g));
-			if (!ngp)
-				break;
-			g = ngp;
-			cap = nc;
-		}
-		g[ng++] = (struct group){slot, s->module, c.curblocks, c.curbytes};
-	}
-	qsort(g, ng, sizeof(*g), by_module_bytes);
+	/* Memory: lost or reachable, grouped by call path (group.c). */
+	mem = pt_run_mem_collect(module);
+	pt_run_mem_totals(mem, &blocks, &bytes, &ngroups, &rt_blocks, &rt_bytes);
 	pt_run_fds_each(add_fd, &fl);
 	foreign = module == UINT32_MAX ? pt_run_foreign_frees(&foreign_at) : 0;
-	findings = nsites + (int)fl.n + (foreign ? 1 : 0);
+	/* Misuse and special-pool reports were printed when found; at exit
+	 * each counts as a finding too (the verdict, --error-exitcode). */
+	misuse = module == UINT32_MAX ? pt_misuse_count() : 0;
+	findings = ngroups + (int)fl.n + (foreign ? 1 : 0) + (int)misuse;
 
 	f = open_memstream(&text, &textlen);
 	if (!f) {
 		pt_run_unlock();
-		free(g);
+		pt_run_mem_free(mem);
 		free(fl.v);
 		return findings;
 	}
 	const char *who = module == UINT32_MAX ? module_name(0) : module_name(module);
-	if (findings == 0 && rt_blocks == 0 && !pt_run_cfg.quiet)
-		fprintf(f, "pooltag: %s (pid %d) %s: clean, nothing held\n", who, (int)getpid(), event);
-	else if (findings == 0 && !pt_run_cfg.quiet)
-		fprintf(f, "pooltag: %s (pid %d) %s: no leaks (the C runtime holds %llu blocks, %llu bytes)\n",
-			who, (int)getpid(), event, (unsigned long long)rt_blocks,
-			(unsigned long long)rt_bytes);
-	if (findings || (pt_run_cfg.all && ng)) {
-		if (findings)
-			fprintf(f, "pooltag: %s (pid %d) %s holding: %llu blocks (%llu bytes) at %d sites, %zu descriptors\n",
-				who, (int)getpid(), event, (unsigned long long)blocks,
-				(unsigned long long)bytes, nsites, fl.n);
-		for (size_t i = 0, shown = 0; i < ng; i++) {
-			const struct pt_seg_slot *s = &pt_seg.slots[g[i].slot];
-			char tag[5];
-			if (i == 0 || g[i].module != g[i - 1].module) {
-				uint64_t mb = 0, mn = 0;
-				for (size_t j = i; j < ng && g[j].module == g[i].module; j++)
-					mb += g[j].bytes, mn += g[j].count;
-				const struct pt_run_module *m = pt_run_module_by_id(g[i].module);
-				fprintf(f, "  memory held by %s%s%s: %llu blocks, %llu bytes\n",
-					module_name(g[i].module), m && m->gone ? " (unloaded)" : "",
-					m && m->runtime ? " (the C runtime)" : "",
-					(unsigned long long)mn, (unsigned long long)mb);
-				shown = 0;
-			}
-			if (shown++ == SHOW_SITES) {
-				size_t rest = 0;
-				while (i + rest < ng && g[i + rest].module == g[i].module)
-					rest++;
-				fprintf(f, "    ... and %zu more sites\n", rest);
-				i += rest - 1;
-				continue;
-			}
-			fprintf(f, "    %llu block%s, %llu bytes [%s] at ", (unsigned long long)g[i].count,
-				g[i].count == 1 ? "" : "s", (unsigned long long)g[i].bytes,
-				pt_tag_str(s->tag, tag));
-			site_text(f, g[i].slot);
-			fputc('\n', f);
-			if (pt_run_cfg.track & PT_TRACK_STACKS) {
-				char stack[2048];
-				uint32_t id = pt_track_block_sample(g[i].slot);
-				if (id) {
-					pt_stack_format(id, stack, sizeof(stack), 12);
-					fprintf(f, "      stack: %s\n", stack);
-				}
-			}
-		}
+	if (findings == 0 && !pt_run_cfg.quiet) {
+		uint64_t rb, rn;
+		fprintf(f, "pooltag: %s (pid %d) %s: clean, nothing %s", who, (int)getpid(), event,
+			pt_run_mem_scanned(mem) ? "lost" : "held");
+		if (pt_run_mem_reachable(mem, &rn, &rb))
+			fprintf(f, "; still reachable: %llu blocks, %llu bytes", (unsigned long long)rn,
+				(unsigned long long)rb);
+		if (rt_blocks)
+			fprintf(f, " (the C runtime lost %llu blocks, %llu bytes)",
+				(unsigned long long)rt_blocks, (unsigned long long)rt_bytes);
+		fputc('\n', f);
+	}
+	if (findings && pt_run_mem_scanned(mem))
+		fprintf(f, "pooltag: %s (pid %d) %s: lost %llu blocks (%llu bytes) in %d groups, %zu descriptors open, %llu misuse reports\n",
+			who, (int)getpid(), event, (unsigned long long)blocks,
+			(unsigned long long)bytes, ngroups, fl.n, (unsigned long long)misuse);
+	else if (findings)
+		fprintf(f, "pooltag: %s (pid %d) %s holding: %llu blocks (%llu bytes) at %d sites, %zu descriptors\n",
+			who, (int)getpid(), event, (unsigned long long)blocks,
+			(unsigned long long)bytes, ngroups, fl.n);
+	if (findings || (pt_run_cfg.all && rt_blocks) || pt_run_cfg.reachable || pt_run_cfg.scan_stats) {
+		pt_run_mem_print(f, mem);
 		if (fl.n)
 			fprintf(f, "  descriptors open:\n");
 		for (size_t i = 0; i < fl.n; i++) {
@@ -280,20 +200,23 @@ int pt_run_report(uint32_t module, const char *event)
 		if (foreign)
 			fprintf(f, "  %llu frees of pointers malloc did not return, or freed twice (first %#lx)\n",
 				(unsigned long long)foreign, (unsigned long)foreign_at);
-		if (rt_blocks && !pt_run_cfg.all)
-			fprintf(f, "  the C runtime holds %llu blocks, %llu bytes more (no finding; --all lists them)\n",
-				(unsigned long long)rt_blocks, (unsigned long long)rt_bytes);
+		if (misuse)
+			fprintf(f, "  %llu misuse report%s above (the special pool's, bad frees)\n",
+				(unsigned long long)misuse, misuse == 1 ? "" : "s");
+		if (rt_blocks && !pt_run_cfg.all && findings)
+			fprintf(f, "  the C runtime %s %llu blocks, %llu bytes more (no finding; --all lists them)\n",
+				pt_run_mem_scanned(mem) ? "lost" : "holds", (unsigned long long)rt_blocks, (unsigned long long)rt_bytes);
 	}
 	fclose(f);
 	pt_run_unlock();
 	/* Unlocked: symbolising the failure's stack allocates, and a new site
 	 * takes the lock. */
 	if (findings && pt_fault_logging())
-		log_findings(g, ng, &fl);
+		log_findings(mem, &fl);
 	if (text && textlen)
 		write_out(text, textlen);
 	free(text);
-	free(g);
+	pt_run_mem_free(mem);
 	free(fl.v);
 	if (module != UINT32_MAX)
 		unload_findings += findings;

@@ -14,6 +14,7 @@
 #   libncurses-dev   ncurses: the full-screen monitor of the CLI (pooltag mon)
 #   tmux             a terminal for the end-to-end tests of pooltag mon
 #   sqlite3, git     real programs the tests of pooltag run compare with and without it
+#   g++, valgrind    a C++ test program of pooltag run; the leak checkers' comparison (make bench)
 # Run as root (CI is); otherwise it only reports what is missing.
 # "deps.sh build" checks only what building needs (make all, make demo).
 missing=""
@@ -34,6 +35,8 @@ have prometheus || want_prometheus=1
 have tmux || missing="$missing tmux"
 have sqlite3 || missing="$missing sqlite3"
 have git || missing="$missing git"
+have g++ || missing="$missing g++"
+have valgrind || missing="$missing valgrind"
 if have clang; then
 	rt=$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-x86_64.a
 	[ -f "$rt" ] || missing="$missing libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"

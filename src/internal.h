@@ -45,13 +45,16 @@ struct pt_seg {
 	char *shards;
 };
 extern struct pt_seg pt_seg; /* valid after pt_seg_init() */
-void pt_seg_init(void);      /* idempotent, thread-safe; never fails (falls back to private memory) */
+void pt_seg_init(void);      /* lifecycle.c: idempotent, thread-safe; never fails (falls back to private memory) */
+void pt_seg_create(void);    /* once, from pt_seg_init: a file, else private memory */
+void pt_seg_fork_prepare(void); /* lifecycle.c's fork handlers, every library lock held */
+void pt_seg_fork_parent(void);
+void pt_seg_fork_child(void);
 int pt_seg_commit(uint64_t off, uint64_t len); /* make [off, off+len) writable without faults */
 extern int pt_seg_pending; /* a fork child that has not exported yet */
 void pt_seg_export_child(void);
 void pt_seg_keep_private(void); /* a fork child that never exports */
 void pt_seg_remove(void); /* unlink the segment's name now (a verifier stop) */
-int pt_seg_fd(void);       /* the segment file's descriptor, -1 if none (pooltag run guards it) */
 void pt_seg_lock(void);
 void pt_seg_unlock(void);
 static inline struct pt__ctr *pt_seg_shard(uint32_t shard)
@@ -100,8 +103,10 @@ struct pt_site *pt_behalf_site(struct pt_site *own); /* the caller acted for, el
 
 /* ---- object.c, verify.c ---- */
 struct pt_acq; /* one outstanding reference or handle */
+/* alt: the slot of another reference a release may have been meant for
+ * instead of this one's (the pairing guessed between them), 0 if certain. */
 typedef void (*pt_acq_fn)(const struct pt_objtype *type, uint32_t slot, uint32_t stack,
-			  uint32_t epoch, int is_handle, void *arg);
+			  uint32_t epoch, int is_handle, uint32_t alt, void *arg);
 void pt_obj_each_acq(pt_acq_fn fn, void *arg); /* under the objects' lock */
 void pt_obj_lock(void); /* the objects' lock, which handle tables share */
 void pt_obj_unlock(void);
@@ -133,6 +138,13 @@ void pt_track_install(int on);
 void pt_track_block_add(struct pt_trec *r, uint32_t slot);
 void pt_track_block_del(struct pt_trec *r);
 uint32_t pt_track_block_sample(uint32_t slot); /* a stack of a live block of slot, or 0 */
+/* Calls fn for every live record, every stripe locked meanwhile (fn must
+ * not allocate or free a tracked block). */
+void pt_track_each(void (*fn)(struct pt_trec *r, void *arg), void *arg);
+size_t pt_track_count(void); /* live records (exact while no thread allocates) */
+extern __thread int pt_track_cs __attribute__((tls_model("initial-exec")));
+extern __thread int pt_track_cs_pending __attribute__((tls_model("initial-exec")));
+extern void (*pt_track_cs_park)(void);
 void pt_track_fork_prepare(void);
 void pt_track_fork_release(void);
 

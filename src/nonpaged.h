@@ -35,7 +35,7 @@ int pt_np_alone(size_t size, size_t align);
 void pt_np_prepare(void);
 void pt_np_parent(void);
 void pt_np_child(void);
-void pt_fork_handlers(void); /* segment.c: registers the library's handlers once */
+void pt_fork_handlers(void); /* lifecycle.c: registers the library's handlers once */
 
 /* Bytes currently locked by the pool (slabs and large blocks), for tests. */
 size_t pt_np_locked_bytes(void);

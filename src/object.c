@@ -19,7 +19,14 @@
  * tag, first one taken by the releasing module, else the most recent one.
  * A reference handed from one module to another and released there pairs
  * with it and is no finding; what a module took and nobody released stays
- * charged to it.
+ * charged to it.  Among the releasing module's own: the most recent one
+ * taken in the releasing function (code that looks an object up and
+ * releases it again on its way out), else the oldest (the final release of
+ * an object pairs with its creation, so a reference some function forgot
+ * stays charged to that function's line).  When that last choice was made
+ * between references of different lines, the ones left behind remember
+ * the line chosen (alt): if one of them is never released, the report says
+ * the pairing was not certain and names both lines.
  *
  * Every live object is in a set keyed by address, so a reference to a
  * deleted or foreign object is recognised without reading its memory; an
@@ -56,6 +63,7 @@ struct pt_acq {
 	uint32_t reftag;
 	uint32_t stack; /* 0: not tracked */
 	uint32_t epoch; /* modules loaded before it was taken (pt_module_epoch) */
+	uint32_t alt;   /* a release chose alt's reference over this one by guess (0: none) */
 	int is_handle;
 };
 
@@ -194,6 +202,7 @@ static struct pt_acq *pt_obj_acquire(struct pt_obj *o, struct pt_site *site, uin
 	a->reftag = reftag;
 	a->stack = pt_track_stack();
 	a->epoch = pt_module_epoch();
+	a->alt = 0;
 	a->is_handle = is_handle;
 	a->next = o->acqs;
 	o->acqs = a;
@@ -300,21 +309,41 @@ static void report_not_live(const char *op, void *obj, struct pt_site *site, int
 	}
 }
 
-/* The reference a release by module `module` with tag reftag pairs with
- * (see the pairing rule above), or NULL if o holds none of that tag. */
-static struct pt_acq *pair(struct pt_obj *o, uint32_t module, uint32_t reftag)
+/* Was a taken in the function named func (the release's)? */
+static int same_function(const struct pt_acq *a, const char *func)
 {
-	struct pt_acq *recent = NULL;
+	return func && strcmp(pt_seg.strings + pt_seg.slots[a->slot].func, func) == 0;
+}
 
-	for (struct pt_acq *a = o->acqs; a; a = a->next) {
+/* The reference a release by module `module` with tag reftag, made in the
+ * function func, pairs with (see the pairing rule above), or NULL if o holds
+ * none of that tag. */
+static struct pt_acq *pair(struct pt_obj *o, uint32_t module, uint32_t reftag, const char *func)
+{
+	struct pt_acq *recent = NULL, *oldest = NULL;
+	int lines = 0; /* the module's candidates come from more than one line */
+
+	for (struct pt_acq *a = o->acqs; a; a = a->next) { /* most recent first */
 		if (a->is_handle || a->reftag != reftag)
 			continue;
-		if (a->module == module)
-			return a;
 		if (!recent)
 			recent = a;
+		if (a->module != module)
+			continue;
+		if (same_function(a, func))
+			return a;
+		if (oldest && oldest->slot != a->slot)
+			lines = 1;
+		oldest = a;
 	}
-	return recent;
+	if (!oldest)
+		return recent;
+	if (lines)
+		for (struct pt_acq *a = o->acqs; a; a = a->next)
+			if (!a->is_handle && a->reftag == reftag && a->module == module &&
+			    a->slot != oldest->slot && !a->alt)
+				a->alt = oldest->slot;
+	return oldest;
 }
 
 /* The rest of a last release, without the lock: the delete routine (which
@@ -408,7 +437,9 @@ int pt_obj_ref_at(struct pt_site *site, void *obj, uint32_t reftag)
 
 int pt_obj_deref_at(struct pt_site *site, void *obj, uint32_t reftag)
 {
-	uint32_t module = pt_module_of(pt_behalf_site(site)), tag = 0, create_slot = 0;
+	struct pt_site *charged = pt_behalf_site(site);
+	uint32_t module = pt_module_of(charged), tag = 0, create_slot = 0;
+	const char *func = charged ? charged->func : NULL;
 	struct pt_acq *a = NULL;
 	struct pt_obj *o;
 	int last = 0;
@@ -417,9 +448,9 @@ int pt_obj_deref_at(struct pt_site *site, void *obj, uint32_t reftag)
 	o = live(obj);
 	if (o) {
 		tag = o->type->tag;
-		a = pair(o, module, reftag);
+		a = pair(o, module, reftag, func);
 		if (!a && reftag) /* tagged release of an untagged reference */
-			a = pair(o, module, 0);
+			a = pair(o, module, 0, func);
 		create_slot = o->create_slot;
 		if (a)
 			last = pt_obj_drop(o, a, site);
@@ -554,7 +585,7 @@ void pt_obj_each_acq(pt_acq_fn fn, void *arg)
 		if (!o)
 			continue;
 		for (struct pt_acq *a = o->acqs; a; a = a->next)
-			fn(o->type, a->slot, a->stack, a->epoch, a->is_handle, arg);
+			fn(o->type, a->slot, a->stack, a->epoch, a->is_handle, a->alt, arg);
 	}
 	unlock_objs();
 }

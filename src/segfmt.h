@@ -72,8 +72,14 @@ struct pt_seg_header {
 	uint64_t modules_off;
 	uint32_t max_modules;
 	uint32_t nmodules; /* modules [0, nmodules) are valid; 0 is the main program */
-	uint64_t reserved[6];
+	uint64_t flags;    /* PT_SEG_FLAG_*; 0 from a writer older than the flags */
+	uint64_t reserved[5];
 };
+
+/* The writer holds the liveness lock (src/seglock.h) for as long as it
+ * lives; without this flag (an older writer) liveness is judged from the
+ * process's pid and start time alone. */
+#define PT_SEG_FLAG_LIVELOCK 1u
 
 /* Counter classes (struct pt_seg_slot.pool). */
 #define PT_SEG_CLASS_PAGED 0

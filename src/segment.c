@@ -1,20 +1,35 @@
 /*
  * segment.c - the export segment: a file in /dev/shm (or $POOLTAG_DIR) that
  * holds the counters themselves, so `pooltag used PID` reads them without
- * stopping, signalling or slowing the process.  segfmt.h gives the layout.
+ * stopping, signalling or slowing the process.  segfmt.h gives the layout,
+ * docs/segment-format.md the prose.
  *
- * The file is created at the first allocation, mode 0600, with O_EXCL and
- * O_NOFOLLOW so nobody else's file is ever written.  It is sparse: pages are
- * allocated (fallocate) before they are first written, so a full tmpfs makes
- * a registration fail cleanly instead of raising SIGBUS on the hot path.  At
- * normal exit its name is unlinked; the mapping stays, so counting goes on in
- * later exit handlers.  A fork child gets its own file, a copy of the parent's
- * counters mapped at the same address, so every pointer into the segment
- * stays valid in the child.
+ * Making it: an unnamed file (O_TMPFILE) in the directory, mode 0600, is
+ * locked (the liveness lock, seglock.h), sized, mapped and filled with its
+ * header; only then is it linked under its name (linkat, which never
+ * follows or replaces what is there).  A reader therefore never sees a
+ * segment without a header, and a remover never sees a live segment
+ * unlocked.  A name already taken (a leftover of ours no process holds is
+ * removed; anything else: another user's file, a symlink, a FIFO, a
+ * directory) makes the next fallback name be tried.
  *
- * With POOLTAG_EXPORT=0, or when no file can be made, the same layout lives in
- * private anonymous memory and nothing is exported.
+ * No descriptor is kept.  The file is closed right after it is linked: a
+ * program may close any descriptor (closefrom, close_range, a loop over
+ * 3..1023) and reuse its number, and a descriptor pooltag kept would then
+ * lead to the program's file.  The mapping itself keeps the file and its
+ * lock.  Pages are backed before they are first written with
+ * MADV_POPULATE_WRITE on the mapping (which fails cleanly when the file
+ * system is full, where a write would raise SIGBUS), so registration fails
+ * cleanly instead of faulting on the hot path; the name is unlinked at exit
+ * only while it still leads to this file (same device and inode).
+ *
+ * A fork child gets its own file, a copy of the parent's counters as they
+ * were when fork was called, mapped at the same address, so every pointer
+ * into the segment stays valid in the child.  With POOLTAG_EXPORT=0, or
+ * when no file can be made, the same layout lives in private anonymous
+ * memory and nothing is exported (the second case says so on stderr).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -27,23 +42,39 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "nonpaged.h"
 #include "procinfo.h"
-#include "stack.h"
+#include "seglock.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 struct pt_seg pt_seg;
 uint32_t pt__fast_slots;
 int pt_seg_pending;
 
+/* 1 in the interposer's copy of the library (preload/owner.c defines it),
+ * 0 in a program's own copy. */
+__attribute__((weak)) int pt__seg_interposer;
+
+/* Is this a program's own copy of the library, running under `pooltag
+ * run`?  The interposer's copy owns the segment then (preload/owner.c). */
+static int defer_to_interposer(void)
+{
+	return !pt__seg_interposer && dlsym(RTLD_DEFAULT, "pooltag_run_interposer") != NULL;
+}
+
 /* All of the module's state.  lock serialises registration, shard attach and
  * fork; the hot path never takes it. */
 static struct {
-	pthread_once_t once;
 	pthread_mutex_t lock;
-	int fd;      /* -1 when the segment is private memory */
-	size_t size; /* bytes mapped */
-	char path[256];
-} seg = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, -1, 0, ""};
+	int exported;        /* the segment is a shared file mapping */
+	dev_t dev;           /* the file's identity, for the unlink at exit */
+	ino_t ino;
+	size_t size;         /* bytes mapped */
+	void *fork_copy;     /* the counters as they were at fork (prepare), or NULL */
+	char path[256];      /* its name; "" once unlinked or when private */
+} seg = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, NULL, ""};
 
 void pt_seg_lock(void)
 {
@@ -55,10 +86,14 @@ void pt_seg_unlock(void)
 	pthread_mutex_unlock(&seg.lock);
 }
 
+static uint64_t page_size(void)
+{
+	return (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
 static uint64_t round_page(uint64_t n)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	return (n + page - 1) & ~(page - 1);
+	return (n + page_size() - 1) & ~(page_size() - 1);
 }
 
 /* A positive integer from the environment, clamped to [lo, hi]. */
@@ -96,73 +131,31 @@ static void layout(struct pt_seg_header *h)
 	h->size = h->shards_off + h->shard_stride * h->max_shards;
 }
 
-/* Makes [off, off + len) of the segment backed by memory.  0, or -1 when
- * the file system is full (the caller degrades; nothing has been written). */
-int pt_seg_commit(uint64_t off, uint64_t len)
+/* Backs [off, off + len) of a file mapping at base with pages, through the
+ * mapping (no descriptor).  0, or -1 when the file system is full. */
+static int populate(void *base, uint64_t off, uint64_t len)
 {
-	if (seg.fd < 0 || len == 0)
+	uint64_t start = off & ~(page_size() - 1), end = round_page(off + len);
+
+	if (len == 0)
 		return 0;
-	while (fallocate(seg.fd, 0, (off_t)off, (off_t)len) != 0) {
+	while (madvise((char *)base + start, end - start, MADV_POPULATE_WRITE) != 0) {
 		if (errno == EINTR)
 			continue;
-		if (errno == EOPNOTSUPP)
-			return 0; /* cannot reserve ahead here; writes will allocate */
-		return -1;
+		/* A kernel before 5.14: nothing can be reserved ahead; writes
+		 * allocate (and a full file system raises SIGBUS there). */
+		return errno == EINVAL ? 0 : -1;
 	}
 	return 0;
 }
 
-/* Is the existing file at path a leftover of ours: our uid, and not the
- * segment of a live process (no valid header, its process gone, or this
- * very process before an exec)? */
-static int leftover(const char *path)
+/* Makes [off, off + len) of the segment backed by memory.  0, or -1 when
+ * the file system is full (the caller degrades; nothing has been written). */
+int pt_seg_commit(uint64_t off, uint64_t len)
 {
-	struct pt_seg_header h;
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	int stale = 0;
-
-	if (fd < 0)
-		return 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid())
-		stale = pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-			memcmp(h.magic, PT_SEG_MAGIC, sizeof(h.magic)) != 0 || h.pid == getpid() ||
-			!pt_proc_alive(h.pid, h.start_ticks);
-	close(fd);
-	return stale;
-}
-
-/* Creates the segment file for this process and returns its descriptor, or
- * -1.  The name is pooltag-PID; when that is taken by a live process of
- * another user (pid namespaces), pooltag-PID.N. */
-static int create_file(char *path, size_t pathlen)
-{
-	const char *dir = getenv("POOLTAG_DIR");
-
-	if (!dir || !*dir)
-		dir = "/dev/shm";
-	for (int i = 0; i < 8; i++) {
-		int fd, n;
-
-		if (i == 0)
-			n = snprintf(path, pathlen, "%s/" PT_SEG_PREFIX "%d", dir, (int)getpid());
-		else
-			n = snprintf(path, pathlen, "%s/" PT_SEG_PREFIX "%d.%d", dir, (int)getpid(), i);
-		if (n < 0 || (size_t)n >= pathlen)
-			return -1;
-		for (int tries = 0; tries < 2; tries++) {
-			fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-			if (fd >= 0) {
-				(void)fchmod(fd, 0600);
-				return fd;
-			}
-			if (errno != EEXIST || !leftover(path) || unlink(path) != 0)
-				break;
-		}
-		if (errno != EEXIST)
-			return -1;
-	}
-	return -1;
+	if (!seg.exported)
+		return 0; /* private memory: pages come on first touch */
+	return populate(pt_seg.hdr, off, len);
 }
 
 static void fill_identity(struct pt_seg_header *h)
@@ -174,6 +167,155 @@ static void fill_identity(struct pt_seg_header *h)
 	h->start_ticks = pt_proc_start_ticks(getpid());
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h->created_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static const char *seg_dir(void)
+{
+	const char *dir = getenv("POOLTAG_DIR");
+
+	return dir && *dir ? dir : "/dev/shm";
+}
+
+/* The i-th name this process may use: pooltag-PID, then pooltag-PID.i
+ * (another user's process of the same pid in another pid namespace, or an
+ * object planted there).  0, or -1 if it does not fit. */
+static int seg_name(char *path, size_t len, int i)
+{
+	int n = i == 0 ? snprintf(path, len, "%s/" PT_SEG_PREFIX "%d", seg_dir(), (int)getpid())
+		       : snprintf(path, len, "%s/" PT_SEG_PREFIX "%d.%d", seg_dir(), (int)getpid(), i);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* An unnamed file in the segment directory (O_TMPFILE), or, where the file
+ * system has none, a file under a name no reader lists (pooltag-PID.new,
+ * written into tmp).  -1 with errno on failure. */
+static int new_file(char *tmp, size_t tmplen)
+{
+	int fd = open(seg_dir(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	tmp[0] = 0;
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd;
+	if (snprintf(tmp, tmplen, "%s/" PT_SEG_PREFIX "%d.new", seg_dir(), (int)getpid()) >=
+	    (int)tmplen)
+		return -1;
+	for (int tries = 0; tries < 2; tries++) {
+		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+		/* A leftover of an earlier process of this pid, if it is ours and
+		 * a regular file; anything else stays and export is off. */
+		if (pt_seglock_remove_dead(tmp, geteuid()) != 1)
+			break;
+	}
+	if (fd < 0)
+		tmp[0] = 0;
+	return fd;
+}
+
+/* Gives the file open on fd (unnamed, or named tmp) its segment name, the
+ * first free one; a leftover of ours at a name is removed first.  0 with
+ * the name in seg.path, or -1. */
+static int link_name(int fd, const char *tmp)
+{
+	char src[64];
+
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+	for (int i = 0; i < 8; i++) {
+		if (seg_name(seg.path, sizeof(seg.path), i) != 0)
+			break;
+		for (int tries = 0; tries < 2; tries++) {
+			int rc = tmp[0] ? link(tmp, seg.path)
+					: linkat(AT_FDCWD, src, AT_FDCWD, seg.path, AT_SYMLINK_FOLLOW);
+			if (rc == 0) {
+				if (tmp[0])
+					unlink(tmp);
+				return 0;
+			}
+			if (errno != EEXIST)
+				goto fail;
+			/* Taken.  Removed only if it is a segment of ours that no
+			 * process holds; never followed, never written. */
+			if (pt_seglock_remove_dead(seg.path, geteuid()) != 1)
+				break;
+		}
+	}
+fail:
+	if (tmp[0])
+		unlink(tmp);
+	seg.path[0] = 0;
+	return -1;
+}
+
+/* The mapping of an unnamed file shows in /proc/PID/maps as "/dev/shm/#N
+ * (deleted)"; mapped again through its name it shows the name, as people
+ * and tools looking for a process's segment expect.  The new description
+ * takes the liveness lock before the old one (and its lock) goes with the
+ * mapping it replaces, so the file is never unlocked.  Only when the name
+ * still leads to this very file; else the first mapping stays. */
+static void remap_by_name(void *map, const struct stat *want)
+{
+	struct stat st;
+	int fd = open(seg.path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && st.st_dev == want->st_dev && st.st_ino == want->st_ino &&
+	    pt_seglock_hold(fd) == 0)
+		(void)mmap(map, seg.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	close(fd);
+}
+
+/* Makes the segment file: locked, sized, mapped, filled by fill(map, ctx)
+ * (which backs what it writes with populate), then named.  The descriptor
+ * lives only inside this call.  The mapping, or NULL (nothing left behind). */
+static void *make_file(int (*fill)(void *map, void *ctx), void *ctx)
+{
+	char tmp[256];
+	struct stat st;
+	void *map = MAP_FAILED;
+	int fd = new_file(tmp, sizeof(tmp)), e;
+
+	if (fd < 0)
+		return NULL;
+	if (fchmod(fd, 0600) != 0 || pt_seglock_hold(fd) != 0 || ftruncate(fd, (off_t)seg.size) != 0 ||
+	    fstat(fd, &st) != 0)
+		goto fail;
+	map = mmap(NULL, seg.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED || fill(map, ctx) != 0 || link_name(fd, tmp) != 0)
+		goto fail;
+	close(fd); /* the mapping keeps the file and its lock */
+	seg.dev = st.st_dev;
+	seg.ino = st.st_ino;
+	seg.exported = 1;
+	remap_by_name(map, &st);
+	return map;
+fail:
+	e = errno; /* the reason, for say() */
+	if (map != MAP_FAILED)
+		munmap(map, seg.size);
+	if (tmp[0])
+		unlink(tmp);
+	close(fd);
+	seg.path[0] = 0;
+	errno = e;
+	return NULL;
+}
+
+/* Says why this process exports no counters of its own (once: the
+ * segment is made once): a user who asked for counters and finds none must
+ * hear why.  "pooltag: PROG (pid N)" what [where: errno]. */
+static void say(const char *what, const char *where)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "pooltag: %s (pid %d)%s%s%s%s\n",
+			 program_invocation_short_name, (int)getpid(), what, where ? where : "",
+			 where ? ": " : "", where ? strerror(errno) : "");
+
+	if (n > 0 && write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1) < 0) {
+		/* nowhere to say it */
+	}
 }
 
 static void set_pointers(void *base)
@@ -188,59 +330,14 @@ static void set_pointers(void *base)
 	pt_seg.shards = (char *)base + h->shards_off;
 }
 
-static void unlink_at_exit(void)
-{
-	if (seg.fd >= 0 && seg.path[0])
-		unlink(seg.path);
-}
-
+/* Unlinks the segment's name while it still leads to this process's file. */
 void pt_seg_remove(void)
 {
-	unlink_at_exit();
-}
+	struct stat st;
 
-/* Sizes the new file, backs its header page and maps it; NULL on failure. */
-static void *map_file(int fd, size_t size)
-{
-	void *p;
-
-	if (ftruncate(fd, (off_t)size) != 0 || pt_seg_commit(0, sizeof(struct pt_seg_header)) != 0)
-		return NULL;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-/*
- * The library's fork handlers, one set for every module, so that the locks
- * are taken in one order, the order the library nests them in: the
- * objects' lock (references register slots and capture stacks under it),
- * then the segment's, then the leaves (symbols, stack depot, non-paged pool,
- * tracked-block lists, the special pool, then the block layer's tombstones).  Every lock is held across fork, so the child
- * inherits no lock held by a thread that is not there; the child releases
- * them in its handler.
- */
-static void atfork_prepare(void)
-{
-	pt_obj_fork_lock();
-	pt_seg_lock();
-	pt_sym_lock();
-	pt_stack_lock();
-	pt_np_prepare();
-	pt_track_fork_prepare();
-	pt_special_fork_prepare();
-	pt_block_fork_prepare();
-}
-
-static void atfork_parent(void)
-{
-	pt_block_fork_release();
-	pt_special_fork_release();
-	pt_track_fork_release();
-	pt_np_parent();
-	pt_stack_unlock();
-	pt_sym_unlock();
-	pt_seg_unlock();
-	pt_obj_fork_unlock();
+	if (seg.exported && seg.path[0] && lstat(seg.path, &st) == 0 && st.st_dev == seg.dev &&
+	    st.st_ino == seg.ino)
+		unlink(seg.path);
 }
 
 /* The parts of the segment that hold data: the header, the published
@@ -261,14 +358,13 @@ static int for_used_ranges(int (*put)(void *ctx, uint64_t off, uint64_t len), vo
 	return rc;
 }
 
-static int put_file(void *ctx, uint64_t off, uint64_t len)
+/* Copies a used range into a new file mapping (backing it first). */
+static int put_file(void *map, uint64_t off, uint64_t len)
 {
-	const char *src = (const char *)pt_seg.hdr + off;
-
-	(void)ctx;
-	if (pt_seg_commit(off, len) != 0)
+	if (populate(map, off, len) != 0)
 		return -1;
-	return pwrite(seg.fd, src, len, (off_t)off) == (ssize_t)len ? 0 : -1;
+	memcpy((char *)map + off, (const char *)pt_seg.hdr + off, len);
+	return 0;
 }
 
 static int put_mem(void *ctx, uint64_t off, uint64_t len)
@@ -278,47 +374,76 @@ static int put_mem(void *ctx, uint64_t off, uint64_t len)
 }
 
 /*
- * In a fork child the mapping is still the parent's file: the child's counts
- * would land in its parent's counters.  The child first takes a private copy
- * of what was written, mapped at the same address so every pointer into the
- * segment stays valid.  It exports a file of its own only when it next
- * counts (pt_seg_export_child): a child that just calls exec never leaves a
- * file behind, since exec runs no exit handler to remove it.  Until then
- * the forking thread (the child's only one) has no pt__tls_ctr, so every
- * count takes the library's slow path, which calls pt_seg_export_child
- * first; threads started later have none either.
+ * Fork, in three steps the lifecycle module (lifecycle.c) calls with every
+ * library lock held.  Before fork, a private copy of what was written is
+ * taken: the child's memory is the parent's at the moment of fork, but a
+ * shared mapping is not copied by fork, so a copy taken in the child would
+ * include what the parent's other threads count after the fork.  (Counting
+ * takes no lock: counts made by other threads while fork runs land in the
+ * copy or not, as their blocks land in the child's memory or not; a program
+ * that holds its threads across fork gets exact counts in the child.)
  */
-static void seg_child(void)
+void pt_seg_fork_prepare(void)
 {
-	void *base = pt_seg.hdr, *copy;
+	void *copy;
 
-	pt_shard_atfork_child();
-	if (seg.fd < 0)
-		return; /* private memory: already the child's own copy */
-	close(seg.fd);
-	seg.fd = -1;
-	seg.path[0] = 0;
+	seg.fork_copy = NULL;
+	if (!seg.exported)
+		return; /* private memory: fork itself copies it */
 	copy = mmap(NULL, seg.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		    -1, 0);
-	if (copy == MAP_FAILED || for_used_ranges(put_mem, copy) != 0 ||
-	    mremap(copy, seg.size, seg.size, MREMAP_MAYMOVE | MREMAP_FIXED, base) == MAP_FAILED)
+	if (copy == MAP_FAILED)
+		return; /* the child copies the shared mapping itself */
+	for_used_ranges(put_mem, copy);
+	seg.fork_copy = copy;
+}
+
+void pt_seg_fork_parent(void)
+{
+	if (seg.fork_copy)
+		munmap(seg.fork_copy, seg.size);
+	seg.fork_copy = NULL;
+}
+
+/*
+ * In a fork child the mapping is still the parent's file: the child's counts
+ * would land in its parent's counters.  The child puts the copy taken before
+ * fork at the same address, so every pointer into the segment stays valid;
+ * that also drops the child's reference to the parent's file (and so to its
+ * liveness lock).  It exports a file of its own only when it next counts
+ * (pt_seg_export_child): a child that just calls exec never leaves a file
+ * behind, since exec runs no exit handler to remove it.  Until then the
+ * forking thread (the child's only one) has no pt__tls_ctr, so every count
+ * takes the library's slow path, which calls pt_seg_export_child first;
+ * threads started later have none either.
+ */
+void pt_seg_fork_child(void)
+{
+	void *base = pt_seg.hdr, *copy = seg.fork_copy;
+
+	seg.fork_copy = NULL;
+	pt_shard_atfork_child();
+	if (!seg.exported)
+		return; /* private memory: already the child's own copy */
+	seg.exported = 0;
+	seg.path[0] = 0;
+	if (!copy) {
+		copy = mmap(NULL, seg.size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (copy == MAP_FAILED || for_used_ranges(put_mem, copy) != 0)
+			abort(); /* the child would corrupt its parent's counters */
+	}
+	if (mremap(copy, seg.size, seg.size, MREMAP_MAYMOVE | MREMAP_FIXED, base) == MAP_FAILED)
 		abort(); /* the child would corrupt its parent's counters */
 	fill_identity(pt_seg.hdr);
 	pt__tls_ctr = NULL;
 	__atomic_store_n(&pt_seg_pending, 1, __ATOMIC_RELEASE);
 }
 
-static void atfork_child(void)
+static int fill_child(void *map, void *ctx)
 {
-	seg_child();
-	pt_block_fork_release();
-	pt_special_fork_release();
-	pt_track_fork_release();
-	pt_np_child();
-	pt_stack_unlock();
-	pt_sym_atfork_child();
-	pt_seg_unlock();
-	pt_obj_fork_unlock();
+	(void)ctx;
+	return for_used_ranges(put_file, map);
 }
 
 /* A fork child's first count: copy the private counters into a file of its
@@ -328,18 +453,16 @@ static void atfork_child(void)
  * privately. */
 void pt_seg_export_child(void)
 {
-	void *base = pt_seg.hdr;
+	void *base = pt_seg.hdr, *map;
 
 	pt_seg_lock();
 	if (__atomic_load_n(&pt_seg_pending, __ATOMIC_ACQUIRE)) {
-		seg.fd = create_file(seg.path, sizeof(seg.path));
-		if (seg.fd >= 0 && (ftruncate(seg.fd, (off_t)seg.size) != 0 ||
-				    for_used_ranges(put_file, NULL) != 0 ||
-				    mmap(base, seg.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-					 seg.fd, 0) == MAP_FAILED)) {
-			unlink(seg.path);
-			close(seg.fd);
-			seg.fd = -1;
+		map = make_file(fill_child, NULL);
+		if (map && mremap(map, seg.size, seg.size, MREMAP_MAYMOVE | MREMAP_FIXED, base) ==
+				   MAP_FAILED) {
+			pt_seg_remove();
+			munmap(map, seg.size);
+			seg.exported = 0;
 			seg.path[0] = 0;
 		}
 		__atomic_store_n(&pt_seg_pending, 0, __ATOMIC_RELEASE);
@@ -356,89 +479,69 @@ void pt_seg_keep_private(void)
 	pt_seg_unlock();
 }
 
-static void init_once(void)
+/* The header as a new process writes it, into base. */
+static void write_header(void *base, const struct pt_seg_header *geo, int locked)
+{
+	struct pt_seg_header *h = base;
+
+	memcpy(base, geo, sizeof(*geo));
+	memcpy(h->magic, PT_SEG_MAGIC, sizeof(h->magic));
+	h->version = PT_SEG_VERSION;
+	h->header_size = sizeof(*h);
+	h->flags = locked ? PT_SEG_FLAG_LIVELOCK : 0;
+	fill_identity(h);
+	snprintf(h->comm, sizeof(h->comm), "%s", program_invocation_short_name);
+	h->nslots = 1; /* slot 0 means "unregistered" */
+}
+
+/* Backs the first page of every region and writes the header, before the
+ * file has a name: the last-resort slots and shard 0 must never fault, so
+ * a file system too full for them means no export at all, never a SIGBUS
+ * later. */
+static int fill_new(void *map, void *ctx)
+{
+	const struct pt_seg_header *geo = ctx;
+
+	if (populate(map, 0, sizeof(*geo)) != 0 ||
+	    populate(map, geo->slots_off, PT_FIRST_COMMIT * sizeof(struct pt_seg_slot)) != 0 ||
+	    populate(map, geo->descs_off, sizeof(struct pt_seg_desc)) != 0 ||
+	    populate(map, geo->modules_off, 256 * sizeof(struct pt_seg_module)) != 0 ||
+	    populate(map, geo->strings_off, 3) != 0 ||
+	    populate(map, geo->shards_off, PT_FIRST_COMMIT * sizeof(struct pt_seg_ctr)) != 0)
+		return -1;
+	write_header(map, geo, 1);
+	return 0;
+}
+
+/* Makes the process's segment: a file, else private memory.  Called once,
+ * by the lifecycle module's initialisation (after the options are read). */
+void pt_seg_create(void)
 {
 	struct pt_seg_header geo = {0};
 	const char *exp = getenv("POOLTAG_EXPORT");
 	void *base = NULL;
 
-	pt_config_init(); /* options first: they decide the fast path */
-
 	layout(&geo);
 	seg.size = geo.size;
-	if (!(exp && strcmp(exp, "0") == 0)) {
-		seg.fd = create_file(seg.path, sizeof(seg.path));
-		/* Back the first page of every region now: the last-resort slots
-		 * and shard 0 must never fault, so a file system too full for
-		 * them means no export at all, never a SIGBUS later. */
-		if (seg.fd >= 0 &&
-		    (!(base = map_file(seg.fd, seg.size)) ||
-		     pt_seg_commit(geo.slots_off, PT_FIRST_COMMIT * sizeof(struct pt_seg_slot)) != 0 ||
-		     pt_seg_commit(geo.descs_off, sizeof(struct pt_seg_desc)) != 0 ||
-		     pt_seg_commit(geo.modules_off, 256 * sizeof(struct pt_seg_module)) != 0 ||
-		     pt_seg_commit(geo.strings_off, 3) != 0 ||
-		     pt_seg_commit(geo.shards_off, PT_FIRST_COMMIT * sizeof(struct pt_seg_ctr)) != 0)) {
-			if (base)
-				munmap(base, seg.size);
-			base = NULL;
-			unlink(seg.path);
-			close(seg.fd);
-			seg.fd = -1;
-		}
-	}
+	if (exp && strcmp(exp, "0") == 0)
+		; /* asked for no export */
+	else if (defer_to_interposer())
+		say(" links libpooltag and runs under pooltag run: pooltag run's counters are "
+		    "exported, the program's own stay private", NULL);
+	else if (!(base = make_file(fill_new, &geo)))
+		say(": exports no counters: cannot make a segment in ", seg_dir());
 	if (!base) {
-		seg.path[0] = 0;
 		base = mmap(NULL, seg.size, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (base == MAP_FAILED)
 			abort(); /* no address space for counters at all: nothing sane to do */
+		write_header(base, &geo, 0);
 	}
-	memcpy(base, &geo, sizeof(geo));
-	struct pt_seg_header *h = base;
-	uint64_t magic;
-	h->version = PT_SEG_VERSION;
-	h->header_size = sizeof(*h);
-	fill_identity(h);
-	snprintf(h->comm, sizeof(h->comm), "%s", program_invocation_short_name);
-	h->nslots = 1; /* slot 0 means "unregistered" */
-	/* The magic last, in one store after the rest of the header: a reader
-	 * that sees it whole sees a complete header; before, it sees zeros
-	 * (or, copying byte by byte, some of the magic's bytes and zeros). */
-	memcpy(&magic, PT_SEG_MAGIC, sizeof(magic));
-	__atomic_store_n((uint64_t *)(void *)h->magic, magic, __ATOMIC_RELEASE);
 	set_pointers(base);
-	pt_block_fast_path();
-	pt_fork_handlers();
-	if (seg.fd >= 0)
-		atexit(unlink_at_exit);
-}
-
-static void fork_once(void)
-{
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-}
-
-/* Registers the library's fork handlers, once, before any of its locks can
- * be held: called by every module's initialisation that has a lock. */
-void pt_fork_handlers(void)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, fork_once);
-}
-
-void pt_seg_init(void)
-{
-	pthread_once(&seg.once, init_once);
-}
-
-int pt_seg_fd(void)
-{
-	return seg.fd;
 }
 
 const char *pt_export_path(void)
 {
 	pt_seg_init();
-	return seg.fd >= 0 ? seg.path : NULL;
+	return seg.exported && seg.path[0] ? seg.path : NULL;
 }

@@ -9,10 +9,10 @@
  * Threads beyond max_shards, and a thread that counts after its shard was
  * released in its exit path, share shard 0 with atomic read-modify-write.
  *
- * Readers sum a slot over shards [0, nshards).  They read every shard's
- * frees before any shard's allocations: each free follows its allocation, so
- * the sum of frees read first never exceeds the allocations read after, and
- * a live read never shows a negative outstanding count.
+ * Readers sum a slot over shards [0, nshards), allocations, frees and
+ * allocations again until the two agree (sum_slot), so that a live read
+ * shows the count of one instant: never more outstanding than ever existed
+ * at once, nor fewer than zero.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -124,26 +124,55 @@ void pt_shard_atfork_child(void)
 			shards.free[shards.nfree++] = s;
 }
 
-/* Sums slot counters into out (adding to what it holds), frees first. */
-static void sum_slot(uint32_t slot, struct pt_count *out, uint64_t *bytes_alloc,
-		     uint64_t *bytes_freed)
+/* Adds field f and the one after it (0: nallocs and bytes_alloc, 2: nfrees
+ * and bytes_freed) of slot over shards [0, nshards now). */
+static void sum_field(uint32_t slot, int f, uint64_t *n, uint64_t *bytes)
 {
-	uint32_t n = __atomic_load_n(&pt_seg.hdr->nshards, __ATOMIC_ACQUIRE);
+	uint32_t nsh = __atomic_load_n(&pt_seg.hdr->nshards, __ATOMIC_ACQUIRE);
 
-	for (uint32_t s = 0; s < n; s++) {
-		struct pt__ctr *c = pt_seg_shard(s) + slot;
-		out->nfrees += __atomic_load_n(&c->nfrees, __ATOMIC_RELAXED);
-		*bytes_freed += __atomic_load_n(&c->bytes_freed, __ATOMIC_RELAXED);
+	*n = *bytes = 0;
+	for (uint32_t sh = 0; sh < nsh; sh++) {
+		uint64_t *c = (uint64_t *)(pt_seg_shard(sh) + slot);
+		*n += __atomic_load_n(&c[f], __ATOMIC_RELAXED);
+		*bytes += __atomic_load_n(&c[f + 1], __ATOMIC_RELAXED);
 	}
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	for (uint32_t s = 0; s < n; s++) {
-		struct pt__ctr *c = pt_seg_shard(s) + slot;
-		out->nallocs += __atomic_load_n(&c->nallocs, __ATOMIC_RELAXED);
-		*bytes_alloc += __atomic_load_n(&c->bytes_alloc, __ATOMIC_RELAXED);
-	}
 }
 
-/* Sums every slot of pool whose tag is tag (any tag when all is set). */
+/* Tries before a slot's read settles for the bounded fallback. */
+#define SUM_TRIES 256
+
+/*
+ * Sums one slot so that a live read shows what was outstanding at one
+ * instant during the read: allocations (A), frees (F), allocations again
+ * (A').  Counters only grow (and a shard is in use before its first count),
+ * so when A' == A no allocation was made while the frees were read, and
+ * A - F is the outstanding count of an instant in that time: never below 0,
+ * never above the most that ever existed at once.  Otherwise it is tried
+ * again; after SUM_TRIES the last A - F is taken, lowered to 0 if below:
+ * A was read before F, so it is still at most what was outstanding when
+ * the frees were read, never more than existed.  docs/segment-format.md,
+ * "Reading safely".
+ */
+static void sum_slot(uint32_t slot, struct pt_count *out, uint64_t *ba, uint64_t *bf)
+{
+	uint64_t a, b, f, fb, a2, b2;
+
+	for (int i = 0;; i++) {
+		sum_field(slot, 0, &a, &b);
+		sum_field(slot, 2, &f, &fb);
+		sum_field(slot, 0, &a2, &b2);
+		if ((a2 == a && b2 == b) || i + 1 == SUM_TRIES)
+			break;
+	}
+	out->nallocs += a;
+	out->nfrees += f < a ? f : a;
+	*ba += b;
+	*bf += fb < b ? fb : b;
+}
+
+/* Sums every slot of pool whose tag is tag (any tag when all is set).  Each
+ * slot is a count of one instant (sum_slot); a tag's sum adds its sites. */
 static int count(uint32_t tag, int all, enum pt_pool pool, struct pt_count *out)
 {
 	uint64_t ba = 0, bf = 0;
@@ -161,12 +190,8 @@ static int count(uint32_t tag, int all, enum pt_pool pool, struct pt_count *out)
 		if (s->pool == (uint32_t)pool && (all || s->tag == tag))
 			sum_slot(slot, out, &ba, &bf);
 	}
-	/* Clamped: on a weakly ordered CPU a free can become visible before the
-	 * allocation it follows; the pair is then in flight, not negative. */
-	if (out->nfrees > out->nallocs)
-		out->nfrees = out->nallocs;
 	out->curblocks = out->nallocs - out->nfrees;
-	out->curbytes = bf < ba ? ba - bf : 0;
+	out->curbytes = ba - bf;
 	return 0;
 }
 
@@ -176,10 +201,8 @@ void pt_slot_sum(uint32_t slot, struct pt_count *out)
 
 	*out = (struct pt_count){0};
 	sum_slot(slot, out, &ba, &bf);
-	if (out->nfrees > out->nallocs)
-		out->nfrees = out->nallocs;
 	out->curblocks = out->nallocs - out->nfrees;
-	out->curbytes = bf < ba ? ba - bf : 0;
+	out->curbytes = ba - bf;
 }
 
 int pt_count_tag(uint32_t tag, enum pt_pool pool, struct pt_count *out)

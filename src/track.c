@@ -33,11 +33,23 @@
 
 static struct stripe {
 	int lock;
+	size_t n;            /* records in the list */
 	struct pt_trec head; /* circular list; an empty one is all NULL until first use */
 } __attribute__((aligned(64))) stripes[NSTRIPES];
 
+/* A thread inside a stripe's critical section must not be parked there
+ * (the exit scan of pooltag run, preload/reach.c, walks every stripe while
+ * the other threads are stopped): its stop signal then only sets
+ * pt_track_cs_pending, and the thread parks itself by calling
+ * pt_track_cs_park when it leaves. */
+__thread int pt_track_cs __attribute__((tls_model("initial-exec")));
+__thread int pt_track_cs_pending __attribute__((tls_model("initial-exec")));
+void (*pt_track_cs_park)(void);
+
 static void lock(struct stripe *s)
 {
+	pt_track_cs++;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED))
 			__builtin_ia32_pause();
@@ -48,6 +60,13 @@ static void lock(struct stripe *s)
 static void unlock(struct stripe *s)
 {
 	__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (--pt_track_cs == 0 && pt_unlikely(pt_track_cs_pending)) {
+		void (*park)(void) = __atomic_load_n(&pt_track_cs_park, __ATOMIC_ACQUIRE);
+		pt_track_cs_pending = 0;
+		if (park)
+			park();
+	}
 }
 
 /* Fork: no stripe may stay locked in the child by a thread that is not
@@ -80,6 +99,7 @@ void pt_track_block_add(struct pt_trec *r, uint32_t slot)
 	r->prev = &s->head;
 	r->next->prev = r;
 	s->head.next = r;
+	s->n++;
 	unlock(s);
 }
 
@@ -90,6 +110,7 @@ void pt_track_block_del(struct pt_trec *r)
 	lock(s);
 	r->prev->next = r->next;
 	r->next->prev = r->prev;
+	s->n--;
 	unlock(s);
 }
 
@@ -106,6 +127,47 @@ uint32_t pt_track_block_sample(uint32_t slot)
 		unlock(s);
 	}
 	return stack;
+}
+
+/*
+ * Walks the 64 lists side by side, one record of each in turn: the records
+ * are scattered over the heap and each is a cache (and TLB) miss, and 64
+ * independent chains let the processor wait for many misses at once where
+ * one list after the other would wait for each.
+ */
+void pt_track_each(void (*fn)(struct pt_trec *r, void *arg), void *arg)
+{
+	struct pt_trec *cur[NSTRIPES];
+	int active = 0;
+
+	for (int i = 0; i < NSTRIPES; i++) {
+		lock(&stripes[i]);
+		cur[i] = stripes[i].head.next;
+		active += cur[i] != &stripes[i].head;
+	}
+	while (active) {
+		active = 0;
+		for (int i = 0; i < NSTRIPES; i++) {
+			struct pt_trec *r = cur[i];
+			if (r == &stripes[i].head)
+				continue;
+			cur[i] = r->next;
+			__builtin_prefetch(cur[i]);
+			fn(r, arg);
+			active = 1;
+		}
+	}
+	for (int i = NSTRIPES; i-- > 0;)
+		unlock(&stripes[i]);
+}
+
+size_t pt_track_count(void)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < NSTRIPES; i++)
+		n += __atomic_load_n(&stripes[i].n, __ATOMIC_RELAXED);
+	return n;
 }
 
 /* ---- the tracking layer ---- */

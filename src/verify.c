@@ -132,6 +132,7 @@ struct group {
 	uint64_t count, bytes;
 	uint32_t stack; /* a sample */
 	int via_stack;  /* charged through a stack frame, not the site */
+	uint32_t alt;   /* references: pairing was not certain, alt's line is the other candidate */
 };
 
 struct scan {
@@ -154,11 +155,11 @@ static int stack_in(uint32_t id, const struct pt_module *m)
 }
 
 static void add(struct scan *sc, int kind, uint32_t slot, const struct pt_objtype *type,
-		uint64_t count, uint64_t bytes, uint32_t stack, int via_stack)
+		uint64_t count, uint64_t bytes, uint32_t stack, int via_stack, uint32_t alt)
 {
 	for (int i = 0; i < sc->n; i++) {
 		struct group *g = &sc->g[i];
-		if (g->kind == kind && g->slot == slot && g->type == type) {
+		if (g->kind == kind && g->slot == slot && g->type == type && g->alt == alt) {
 			g->count += count;
 			if (!g->stack)
 				g->stack = stack;
@@ -175,19 +176,19 @@ static void add(struct scan *sc, int kind, uint32_t slot, const struct pt_objtyp
 		sc->g = ng;
 		sc->cap = ncap;
 	}
-	sc->g[sc->n++] = (struct group){kind, slot, type, count, bytes, stack, via_stack};
+	sc->g[sc->n++] = (struct group){kind, slot, type, count, bytes, stack, via_stack, alt};
 }
 
 static void each_acq(const struct pt_objtype *type, uint32_t slot, uint32_t stack,
-		     uint32_t epoch, int is_handle, void *arg)
+		     uint32_t epoch, int is_handle, uint32_t alt, void *arg)
 {
 	struct scan *sc = arg;
 	uint32_t id = pt_module_id(sc->m);
 
 	if (pt_seg.slots[slot].module == id)
-		add(sc, is_handle ? 2 : 1, slot, type, 1, 0, stack, 0);
+		add(sc, is_handle ? 2 : 1, slot, type, 1, 0, stack, 0, alt);
 	else if (stack && id != 0 && epoch >= pt_module_loaded_at(sc->m) && stack_in(stack, sc->m))
-		add(sc, is_handle ? 2 : 1, slot, type, 1, 0, stack, 1);
+		add(sc, is_handle ? 2 : 1, slot, type, 1, 0, stack, 1, alt);
 }
 
 /* "file:line in func" of a slot. */
@@ -231,6 +232,13 @@ static void print(FILE *f, const struct scan *sc, const char *modname, const cha
 				pt_objtype_name(g->type), (unsigned long long)g->count,
 				g->kind == 1 ? "acquired" : "opened", site,
 				g->via_stack ? " (through this module's code, see the stack)" : "");
+		if (g->alt) {
+			char other[512];
+			site_of(g->alt, other, sizeof(other));
+			fprintf(f, "    pairing not certain: a release made outside both functions was paired with the\n"
+				   "    older reference; candidates: %s (%llu), %s (%llu)\n",
+				site, (unsigned long long)g->count, other, (unsigned long long)g->count);
+		}
 		if (g->stack) {
 			pt_stack_format(g->stack, stack, sizeof(stack), 12);
 			fprintf(f, "    stack: %s\n", stack);
@@ -288,7 +296,7 @@ int pt_verify_module(struct pt_module *m, int apply_action)
 			uint32_t stack = pt_track_block_sample(slot);
 			if (!stack)
 				stack = pt_special_sample(slot);
-			add(sc, 0, slot, NULL, c.curblocks, c.curbytes, stack, 0);
+			add(sc, 0, slot, NULL, c.curblocks, c.curbytes, stack, 0, 0);
 		}
 	}
 	pt_obj_each_acq(each_acq, sc);

@@ -383,8 +383,8 @@ PT_TEST(test_on_behalf)
 PT_TEST(test_on_behalf_release)
 {
 	struct pt_module *m = load_plugin_in(tmpdir, NULL, 0);
+	unsigned l_main, l_create = __LINE__ + 1;
 	void *pv = pt_obj_create(t_pv, 16, 2);
-	unsigned l_main;
 
 	PT_CHECK(m != NULL);
 	if (!m)
@@ -398,10 +398,12 @@ PT_TEST(test_on_behalf_release)
 	PT_CHECK_EQ(main_count(CLS_REFS, "MpPv", l_main).nfrees, 0);
 
 	/* Without PT_ON_BEHALF the release is the provider's, a main-program
-	 * one: it takes main's most recent reference and the plugin's stays. */
+	 * one made outside the functions that took main's references: it
+	 * takes main's oldest (the creation) and the plugin's stays. */
 	PT_CHECK(SYM(m, modplug_behalf)(t_pv, 2) == pv);
 	SYM(m, modplug_put_plain)(pv);
-	PT_CHECK_EQ(main_count(CLS_REFS, "MpPv", l_main).nfrees, 1);
+	PT_CHECK_EQ(main_count(CLS_REFS, "MpPv", l_create).nfrees, 1);
+	PT_CHECK_EQ(main_count(CLS_REFS, "MpPv", l_main).nfrees, 0);
 	PT_CHECK_EQ(pt_module_check(m), 1);
 	PT_CHECK_HAS(report_text(), "  modplug.so holds 1 reference to 'MpPv' objects (Provided)");
 	PT_CHECK_EQ(pt_obj_refs(pv), 2);

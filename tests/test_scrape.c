@@ -6,6 +6,7 @@
  * processes and series, with what they leave out counted; stale and other
  * users' segments skipped.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 
 #include "pt_libtest.h"
 #include "scrape.h"
+#include "seglock.h"
 
 static struct pt_objtype *t_obj;
 static char pidl[64]; /* pid="N",comm="test_scrape" */
@@ -214,8 +216,22 @@ PT_TEST(test_process_gone_between_listing_and_reading)
 	PT_CHECK_EQ(st.errors, 0);
 }
 
+/* Holds the liveness lock of the file at path, as its live writer would
+ * (src/seglock.h): the descriptor to close when done, or -1. */
+static int hold_live(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0 && pt_seglock_hold(fd) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 PT_TEST(test_unreadable_segment_is_an_error_not_a_failure)
 {
+	int held;
 	char bad[512], logbuf[1024] = "";
 	struct pt_scrape_state st = {.errors = 5};
 	struct pt_scrape_opts o = opts(0);
@@ -232,9 +248,12 @@ PT_TEST(test_unreadable_segment_is_an_error_not_a_failure)
 		return;
 	fputs("not a segment at all", f);
 	fclose(f);
+	held = hold_live(bad); /* a live process's segment, gone corrupt */
+	PT_CHECK(held >= 0);
 	snprintf(e[0].path, sizeof(e[0].path), "%s", bad);
 	o.log = log;
 	text = pt_scrape_list(&o, &st, e, 2, &len);
+	close(held);
 	PT_CHECK(text && well_formed(text));
 	if (text) {
 		PT_CHECK_EQ(sample(text, "pooltag_scrape_processes"), 1);
@@ -260,10 +279,13 @@ PT_TEST(test_segment_not_yet_written)
 	FILE *f;
 	size_t len;
 	char *text;
+	int held;
 
 	/* Created and sized, header not written yet; its magic read while
 	 * being stored (some bytes of it, the others still zero, either
-	 * way round); then not even sized. */
+	 * way round); then not even sized (a writer older than the
+	 * liveness lock named its file before writing it; held here as its
+	 * live writer would). */
 	snprintf(path, sizeof(path), "%s/unborn", pt_segdir());
 	snprintf(e[0].path, sizeof(e[0].path), "%s", path);
 	for (int step = 0; step < 4; step++) {
@@ -279,7 +301,10 @@ PT_TEST(test_segment_not_yet_written)
 		if (step < 3)
 			fwrite(zeros, 1, sizeof(zeros), f);
 		fclose(f);
+		held = hold_live(path);
+		PT_CHECK(held >= 0);
 		text = pt_scrape_list(&o, &st, e, 2, &len);
+		close(held);
 		PT_CHECK(text && well_formed(text));
 		if (text) {
 			PT_CHECK_EQ(sample(text, "pooltag_scrape_processes"), 1);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,7 +168,7 @@ PT_TEST(test_stale_after_crash)
 	free(e);
 	PT_CHECK_EQ(stale, 1);
 	pt_view_init(&v);
-	PT_CHECK_EQ(pt_segread_pid(&v, pid, err, sizeof(err)), -1);
+	PT_CHECK_EQ(pt_segread_pid(&v, pid, err, sizeof(err)), PT_SEGREAD_EXITED);
 	PT_CHECK_HAS(err, "stale segment");
 	PT_CHECK_HAS(err, "has exited");
 	pt_view_free(&v);
@@ -216,6 +217,86 @@ static int mode_leftover(void)
 	return 0;
 }
 
+/*
+ * Fork while 4 threads allocate and free.  The threads count each
+ * operation in memory of their own, under a lock this program holds across
+ * fork (its handler is registered after the library's, so it is taken
+ * first and released last): the child's memory then holds exactly the
+ * operations made before fork, and its counters must say the same.  The
+ * parent's threads go on counting as soon as fork returns; a child that
+ * took its copy of the (shared) counters after that would count more.
+ */
+#define FORK_THREADS 4
+static pthread_mutex_t fork_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t fork_allocs, fork_frees;
+static int fork_stop;
+
+static void fork_lock(void)
+{
+	pthread_mutex_lock(&fork_mu);
+}
+
+static void fork_unlock(void)
+{
+	pthread_mutex_unlock(&fork_mu);
+}
+
+static void *fork_worker(void *arg)
+{
+	void *ring[16] = {0};
+
+	(void)arg;
+	for (unsigned i = 0; !__atomic_load_n(&fork_stop, __ATOMIC_RELAXED); i++) {
+		pthread_mutex_lock(&fork_mu);
+		if (ring[i % 16]) {
+			pt_free(ring[i % 16], "Frk8");
+			fork_frees++;
+		}
+		ring[i % 16] = pt_alloc(PT_PAGED, 8, "Frk8");
+		fork_allocs++;
+		pthread_mutex_unlock(&fork_mu);
+	}
+	for (int i = 0; i < 16; i++)
+		if (ring[i])
+			pt_free(ring[i], "Frk8");
+	return NULL;
+}
+
+PT_TEST(test_fork_counts_exact_under_threads)
+{
+	pthread_t t[FORK_THREADS];
+	int bad = 0;
+
+	pt_free(pt_alloc(PT_PAGED, 8, "Frk8"), "Frk8"); /* the library's handlers first */
+	PT_CHECK_EQ(pthread_atfork(fork_lock, fork_unlock, fork_unlock), 0);
+	for (int i = 0; i < FORK_THREADS; i++)
+		PT_CHECK_EQ(pthread_create(&t[i], NULL, fork_worker, NULL), 0);
+	for (int round = 0; round < 50; round++) {
+		int st;
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			struct pt_count c;
+			/* +1 and +1: the allocation and free before the threads. */
+			if (pt_count_tag(pt_tag_make("Frk8"), PT_PAGED, &c) != 0 ||
+			    c.nallocs != fork_allocs + 1 || c.nfrees != fork_frees + 1) {
+				fprintf(stderr, "# child: %llu allocations, %llu frees; memory says %llu, %llu\n",
+					(unsigned long long)c.nallocs, (unsigned long long)c.nfrees,
+					(unsigned long long)fork_allocs + 1, (unsigned long long)fork_frees + 1);
+				_exit(1);
+			}
+			_exit(0);
+		}
+		PT_CHECK(pid > 0);
+		if (pid > 0 && (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0))
+			bad++;
+	}
+	__atomic_store_n(&fork_stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < FORK_THREADS; i++)
+		pthread_join(t[i], NULL);
+	PT_CHECK_EQ(bad, 0);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -235,6 +316,7 @@ int main(int argc, char **argv)
 	PT_RUN(test_export_off);
 	PT_RUN(test_leftover_replaced);
 	PT_RUN(test_nothing_outstanding);
+	PT_RUN(test_fork_counts_exact_under_threads);
 	rc = pt_test_done();
 	/* Leave nothing behind: stale files of the children, then ours. */
 	{

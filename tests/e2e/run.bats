@@ -55,15 +55,18 @@ leaky_lines() {
 	runp -- "$UP/leaky"
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
 	[[ ${lines[0]} == "pid "* ]]
-	has_line "^pooltag: leaky \(pid [0-9]+\) exit holding: 5 blocks \(1879 bytes\) at 5 sites, 5 descriptors$"
-	has_line "^    1 block, 1000 bytes \[Leak\] at leaky.c:$L_MALLOC in main$"
-	has_line "^    1 block, 100 bytes \[Leak\] at leaky.c:$L_CALLOC in main$"
+	# Lost: main's frame is dead once main returned.
+	has_line "^pooltag: leaky \(pid [0-9]+\) exit: lost 4 blocks \(1407 bytes\) in 4 groups, 5 descriptors open, 0 misuse reports$"
+	has_line "^    1 block, 1000 bytes lost \[Leak\] at leaky.c:$L_MALLOC in main$"
+	has_line "^    1 block, 100 bytes lost \[Leak\] at leaky.c:$L_CALLOC in main$"
 	# strdup is a wrapper: its caller is charged, not libc.
-	has_line "^    1 block, 7 bytes \[Leak\] at leaky.c:$L_STRDUP in make_name$"
-	# The program's own wrapper is charged until it is named with --skip.
-	has_line "^    1 block, 300 bytes \[Leak\] at leaky.c:$L_WRAPPER in my_xalloc$"
-	# fopen's FILE is charged to the caller of fopen, not to libc.
-	has_line "^    1 block, [0-9]+ bytes \[Leak\] at leaky.c:$L_FOPEN in main$"
+	has_line "^    1 block, 7 bytes lost \[Leak\] at leaky.c:$L_STRDUP in make_name$"
+	# The program's own wrapper heads its group until it is named with --skip.
+	has_line "^    1 block, 300 bytes lost \[Leak\] at leaky.c:$L_WRAPPER in my_xalloc$"
+	has_line "^        #0 leaky.c:$L_WRAPPER in my_xalloc$"
+	has_line "^        #1 leaky.c:$L_WRAPPED in main$"
+	# fopen's FILE is still reachable (libc lists its open streams).
+	has_line "^  still reachable: 2 blocks, [0-9]+ bytes in 2 groups \(no finding; --show-reachable lists them\)$"
 	has_line "^    fd [0-9]+ \[File\] /dev/null opened by leaky at leaky.c:$L_OPEN in main$"
 	has_line "^    fd [0-9]+ \[Sock\] socket:\[[0-9]+\] opened by leaky at leaky.c:$L_SOCKET in main$"
 	has_line "^    fd [0-9]+ \[Pipe\] pipe:\[[0-9]+\] opened by leaky at leaky.c:$L_PIPE in main$"
@@ -76,8 +79,12 @@ leaky_lines() {
 	leaky_lines
 	runp --skip 'my_x*' -- "$UP/leaky"
 	[ "$status" -eq 0 ]
-	has_line "^    1 block, 300 bytes \[Leak\] at leaky.c:$L_WRAPPED in main$"
-	! [[ $stderr =~ "in my_xalloc" ]]
+	has_line "^    1 block, 300 bytes lost \[Leak\] at leaky.c:$L_WRAPPED in main$"
+	# The stack still shows the wrapper; the headline is its caller.
+	has_line "^        #0 leaky.c:$L_WRAPPER in my_xalloc$"
+	runp --skip 'my_x*' --show-reachable -- "$UP/leaky"
+	# fopen's FILE is charged to the caller of fopen, not to libc.
+	has_line "^    1 block, [0-9]+ bytes reachable \[Leak\] at leaky.c:$L_FOPEN in main$"
 }
 
 @test "run: --error-exitcode on findings; a clean run keeps the program's status" {
@@ -85,7 +92,7 @@ leaky_lines() {
 	[ "$status" -eq 9 ] || fail "status $status"
 	runp --error-exitcode 9 -- "$UP/leaky" clean
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
-	has_line "^pooltag: leaky \(pid [0-9]+\) exit: no leaks \(the C runtime holds [0-9]+ blocks, [0-9]+ bytes\)$"
+	has_line "^pooltag: leaky \(pid [0-9]+\) exit: clean, nothing lost; still reachable: [0-9]+ blocks, [0-9]+ bytes$"
 	[ "${#stderr_lines[@]}" -eq 1 ] || fail "more than one line: $stderr"
 	runp --quiet --error-exitcode 9 -- "$UP/leaky" clean
 	[ "$status" -eq 0 ] && [ -z "$stderr" ] || fail "status $status, stderr: $stderr"
@@ -96,7 +103,7 @@ leaky_lines() {
 @test "run: --output appends the report to a file" {
 	runp -o "$PT_TMP/report" -- "$UP/leaky"
 	[ "$status" -eq 0 ] && [ -z "$stderr" ] || fail "status $status, stderr: $stderr"
-	grep -q "^pooltag: leaky (pid [0-9]*) exit holding: 5 blocks" "$PT_TMP/report"
+	grep -q "^pooltag: leaky (pid [0-9]*) exit: lost 4 blocks" "$PT_TMP/report"
 }
 
 @test "run: pooltag used, used --sites and refs read a running program by module and line" {
@@ -125,8 +132,8 @@ leaky_lines() {
 	printf '# tags for the test\nmodule leaky Lky1\nfunc make_* Name\n' >"$PT_TMP/map"
 	runp --tags-map "$PT_TMP/map" -- "$UP/leaky"
 	[ "$status" -eq 0 ] || fail "$stderr"
-	has_line "^    1 block, 1000 bytes \[Lky1\] at leaky.c:"
-	has_line "^    1 block, 7 bytes \[Name\] at leaky.c:[0-9]+ in make_name$"
+	has_line "^    1 block, 1000 bytes lost \[Lky1\] at leaky.c:"
+	has_line "^    1 block, 7 bytes lost \[Name\] at leaky.c:[0-9]+ in make_name$"
 	printf 'module leaky Lky1\nfunc x TOOLONG\n' >"$PT_TMP/bad"
 	runp --tags-map "$PT_TMP/bad" -- "$UP/leaky"
 	assert_error "run: .*/bad:2: a tag is 1 to 4 printable ASCII characters$"
@@ -142,9 +149,11 @@ leaky_lines() {
 	[ "$status" -eq 5 ] || fail "status $status: $stderr"
 	[ "$output" = closed ]
 	has_line "^pooltag: libuplug.so \(pid [0-9]+\) unloaded holding: 10 blocks \(640 bytes\) at 1 sites, 1 descriptors$"
-	has_line "^    10 blocks, 640 bytes \[uplu\] at libuplug.c:$la in plug_work$"
+	has_line "^    10 blocks, 640 bytes held \[uplu\] by libuplug.so \(unloaded\) at libuplug.c:$la in plug_work$"
 	has_line "^    fd [0-9]+ \[File\] /dev/null opened by libuplug.so at libuplug.c:$lo in plug_work$"
-	has_line "^  memory held by libuplug.so \(unloaded\): 10 blocks, 640 bytes$"
+	# At exit the blocks are lost; their stack keeps the unloaded object's names.
+	has_line "^    10 blocks, 640 bytes lost \[uplu\] at libuplug.c:$la in plug_work$"
+	has_line "^        #0 libuplug.c:$la in plug_work$"
 	runp -e 5 -- "$UP/dlhost" "$UP/libuplug.so" 10 clean
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
 	has_line "^pooltag: libuplug.so \(pid [0-9]+\) unloaded: clean, nothing held$"
@@ -157,8 +166,8 @@ leaky_lines() {
 	runp -- "$UP/uthreads" 4 100000 25
 	[ "$status" -eq 0 ] || fail "$stderr"
 	[ "$output" = "$bare" ] || fail "'$output' != '$bare'"
-	has_line "^    100 blocks, 4800 bytes \[Uthr\] at uthreads.c:$keep in run$"
-	has_line "holding: 100 blocks \(4800 bytes\) at 1 sites, 0 descriptors$"
+	has_line "^    100 blocks, 4800 bytes lost \[Uthr\] at uthreads.c:$keep in run$"
+	has_line "exit: lost 100 blocks \(4800 bytes\) in 1 groups, 0 descriptors open, 0 misuse reports$"
 }
 
 @test "run: fork and exec: the executed program is interposed only with --follow-exec" {
@@ -166,11 +175,11 @@ leaky_lines() {
 	[ "$status" -eq 0 ] || fail "$stderr"
 	[[ $output == *"child exited 0"* ]]
 	! [[ $stderr =~ "pooltag: leaky" ]] || fail "leaky was interposed: $stderr"
-	has_line "^pooltag: forkexec \(pid [0-9]+\) exit: no leaks"
+	has_line "^pooltag: forkexec \(pid [0-9]+\) exit: clean, nothing lost"
 	runp --follow-exec -- "$UP/forkexec" "$UP/leaky"
 	[ "$status" -eq 0 ] || fail "$stderr"
-	has_line "^pooltag: leaky \(pid [0-9]+\) exit holding: 5 blocks \(1879 bytes\)"
-	has_line "^pooltag: forkexec \(pid [0-9]+\) exit: no leaks"
+	has_line "^pooltag: leaky \(pid [0-9]+\) exit: lost 4 blocks \(1407 bytes\)"
+	has_line "^pooltag: forkexec \(pid [0-9]+\) exit: clean, nothing lost"
 }
 
 @test "run: the malloc family behaves as glibc's" {
@@ -188,7 +197,7 @@ leaky_lines() {
 	runp --error-exitcode 0 -- true
 	assert_usage_error "run: --error-exitcode wants 1 to 255"
 	runp --track all -- true
-	assert_usage_error "run: --track wants 'blocks' or 'stacks'"
+	assert_usage_error "run: --track wants 'none', 'blocks' or 'stacks'"
 	runp --bogus -- true
 	assert_usage_error "run: option '--bogus' is unknown"
 	run -127 --separate-stderr timeout 60 "$PT" run -- no-such-program-here
@@ -277,18 +286,24 @@ SQL
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
 	[ "$output" = "size 10" ] || fail "$output"
 	[ "$(stat -c %s "$PT_TMP/data")" = 10 ]
-	has_line "^pooltag: closefds \(pid [0-9]+\) exit: no leaks"
+	has_line "^pooltag: closefds \(pid [0-9]+\) exit: clean, nothing lost"
 }
 
-@test "run: --track stacks shows a stack per site; --all lists the C runtime's sites" {
+@test "run: stacks by default; --no-stacks groups per site; --track none only counts" {
 	leaky_lines
-	runp --track stacks -- "$UP/leaky"
+	runp -- "$UP/leaky"
 	[ "$status" -eq 0 ] || fail "$stderr"
-	has_line "^      stack: main \(leaky.c:$L_MALLOC\)$"
-	has_line "^      stack: my_xalloc \(leaky.c:$L_WRAPPER\) <- main \(leaky.c:$L_WRAPPED\)$"
-	runp --all -- "$UP/leaky" clean
+	has_line "^        #0 leaky.c:$L_MALLOC in main$"
+	runp --no-stacks -- "$UP/leaky"
 	[ "$status" -eq 0 ] || fail "$stderr"
-	has_line "^  memory held by libc.so.6 \(the C runtime\): [0-9]+ blocks, [0-9]+ bytes$"
+	has_line "^    1 block, 300 bytes lost \[Leak\] at leaky.c:$L_WRAPPER in my_xalloc$"
+	! [[ $stderr =~ "#0 " ]] || fail "a stack without stacks: $stderr"
+	# Counting only: no scan, what is live is held.
+	runp --track none -- "$UP/leaky"
+	[ "$status" -eq 0 ] || fail "$stderr"
+	has_line "^  memory held:$"
+	has_line "^pooltag: leaky \(pid [0-9]+\) exit holding: 5 blocks \(1879 bytes\) at 5 sites, 5 descriptors$"
+	has_line "^    1 block, 1000 bytes held \[Leak\] at leaky.c:$L_MALLOC in main$"
 }
 
 @test "run: pooltag faults fails each allocation of an unmodified program and finds its error-path leak" {
@@ -311,8 +326,10 @@ SQL
 	alloc=$(src_line tests/uprogs/overrun.c '/* ALLOC */')
 	over=$(src_line tests/uprogs/overrun.c '/* OVERRUN')
 	use=$(src_line tests/uprogs/overrun.c '/* USE')
-	run --separate-stderr env POOLTAG=special=Over,verify=continue "$PT" run -- "$UP/overrun" over
-	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	run --separate-stderr env POOLTAG=special=Over,verify=continue "$PT" run -e 5 -- "$UP/overrun" over
+	# The overrun is a finding: -e counts it.
+	[ "$status" -eq 5 ] || fail "status $status: $stderr"
+	has_line "^  1 misuse report above \(the special pool's, bad frees\)$"
 	[ "$output" = "done" ] || fail "$output"
 	has_line "^pooltag: special pool: write at 0x[0-9a-f]+, an overrun of block 0x[0-9a-f]+ \(tag 'Over', 24 bytes\): offset 32 \(8 bytes past its end\)"
 	has_line "accessed at main \(overrun.c:$over\)"
