@@ -68,10 +68,10 @@ PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(O)/%.o)
 # Tests that exercise threads; check-tsan runs these.
 TSAN_TESTS := test_counter test_nonpaged test_stack test_unwind test_object test_handle test_special
 
-.PHONY: all deps build-deps test check check-asan check-tsan fuzz bench demo demo-small install clean
+.PHONY: all deps build-deps build-tests test check check-asan check-tsan fuzz bench demo demo-small install clean
 SEED     := $(O)/examples/seed/host $(O)/examples/seed/libsey.so $(O)/examples/seed/libsey_fixed.so
 
-all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/pooltag $(O)/libpooltag-preload.so $(EXAMPLES) $(SEED)
+all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/libpooltag.so.0 $(O)/pooltag $(O)/libpooltag-preload.so $(EXAMPLES) $(SEED)
 
 $(O)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -95,6 +95,10 @@ $(O)/libpooltag.a: $(LIB_OBJ)
 $(O)/libpooltag.so: $(LIB_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) -shared -Wl,-soname,libpooltag.so.0 -o $@ $^ $(LDLIBS)
+# The name programs linked with -lpooltag ask for (its soname), so that they
+# start against the build folder (LD_LIBRARY_PATH=build) as when installed.
+$(O)/libpooltag.so.0: $(O)/libpooltag.so
+	$(Q)ln -sf libpooltag.so $@
 $(O)/libptcli.a: $(CLI_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -126,6 +130,12 @@ $(O)/tests/progs/%: tests/progs/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
+# The host of tests/e2e/numbers.bats exports its providers to the plugin.
+$(O)/tests/progs/modhost: tests/progs/modhost.c tests/plugins/provider.h $(O)/libpooltag.a
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< -Wl,--whole-archive $(O)/libpooltag.a \
+		-Wl,--no-whole-archive $(LDLIBS)
 # Plugins the tests dlopen.
 $(O)/tests/plugins/%.so: tests/plugins/%.c $(wildcard tests/plugins/*.h) include/pooltag.h
 	@mkdir -p $(dir $@)
@@ -171,12 +181,24 @@ $(O)/bench/%: bench/%.c $(O)/libpooltag.a
 	$(Q)$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(O)/libpooltag.a $(LDLIBS)
 
 # Fuzz targets: clang's libFuzzer with ASan+UBSan, always in build/fuzz.
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-	-Iinclude -Isrc -Icli -DPT_TAGS_DEFAULT='""'
-build/fuzz/%: fuzz/%.c $(FUZZ_CLI_SRC) $(LIB_SRC) $(wildcard cli/*.h src/*.h include/*.h)
+# The library and CLI sources are compiled once for all of them into one
+# archive (instrumented for coverage with fuzzer-no-link); each target links
+# only its own file against it.
+FUZZ_SAN    := address,undefined
+FUZZ_DEFS   := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -Isrc -Icli -DPT_TAGS_DEFAULT='""'
+FUZZ_CFLAGS := $(FUZZ_DEFS) -fsanitize=fuzzer,$(FUZZ_SAN)
+FUZZ_OBJ    := $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_CLI_SRC) $(LIB_SRC))
+build/fuzz/obj/%.o: %.c $(wildcard cli/*.h src/*.h include/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CLANG) $(FUZZ_DEFS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -pthread -c -o $@ $<
+build/fuzz/libptfuzz.a: $(FUZZ_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+build/fuzz/%: fuzz/%.c build/fuzz/libptfuzz.a $(wildcard cli/*.h src/*.h include/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_CLI_SRC) $(LIB_SRC) -pthread -ldw -ldl
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< build/fuzz/libptfuzz.a -pthread -ldw -ldl
 
 FUZZ_SECONDS ?= 60
 fuzz: $(FUZZERS)
@@ -192,18 +214,25 @@ build-deps:
 # Build everything a test run needs, then run it.  tests/run.sh prints the
 # closing "N passed, N failed" line.
 test: deps
-	@$(MAKE) --no-print-directory all $(TESTS) $(PROGS) $(FUZZERS)
+	@$(MAKE) --no-print-directory build-tests $(FUZZERS)
 	@sh tests/run.sh $(O) $(FUZZERS)
+
+# What the unit and end-to-end tests need, without the fuzz targets.
+build-tests: all $(TESTS) $(PROGS)
 
 check: test
 
 # Sanitizer builds reuse the same sources in their own build directories.
+# An interposed malloc and ASan's cannot share a process: the `pooltag run`
+# tests use the ASan CLI with the plain build's interposer (POOLTAG_PRELOAD)
+# on programs built without sanitizers (tests/uprogs).
 check-asan:
+	$(MAKE) --no-print-directory build/libpooltag-preload.so
 	$(MAKE) O=build/asan CC=$(CLANG) EXTRA_CFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
 		EXTRA_LDFLAGS='-fsanitize=address,undefined' all $(TEST_SRC:tests/%.c=build/asan/tests/%) \
-		$(PROG_SRC:tests/progs/%.c=build/asan/tests/progs/%) \
-		$(PLUG_SRC:tests/plugins/%.c=build/asan/tests/plugins/%.so)
-	@ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh build/asan
+		$(subst $(O)/,build/asan/,$(PROGS))
+	@ASAN_OPTIONS=detect_leaks=1 POOLTAG_PRELOAD=$(CURDIR)/build/libpooltag-preload.so \
+		sh tests/run.sh build/asan
 check-tsan:
 	$(MAKE) O=build/tsan CC=$(CLANG) EXTRA_CFLAGS='-fsanitize=thread' EXTRA_LDFLAGS='-fsanitize=thread' \
 		$(TSAN_TESTS:%=build/tsan/tests/%) $(PLUG_SRC:tests/plugins/%.c=build/tsan/tests/plugins/%.so)
@@ -223,22 +252,25 @@ demo: build-deps
 demo-small: all
 	@bash examples/demo.sh $(O)
 
+# Paths are quoted: a PREFIX or DESTDIR may hold blanks.  The CLI finds
+# the interposer and pooltag.txt relative to itself (../lib/pooltag/,
+# ../share/pooltag/), so an install works whatever PREFIX the build saw.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/pooltag
-	install -m 644 include/pooltag.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(O)/libpooltag.a $(DESTDIR)$(PREFIX)/lib/
-	install -d $(DESTDIR)$(PREFIX)/lib/pooltag
-	install -m 755 $(O)/libpooltag-preload.so $(DESTDIR)$(PREFIX)/lib/pooltag/
-	install -m 755 $(O)/libpooltag.so $(DESTDIR)$(PREFIX)/lib/libpooltag.so.0
-	ln -sf libpooltag.so.0 $(DESTDIR)$(PREFIX)/lib/libpooltag.so
+	install -d "$(DESTDIR)$(PREFIX)/include" "$(DESTDIR)$(PREFIX)/lib/pkgconfig" \
+		"$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/man/man1" \
+		"$(DESTDIR)$(PREFIX)/share/man/man3" "$(DESTDIR)$(PREFIX)/share/pooltag" \
+		"$(DESTDIR)$(PREFIX)/lib/pooltag"
+	install -m 644 include/pooltag.h "$(DESTDIR)$(PREFIX)/include/"
+	install -m 644 $(O)/libpooltag.a "$(DESTDIR)$(PREFIX)/lib/"
+	install -m 755 $(O)/libpooltag-preload.so "$(DESTDIR)$(PREFIX)/lib/pooltag/"
+	install -m 755 $(O)/libpooltag.so "$(DESTDIR)$(PREFIX)/lib/libpooltag.so.0"
+	ln -sf libpooltag.so.0 "$(DESTDIR)$(PREFIX)/lib/libpooltag.so"
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pooltag.pc.in \
-		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/pooltag.pc
-	install -m 755 $(O)/pooltag $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 man/pooltag.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 644 man/pooltag.3 $(DESTDIR)$(PREFIX)/share/man/man3/
-	install -m 644 share/pooltag/pooltag.txt $(DESTDIR)$(PREFIX)/share/pooltag/
+		> "$(DESTDIR)$(PREFIX)/lib/pkgconfig/pooltag.pc"
+	install -m 755 $(O)/pooltag "$(DESTDIR)$(PREFIX)/bin/"
+	install -m 644 man/pooltag.1 "$(DESTDIR)$(PREFIX)/share/man/man1/"
+	install -m 644 man/pooltag.3 "$(DESTDIR)$(PREFIX)/share/man/man3/"
+	install -m 644 share/pooltag/pooltag.txt "$(DESTDIR)$(PREFIX)/share/pooltag/"
 
 clean:
 	rm -rf build

@@ -55,9 +55,12 @@ static void forward(int sig)
 		kill(child, sig);
 }
 
-/* The interposer: beside this executable, else installed. */
+/* The interposer: beside this executable (the build folder), in
+ * ../lib/pooltag/ (an installed tree, wherever its PREFIX), else at the
+ * configured path. */
 static int find_preload(char *out, size_t len)
 {
+	static const char *const rel[] = {"/", "/../lib/pooltag/"};
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	const char *env = getenv("POOLTAG_PRELOAD");
@@ -72,9 +75,11 @@ static int find_preload(char *out, size_t len)
 		slash = strrchr(self, '/');
 		if (slash) {
 			*slash = 0;
-			if ((size_t)snprintf(out, len, "%s/%s", self, PRELOAD_NAME) < len &&
-			    access(out, R_OK) == 0)
-				return 0;
+			for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
+				if ((size_t)snprintf(out, len, "%s%s%s", self, rel[i],
+						     PRELOAD_NAME) < len &&
+				    access(out, R_OK) == 0)
+					return 0;
 		}
 	}
 	snprintf(out, len, "%s", PT_PRELOAD_DEFAULT);
@@ -255,8 +260,8 @@ int pt_cmd_run(int argc, char **argv)
 		close(fd);
 	}
 	if (find_preload(preload, sizeof(preload)) != 0) {
-		pt_err("run: cannot find %s (looked beside pooltag and at %s)", PRELOAD_NAME,
-		       PT_PRELOAD_DEFAULT);
+		pt_err("run: cannot find %s (looked beside pooltag, in ../lib/pooltag/ and at %s)",
+		       PRELOAD_NAME, PT_PRELOAD_DEFAULT);
 		return 1;
 	}
 	if (find_program(argv[optind], prog, sizeof(prog)) != 0) {

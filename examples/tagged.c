@@ -10,6 +10,8 @@
  *
  * Commands on standard input, one per line; each is answered "ok":
  *   work N    serve N requests
+ *   until F   serve requests until file F exists (looked for every 100
+ *             requests), then print "served N", N the requests of this run
  *   pid       print the process id
  *   quit      free everything and exit
  */
@@ -72,6 +74,11 @@ int main(void)
 		if (sscanf(line, "work %u", &n) == 1) {
 			while (n--)
 				serve(served++);
+		} else if (strncmp(line, "until ", 6) == 0) {
+			line[strcspn(line, "\n")] = 0;
+			for (n = 0; n % 100 != 0 || access(line + 6, F_OK) != 0; n++)
+				serve(served++);
+			printf("served %u\n", n);
 		} else if (strncmp(line, "pid", 3) == 0) {
 			printf("%d\n", (int)getpid());
 		} else if (strncmp(line, "quit", 4) == 0) {

@@ -11,6 +11,7 @@
 #include <pooltag.h>
 
 #include "pt_libtest.h"
+#include "segread.h"
 
 #define NTHREADS 8
 #define OPS 100000
@@ -188,12 +189,18 @@ PT_TEST(test_thread_churn)
 	PT_CHECK_EQ(c.curblocks, 0);
 }
 
-static void *busy(void *arg)
+static pthread_barrier_t all_in;
+
+/* 20000 blocks, every thread counting before any has counted its last and
+ * left: 16 threads hold shards at once, so 12 or more share shard 0. */
+static void *busy_together(void *arg)
 {
-	(void)arg;
-	for (int i = 0; i < 20000; i++)
+	pt_free(pt_alloc(PT_PAGED, 8, "MtO "), "MtO ");
+	pthread_barrier_wait(&all_in);
+	for (int i = 1; i < 20000; i++)
 		pt_free(pt_alloc(PT_PAGED, 8, "MtO "), "MtO ");
-	return NULL;
+	pthread_barrier_wait(&all_in);
+	return arg;
 }
 
 /* More threads at once than shards (the test runs with 4): the rest share
@@ -203,14 +210,36 @@ PT_TEST(test_more_threads_than_shards)
 	pthread_t t[16];
 	struct pt_count c;
 
+	pthread_barrier_init(&all_in, NULL, 16);
 	for (int i = 0; i < 16; i++)
-		pthread_create(&t[i], NULL, busy, NULL);
+		pthread_create(&t[i], NULL, busy_together, NULL);
 	for (int i = 0; i < 16; i++)
 		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&all_in);
 	pt_count_tag(PT_TAG("MtO "), PT_PAGED, &c);
 	PT_CHECK_EQ(c.nallocs, 16 * 20000);
 	PT_CHECK_EQ(c.nfrees, 16 * 20000);
 	PT_CHECK_EQ(c.curbytes, 0);
+	/* The CLI's reader of the segment sums shard 0 too. */
+	{
+		struct pt_view v;
+		char err[512];
+		uint64_t na = 0, nf = 0, ba = 0;
+
+		pt_view_init(&v);
+		PT_CHECK_EQ(pt_segread_pid(&v, getpid(), err, sizeof(err)), 0);
+		for (size_t i = 0; i < v.nrows; i++) {
+			if (v.rows[i].tag != PT_TAG("MtO ") || v.rows[i].pool != PT_PAGED)
+				continue;
+			na += v.rows[i].nallocs;
+			nf += v.rows[i].nfrees;
+			ba += v.rows[i].bytes_alloc;
+		}
+		PT_CHECK_EQ(na, 16 * 20000);
+		PT_CHECK_EQ(nf, 16 * 20000);
+		PT_CHECK_EQ(ba, 16 * 20000 * 8);
+		pt_view_free(&v);
+	}
 }
 
 int main(void)

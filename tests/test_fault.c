@@ -239,8 +239,25 @@ PT_TEST(test_each_filters)
 	PT_CHECK_EQ(errno, EINVAL);
 }
 
+/* fail.times=N: exactly N failures, the first N candidates at 100%.  The
+ * count is the process's, so this runs before any other failure. */
+PT_TEST(test_random_times)
+{
+	char got[11] = {0};
+
+	PT_CHECK_EQ(pt_config("fail=100%,fail.seed=7,fail.tag=RndT,fail.times=3"), 0);
+	for (int i = 0; i < 10; i++) {
+		void *a = pt_alloc(PT_PAGED, 8, "RndT");
+		got[i] = a ? '.' : 'x';
+		pt_free(a, "RndT");
+	}
+	pt_config("fail=0,fail.times=0,fail.tag=*");
+	PT_CHECK_STR(got, "xxx.......");
+}
+
 int main(void)
 {
+	PT_RUN(test_random_times); /* first: fail.times counts the process's failures */
 	PT_RUN(test_bad_options);
 	PT_RUN(test_random_reproducible);
 	PT_RUN(test_each_finds_error_path_leak);

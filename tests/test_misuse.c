@@ -94,6 +94,8 @@ PT_TEST(test_double_free_named)
 		PT_CHECK_EQ(count_of("DblB", PT_PAGED).nfrees, 1);
 		PT_CHECK_EQ(count_of("DblB", PT_PAGED).curblocks, 0);
 	}
+#else
+	PT_SKIP_BUILD("the aligned paged double free is ASan's own report here");
 #endif
 }
 
@@ -111,6 +113,8 @@ PT_TEST(test_double_free_paged)
 	PT_CHECK_EQ(last.kind, PT_MISUSE_BAD_POINTER);
 	PT_CHECK_EQ(count_of("DblC", PT_PAGED).nfrees, 1);
 	PT_CHECK_EQ(count_of("DblC", PT_PAGED).curblocks, 0);
+#else
+	PT_SKIP_BUILD("a paged double free is ASan's own report here");
 #endif
 }
 

@@ -415,6 +415,8 @@ static uint64_t shape_count(int which, int i, int n)
 		return (uint64_t)(i < n / 2 ? 10 * i : 10 * (n / 2));
 	case 3: /* Flat */
 		return 42;
+	case 5: /* Rse1: one block more at the second sample only */
+		return i == 1 ? 11 : 10;
 	default: /* Fall */
 		return (uint64_t)(1000 - 7 * i);
 	}
@@ -422,9 +424,9 @@ static uint64_t shape_count(int which, int i, int n)
 
 PT_TEST(test_trend_shapes)
 {
-	static const char *const tags[] = {"Stdy", "Wave", "Plat", "Flat", "Fall"};
+	static const char *const tags[] = {"Stdy", "Wave", "Plat", "Flat", "Fall", "Rse1"};
 	static const int want[] = {PT_SHAPE_STEADY, PT_SHAPE_RETURNS, PT_SHAPE_LEVELS,
-	                           PT_SHAPE_FLAT, PT_SHAPE_FALLING};
+	                           PT_SHAPE_FLAT,   PT_SHAPE_FALLING, PT_SHAPE_RETURNS};
 	struct pt_rec_writer *w = NULL;
 	struct pt_recording r;
 	struct pt_trend *t = NULL;
@@ -435,7 +437,7 @@ PT_TEST(test_trend_shapes)
 		struct pt_view v;
 
 		head(&v, (int64_t)i * 1000000000);
-		for (int k = 0; k < 5; k++) {
+		for (int k = 0; k < 6; k++) {
 			uint64_t c = shape_count(k, i, n);
 
 			/* Allocations go on; the frees make up the difference. */
@@ -456,13 +458,13 @@ PT_TEST(test_trend_shapes)
 	pt_rec_init(&r);
 	PT_CHECK_EQ(pt_rec_read(&r, path, errbuf, sizeof(errbuf)), 0);
 	PT_CHECK_EQ(pt_trend_compute(&r, 0, &t, &nt), 0);
-	PT_CHECK_EQ(nt, 6);
+	PT_CHECK_EQ(nt, 7);
 	for (size_t i = 0; i < nt; i++) {
 		int k = 0;
 
-		while (k < 5 && memcmp(&t[i].tag, tags[k], 4))
+		while (k < 6 && memcmp(&t[i].tag, tags[k], 4))
 			k++;
-		if (k == 5) {
+		if (k == 6) {
 			PT_CHECK(!memcmp(&t[i].tag, "Late", 4));
 			PT_CHECK_EQ(t[i].shape, PT_SHAPE_SHORT);
 			PT_CHECK_EQ(t[i].first, n - 1);
@@ -484,7 +486,7 @@ PT_TEST(test_trend_shapes)
 	free(t);
 	/* Per site: the same verdicts, each series pointing at its row. */
 	PT_CHECK_EQ(pt_trend_compute(&r, 1, &t, &nt), 0);
-	PT_CHECK_EQ(nt, 6);
+	PT_CHECK_EQ(nt, 7);
 	PT_CHECK(nt && t[0].site && t[0].site->line == 0 && t[0].shape == PT_SHAPE_STEADY);
 	for (size_t i = 1; i < nt; i++)
 		PT_CHECK(t[i].shape != PT_SHAPE_STEADY);

@@ -436,6 +436,36 @@ PT_TEST(test_small_overrun_in_slack)
 	opt("special.fill", "0xa5");
 }
 
+/* Guard after: the fill before the header is checked at free; guard
+ * before: the fill after the block up to the page's end. */
+PT_TEST(test_fill_on_either_side)
+{
+	char *p;
+	int n = nreports;
+
+	select_tags("SpFb");
+	p = pt_alloc(PT_PAGED, 40, "SpFb");
+	p[-17] = 'x'; /* the byte below the 16-byte header: in the fill */
+	PT_CHECK_EQ(nreports, n);
+	pt_free(p, "SpFb");
+	PT_CHECK_EQ(nreports, n + 1);
+	PT_CHECK_EQ(last.kind, PT_MISUSE_CORRUPTED);
+	PT_CHECK_HAS(last.text, "underrun of block");
+	PT_CHECK_HAS(last.text,
+		     "the fill before its header is overwritten 17 to 17 bytes before its start");
+	PT_CHECK_EQ(count_of("SpFb", PT_PAGED).curblocks, 0);
+
+	opt("special.guard", "before");
+	p = pt_alloc(PT_PAGED, 40, "SpFb");
+	p[40] = 'x';
+	p[100] = 'y';
+	pt_free(p, "SpFb");
+	PT_CHECK_EQ(nreports, n + 2);
+	PT_CHECK_EQ(last.kind, PT_MISUSE_CORRUPTED);
+	PT_CHECK_HAS(last.text, "overwritten at offsets 40-100 (0 to 60 bytes past the end)");
+	opt("special.guard", "after");
+}
+
 PT_TEST(test_double_free_names_three_sites)
 {
 	char *p;
@@ -728,6 +758,7 @@ int main(void)
 	PT_RUN(test_foreign_fault_chained);
 	PT_RUN(test_continue_counts_and_proceeds);
 	PT_RUN(test_small_overrun_in_slack);
+	PT_RUN(test_fill_on_either_side);
 	PT_RUN(test_double_free_names_three_sites);
 	PT_RUN(test_header_underrun_guard_before);
 	PT_RUN(test_quarantine_bounds);

@@ -72,12 +72,12 @@ assert_corrupt() {
 	if [ "$(id -u)" -eq 0 ]; then
 		need_nobody
 		# The program runs as root; the CLI as nobody.
-		run --separate-stderr timeout 60 "${NOBODY[@]}" "$PT" used "$TPID"
+		run --separate-stderr timeout 60 "${NOBODY[@]}" "$NOBODY_PT" used "$TPID"
 		assert_error "^pooltag: process $TPID belongs to uid 0, not to you"
 		# A directory nobody could write to, so only the CLI's refusal stops it.
 		chmod 711 "$PT_TMP"
 		mkdir -m 777 "$PT_TMP/out"
-		run --separate-stderr timeout 60 "${NOBODY[@]}" "$PT" snap "$TPID" -o "$PT_TMP/out/x.snap"
+		run --separate-stderr timeout 60 "${NOBODY[@]}" "$NOBODY_PT" snap "$TPID" -o "$PT_TMP/out/x.snap"
 		assert_error "^pooltag: process $TPID belongs to uid 0, not to you"
 		[ -z "$(ls -A "$PT_TMP/out")" ]
 	else

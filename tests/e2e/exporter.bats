@@ -176,8 +176,13 @@ assert_value() {
 	http GET /
 	[ "$HTTP_STATUS" = 200 ]
 	grep -q '<a href="/metrics">' "$PT_TMP/body"
+	# A query string is ignored: the same exposition, values and all.
 	http GET '/metrics?debug=1'
 	[ "$HTTP_STATUS" = 200 ]
+	grep -qx 'Content-Type: text/plain; version=0.0.4; charset=utf-8' "$PT_TMP/headers"
+	promtool check metrics <"$PT_TMP/body" || fail "promtool rejects the exposition"
+	output=$(cat "$PT_TMP/body")
+	assert_value "pooltag_outstanding_allocations{pid=\"$TPID\",comm=\"tagged\",tag=\"Hdr \",pool=\"paged\"}" 5
 	http GET /metrics/x
 	[ "$HTTP_STATUS" = 404 ]
 	http GET /favicon.ico

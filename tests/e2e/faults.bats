@@ -131,15 +131,28 @@ assert_seed_leak() {
 @test "faults: progress on a terminal" {
 	command -v script >/dev/null || skip "no script(1)"
 	run script -qec "'$PT' faults -- '$FAULTY' leak" /dev/null
-	[[ $output == *"runs/s"*"finding"* ]] || fail "$output"
+	[ "$status" -eq 1 ] || fail "status $status: $output"
+	# A progress line first (the first pass of the loop draws one), then
+	# the line erased and the verdict in its place, then the finding.
+	local cr=$'\r' re
+	re="^${cr}pooltag faults: [0-9]/2 runs, [0-9]+ runs/s, [0-9] findings? ("
+	re+="${cr}pooltag faults: [0-9]/2 runs, [0-9]+ runs/s, [0-9] findings? )*"
+	re+="${cr}"$'\e\\[K'"pooltag faults: $FAULTY: 2 acquisitions, 3 runs in [0-9.]+ s \\([0-9]+ runs/s\\), 1 finding${cr}\$"
+	[[ ${lines[0]} =~ $re ]] || fail "first line: $(printf '%q' "${lines[0]}")"
+	[ "${lines[1]}" = "failing the allocation of 'FltB' at faulty.c:$B_LINE in two:$cr" ] || fail "$output"
+	[[ $output == *"faulty holds 1 block of 'FltA' (16 bytes) allocated at faulty.c:$A_LINE in two"* ]] || fail "$output"
 }
 
 @test "faults: Ctrl-C prints what was found so far" {
-	"$PT" faults -j1 -- "$FAULTY" slow >"$PT_TMP/out" 2>"$PT_TMP/err" &
-	local pid=$!
-	# The counting run takes 2 s (100 allocations, 20 ms each): interrupt
-	# once the first failing runs have started.
-	sleep 3
+	FAULTY_MARK="$PT_TMP/failed" "$PT" faults -j1 -- "$FAULTY" slow >"$PT_TMP/out" 2>"$PT_TMP/err" &
+	local pid=$! i
+	# Interrupt once a failing run has started (faulty creates the mark
+	# when an allocation fails); 100 runs of 2 s each are far from done.
+	for ((i = 0; i < PT_TIMEOUT * 20; i++)); do
+		[ -e "$PT_TMP/failed" ] && break
+		sleep 0.05
+	done
+	[ -e "$PT_TMP/failed" ] || fail "no failing run within ${PT_TIMEOUT}s: $(cat "$PT_TMP/err")"
 	kill -INT "$pid"
 	local st=0
 	wait "$pid" || st=$?
@@ -167,7 +180,7 @@ assert_seed_leak() {
 	ptrun faults -c fail=3 -- "$FAULTY" leak
 	assert_usage_error "--config: option 'fail'"
 	ptrun faults -j 0 -- "$FAULTY" leak
-	[ "$status" -eq 2 ] || fail "status $status"
+	assert_usage_error "^pooltag: faults: --jobs: 1 to 64 "
 	ptrun faults -- /nonexistent/program
 	[ "$status" -eq 3 ] || fail "status $status: $stderr"
 	[[ $stderr == "pooltag: faults: /nonexistent/program"*"could not be run" ]] || fail "$stderr"

@@ -168,7 +168,7 @@ STALE_NOTE=" (exited; 'pooltag ls --clean' removes it)"
 	kill -9 "$TPID"
 	prog_stop t || true
 	chmod 755 "$PT_TMP" "$POOLTAG_DIR"
-	run --separate-stderr timeout 60 "${NOBODY[@]}" "$PT" ls --clean
+	run --separate-stderr timeout 60 "${NOBODY[@]}" "$NOBODY_PT" ls --clean
 	pt_ok
 	[ "${lines[0]}" = "$LS_HEADER" ]
 	[ "${lines[1]}" = "removed 0 stale segments" ]

@@ -343,8 +343,10 @@ cells_of() { # MASK FROM TO
 	screen_wait '^pooltag mon: the terminal is too small'
 	tm resize-window -x 80 -y 24
 	screen_wait "^        at examples/tagged.c:$HDR_LINE in serve"
-	screen_gone 'Description'
+	# All four rows show only once the 24-line screen is drawn: then, and
+	# not before, the 80-column layout must have no Description column.
 	order_wait 'Conn/P Hdr /P Key /N Req /P'
+	! screen | grep -q 'Description' || fail "Description at 80 columns:"$'\n'"$(screen)"
 	keys q
 	screen_wait '^rc=0$'
 	screen_wait '^tty-restored$'

@@ -152,6 +152,37 @@ assert h[2:8] == r[2:8], ("columns do not line up", sys.argv[1], sys.argv[2])' "
 	[ "$(ls -A "$PT_TMP" | grep -c pooltag-snap)" -eq 0 ]
 }
 
+@test "snap is atomic: a snap cut off in mid-write leaves the old file whole" {
+	# The seed's host: a snapshot of several KiB, more than the 1 KiB
+	# that RLIMIT_FSIZE lets the writer put down before its write fails.
+	seed="$PT_BUILD/examples/seed"
+	prog_start h "$seed/host" "$seed/libsey.so" 1000000
+	HPID=${PROG_PID[h]}
+	for ((i = 0; i < PT_TIMEOUT * 20; i++)); do
+		[ -e "$(seg_of "$HPID")" ] && break
+		sleep 0.05
+	done
+	ptrun snap "$HPID" -o "$PT_TMP/a.snap"
+	pt_ok
+	(($(stat -c %s "$PT_TMP/a.snap") > 1024))
+	cp "$PT_TMP/a.snap" "$PT_TMP/keep"
+	ino=$(stat -c %i "$PT_TMP/a.snap")
+	# A writer in place would have truncated the file and written 1 KiB.
+	run --separate-stderr bash -c 'trap "" XFSZ; ulimit -f 1; exec "$@"' limit "$PT" snap "$HPID" -o "$PT_TMP/a.snap"
+	assert_error "^pooltag: cannot write snapshot $PT_TMP/a.snap: File too large$"
+	cmp "$PT_TMP/keep" "$PT_TMP/a.snap"
+	[ "$(stat -c %i "$PT_TMP/a.snap")" = "$ino" ]
+	[ "$(ls -A "$PT_TMP" | grep -c pooltag-snap)" -eq 0 ]
+	[ "$(ls -A "$PT_TMP" | grep -vc -e '^shm$' -e '\.snap$' -e '^keep$' -e '^h\.')" -eq 0 ] ||
+		fail "left in $PT_TMP: $(ls -A "$PT_TMP")"
+	# A snap that succeeds puts a new file in place (a rename), never
+	# rewrites the old one.
+	ptrun snap "$HPID" -o "$PT_TMP/a.snap"
+	pt_ok
+	[ "$(stat -c %i "$PT_TMP/a.snap")" != "$ino" ]
+	kill -9 "$HPID"
+}
+
 @test "diff: the leaking tag is the first suspect, the rest are other changes" {
 	tagged_start
 	tagged_work 100

@@ -338,8 +338,11 @@ assert sum(int(r["used"]) for r in rows) == 56000, rows'
 }
 
 @test "descriptions: the installed pooltag.txt beside the executable" {
+	# The CLI looks one directory up (an installed tree, build/) and two
+	# (build/asan/ in the source tree); install.bats tests an installed tree.
 	[ -r "$PT_BUILD/../share/pooltag/pooltag.txt" ] ||
-		skip "no share/pooltag/pooltag.txt beside $PT_BUILD (the CLI looks one directory up)"
+		[ -r "$PT_BUILD/../../share/pooltag/pooltag.txt" ] ||
+		fail "no share/pooltag/pooltag.txt one or two directories above $PT_BUILD"
 	write_snap "$PT_TMP/p.snap" 'site|Proc|nonpaged|5|1|500|100|0||' 'site|SeXy|paged|1|0|8|0|0||'
 	ptrun used "$PT_TMP/p.snap"
 	pt_ok
@@ -355,6 +358,24 @@ assert sum(int(r["used"]) for r in rows) == 56000, rows'
 
 @test "used --help prints the usage and succeeds" {
 	ptrun used --help
-	[ "$status" -eq 0 ]
+	pt_ok
 	[[ ${lines[0]} == "usage: pooltag used [FLAGS] [PATTERN] PID|SNAPSHOT|DUMP|kernel" ]]
+	# Every long option the help lists is one the command takes, and the
+	# options it takes are all listed.
+	local opts o
+	opts=$(printf '%s\n' "${lines[@]}" | grep -oE -- '--[a-z-]+' | sort -u | tr '\n' ' ')
+	[ "$opts" = "--csv --json --max-freed --min-allocs --reverse --sites --sort --suspects --tags --top --verbose " ] ||
+		fail "options listed: $opts"
+	fixture_snap "$PT_TMP/f.snap"
+	printf 'Aaaa - a - A\n' >"$PT_TMP/t.txt"
+	for o in --csv --json --reverse --sites --suspects --verbose; do
+		ptrun used "$o" "$PT_TMP/f.snap"
+		pt_ok
+	done
+	for o in "--sort paged" "--top 1" "--tags $PT_TMP/t.txt" "--suspects --min-allocs 1" "--suspects --max-freed 50"; do
+		ptrun used $o "$PT_TMP/f.snap"
+		pt_ok
+	done
+	ptrun used --no-such-option "$PT_TMP/f.snap"
+	assert_usage_error "unknown"
 }

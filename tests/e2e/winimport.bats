@@ -71,7 +71,14 @@ text_row() {
 	assert_row TOTAL "35249 9913344 13024 1145976"
 	# Verbose: allocations and frees are unknown, not zero.
 	ptrun used -v "$f"
+	[ "$status" -eq 0 ]
+	assert_stderr "pooltag: note: $f: 2 lines not understood, skipped"
+	[ "${lines[0]}" = " dump $f (!poolused)" ]
+	[ "${lines[4]}" = " Tag    Allocs     Frees     Diff     Used   Allocs     Frees     Diff     Used" ]
 	[ "$(text_row SeTd)" = "SeTd - - 13021 833344 - - 13021 1145088 Security Token dynamic part , Binary: nt!se" ]
+	[ "$(text_row Proc)" = "Proc - - 12979 8618056 - - 0 0 Process objects , Binary: nt!ps" ]
+	[ "$(text_row "AGP ")" = "AGP - - 1 344 - - 2 384 UNKNOWN pooltag 'AGP ', please update pooltag.txt" ]
+	[ "$(text_row TOTAL)" = "TOTAL - - 35249 9913344 - - 13024 1145976" ]
 	ptrun used --json "$f"
 	[ "$status" -eq 0 ]
 	json_eq 'tag("Proc")["nonpaged"]' "{'allocs': None, 'frees': None, 'diff': 12979, 'used': 8618056}"

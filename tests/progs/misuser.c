@@ -3,12 +3,14 @@
  * end-to-end tests (tests/e2e/special.bats).  The POOLTAG environment
  * variable configures the special pool and the verifier's action.
  *
- * usage: misuser overrun|underrun|uaf|slack|clean
+ * usage: misuser overrun|underrun|uaf|slack|padunder|clean
  *
  * Allocates a 40-byte "Bug1" block at a line of its own (alloc_here), then:
  * overrun writes the byte after the 48 the block rounds up to, underrun the
  * byte 17 below it (under the header), uaf frees it and reads it, slack
- * writes the byte just after its end and frees it, clean frees it.  Then
+ * writes the byte just after its end and frees it, padunder writes the
+ * byte 17 below it (in the fill before the header when the guard page is
+ * after the block) and frees it, clean frees it.  Then
  * prints "done" and exits 0 (reached when the finding's action continues).
  */
 #include <stdio.h>
@@ -48,8 +50,10 @@ int main(int argc, char **argv)
 		p = NULL;
 	} else if (!strcmp(what, "slack")) {
 		p[40] = 1;
+	} else if (!strcmp(what, "padunder")) {
+		p[-17] = 1;
 	} else if (strcmp(what, "clean") != 0) {
-		fprintf(stderr, "usage: misuser overrun|underrun|uaf|slack|clean\n");
+		fprintf(stderr, "usage: misuser overrun|underrun|uaf|slack|padunder|clean\n");
 		return 2;
 	}
 	if (p)

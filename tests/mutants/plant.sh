@@ -1,0 +1,112 @@
+#!/bin/sh
+# Plants the bugs of tests/mutants/mutants.py one at a time in a scratch
+# copy of the tree and runs the tests of each bug's area (its unit test
+# programs and end-to-end files; no fuzzing, no sanitizers), recording which
+# tests fail.  A bug no test notices is reported as MISSED.
+#
+#	sh tests/mutants/plant.sh [NAME...]      (default: every bug)
+#
+# The copy is $PT_MUTANT_DIR (default /tmp/pooltag-mutants), built once and
+# then rebuilt incrementally; each bug is undone before the next.  Results:
+# one line per bug on standard output, and for each bug the failing TAP
+# lines in $PT_MUTANT_DIR/results/NAME.log.  Set PT_MUTANT_ALL=1 to run
+# every unit test program and every end-to-end file for each bug instead
+# of those of its area, PT_MUTANT_E2E to run these end-to-end files (names
+# without .bats) for every bug.
+set -u
+src=$(cd "$(dirname "$0")/../.." && pwd)
+dir=${PT_MUTANT_DIR:-/tmp/pooltag-mutants}
+mkdir -p "$dir/tree" "$dir/results"
+# The tree as committed plus what is not yet (no build products), unless
+# PT_MUTANT_REUSE=1 keeps the copy (and its build) from a previous run.
+if [ "${PT_MUTANT_REUSE:-}" != 1 ]; then
+	(cd "$src" && git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T -) |
+		(cd "$dir/tree" && tar -xf -)
+fi
+cd "$dir/tree" || exit 1
+# What a bug's tests need: the CLI, examples and libraries (all), the
+# programs and plugins of the end-to-end tests, and its unit programs.
+progs=$(ls tests/progs/*.c tests/plugins/*.c tests/uprogs/*.c | sed -e 's|^tests/uprogs/\(lib.*\)\.c$|build/tests/uprogs/\1.so|' \
+	-e 's|^tests/plugins/\(.*\)\.c$|build/tests/plugins/\1.so|' -e 's|^tests/\(.*\)\.c$|build/tests/\1|')
+make -s -j2 all $progs >"$dir/build.log" 2>&1 || {
+	echo "the unplanted tree does not build: $dir/build.log"
+	exit 1
+}
+
+python3 - "$@" <<'PY' >"$dir/list" || exit 1
+import sys
+sys.path.insert(0, "tests/mutants")
+from mutants import MUTANTS
+want = set(sys.argv[1:])
+for name, path, old, new, unit, e2e in MUTANTS:
+    if not want or name in want:
+        # "-" for none: a tab is blank to read, so an empty field would vanish
+        print("%s\t%s\t%s\t%s" % (name, path, unit or "-", e2e or "-"))
+PY
+
+apply() { # NAME: plants the bug, keeping the file in FILE.orig
+	python3 - "$1" <<'PY'
+import sys
+sys.path.insert(0, "tests/mutants")
+from mutants import MUTANTS
+for name, path, old, new, unit, e2e in MUTANTS:
+    if name == sys.argv[1]:
+        text = open(path).read()
+        if text.count(old) != 1:
+            sys.exit("%s: the text to replace occurs %d times in %s" % (name, text.count(old), path))
+        open(path + ".orig", "w").write(text)
+        open(path, "w").write(text.replace(old, new))
+PY
+}
+
+missed=0
+while IFS='	' read -r name path unit e2e; do
+	[ "$unit" != - ] || unit=
+	[ "$e2e" != - ] || e2e=
+	if ! apply "$name"; then
+		echo "$name: NOT PLANTED"
+		continue
+	fi
+	log="$dir/results/$name.log"
+	units=$(for t in $unit; do printf 'build/tests/%s ' "$t"; done)
+	[ "${PT_MUTANT_ALL:-}" != 1 ] || units=build-tests
+	# shellcheck disable=SC2086 # lists of targets
+	if ! make -s -j2 all $progs $units >"$log" 2>&1; then
+		echo "$name: the planted tree does not build (see $log)"
+		mv "$path.orig" "$path"
+		continue
+	fi
+	if [ "${PT_MUTANT_ALL:-}" = 1 ]; then
+		unit=$(cd build/tests && ls test_*) e2e=tests/e2e
+	else
+		e2e=$(for f in ${PT_MUTANT_E2E:-$e2e}; do printf 'tests/e2e/%s.bats ' "$f"; done)
+	fi
+	# Unit programs only when listed (PT_TESTS also turns the e2e run off);
+	# then the e2e files alone.
+	if [ -n "$unit" ]; then
+		PT_TESTS=$unit sh tests/run.sh build >"$log.unit" 2>&1
+	else
+		: >"$log.unit"
+	fi
+	PT_TESTS= PT_E2E=$e2e sh tests/run.sh build >"$log.e2e" 2>&1
+	u=$(grep '^not ok' "$log.unit" | sed 's/^not ok [0-9]* - //' |
+		tr '\n' ',' | sed 's/,$//')
+	e=$(grep '^not ok' "$log.e2e" | grep -v -e 'exited with status' |
+		sed 's/^not ok [0-9]* //' | tr '\n' ',' | sed 's/,$//')
+	{
+		echo "# unit ($unit)"
+		grep '^not ok' "$log.unit"
+		echo "# e2e ($e2e)"
+		grep '^not ok' "$log.e2e"
+	} >"$log"
+	rm -f "$log.unit" "$log.e2e"
+	if [ -z "$u$e" ]; then
+		echo "$name: MISSED"
+		missed=$((missed + 1))
+	else
+		echo "$name: unit: ${u:-none}; e2e: ${e:-none}"
+	fi
+	mv "$path.orig" "$path"
+	touch "$path"
+done <"$dir/list"
+echo "$missed missed"
