@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -96,6 +97,15 @@ static uint32_t kind_of(int fd)
 	return slot ? pt_seg.slots[slot].tag : PT_TAG("File");
 }
 
+/* A fork child's table starts empty: what it inherited is its parent's. */
+void pt_run_fds_forget(void)
+{
+	uint32_t hi = __atomic_load_n(&fd_hi, __ATOMIC_RELAXED);
+
+	if (fd_slot && hi)
+		memset(fd_slot, 0, hi * sizeof(*fd_slot));
+}
+
 void pt_run_fds_each(void (*fn)(int fd, uint32_t slot, void *arg), void *arg)
 {
 	uint32_t hi = __atomic_load_n(&fd_hi, __ATOMIC_RELAXED);
@@ -128,12 +138,13 @@ void pt_run_fds_each(void (*fn)(int fd, uint32_t slot, void *arg), void *arg)
 /*
  * The segment's descriptor is the interposer's: the counters are extended
  * through it (fallocate), so a program closing it, or putting another file
- * on its number, would have that other file extended.  Like valgrind, the
- * interposer says it is not open (EBADF) and keeps it.
+ * on its number, would have that other file extended; the copy of standard
+ * error the reports fall back to is its too (channel.c).  Like valgrind,
+ * the interposer says they are not open (EBADF) and keeps them.
  */
 static int is_ours(int fd)
 {
-	return fd >= 0 && fd == pt_seg_fd() && pt_seg_fd() >= 0;
+	return pt_run_fd_own(fd);
 }
 
 static int refuse(void)
@@ -160,6 +171,8 @@ static int wants_mode(int flags)
 			va_end(ap);                                          \
 		}                                                            \
 		fd = real_##name(path, flags, mode);                         \
+		if (pt_run_busy)                                             \
+			return pt_fd_high(fd); /* pooltag's own */           \
 		opened(fd, RET(), PT_TAG("File"));                           \
 		return fd;                                                   \
 	}
@@ -179,6 +192,8 @@ OPEN_HOOK(open64)
 			va_end(ap);                                          \
 		}                                                            \
 		fd = real_##name(dir, path, flags, mode);                    \
+		if (pt_run_busy)                                             \
+			return pt_fd_high(fd); /* pooltag's own */           \
 		opened(fd, RET(), PT_TAG("File"));                           \
 		return fd;                                                   \
 	}

@@ -48,8 +48,6 @@ int pt_run_pid;
 __thread uintptr_t pt_run_outer __attribute__((tls_model("initial-exec")));
 static int track_blocks;     /* blocks carry a record (PT_TRACK_BLOCKS) */
 static uint32_t max_slots = 1; /* a header's slot must be below this (1: only 0 before start-up) */
-static uint64_t foreign_frees; /* frees of pointers that were not ours, or twice */
-static uintptr_t foreign_first;
 
 /* ---- counting ---- */
 
@@ -205,18 +203,11 @@ static inline struct pt__hdr *header(void *p)
 
 /* A pointer that is not a live block of ours: freed twice, or never
  * allocated here.  Handing it to glibc could corrupt the heap; it is
- * counted, reported at exit, and left alone. */
-static void foreign(void *p)
+ * recorded by the line that freed it (misfree.c), reported at exit, and
+ * left alone. */
+static void foreign(void *p, uintptr_t pc)
 {
-	if (__atomic_fetch_add(&foreign_frees, 1, __ATOMIC_RELAXED) == 0)
-		foreign_first = (uintptr_t)p;
-}
-
-uint64_t pt_run_foreign_frees(uintptr_t *first);
-uint64_t pt_run_foreign_frees(uintptr_t *first)
-{
-	*first = foreign_first;
-	return __atomic_load_n(&foreign_frees, __ATOMIC_RELAXED);
+	pt_run_misfree(p, pt_run_outer ? pt_run_outer : pc);
 }
 
 static void free_block(struct pt__hdr *h)
@@ -243,7 +234,7 @@ static void free_block(struct pt__hdr *h)
 	__libc_free(base);
 }
 
-static void *realloc_at(void *p, size_t n, uint64_t info)
+static void *realloc_at(void *p, size_t n, uint64_t info, uintptr_t pc)
 {
 	struct pt__hdr *h, *nh;
 	uint32_t old_slot, slot = PT_RUN_INFO_SLOT(info);
@@ -257,7 +248,7 @@ static void *realloc_at(void *p, size_t n, uint64_t info)
 		return NULL;
 	}
 	if (!(h = header(p))) {
-		foreign(p);
+		foreign(p, pc);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -308,7 +299,7 @@ PT_EXPORT void free(void *p)
 		return;
 	h = header(p);
 	if (pt_unlikely(!h)) {
-		foreign(p);
+		foreign(p, RET());
 		return;
 	}
 	if (pt_likely(pt_meta_align_log2(h->meta) == 0)) {
@@ -336,7 +327,7 @@ PT_EXPORT void *calloc(size_t nm, size_t size)
 
 PT_EXPORT void *realloc(void *p, size_t n)
 {
-	return realloc_at(p, n, caller(RET()));
+	return realloc_at(p, n, caller(RET()), RET());
 }
 
 PT_EXPORT void *reallocarray(void *p, size_t nm, size_t size)
@@ -347,7 +338,7 @@ PT_EXPORT void *reallocarray(void *p, size_t nm, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return realloc_at(p, n, caller(RET()));
+	return realloc_at(p, n, caller(RET()), RET());
 }
 
 PT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
@@ -493,23 +484,8 @@ __attribute__((constructor)) static void pt_run_start(void)
 	pt_run_site_init();
 	pt_run_fds_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	pt_run_exit_init(); /* the verdict at every end (exit.c) */
 	pt_run_pid = getpid();
 	__atomic_store_n(&pt_run_ready, 1, __ATOMIC_RELEASE);
-	pt_run_busy = 0;
-}
-
-/* Runs after the program's exit handlers and the destructors of the
- * objects loaded after this one.  Only the process pooltag run started
- * (or one it executed, when following) reports: a fork child's counters
- * are mostly its parent's.  A run of pooltag faults reports too. */
-__attribute__((destructor)) static void pt_run_stop(void)
-{
-	int findings;
-
-	if (!pt_run_ready || (getpid() != pt_run_pid && !pt_fault_logging()))
-		return; /* a run of pooltag faults, forked by its server, reports */
-	pt_run_busy = 1;
-	findings = pt_run_report(UINT32_MAX, "exit");
-	pt_run_report_status(findings);
 	pt_run_busy = 0;
 }

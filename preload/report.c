@@ -1,24 +1,31 @@
 /*
- * report.c - what is still held, at exit (everything) and when a shared
- * object is unloaded (what its code acquired): blocks per module and call
- * site, from the counters (exact), and open descriptors with the line that
- * opened them.  With blocks tracked and stacks on, each site shows the
- * stack of one of its blocks.
+ * report.c - what is still held, at a process's end (everything) and when
+ * a shared object is unloaded (what its code acquired): blocks per module
+ * and call site, from the counters (exact), open descriptors with the line
+ * that opened them, and frees of what was not a live block.  With blocks
+ * tracked and stacks on, each site shows the stack of one of its blocks.
  *
  * A finding is a site that still holds blocks, an open descriptor, or a
- * free of something malloc did not hand out.  Memory still held by the C
- * runtime itself (libc's stdio buffers, the dynamic linker's tables, C++'s
- * exception pool) is no finding: it is summed on one line, listed with
- * --all.
+ * line that freed what malloc did not hand out (or freed twice).  Memory
+ * still held by the C runtime itself (libc's stdio buffers, the dynamic
+ * linker's tables, C++'s exception pool) is no finding: it is summed on
+ * one line, listed with --all.  Groups covered by a suppression are no
+ * finding either; their number is said.
  *
- * The text is built in memory and written with one write(2), to standard
- * error or appended to the --output file, so that it does not depend on
- * the state the program left stdio in.
+ * Every report ends with the verdict, one line per process and event:
+ *
+ *   pooltag: PROGRAM (pid N[, child of P]) EVENT: clean[, ...]
+ *   pooltag: PROGRAM (pid N[, child of P]) EVENT: K findings
+ *
+ * EVENT is exit, _exit, "killed by SIGxxx", "exec FILE" or unloaded.  The
+ * text is built in memory and handed whole to channel.c, so that it does
+ * not depend on the state the program left stdio or its descriptors in.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "faultrun.h"
@@ -27,60 +34,58 @@
 
 #define SHOW_SITES 32 /* sites listed per module, then a count of the rest */
 
-uint64_t pt_run_foreign_frees(uintptr_t *first);
-
 static int unload_findings; /* findings reported at dlclose, for the exit status */
 
-struct group {
-	uint32_t slot, module;
-	uint64_t count, bytes;
-};
+/* A fork child's baseline: each slot's live blocks and bytes at the fork. */
+static struct {
+	int child_of;   /* the parent's pid, 0 in the process pooltag run started */
+	uint32_t nslots;
+	uint64_t (*held)[2];
+} base;
 
-struct fdrec {
-	int fd;
-	uint32_t slot;
-};
-
-struct fds {
-	struct fdrec *v;
-	size_t n, cap;
-	uint32_t module; /* UINT32_MAX: all */
-};
-
-static void add_fd(int fd, uint32_t slot, void *arg)
+void pt_run_report_fork_child(void)
 {
-	struct fds *l = arg;
+	uint32_t n = __atomic_load_n(&pt_seg.hdr->nslots, __ATOMIC_ACQUIRE);
+	void *p;
 
-	if (l->module != UINT32_MAX && pt_seg.slots[slot].module != l->module)
-		return;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct fdrec *v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return;
-		l->v = v;
-		l->cap = cap;
+	base.child_of = getppid();
+	if (base.held)
+		munmap(base.held, (size_t)base.nslots * sizeof(*base.held));
+	base.held = NULL;
+	base.nslots = 0;
+	unload_findings = 0;
+	pt_run_misfree_forget();
+	p = mmap(NULL, (size_t)n * sizeof(*base.held), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return; /* the child then reports all it holds */
+	base.held = p;
+	base.nslots = n;
+	for (uint32_t slot = 1; slot < n; slot++) {
+		struct pt_count c;
+		pt_slot_sum(slot, &c);
+		base.held[slot][0] = c.curblocks;
+		base.held[slot][1] = c.curbytes;
 	}
-	l->v[l->n++] = (struct fdrec){fd, slot};
 }
 
-static int by_module_bytes(const void *a, const void *b)
+/* What slot holds beyond the baseline (blocks, bytes). */
+static void held(uint32_t slot, uint64_t *blocks, uint64_t *bytes)
 {
-	const struct group *x = a, *y = b;
+	struct pt_count c;
 
-	if (x->module != y->module)
-		return x->module < y->module ? -1 : 1;
-	if (x->bytes != y->bytes)
-		return x->bytes > y->bytes ? -1 : 1;
-	return x->slot < y->slot ? -1 : x->slot > y->slot;
+	pt_slot_sum(slot, &c);
+	*blocks = c.curblocks;
+	*bytes = c.curbytes;
+	if (slot < base.nslots) {
+		*blocks = *blocks > base.held[slot][0] ? *blocks - base.held[slot][0] : 0;
+		*bytes = *bytes > base.held[slot][1] ? *bytes - base.held[slot][1] : 0;
+		if (!*blocks)
+			*bytes = 0;
+	}
 }
 
-static const char *str(uint32_t off)
-{
-	return pt_seg.strings + off;
-}
-
-static const char *module_name(uint32_t id)
+const char *pt_run_module_name(uint32_t id)
 {
 	const struct pt_run_module *m = pt_run_module_by_id(id);
 	return m ? m->name : "?";
@@ -90,6 +95,170 @@ static int is_runtime(uint32_t id)
 {
 	const struct pt_run_module *m = pt_run_module_by_id(id);
 	return m && m->runtime;
+}
+
+static const char *str(uint32_t off)
+{
+	return pt_seg.strings + off;
+}
+
+static struct pt_run_group *add(struct pt_run_findings *r)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 256;
+		struct pt_run_group *g = realloc(r->g, cap * sizeof(*g));
+		if (!g)
+			return NULL;
+		r->g = g;
+		r->cap = cap;
+	}
+	memset(&r->g[r->n], 0, sizeof(r->g[0]));
+	return &r->g[r->n++];
+}
+
+struct fdwalk {
+	struct pt_run_findings *r;
+};
+
+static void add_fd(int fd, uint32_t slot, void *arg)
+{
+	struct pt_run_findings *r = arg;
+	struct pt_run_group *g;
+
+	if (r->module != UINT32_MAX && pt_seg.slots[slot].module != r->module)
+		return;
+	if ((g = add(r))) {
+		g->kind = PT_RUN_FD;
+		g->slot = slot;
+		g->module = pt_seg.slots[slot].module;
+		g->count = 1;
+		g->fd = fd;
+	}
+}
+
+static int by_kind_module_bytes(const void *a, const void *b)
+{
+	const struct pt_run_group *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->module != y->module)
+		return x->module < y->module ? -1 : 1;
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	if (x->fd != y->fd)
+		return x->fd < y->fd ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+void pt_run_collect(uint32_t module, struct pt_run_findings *r)
+{
+	uint32_t nslots = __atomic_load_n(&pt_seg.hdr->nslots, __ATOMIC_ACQUIRE);
+
+	r->module = module;
+	for (uint32_t slot = 1 + PT_SEG_NCLASSES; slot < nslots; slot++) {
+		const struct pt_seg_slot *s = &pt_seg.slots[slot];
+		struct pt_run_group *g;
+		uint64_t blocks, bytes;
+
+		if (s->pool != PT_SEG_CLASS_PAGED || (module != UINT32_MAX && s->module != module))
+			continue;
+		held(slot, &blocks, &bytes);
+		if (!blocks || !(g = add(r)))
+			continue;
+		g->kind = PT_RUN_BLOCKS;
+		g->slot = slot;
+		g->module = s->module;
+		g->count = blocks;
+		g->bytes = bytes;
+		g->runtime = module == UINT32_MAX && is_runtime(s->module);
+		if (pt_run_cfg.track & PT_TRACK_STACKS)
+			g->stack = pt_track_block_sample(slot);
+	}
+	pt_run_fds_each(add_fd, r);
+	if (module == UINT32_MAX) {
+		const struct pt_run_misfree *m;
+		uint64_t more;
+		size_t n = pt_run_misfrees(&m, &more);
+		for (size_t i = 0; i < n; i++) {
+			struct pt_run_group *g = add(r);
+			if (!g)
+				break;
+			g->kind = PT_RUN_BADFREE;
+			g->pc = m[i].pc;
+			g->first = m[i].first;
+			g->count = m[i].count + (i + 1 == n ? more : 0);
+		}
+	}
+	qsort(r->g, r->n, sizeof(*r->g), by_kind_module_bytes);
+}
+
+void pt_run_findings_free(struct pt_run_findings *r)
+{
+	free(r->g);
+	r->g = NULL;
+	r->n = r->cap = 0;
+}
+
+/* Sums what the groups mean, after suppression. */
+static void tally(struct pt_run_findings *r)
+{
+	r->blocks = r->bytes = r->rt_blocks = r->rt_bytes = 0;
+	r->nsites = r->nfds = r->nbad = r->suppressed = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct pt_run_group *g = &r->g[i];
+		if (g->runtime) {
+			r->rt_blocks += g->count;
+			r->rt_bytes += g->bytes;
+		} else if (g->suppressed) {
+			r->suppressed++;
+		} else if (g->kind == PT_RUN_BLOCKS) {
+			r->blocks += g->count;
+			r->bytes += g->bytes;
+			r->nsites++;
+		} else if (g->kind == PT_RUN_FD) {
+			r->nfds++;
+		} else {
+			r->nbad++;
+		}
+	}
+	r->findings = r->nsites + r->nfds + r->nbad;
+}
+
+static int own_frame(const struct pt_frame *f)
+{
+	return strncmp(f->module, "libpooltag", 10) == 0;
+}
+
+unsigned pt_run_group_frames(const struct pt_run_group *g, struct pt_frame *out, unsigned max)
+{
+	unsigned n = 0;
+
+	if (g->stack) {
+		uintptr_t pcs[64];
+		unsigned np = pt_stack_pcs(g->stack, pcs, 64);
+		for (unsigned i = 0; i < np && n < max; i++) {
+			struct pt_frame f;
+			pt_sym_lookup(pcs[i], 1, &f);
+			if (!own_frame(&f))
+				out[n++] = f;
+		}
+		if (n)
+			return n;
+	}
+	if (max == 0)
+		return 0;
+	if (g->kind == PT_RUN_BADFREE) {
+		pt_sym_lookup(g->pc, 1, &out[0]);
+		return 1;
+	}
+	const struct pt_seg_slot *s = &pt_seg.slots[g->slot];
+	const char *file = str(s->file), *b = strrchr(file, '/');
+	out[0] = (struct pt_frame){.module = pt_run_module_name(g->module),
+				   .func = str(s->func),
+				   .file = s->line ? (b ? b + 1 : file) : NULL,
+				   .line = s->line};
+	return 1;
 }
 
 static void site_text(FILE *f, uint32_t slot)
@@ -102,39 +271,19 @@ static void site_text(FILE *f, uint32_t slot)
 		fprintf(f, "%s", str(s->func));
 }
 
-static void write_out(const char *text, size_t len)
-{
-	int fd = 2;
-
-	if (pt_run_cfg.output[0]) {
-		fd = open(pt_run_cfg.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (fd < 0)
-			fd = 2;
-	}
-	while (len > 0) {
-		ssize_t w = write(fd, text, len);
-		if (w <= 0)
-			break;
-		text += w;
-		len -= (size_t)w;
-	}
-	if (fd != 2)
-		close(fd);
-}
-
 /* "file:line in func" of a slot, for the driver of pooltag faults. */
 static const char *slot_where(uint32_t slot, char *buf, size_t len)
 {
 	const struct pt_seg_slot *s = &pt_seg.slots[slot];
-	const char *file = str(s->file), *base = strrchr(file, '/');
+	const char *file = str(s->file), *b = strrchr(file, '/');
 
-	snprintf(buf, len, "%s:%u in %s", base ? base + 1 : file, s->line, str(s->func));
+	snprintf(buf, len, "%s:%u in %s", b ? b + 1 : file, s->line, str(s->func));
 	return buf;
 }
 
 /* The findings of a run of pooltag faults, as its driver reads them
  * (src/faultrun.h): the sites still holding memory, the open descriptors. */
-static void log_findings(const struct group *g, size_t ng, const struct fds *fl)
+static void log_findings(const struct pt_run_findings *r)
 {
 	char where[512], tag[5];
 	int was = pt_run_busy;
@@ -142,171 +291,205 @@ static void log_findings(const struct group *g, size_t ng, const struct fds *fl)
 	pt_run_busy = 1; /* libdw's own calls are not the program's */
 	pt_fault_finding();
 	pt_run_busy = was;
-	for (size_t i = 0; i < ng; i++)
-		if (!is_runtime(g[i].module))
-			pt_fault_log("L\t%s\tblock\t%s\t\t%s\t%llu\t%llu", module_name(g[i].module),
-				     pt_tag_str(pt_seg.slots[g[i].slot].tag, tag),
-				     slot_where(g[i].slot, where, sizeof(where)),
-				     (unsigned long long)g[i].count, (unsigned long long)g[i].bytes);
-	for (size_t i = 0; i < fl->n; i++) {
-		const struct pt_seg_slot *s = &pt_seg.slots[fl->v[i].slot];
-		pt_fault_log("L\t%s\thandle\t%s\tdescriptor\t%s\t1\t0", module_name(s->module),
-			     pt_tag_str(s->tag, tag), slot_where(fl->v[i].slot, where, sizeof(where)));
+	for (size_t i = 0; i < r->n; i++) {
+		const struct pt_run_group *g = &r->g[i];
+		const struct pt_seg_slot *s = &pt_seg.slots[g->slot];
+		if (g->runtime || g->suppressed)
+			continue;
+		if (g->kind == PT_RUN_BLOCKS)
+			pt_fault_log("L\t%s\tblock\t%s\t\t%s\t%llu\t%llu", pt_run_module_name(g->module),
+				     pt_tag_str(s->tag, tag), slot_where(g->slot, where, sizeof(where)),
+				     (unsigned long long)g->count, (unsigned long long)g->bytes);
+		else if (g->kind == PT_RUN_FD)
+			pt_fault_log("L\t%s\thandle\t%s\tdescriptor\t%s\t1\t0", pt_run_module_name(s->module),
+				     pt_tag_str(s->tag, tag), slot_where(g->slot, where, sizeof(where)));
 	}
+}
+
+static void frame_text(FILE *f, const struct pt_frame *fr)
+{
+	if (fr->file && fr->line)
+		fprintf(f, "%s:%u in %s", fr->file, fr->line, fr->func);
+	else
+		fprintf(f, "%s (%s+%#lx)", fr->func, fr->module, (unsigned long)fr->offset);
+}
+
+static void text_blocks(FILE *f, const struct pt_run_findings *r, size_t i, size_t *shown)
+{
+	const struct pt_run_group *g = &r->g[i];
+	const struct pt_seg_slot *s = &pt_seg.slots[g->slot];
+	char tag[5];
+
+	if (i == 0 || g->kind != r->g[i - 1].kind || g->module != r->g[i - 1].module) {
+		uint64_t mb = 0, mn = 0;
+		for (size_t j = i; j < r->n && r->g[j].kind == g->kind && r->g[j].module == g->module; j++)
+			if (!r->g[j].suppressed)
+				mb += r->g[j].bytes, mn += r->g[j].count;
+		const struct pt_run_module *m = pt_run_module_by_id(g->module);
+		fprintf(f, "  memory held by %s%s%s: %llu blocks, %llu bytes\n",
+			pt_run_module_name(g->module), m && m->gone ? " (unloaded)" : "",
+			m && m->runtime ? " (the C runtime)" : "", (unsigned long long)mn,
+			(unsigned long long)mb);
+		*shown = 0;
+	}
+	if ((*shown)++ == SHOW_SITES)
+		fprintf(f, "    ... and more sites\n");
+	if (*shown > SHOW_SITES)
+		return;
+	fprintf(f, "    %llu block%s, %llu bytes [%s] at ", (unsigned long long)g->count,
+		g->count == 1 ? "" : "s", (unsigned long long)g->bytes, pt_tag_str(s->tag, tag));
+	site_text(f, g->slot);
+	fputc('\n', f);
+	if (g->stack) {
+		char stack[2048];
+		pt_stack_format(g->stack, stack, sizeof(stack), 12);
+		fprintf(f, "      stack: %s\n", stack);
+	}
+}
+
+static void text_fd(FILE *f, const struct pt_run_group *g, int first)
+{
+	const struct pt_seg_slot *s = &pt_seg.slots[g->slot];
+	char link[64], target[512], tag[5];
+	ssize_t n;
+
+	if (first)
+		fprintf(f, "  descriptors open:\n");
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", g->fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	target[n > 0 ? n : 0] = 0;
+	fprintf(f, "    fd %d [%s] %s opened by %s at ", g->fd, pt_tag_str(s->tag, tag), target,
+		pt_run_module_name(s->module));
+	site_text(f, g->slot);
+	fputc('\n', f);
+}
+
+static void text_badfree(FILE *f, const struct pt_run_group *g, int first)
+{
+	struct pt_frame fr;
+
+	if (first)
+		fprintf(f, "  frees of pointers that were not live blocks (freed twice, or not from malloc):\n");
+	pt_sym_lookup(g->pc, 1, &fr);
+	fprintf(f, "    %llu at ", (unsigned long long)g->count);
+	frame_text(f, &fr);
+	fprintf(f, " (first %#lx)\n", (unsigned long)g->first);
+}
+
+/* The process or module, as the verdict names it. */
+static void who(FILE *f, const struct pt_run_findings *r)
+{
+	fprintf(f, "pooltag: %s (pid %d", pt_run_module_name(r->module == UINT32_MAX ? 0 : r->module),
+		(int)getpid());
+	if (base.child_of)
+		fprintf(f, ", child of %d", base.child_of);
+	fprintf(f, ") %s", r->event);
+}
+
+static void text(FILE *f, const struct pt_run_findings *r)
+{
+	size_t shown = 0;
+	int first_fd = 1, first_bad = 1;
+
+	if (r->findings || (pt_run_cfg.all && r->n)) {
+		if (r->findings) {
+			who(f, r);
+			fprintf(f, " holding: %llu blocks (%llu bytes) at %d sites, %d descriptors\n",
+				(unsigned long long)r->blocks, (unsigned long long)r->bytes, r->nsites,
+				r->nfds);
+		}
+		for (size_t i = 0; i < r->n; i++) {
+			const struct pt_run_group *g = &r->g[i];
+			if (g->suppressed || (g->runtime && !pt_run_cfg.all))
+				continue;
+			if (g->kind == PT_RUN_BLOCKS)
+				text_blocks(f, r, i, &shown);
+			else if (g->kind == PT_RUN_FD)
+				text_fd(f, g, first_fd), first_fd = 0;
+			else
+				text_badfree(f, g, first_bad), first_bad = 0;
+		}
+		if (r->rt_blocks && !pt_run_cfg.all && r->findings)
+			fprintf(f, "  the C runtime holds %llu blocks, %llu bytes more (no finding; --all lists them)\n",
+				(unsigned long long)r->rt_blocks, (unsigned long long)r->rt_bytes);
+		if (r->suppressed)
+			fprintf(f, "  %d finding groups suppressed\n", r->suppressed);
+		if (pt_run_cfg.gen_supp && r->findings) {
+			fprintf(f, "  suppression entries for these findings:\n");
+			pt_run_suppress_entries(f, r);
+		}
+	}
+	if (r->findings) {
+		who(f, r);
+		fprintf(f, ": %d finding%s\n", r->findings, r->findings == 1 ? "" : "s");
+		return;
+	}
+	if (pt_run_cfg.quiet)
+		return;
+	who(f, r);
+	if (r->rt_blocks)
+		fprintf(f, ": clean (the C runtime holds %llu blocks, %llu bytes", (unsigned long long)r->rt_blocks,
+			(unsigned long long)r->rt_bytes);
+	else
+		fprintf(f, ": clean, nothing held%s", r->suppressed ? " (" : "");
+	if (r->suppressed)
+		fprintf(f, "%s%d suppressed", r->rt_blocks ? "; " : "", r->suppressed);
+	fprintf(f, "%s\n", r->rt_blocks || r->suppressed ? ")" : "");
+}
+
+/* An exec: the image ends, nothing it holds is a finding. */
+static int report_exec(const char *event)
+{
+	char line[4600];
+	int n;
+
+	if (pt_run_cfg.quiet)
+		return 0;
+	n = snprintf(line, sizeof(line), "pooltag: %s (pid %d%s) %s: %s\n", pt_run_module_name(0),
+		     (int)getpid(), base.child_of ? ", child" : "", event,
+		     pt_run_cfg.follow_exec ? "followed"
+					    : "not followed (pooltag run -f follows it)");
+	if (n > 0)
+		pt_run_write(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	return 0;
 }
 
 int pt_run_report(uint32_t module, const char *event)
 {
-	struct group *g = NULL;
-	struct fds fl = {.module = module};
-	size_t ng = 0, cap = 0, textlen = 0;
-	uint64_t blocks = 0, bytes = 0, rt_blocks = 0, rt_bytes = 0, foreign;
-	uintptr_t foreign_at = 0;
-	uint32_t nslots;
-	int findings = 0, nsites = 0;
-	char *text = NULL;
+	struct pt_run_findings r = {.event = event};
+	size_t textlen = 0;
+	char *buf = NULL;
 	FILE *f;
 
+	if (module == UINT32_MAX && strncmp(event, "exec ", 5) == 0)
+		return report_exec(event);
 	pt_run_lock();
-	nslots = __atomic_load_n(&pt_seg.hdr->nslots, __ATOMIC_ACQUIRE);
-	for (uint32_t slot = 1 + PT_SEG_NCLASSES; slot < nslots; slot++) {
-		const struct pt_seg_slot *s = &pt_seg.slots[slot];
-		struct pt_count c;
-
-		if (s->pool != PT_SEG_CLASS_PAGED || (module != UINT32_MAX && s->module != module))
-			continue;
-		pt_slot_sum(slot, &c);
-		if (!c.curblocks)
-			continue;
-		if (module == UINT32_MAX && is_runtime(s->module)) {
-			rt_blocks += c.curblocks;
-			rt_bytes += c.curbytes;
-			if (!pt_run_cfg.all)
-				continue;
-		} else {
-			blocks += c.curblocks;
-			bytes += c.curbytes;
-			nsites++;
-		}
-		if (ng == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			struct group *ngp = realloc(g, nc * sizeof(*g));
-			if (!ngp)
-				break;
-			g = ngp;
-			cap = nc;
-		}
-		g[ng++] = (struct group){slot, s->module, c.curblocks, c.curbytes};
-	}
-	qsort(g, ng, sizeof(*g), by_module_bytes);
-	pt_run_fds_each(add_fd, &fl);
-	foreign = module == UINT32_MAX ? pt_run_foreign_frees(&foreign_at) : 0;
-	findings = nsites + (int)fl.n + (foreign ? 1 : 0);
-
-	f = open_memstream(&text, &textlen);
-	if (!f) {
-		pt_run_unlock();
-		free(g);
-		free(fl.v);
-		return findings;
-	}
-	const char *who = module == UINT32_MAX ? module_name(0) : module_name(module);
-	if (findings == 0 && rt_blocks == 0 && !pt_run_cfg.quiet)
-		fprintf(f, "pooltag: %s (pid %d) %s: clean, nothing held\n", who, (int)getpid(), event);
-	else if (findings == 0 && !pt_run_cfg.quiet)
-		fprintf(f, "pooltag: %s (pid %d) %s: no leaks (the C runtime holds %llu blocks, %llu bytes)\n",
-			who, (int)getpid(), event, (unsigned long long)rt_blocks,
-			(unsigned long long)rt_bytes);
-	if (findings || (pt_run_cfg.all && ng)) {
-		if (findings)
-			fprintf(f, "pooltag: %s (pid %d) %s holding: %llu blocks (%llu bytes) at %d sites, %zu descriptors\n",
-				who, (int)getpid(), event, (unsigned long long)blocks,
-				(unsigned long long)bytes, nsites, fl.n);
-		for (size_t i = 0, shown = 0; i < ng; i++) {
-			const struct pt_seg_slot *s = &pt_seg.slots[g[i].slot];
-			char tag[5];
-			if (i == 0 || g[i].module != g[i - 1].module) {
-				uint64_t mb = 0, mn = 0;
-				for (size_t j = i; j < ng && g[j].module == g[i].module; j++)
-					mb += g[j].bytes, mn += g[j].count;
-				const struct pt_run_module *m = pt_run_module_by_id(g[i].module);
-				fprintf(f, "  memory held by %s%s%s: %llu blocks, %llu bytes\n",
-					module_name(g[i].module), m && m->gone ? " (unloaded)" : "",
-					m && m->runtime ? " (the C runtime)" : "",
-					(unsigned long long)mn, (unsigned long long)mb);
-				shown = 0;
-			}
-			if (shown++ == SHOW_SITES) {
-				size_t rest = 0;
-				while (i + rest < ng && g[i + rest].module == g[i].module)
-					rest++;
-				fprintf(f, "    ... and %zu more sites\n", rest);
-				i += rest - 1;
-				continue;
-			}
-			fprintf(f, "    %llu block%s, %llu bytes [%s] at ", (unsigned long long)g[i].count,
-				g[i].count == 1 ? "" : "s", (unsigned long long)g[i].bytes,
-				pt_tag_str(s->tag, tag));
-			site_text(f, g[i].slot);
-			fputc('\n', f);
-			if (pt_run_cfg.track & PT_TRACK_STACKS) {
-				char stack[2048];
-				uint32_t id = pt_track_block_sample(g[i].slot);
-				if (id) {
-					pt_stack_format(id, stack, sizeof(stack), 12);
-					fprintf(f, "      stack: %s\n", stack);
-				}
-			}
-		}
-		if (fl.n)
-			fprintf(f, "  descriptors open:\n");
-		for (size_t i = 0; i < fl.n; i++) {
-			const struct pt_seg_slot *s = &pt_seg.slots[fl.v[i].slot];
-			char link[64], target[512], tag[5];
-			ssize_t n;
-			snprintf(link, sizeof(link), "/proc/self/fd/%d", fl.v[i].fd);
-			n = readlink(link, target, sizeof(target) - 1);
-			target[n > 0 ? n : 0] = 0;
-			fprintf(f, "    fd %d [%s] %s opened by %s at ", fl.v[i].fd,
-				pt_tag_str(s->tag, tag), target, module_name(s->module));
-			site_text(f, fl.v[i].slot);
-			fputc('\n', f);
-		}
-		if (foreign)
-			fprintf(f, "  %llu frees of pointers malloc did not return, or freed twice (first %#lx)\n",
-				(unsigned long long)foreign, (unsigned long)foreign_at);
-		if (rt_blocks && !pt_run_cfg.all)
-			fprintf(f, "  the C runtime holds %llu blocks, %llu bytes more (no finding; --all lists them)\n",
-				(unsigned long long)rt_blocks, (unsigned long long)rt_bytes);
-	}
-	fclose(f);
+	pt_run_collect(module, &r);
 	pt_run_unlock();
-	/* Unlocked: symbolising the failure's stack allocates, and a new site
-	 * takes the lock. */
-	if (findings && pt_fault_logging())
-		log_findings(g, ng, &fl);
-	if (text && textlen)
-		write_out(text, textlen);
-	free(text);
-	free(g);
-	free(fl.v);
+	/* Unlocked from here: symbolising allocates, and a new site takes the
+	 * lock. */
+	pt_run_suppress(&r);
+	tally(&r);
+	f = open_memstream(&buf, &textlen);
+	if (f) {
+		text(f, &r);
+		fclose(f);
+	}
+	if (r.findings && pt_fault_logging())
+		log_findings(&r);
+	if (buf && textlen)
+		pt_run_write(buf, textlen);
+	free(buf);
+	if (pt_run_cfg.json[0])
+		pt_run_json(&r);
+	pt_run_findings_free(&r);
 	if (module != UINT32_MAX)
-		unload_findings += findings;
-	return findings;
+		unload_findings += r.findings;
+	return r.findings;
 }
 
-void pt_run_report_status(int findings)
+void pt_run_report_status(int findings, int exec)
 {
-	char line[64];
-	int fd, n;
-
-	if (!pt_run_cfg.status[0])
-		return;
-	fd = open(pt_run_cfg.status, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = snprintf(line, sizeof(line), "findings %d pid %d\n", findings + unload_findings,
-		     (int)getpid());
-	(void)!write(fd, line, (size_t)n);
-	close(fd);
+	pt_run_status("%s %d findings %d\n", exec ? "exec" : "end", (int)getpid(),
+		      findings + unload_findings);
 }

@@ -151,7 +151,7 @@ static int create_file(char *path, size_t pathlen)
 		if (n < 0 || (size_t)n >= pathlen)
 			return -1;
 		for (int tries = 0; tries < 2; tries++) {
-			fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			fd = pt_fd_high(open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
 			if (fd >= 0) {
 				(void)fchmod(fd, 0600);
 				return fd;
@@ -340,6 +340,32 @@ void pt_seg_export_child(void)
 			seg.path[0] = 0;
 		}
 		__atomic_store_n(&pt_seg_pending, 0, __ATOMIC_RELEASE);
+	}
+	pt_seg_unlock();
+}
+
+/* exec runs no exit handler: the name goes before, or it would stay
+ * behind the new program.  The mapping and descriptor stay until exec
+ * succeeds (the kernel drops them) or fails (pt_seg_exec_failed). */
+void pt_seg_exec_prepare(void)
+{
+	pt_seg_lock();
+	if (seg.fd >= 0 && seg.path[0])
+		unlink(seg.path);
+	pt_seg_unlock();
+}
+
+/* The exec failed: the process goes on with an unlinked file.  Its next
+ * count exports a new one, as a fork child's first count does (the old
+ * mapping's contents are copied into it). */
+void pt_seg_exec_failed(void)
+{
+	pt_seg_lock();
+	if (seg.fd >= 0) {
+		close(seg.fd);
+		seg.fd = -1;
+		seg.path[0] = 0;
+		__atomic_store_n(&pt_seg_pending, 1, __ATOMIC_RELEASE);
 	}
 	pt_seg_unlock();
 }
