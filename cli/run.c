@@ -185,6 +185,21 @@ static void copy_spool(const char *path, int fd)
 	close(in);
 }
 
+/* A program that died without a verdict left its segment file behind
+ * (no exit handler ran): it is removed if it is ours. */
+static void remove_segment(pid_t pid)
+{
+	const char *dir = getenv("POOLTAG_DIR");
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!dir || !*dir)
+		dir = "/dev/shm";
+	snprintf(path, sizeof(path), "%s/pooltag-%d", dir, (int)pid);
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid())
+		unlink(path);
+}
+
 /* The verdict of a program that left none: how it ended. */
 static void fallback(FILE *out, const char *name, pid_t pid, int status, int last)
 {
@@ -509,8 +524,10 @@ int pt_cmd_run(int argc, char **argv)
 	findings = read_status(d.status, child, &last);
 	if (!o.output)
 		copy_spool(d.spool, 2);
-	if (last != 'e' && !(last == 'x' && !o.follow))
+	if (last != 'e' && !(last == 'x' && !o.follow)) {
 		fallback(out, base_name(prog), child, status, last);
+		remove_segment(child);
+	}
 	rundir_remove(&d);
 	if (out != stderr)
 		fclose(out);

@@ -69,6 +69,10 @@ void pt_run_final(const char *event)
 	pt_run_busy = 1;
 	findings = pt_run_report(UINT32_MAX, event);
 	pt_run_report_status(findings, strncmp(event, "exec ", 5) == 0);
+	/* _exit and signals run no exit handler: the segment's name goes now
+	 * (exec.c unlinks it itself, and takes it back if exec fails). */
+	if (strncmp(event, "exec ", 5) != 0)
+		pt_seg_remove();
 	pt_run_busy = was;
 }
 

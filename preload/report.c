@@ -440,13 +440,15 @@ static void text(FILE *f, const struct pt_run_findings *r)
 /* An exec: the image ends, nothing it holds is a finding. */
 static int report_exec(const char *event)
 {
-	char line[4600];
+	char line[4600], child_of[32] = "";
 	int n;
 
 	if (pt_run_cfg.quiet)
 		return 0;
+	if (base.child_of)
+		snprintf(child_of, sizeof(child_of), ", child of %d", base.child_of);
 	n = snprintf(line, sizeof(line), "pooltag: %s (pid %d%s) %s: %s\n", pt_run_module_name(0),
-		     (int)getpid(), base.child_of ? ", child" : "", event,
+		     (int)getpid(), child_of, event,
 		     pt_run_cfg.follow_exec ? "followed"
 					    : "not followed (pooltag run -f follows it)");
 	if (n > 0)

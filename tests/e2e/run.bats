@@ -83,8 +83,10 @@ leaky_lines() {
 	[ "$status" -eq 9 ] || fail "status $status"
 	runp --error-exitcode 9 -- "$UP/leaky" clean
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
-	has_line "^pooltag: leaky \(pid [0-9]+\) exit: no leaks \(the C runtime holds [0-9]+ blocks, [0-9]+ bytes\)$"
-	[ "${#stderr_lines[@]}" -eq 1 ] || fail "more than one line: $stderr"
+	[[ ${stderr_lines[0]} =~ ^pooltag:\ run:\ leaky\ pid\ [0-9]+\ \(\'pooltag\ used\ [0-9]+\'\ follows\ it\)$ ]] ||
+		fail "no pid line first: $stderr"
+	has_line "^pooltag: leaky \(pid [0-9]+\) exit: clean \(the C runtime holds [0-9]+ blocks, [0-9]+ bytes\)$"
+	[ "${#stderr_lines[@]}" -eq 2 ] || fail "more than the pid line and the verdict: $stderr"
 	runp --quiet --error-exitcode 9 -- "$UP/leaky" clean
 	[ "$status" -eq 0 ] && [ -z "$stderr" ] || fail "status $status, stderr: $stderr"
 	runp -- sh -c 'exit 7'
@@ -164,11 +166,11 @@ leaky_lines() {
 	[ "$status" -eq 0 ] || fail "$stderr"
 	[[ $output == *"child exited 0"* ]]
 	! [[ $stderr =~ "pooltag: leaky" ]] || fail "leaky was interposed: $stderr"
-	has_line "^pooltag: forkexec \(pid [0-9]+\) exit: no leaks"
+	has_line "^pooltag: forkexec \(pid [0-9]+\) exit: clean \(the C runtime holds"
 	runp --follow-exec -- "$UP/forkexec" "$UP/leaky"
 	[ "$status" -eq 0 ] || fail "$stderr"
 	has_line "^pooltag: leaky \(pid [0-9]+\) exit holding: 5 blocks \(1879 bytes\)"
-	has_line "^pooltag: forkexec \(pid [0-9]+\) exit: no leaks"
+	has_line "^pooltag: forkexec \(pid [0-9]+\) exit: clean \(the C runtime holds"
 }
 
 @test "run: the malloc family behaves as glibc's" {
@@ -275,7 +277,7 @@ SQL
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
 	[ "$output" = "size 10" ] || fail "$output"
 	[ "$(stat -c %s "$PT_TMP/data")" = 10 ]
-	has_line "^pooltag: closefds \(pid [0-9]+\) exit: no leaks"
+	has_line "^pooltag: closefds \(pid [0-9]+\) exit: clean \(the C runtime holds"
 }
 
 @test "run: --track stacks shows a stack per site; --all lists the C runtime's sites" {
