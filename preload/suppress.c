@@ -4,6 +4,7 @@
  * for the findings that remain: one per group, naming the innermost frame
  * of the program's own (its function, else its source file, else module).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "preload.h"
@@ -57,24 +58,31 @@ static int known(const char *s)
 	return s && *s && strcmp(s, "?") != 0;
 }
 
-void pt_run_suppress_entries(FILE *f, const struct pt_run_findings *r)
+/* The entry for group g, in buf; 0 if none. */
+static int entry(const struct pt_run_group *g, char *buf, size_t len)
 {
 	static const char *const name[] = {"leak", "fd", "free"};
-	struct pt_frame fr[FRAMES];
+	struct pt_frame fr[1];
+	const char *what;
+
+	if (g->runtime || g->suppressed || !pt_run_group_frames(g, fr, 1))
+		return 0;
+	what = known(fr[0].func) ? fr[0].func : known(fr[0].file) ? fr[0].file : fr[0].module;
+	snprintf(buf, len, "%s:^%s$", name[g->kind], what);
+	return 1;
+}
+
+void pt_run_suppress_entries(FILE *f, const struct pt_run_findings *r)
+{
+	char line[512], prev[512];
 
 	for (size_t i = 0; i < r->n; i++) {
-		const struct pt_run_group *g = &r->g[i];
-		unsigned n;
-		if (g->runtime || g->suppressed)
+		int dup = 0;
+		if (!entry(&r->g[i], line, sizeof(line)))
 			continue;
-		n = pt_run_group_frames(g, fr, FRAMES);
-		if (!n)
-			continue;
-		if (known(fr[0].func))
-			fprintf(f, "    %s:^%s$\n", name[g->kind], fr[0].func);
-		else if (known(fr[0].file))
-			fprintf(f, "    %s:^%s$\n", name[g->kind], fr[0].file);
-		else
-			fprintf(f, "    %s:^%s$\n", name[g->kind], fr[0].module);
+		for (size_t j = 0; j < i && !dup; j++) /* each entry once */
+			dup = entry(&r->g[j], prev, sizeof(prev)) && strcmp(prev, line) == 0;
+		if (!dup)
+			fprintf(f, "    %s\n", line);
 	}
 }
