@@ -89,63 +89,6 @@ static int find_preload(char *out, size_t len)
 	return access(out, R_OK) == 0 ? 0 : -1;
 }
 
-/* PROGRAM's file, searched in PATH like execvp.  0, or -1 with errno. */
-static int find_program(const char *name, char *out, size_t len)
-{
-	const char *path = getenv("PATH"), *p;
-	int e = ENOENT;
-
-	if (strchr(name, '/')) {
-		snprintf(out, len, "%s", name);
-		return access(out, X_OK) == 0 ? 0 : -1;
-	}
-	if (!path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	for (p = path;; p++) {
-		const char *c = strchr(p, ':');
-		size_t n = c ? (size_t)(c - p) : strlen(p);
-		struct stat st;
-
-		if ((size_t)snprintf(out, len, "%.*s%s%s", (int)n, n ? p : ".", "/", name) < len &&
-		    stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (access(out, X_OK) == 0)
-				return 0;
-			e = EACCES;
-		}
-		if (!c)
-			break;
-		p = c;
-	}
-	errno = e;
-	return -1;
-}
-
-/* Is file an ELF executable without an interpreter (statically linked)?
- * Scripts and anything unreadable say no: exec decides. */
-static int is_static_elf(const char *file)
-{
-	Elf64_Ehdr eh;
-	int fd = open(file, O_RDONLY | O_CLOEXEC), interp = 0, ok;
-
-	if (fd < 0)
-		return 0;
-	ok = pread(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) &&
-	     memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_ident[EI_CLASS] == ELFCLASS64 &&
-	     eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum < 256;
-	for (int i = 0; ok && i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) !=
-		    (ssize_t)sizeof(ph)) {
-			ok = 0;
-			break;
-		}
-		if (ph.p_type == PT_INTERP)
-			interp = 1;
-	}
-	close(fd);
-	return ok && !interp;
-}
-
 /* What the status lines say: the findings summed, and how the last
  * record of pid ended ('e' end, 'x' exec, 0 none). */
 static long read_status(const char *path, pid_t pid, int *last)
@@ -446,13 +389,13 @@ int pt_cmd_run(int argc, char **argv)
 		       PT_PRELOAD_DEFAULT);
 		return 1;
 	}
-	if (find_program(argv[optind], prog, sizeof(prog)) != 0) {
+	if (pt_find_program(argv[optind], prog, sizeof(prog)) != 0) {
 		int en = errno;
 		pt_err("run: %s: %s", argv[optind],
 		       en == ENOENT ? "command not found" : strerror(en));
 		return en == ENOENT ? 127 : 126;
 	}
-	if (is_static_elf(prog)) {
+	if (pt_is_static_elf(prog)) {
 		pt_err("run: %s is statically linked: pooltag run needs a dynamically linked program",
 		       prog);
 		return 1;

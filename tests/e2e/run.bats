@@ -297,7 +297,11 @@ SQL
 	second=$(src_line tests/uprogs/errpath.c '/* SECOND */')
 	ptrun faults -c fail.module=errpath -- "$PT" run -q -- "$UP/errpath"
 	[ "$status" -eq 1 ] || fail "status $status: $output $stderr"
-	[[ ${lines[0]} == *": 2 acquisitions, 3 runs in "*", 1 finding" ]] || fail "$output"
+	[[ ${lines[0]} == "pooltag faults: $UP/errpath: 2 acquisitions, 3 runs in "*", 1 finding" ]] || fail "$output"
+	# Without pooltag run: an unmodified program is interposed by itself.
+	ptrun faults -c fail.module=errpath -- "$UP/errpath"
+	[ "$status" -eq 1 ] || fail "status $status: $output $stderr"
+	[[ ${lines[0]} == "pooltag faults: $UP/errpath: 2 acquisitions, 3 runs in "*", 1 finding" ]] || fail "$output"
 	[[ $output == *"failing the allocation of 'Errp' at errpath.c:$second in label:"* ]] || fail "$output"
 	[[ $output == *"errpath holds 1 block of 'Errp' (64 bytes) allocated at errpath.c:$first in label"* ]] ||
 		fail "$output"
