@@ -70,7 +70,7 @@ static const char *parse_line(char *line, struct pt_supp_entry *e)
 int pt_supp_parse(struct pt_supp *s, const char *name, const char *text, size_t len, char *err,
 		  size_t errlen)
 {
-	size_t pos = 0, lineno = 0;
+	size_t pos = 0, lineno = 0, cap = 0;
 
 	s->e = NULL;
 	s->n = 0;
@@ -98,7 +98,15 @@ int pt_supp_parse(struct pt_supp *s, const char *name, const char *text, size_t 
 			struct pt_supp_entry *ne;
 			memcpy(line, text + a, b - a);
 			line[b - a] = 0;
-			if (!s->e && !(s->e = calloc(PT_SUPP_MAX, sizeof(*s->e)))) {
+			if (s->n == cap) {
+				size_t nc = cap ? cap * 2 : 16;
+				struct pt_supp_entry *ne2 = realloc(s->e, nc * sizeof(*s->e));
+				if (ne2) {
+					s->e = ne2;
+					cap = nc;
+				}
+			}
+			if (s->n == cap) {
 				why = "out of memory";
 			} else {
 				ne = &s->e[s->n];
