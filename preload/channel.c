@@ -36,6 +36,11 @@
 
 static int err_fd = -1; /* standard error as the program got it at start-up */
 
+int pt_run_own_err_fd(void)
+{
+	return err_fd;
+}
+
 int pt_run_fd_own(int fd)
 {
 	return fd >= 0 && (fd == err_fd || fd == pt_seg_fd());

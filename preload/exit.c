@@ -224,8 +224,8 @@ PT_EXPORT __attribute__((noreturn)) void _Exit(int status)
 	leave(status);
 }
 
-/* syscall(3): exit_group, and exit in a process with one thread, end the
- * process; everything else passes through. */
+/* syscall(3): exit_group ends the process; everything else passes through
+ * (a raw exit ends only the calling thread). */
 PT_EXPORT long syscall(long n, ...)
 {
 	static __typeof__(syscall) *real;
@@ -242,7 +242,7 @@ PT_EXPORT long syscall(long n, ...)
 		errno = ENOSYS;
 		return -1;
 	}
-	if (n == SYS_exit_group || (n == SYS_exit && getpid() == gettid()))
+	if (n == SYS_exit_group)
 		pt_run_final("_exit");
 	return real(n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

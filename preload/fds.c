@@ -441,17 +441,29 @@ PT_EXPORT int close(int fd)
 int close_range(unsigned int first, unsigned int last, int flags);
 PT_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
+	int own[2] = {pt_seg_fd(), pt_run_own_err_fd()}, r = 0, left = 1;
+	unsigned lo = first;
 	uint32_t hi;
-	int r, mine = pt_seg_fd();
 	REAL(close_range);
-	if (mine >= 0 && (unsigned)mine >= first && (unsigned)mine <= last) {
-		/* Around the segment's descriptor (see close). */
-		r = (unsigned)mine > first ? real_close_range(first, (unsigned)mine - 1, flags) : 0;
-		if (r == 0 && (unsigned)mine < last)
-			r = real_close_range((unsigned)mine + 1, last, flags);
-	} else {
-		r = real_close_range(first, last, flags);
+	if (own[0] > own[1]) { /* in order */
+		int t = own[0];
+		own[0] = own[1];
+		own[1] = t;
 	}
+	/* Around pooltag's own descriptors (see close). */
+	for (int i = 0; i < 2 && r == 0 && left; i++) {
+		unsigned o = (unsigned)own[i];
+		if (own[i] < 0 || o < lo || o > last)
+			continue;
+		if (o > lo)
+			r = real_close_range(lo, o - 1, flags);
+		if (o == last)
+			left = 0;
+		else
+			lo = o + 1;
+	}
+	if (r == 0 && left)
+		r = real_close_range(lo, last, flags);
 	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
 		hi = __atomic_load_n(&fd_hi, __ATOMIC_RELAXED);
 		for (uint64_t fd = first; fd <= last && fd < hi; fd++)

@@ -204,10 +204,20 @@ static inline struct pt__hdr *header(void *p)
 /* A pointer that is not a live block of ours: freed twice, or never
  * allocated here.  Handing it to glibc could corrupt the heap; it is
  * recorded by the line that freed it (misfree.c), reported at exit, and
- * left alone. */
+ * left alone.  A block whose header free_block marked freed (tracked and
+ * aligned ones: glibc's free list does not reach their header) still
+ * names its site: then it was freed twice, and where it was allocated is
+ * known. */
 static void foreign(void *p, uintptr_t pc)
 {
-	pt_run_misfree(p, pt_run_outer ? pt_run_outer : pc);
+	const struct pt__hdr *h = (const struct pt__hdr *)p - 1;
+	uint64_t live = pt_hdr_freed(h->word);
+	uint32_t slot = 0;
+
+	if (live == pt__hdr_word(h->meta, live & PT__SIZE_MASK) && pt_meta_pool(h->meta) == PT_PAGED &&
+	    pt_meta_slot(h->meta) < max_slots)
+		slot = pt_meta_slot(h->meta);
+	pt_run_misfree(p, pt_run_outer ? pt_run_outer : pc, slot, slot ? live & PT__SIZE_MASK : 0);
 }
 
 static void free_block(struct pt__hdr *h)

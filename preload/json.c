@@ -53,9 +53,19 @@ static void group(FILE *f, const struct pt_run_group *g)
 		target[len > 0 ? len : 0] = 0;
 		fprintf(f, ",\"fd\":%d,\"target\":", g->fd);
 		jstr(f, target);
-	} else
+	} else {
 		fprintf(f, ",\"frees\":%llu,\"first\":\"%#lx\"", (unsigned long long)g->count,
 			(unsigned long)g->first);
+		if (g->slot) {
+			const struct pt_seg_slot *s = &pt_seg.slots[g->slot];
+			const char *file = pt_seg.strings + s->file, *b = strrchr(file, '/');
+			fprintf(f, ",\"allocated\":{\"bytes\":%llu,\"function\":", (unsigned long long)g->size);
+			jstr(f, pt_seg.strings + s->func);
+			fprintf(f, ",\"file\":");
+			jstr(f, b ? b + 1 : file);
+			fprintf(f, ",\"line\":%u}", s->line);
+		}
+	}
 	fprintf(f, ",\"stack\":[");
 	for (unsigned i = 0; i < n; i++) {
 		fprintf(f, "%s{\"function\":", i ? "," : "");

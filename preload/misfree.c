@@ -8,9 +8,11 @@
  * can never fail or allocate.  Sites beyond the table are counted in the
  * last entry's overflow.
  *
- * Where the block was allocated and first freed is not known here: glibc
- * reuses a freed block's header for its free lists.  The special pool
- * (POOLTAG=special=...) keeps freed blocks and names both.
+ * Where the block was allocated is known when its header survived the
+ * first free (blocks with a record, --track, and aligned ones: hooks.c);
+ * for plain blocks glibc's free list overwrites it.  Where it was first
+ * freed is not kept (no quarantine); the special pool (POOLTAG=special=...)
+ * keeps freed blocks and names both.
  */
 #include "preload.h"
 
@@ -19,7 +21,7 @@
 static struct pt_run_misfree sites[SITES];
 static uint64_t overflow;
 
-void pt_run_misfree(void *p, uintptr_t pc)
+void pt_run_misfree(void *p, uintptr_t pc, uint32_t slot, uint64_t size)
 {
 	for (int i = 0; i < SITES; i++) {
 		uintptr_t cur = __atomic_load_n(&sites[i].pc, __ATOMIC_ACQUIRE);
@@ -28,6 +30,8 @@ void pt_run_misfree(void *p, uintptr_t pc)
 			if (__atomic_compare_exchange_n(&sites[i].pc, &zero, pc, 0, __ATOMIC_ACQ_REL,
 							__ATOMIC_ACQUIRE)) {
 				sites[i].first = (uintptr_t)p;
+				sites[i].slot = slot;
+				sites[i].size = size;
 				cur = pc;
 			} else {
 				cur = zero;

@@ -125,8 +125,10 @@ struct pt_run_misfree {
 	uintptr_t pc;    /* return address of the free (or realloc) call */
 	uint64_t count;  /* frees made there of pointers that were not live blocks */
 	uintptr_t first; /* the first such pointer */
+	uint32_t slot;   /* the site that allocated it, when its header told (0: unknown) */
+	uint64_t size;   /* its size then */
 };
-void pt_run_misfree(void *p, uintptr_t pc);
+void pt_run_misfree(void *p, uintptr_t pc, uint32_t slot, uint64_t size);
 size_t pt_run_misfrees(const struct pt_run_misfree **out, uint64_t *more);
 void pt_run_misfree_forget(void);
 
@@ -143,13 +145,15 @@ void pt_run_misfree_forget(void);
 enum pt_run_kind { PT_RUN_BLOCKS, PT_RUN_FD, PT_RUN_BADFREE };
 struct pt_run_group {
 	enum pt_run_kind kind;
-	uint32_t slot;     /* the site's counter slot (BLOCKS, FD) */
+	uint32_t slot;     /* the site's counter slot (BLOCKS, FD; BADFREE: where the
+			    * first pointer was allocated, 0 if unknown) */
 	uint32_t module;   /* the module charged */
 	uint64_t count;    /* blocks held, or bad frees made there */
 	uint64_t bytes;    /* bytes held (BLOCKS) */
 	int fd;            /* the descriptor (FD) */
 	uintptr_t pc;      /* the freeing call (BADFREE) */
 	uintptr_t first;   /* its first pointer (BADFREE) */
+	uint64_t size;     /* BADFREE: the first pointer's block size, when slot names its site */
 	uint32_t stack;    /* a sample stack of the group, 0 if none */
 	int runtime;       /* held by the C runtime: no finding */
 	int suppressed;    /* covered by a suppression */
@@ -195,6 +199,7 @@ void pt_run_channel_init(void);
 void pt_run_write(const char *text, size_t len); /* one report, appended whole */
 void pt_run_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int pt_run_fd_own(int fd); /* a descriptor of pooltag's the program may not touch */
+int pt_run_own_err_fd(void); /* the copy of standard error, -1 if none */
 
 /* ---- exit.c ---- */
 void pt_run_exit_init(void);

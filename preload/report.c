@@ -187,6 +187,8 @@ void pt_run_collect(uint32_t module, struct pt_run_findings *r)
 			g->kind = PT_RUN_BADFREE;
 			g->pc = m[i].pc;
 			g->first = m[i].first;
+			g->slot = m[i].slot;
+			g->size = m[i].size;
 			g->count = m[i].count + (i + 1 == n ? more : 0);
 		}
 	}
@@ -373,7 +375,12 @@ static void text_badfree(FILE *f, const struct pt_run_group *g, int first)
 	pt_sym_lookup(g->pc, 1, &fr);
 	fprintf(f, "    %llu at ", (unsigned long long)g->count);
 	frame_text(f, &fr);
-	fprintf(f, " (first %#lx)\n", (unsigned long)g->first);
+	fprintf(f, " (first %#lx", (unsigned long)g->first);
+	if (g->slot) {
+		fprintf(f, ", freed twice: a block of %llu bytes allocated at ", (unsigned long long)g->size);
+		site_text(f, g->slot);
+	}
+	fprintf(f, ")\n");
 }
 
 /* The process or module, as the verdict names it. */

@@ -162,6 +162,12 @@ no_segments() {
 	has_line "^    1 at ends.c:$df in main \(first 0x[0-9a-f]+\)$"
 	has_line "^    1 at ends.c:$inner in main \(first 0x[0-9a-f]+\)$"
 	last_line "^pooltag: ends \(pid [0-9]+\) exit: 3 findings$"
+	# With a record per block the header survives the first free: the
+	# second names where the block was allocated.
+	local da
+	da=$(src_line tests/uprogs/ends.c '/* DFREE alloc */')
+	runp --track blocks -- "$UP/ends" dfree
+	has_line "^    1 at ends.c:$df in main \(first 0x[0-9a-f]+, freed twice: a block of 16 bytes allocated at .*ends.c:$da in main\)$"
 }
 
 @test "verdict: the program gets the descriptor numbers and output of a bare run" {

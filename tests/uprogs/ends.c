@@ -108,7 +108,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(mode, "dfree") == 0) {
 		/* Through volatile pointers: the compiler may not drop the frees. */
-		char *volatile p = malloc(16), *volatile q = malloc(32), *volatile inner;
+		char *volatile p = malloc(16); /* DFREE alloc */
+		char *volatile q = malloc(32), *volatile inner;
 		inner = q + 8;
 		free(p);
 		free(p);     /* DFREE */
