@@ -368,8 +368,21 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* path made absolute (the program may change its directory before the
+ * interposer writes there); path itself if it is, or on failure. */
+static const char *absolute(const char *path, char *buf, size_t len)
+{
+	char cwd[PATH_MAX];
+
+	if (!path || path[0] == '/' || !getcwd(cwd, sizeof(cwd)) ||
+	    (size_t)snprintf(buf, len, "%s/%s", cwd, path) >= len)
+		return path;
+	return buf;
+}
+
 int pt_cmd_run(int argc, char **argv)
 {
+	char out_abs[PATH_MAX + 8], json_abs[PATH_MAX + 8], supp_abs[PATH_MAX + 8];
 	struct runopts o = {0};
 	struct rundir d;
 	int errcode = -1, status, pfd[2], gate[2], e = 0, last, r;
@@ -384,6 +397,9 @@ int pt_cmd_run(int argc, char **argv)
 		return r < 0 ? 0 : r;
 	if ((r = check_files(&o)) != 0)
 		return r;
+	o.output = absolute(o.output, out_abs, sizeof(out_abs));
+	o.json = absolute(o.json, json_abs, sizeof(json_abs));
+	o.supp = absolute(o.supp, supp_abs, sizeof(supp_abs));
 	if (find_preload(preload, sizeof(preload)) != 0) {
 		pt_err("run: cannot find %s (looked beside pooltag and at %s)", PRELOAD_NAME,
 		       PT_PRELOAD_DEFAULT);

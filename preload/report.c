@@ -334,8 +334,12 @@ static void text_blocks(FILE *f, const struct pt_run_findings *r, size_t i, size
 			(unsigned long long)mb);
 		*shown = 0;
 	}
-	if ((*shown)++ == SHOW_SITES)
-		fprintf(f, "    ... and more sites\n");
+	if ((*shown)++ == SHOW_SITES) {
+		size_t rest = 0;
+		for (size_t j = i; j < r->n && r->g[j].kind == g->kind && r->g[j].module == g->module; j++)
+			rest += !r->g[j].suppressed && (!r->g[j].runtime || pt_run_cfg.all);
+		fprintf(f, "    ... and %zu more sites\n", rest);
+	}
 	if (*shown > SHOW_SITES)
 		return;
 	fprintf(f, "    %llu block%s, %llu bytes [%s] at ", (unsigned long long)g->count,

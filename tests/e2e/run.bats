@@ -36,6 +36,13 @@ has_line() {
 	fail "no line of stderr matches '$1':"$'\n'"$stderr"
 }
 
+# last_line REGEX: the last line of stderr matches (a verdict ends every run).
+last_line() {
+	local n=${#stderr_lines[@]}
+	[ "$n" -gt 0 ] && [[ ${stderr_lines[n - 1]} =~ $1 ]] ||
+		fail "the last line of stderr does not match '$1':"$'\n'"$stderr"
+}
+
 leaky_lines() {
 	L_MALLOC=$(src_line tests/uprogs/leaky.c '/* LEAK malloc */')
 	L_CALLOC=$(src_line tests/uprogs/leaky.c '/* LEAK calloc */')
@@ -220,7 +227,7 @@ PY
 	runp -- /usr/bin/python3 "$PT_TMP/s.py"
 	[ "$status" -eq 0 ] || fail "$stderr"
 	[ "$output" = "$bare" ] || fail "'$output' != '$bare'"
-	has_line "^pooltag: python3 \(pid [0-9]+\) exit"
+	last_line "^pooltag: python3 \(pid [0-9]+\) exit: (clean|[0-9]+ findings?)"
 }
 
 @test "run: sqlite3 answers queries with the same output" {
@@ -238,7 +245,7 @@ SQL
 	run --separate-stderr timeout 300 "$PT" run -- sqlite3 "$PT_TMP/run.db" <"$PT_TMP/q.sql"
 	[ "$status" -eq 0 ] || fail "$stderr"
 	[ "$output" = "$bare" ] || fail "'$output' != '$bare'"
-	has_line "^pooltag: sqlite3 \(pid [0-9]+\) exit"
+	last_line "^pooltag: sqlite3 \(pid [0-9]+\) exit: (clean|[0-9]+ findings?)"
 }
 
 @test "run: git log and status in a repository give the same output" {
@@ -256,7 +263,7 @@ SQL
 		runp -- git -C "$repo" $args
 		[ "$status" -eq 0 ] || fail "git $args: $stderr"
 		[ "$output" = "$bare" ] || fail "git $args: '$output' != '$bare'"
-		has_line "^pooltag: git \(pid [0-9]+\) exit"
+		last_line "^pooltag: git \(pid [0-9]+\) exit: (clean|[0-9]+ findings?)"
 	done
 }
 

@@ -242,3 +242,12 @@ PY
 	run -126 --separate-stderr "$PT" run -- "$PT_TMP/dir"
 	[ "$status" -eq 126 ] || fail "status $status: $stderr"
 }
+
+@test "verdict: a relative --output still gets the report after the program changes directory" {
+	cd "$PT_TMP"
+	runp -o rel.txt -- dash -c 'cd /; exit 0'
+	[ "$status" -eq 0 ] && [ -z "$stderr" ] || fail "status $status: $stderr"
+	grep -q "^pooltag: run: dash pid [0-9]*" "$PT_TMP/rel.txt" || fail "$(cat "$PT_TMP/rel.txt")"
+	grep -q "^pooltag: dash (pid [0-9]*) _exit: " "$PT_TMP/rel.txt" || fail "$(cat "$PT_TMP/rel.txt")"
+	[ ! -e /rel.txt ]
+}
