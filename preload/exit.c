@@ -18,9 +18,11 @@
  * itself leaves no verdict: pooltag run then says how the process ended.
  *
  * The report in a signal handler allocates (with pt_run_busy set, from
- * glibc directly): a crash inside glibc's malloc with its lock held can
- * hang it; stack overflows get no report (no alternate stack is installed,
- * as it would be visible to the program).
+ * glibc directly): a crash inside glibc's malloc with its lock held, or a
+ * signal while another thread holds the site lock, can hang it (a signal
+ * that interrupts pooltag's own code on the same thread gets no report);
+ * stack overflows get no report (no alternate stack is installed, as it
+ * would be visible to the program).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -60,12 +62,14 @@ static int fatal_index(int sig)
 
 void pt_run_final(const char *event)
 {
-	int findings, was;
+	int findings;
 
-	if (!__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE) ||
+	/* Busy: called from a signal handler that interrupted pooltag's own
+	 * code on this thread, whose lock may be held: no verdict (pooltag
+	 * run then says how the process ended). */
+	if (!__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE) || pt_run_busy ||
 	    __atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL))
 		return;
-	was = pt_run_busy;
 	pt_run_busy = 1;
 	findings = pt_run_report(UINT32_MAX, event);
 	pt_run_report_status(findings, strncmp(event, "exec ", 5) == 0);
@@ -73,7 +77,7 @@ void pt_run_final(const char *event)
 	 * (exec.c unlinks it itself, and takes it back if exec fails). */
 	if (strncmp(event, "exec ", 5) != 0)
 		pt_seg_remove();
-	pt_run_busy = was;
+	pt_run_busy = 0;
 }
 
 /* exec.c: an exec that failed gives the process its future back. */
@@ -111,10 +115,8 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
 
 	(void)si;
 	(void)uc;
-	if (!pt_run_busy) { /* busy: pooltag's own state may be half made */
-		snprintf(event, sizeof(event), "killed by SIG%s", sigabbrev_np(sig));
-		pt_run_final(event);
-	}
+	snprintf(event, sizeof(event), "killed by SIG%s", sigabbrev_np(sig));
+	pt_run_final(event);
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	real_sigaction(sig, &dfl, NULL);
