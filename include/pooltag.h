@@ -178,9 +178,34 @@ struct pt__ctr {
 #define PT__SIZE_MAX ((((uint64_t)1) << PT__SIZE_BITS) - 1 - 65536)
 #define PT__SIZE_MASK ((((uint64_t)1) << PT__SIZE_BITS) - 1)
 #define PT__CHECK_LIVE 0x5a17c3u
+#define PT__SLOT_BITS 24
+#define PT__SLOT_MASK 0xffffffu
+/* The largest block the inline paths handle: below glibc's smallest
+ * threshold for serving a block from a mapping of its own (128 KiB), whose
+ * release the library must see. */
+#define PT__INLINE_MAX ((((uint64_t)1) << 17) - 4096)
 
 extern __thread struct pt__ctr *pt__tls_ctr __attribute__((tls_model("initial-exec")));
 extern uint32_t pt__fast_slots;
+/* Bit i set: a block whose pointer lies at page offset 64*i..64*i+63 was
+ * freed with its pages (a mapping of its own); a free there asks the
+ * library before reading the header, which may be unmapped. */
+extern uint64_t pt__gone;
+
+/* The key a site caches: tag (32 bits), a valid bit, pool (7) and slot (24).
+ * Comparing the top 40 bits against the call's tag and pool validates it. */
+static inline uint64_t pt__site_key(uint32_t tag, unsigned pool, uint32_t slot)
+{
+	return (uint64_t)tag << 32 | 1u << 31 | (uint64_t)pool << PT__SLOT_BITS | slot;
+}
+static inline int pt__key_matches(uint64_t key, uint32_t tag, unsigned pool)
+{
+	return key >> PT__SLOT_BITS == pt__site_key(tag, pool, 0) >> PT__SLOT_BITS;
+}
+static inline uint32_t pt__key_slot(uint64_t key)
+{
+	return (uint32_t)key & PT__SLOT_MASK;
+}
 
 /* The check word: the size, and 24 bits derived from meta, so a foreign
  * pointer or an overwritten header is told from a live block.  Derived from
@@ -194,34 +219,59 @@ static inline uint64_t pt__hdr_word(uint32_t meta, uint64_t size)
 	return size | (uint64_t)check << PT__SIZE_BITS;
 }
 
+/* The three stores of a new block's header. */
+static inline void pt__hdr_set(struct pt__hdr *h, uint32_t tag, uint32_t meta, uint64_t size)
+{
+	h->tag = tag;
+	h->meta = meta;
+	h->word = pt__hdr_word(meta, size);
+}
+
+/* Marks a header freed: its check bits flipped (a second free of a block
+ * malloc merged back whole, leaving the header as it was, fails the check). */
+static inline void pt__hdr_kill(struct pt__hdr *h, uint64_t live_word)
+{
+	h->word = live_word ^ (uint64_t)0xffffffu << PT__SIZE_BITS;
+}
+
 /* Single-writer counter update: a relaxed load and store, no lock prefix. */
 static inline void pt__ctr_add(uint64_t *c, uint64_t n)
 {
 	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
 }
 
+/* One allocation (is_free 0) or free of bytes, in a slot of this thread's
+ * own shard. */
+static inline void pt__ctr_count(struct pt__ctr *c, uint64_t bytes, int is_free)
+{
+	pt__ctr_add(is_free ? &c->nfrees : &c->nallocs, 1);
+	pt__ctr_add(is_free ? &c->bytes_freed : &c->bytes_alloc, bytes);
+}
+
+/* May p be a block freed with its pages (see pt__gone)? */
+static inline int pt__maybe_gone(const void *p)
+{
+	return (int)(__atomic_load_n(&pt__gone, __ATOMIC_RELAXED) >> (((uintptr_t)p >> 6) & 63) & 1);
+}
+
 static inline void *pt__alloc_inline(struct pt_site *site, enum pt_pool pool, size_t size,
 				     uint32_t tag)
 {
 	uint64_t key = __atomic_load_n(&site->key, __ATOMIC_RELAXED);
-	uint32_t slot = (uint32_t)key & 0xffffff;
+	uint32_t slot = pt__key_slot(key);
 	struct pt__ctr *c = pt__tls_ctr;
 	struct pt__hdr *h;
 
-	/* The key holds tag, a valid bit and pool above the slot. */
-	if (__builtin_expect(key >> 24 != ((uint64_t)tag << 8 | 0x80u | PT_PAGED) ||
-				     pool != PT_PAGED || size > PT__SIZE_MAX || !c ||
+	if (__builtin_expect(!pt__key_matches(key, tag, PT_PAGED) || pool != PT_PAGED ||
+				     size > PT__INLINE_MAX || !c ||
 				     slot >= __atomic_load_n(&pt__fast_slots, __ATOMIC_RELAXED),
 			     0))
 		return pt_alloc_at(site, pool, size, tag);
 	h = (struct pt__hdr *)malloc(size + sizeof(*h));
 	if (__builtin_expect(!h, 0))
 		return NULL; /* malloc set errno */
-	h->tag = tag;
-	h->meta = slot;
-	h->word = pt__hdr_word(slot, size);
-	pt__ctr_add(&c[slot].nallocs, 1);
-	pt__ctr_add(&c[slot].bytes_alloc, size);
+	pt__hdr_set(h, tag, slot, size);
+	pt__ctr_count(&c[slot], size, 0);
 	return h + 1;
 }
 
@@ -231,28 +281,31 @@ static inline void pt__free_inline(struct pt_site *site, void *p, uint32_t tag)
 	uint32_t fast = __atomic_load_n(&pt__fast_slots, __ATOMIC_RELAXED);
 	struct pt__hdr *h;
 	uint32_t meta;
-	uint64_t word;
+	uint64_t word, size;
 
 	if (!p)
 		return;
 	/* With fast_slots 0 (tracking, special pool) the header is not read
-	 * here: a block in the special pool's quarantine has no readable one. */
-	if (__builtin_expect(!c || !fast, 0)) {
+	 * here: a block in the special pool's quarantine has no readable one;
+	 * nor where a block freed with its pages may have been. */
+	if (__builtin_expect(!c || !fast || pt__maybe_gone(p), 0)) {
 		pt_free_at(site, p, tag);
 		return;
 	}
 	h = (struct pt__hdr *)p - 1;
 	meta = h->meta;
 	word = h->word;
-	/* meta below pt__fast_slots means pool 0, no alignment, slot in range. */
-	if (__builtin_expect(h->tag != tag || meta >= fast ||
-				     word != pt__hdr_word(meta, word & PT__SIZE_MASK),
+	size = word & PT__SIZE_MASK;
+	/* meta below pt__fast_slots means pool 0, no alignment, slot in range;
+	 * a larger block may be one the library must see go. */
+	if (__builtin_expect(h->tag != tag || meta >= fast || word != pt__hdr_word(meta, size) ||
+				     size > PT__INLINE_MAX,
 			     0)) {
 		pt_free_at(site, p, tag);
 		return;
 	}
-	pt__ctr_add(&c[meta].nfrees, 1);
-	pt__ctr_add(&c[meta].bytes_freed, word & PT__SIZE_MASK);
+	pt__ctr_count(&c[meta], size, 1);
+	pt__hdr_kill(h, word);
 	free(h);
 }
 

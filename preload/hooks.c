@@ -40,33 +40,12 @@ void *__libc_memalign(size_t align, size_t n);
 void __libc_free(void *p);
 
 #define HDR sizeof(struct pt__hdr)
-#define TRACKED_ROOM (sizeof(struct pt_trec) + HDR)
 #define RET() ((uintptr_t)__builtin_return_address(0))
 
 int pt_run_ready;
 int pt_run_pid;
 __thread uintptr_t pt_run_outer __attribute__((tls_model("initial-exec")));
-static int track_blocks;     /* blocks carry a record (PT_TRACK_BLOCKS) */
 static uint32_t max_slots = 1; /* a header's slot must be below this (1: only 0 before start-up) */
-
-/* ---- counting ---- */
-
-static inline void count(uint32_t slot, uint64_t n, int is_free)
-{
-	struct pt__ctr *c = pt__tls_ctr;
-
-	if (pt_unlikely(!c || __atomic_load_n(&pt_seg_pending, __ATOMIC_RELAXED))) {
-		pt_count_event(slot, n, is_free);
-		return;
-	}
-	if (is_free) {
-		pt__ctr_add(&c[slot].nfrees, 1);
-		pt__ctr_add(&c[slot].bytes_freed, n);
-	} else {
-		pt__ctr_add(&c[slot].nallocs, 1);
-		pt__ctr_add(&c[slot].bytes_alloc, n);
-	}
-}
 
 /* The info word of the site that called the hook whose return address is ret. */
 static inline uint64_t caller(uintptr_t ret)
@@ -79,186 +58,172 @@ static inline uint64_t caller(uintptr_t ret)
 	return info;
 }
 
+/* ---- the back end: glibc's own entry points ---- */
+
+static void *libc_alloc(size_t len, size_t align, int zero)
+{
+	void *p;
+
+	if (align <= 16)
+		return zero ? __libc_calloc(1, len) : __libc_malloc(len);
+	p = __libc_memalign(align, len);
+	if (p && zero)
+		memset(p, 0, len);
+	return p;
+}
+
+static void libc_free(void *base, size_t len, size_t align)
+{
+	(void)len;
+	(void)align;
+	__libc_free(base);
+}
+
+static int libc_alone(const void *base, size_t len, size_t align)
+{
+	(void)len;
+	(void)align;
+	return pt_block_glibc_alone(base);
+}
+
+static const struct pt_block_backend libc_be = {libc_alloc, libc_free, __libc_realloc,
+						libc_alone};
+
 /* ---- blocks ---- */
 
-/* Fault injection (POOLTAG=fail..., pooltag faults): should this
- * allocation fail?  Only the program's counted sites are candidates, never
- * the interposer's own start-up. */
-static inline int injected(uint64_t info, size_t n)
+/* Through the installed layers (fault injection, the special pool,
+ * tracking): their records, stack captures and reports allocate, and what
+ * they allocate is not the program's. */
+static __attribute__((noinline)) void *alloc_layered(size_t n, unsigned mark, uint64_t info,
+						     int zero)
 {
-	uint32_t slot = PT_RUN_INFO_SLOT(info);
-	int fail, was;
-
-	if (pt_likely(!__atomic_load_n(&pt_fault_active, __ATOMIC_RELAXED)) || !slot)
-		return 0;
-	pt_fault_point_slow();
-	was = pt_run_busy;
-	pt_run_busy = 1; /* what the unwinder allocates is not the program's */
-	fail = pt_fault_check_slot(PT_FAULT_ALLOC, slot, PT_RUN_INFO_TAG(info), n);
-	pt_run_busy = was;
-	return fail;
-}
-
-static inline size_t room_of(unsigned lg)
-{
-	return lg == 0 ? HDR : lg == PT_ALIGN_TRACKED ? TRACKED_ROOM : (size_t)1 << lg;
-}
-
-/* Writes the header of a new block whose memory starts at base; counts it. */
-static inline void *finish(char *base, unsigned lg, size_t n, uint64_t info)
-{
-	struct pt__hdr *h = (struct pt__hdr *)(base + room_of(lg)) - 1;
-	uint32_t slot = PT_RUN_INFO_SLOT(info);
-
-	h->tag = PT_RUN_INFO_TAG(info);
-	h->meta = pt_hdr_meta(slot, PT_PAGED, lg);
-	h->word = pt__hdr_word(h->meta, n);
-	if (lg == PT_ALIGN_TRACKED)
-		pt_track_block_add((struct pt_trec *)base, slot);
-	if (slot)
-		count(slot, n, 0);
-	return h + 1;
-}
-
-/* The verifier's special pool (POOLTAG=special=...): a selected block on
- * pages of its own, counted to its site; NULL when not selected or not
- * mappable (then an ordinary block). */
-static void *special(unsigned lg, size_t n, uint64_t info)
-{
-	uint32_t slot = PT_RUN_INFO_SLOT(info), tag = PT_RUN_INFO_TAG(info);
-	void *user;
+	struct pt_block_req r = {NULL, PT_RUN_INFO_TAG(info), PT_RUN_INFO_SLOT(info), PT_PAGED,
+				 mark, n, zero, &libc_be};
 	int was = pt_run_busy;
+	void *p;
 
-	if (!slot || !pt_special_selected(slot, tag, n))
-		return NULL;
-	pt_run_busy = 1; /* its records and stack captures are not the program's */
-	user = pt_special_alloc(slot, PT_PAGED, lg, n, tag);
+	pt_run_busy = 1;
+	p = pt_block_alloc(&r);
 	pt_run_busy = was;
-	if (user)
-		count(slot, n, 0);
-	return user;
+	return p;
 }
 
-/* Is p a special block already freed (its pages locked away)?  Then the
- * header must not be read: reported as the misuse it is. */
-static int special_freed(void *p, const char *op)
+/* A new block of n bytes (mark: 0, or log2 of an alignment above 16) for
+ * the site of info.  Without layers: the core's helpers, inline. */
+static inline void *alloc_block(size_t n, unsigned mark, uint64_t info, int zero)
 {
-	if (pt_likely(!__atomic_load_n(&pt_special_on, __ATOMIC_RELAXED)) ||
-	    pt_special_contains(p) != 2)
-		return 0;
-	pt_special_check(p, op, 0, NULL, 0);
-	return 1;
-}
-
-static inline void *alloc_plain(size_t n, uint64_t info, int zero)
-{
-	unsigned lg = track_blocks && PT_RUN_INFO_SLOT(info) ? PT_ALIGN_TRACKED : 0;
+	uint32_t slot = PT_RUN_INFO_SLOT(info);
+	size_t room = pt_block_room(mark);
 	char *base;
+	void *user;
 
-	if (pt_unlikely(n > PT__SIZE_MAX) || pt_unlikely(injected(info, n))) {
+	if (pt_unlikely(n > PT__SIZE_MAX)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (pt_unlikely(__atomic_load_n(&pt_special_on, __ATOMIC_RELAXED)) &&
-	    (base = special(0, n, info)))
-		return base; /* fresh pages: zeroed already */
-	base = zero ? __libc_calloc(1, n + room_of(lg)) : __libc_malloc(n + room_of(lg));
+	if (pt_unlikely(pt_block_layered()))
+		return alloc_layered(n, mark, info, zero);
+	base = libc_alloc(n + room, pt_block_align(mark), zero);
 	if (pt_unlikely(!base))
 		return NULL; /* glibc set errno */
-	return finish(base, lg, n, info);
+	user = pt_block_init(base, PT_RUN_INFO_TAG(info), slot, PT_PAGED, mark, n);
+	if (pt_unlikely(n > PT__INLINE_MAX))
+		pt_block_gone_forget(user); /* a mapping of its own may reuse an address */
+	if (slot)
+		pt_block_count(slot, n, 0);
+	return user;
 }
 
 /* align: a power of two. */
 static void *alloc_aligned(size_t align, size_t n, uint64_t info)
 {
 	unsigned lg;
-	char *base;
 
 	if (align <= HDR)
-		return alloc_plain(n, info, 0);
+		return alloc_block(n, 0, info, 0);
 	lg = (unsigned)__builtin_ctzl(align);
-	if (n > PT__SIZE_MAX || lg > 40 || injected(info, n)) {
+	if (lg > 40) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (pt_unlikely(__atomic_load_n(&pt_special_on, __ATOMIC_RELAXED)) &&
-	    (base = special(lg, n, info)))
-		return base;
-	base = __libc_memalign(align, n + align);
-	return base ? finish(base, lg, n, info) : NULL;
-}
-
-/* p's header if p is a live block of ours, else NULL. */
-static inline struct pt__hdr *header(void *p)
-{
-	struct pt__hdr *h = (struct pt__hdr *)p - 1;
-	uint32_t meta = h->meta;
-	uint64_t word = h->word;
-
-	if (pt_unlikely(word != pt__hdr_word(meta, word & PT__SIZE_MASK) ||
-			pt_meta_pool(meta) != PT_PAGED || pt_meta_slot(meta) >= max_slots))
-		return NULL;
-	return h;
+	return alloc_block(n, lg, info, 0);
 }
 
 /* A pointer that is not a live block of ours: freed twice, or never
  * allocated here.  Handing it to glibc could corrupt the heap; it is
  * recorded by the line that freed it (misfree.c), reported at exit, and
- * left alone.  A block whose header free_block marked freed (tracked and
- * aligned ones: glibc's free list does not reach their header) still
- * names its site: then it was freed twice, and where it was allocated is
- * known. */
-static void foreign(void *p, uintptr_t pc)
+ * left alone.  Where it was allocated is known for a block freed with its
+ * pages (gone: its tombstone's slot), and for one whose header survived
+ * the first free marked freed (tracked and aligned blocks: glibc's free
+ * list does not reach their header); either was freed twice. */
+static void foreign(void *p, uintptr_t pc, int gone, uint32_t gone_slot)
 {
 	const struct pt__hdr *h = (const struct pt__hdr *)p - 1;
-	uint64_t live = pt_hdr_freed(h->word);
-	uint32_t slot = 0;
+	uint64_t live = 0;
+	uint32_t slot = gone ? gone_slot : 0;
 
-	if (live == pt__hdr_word(h->meta, live & PT__SIZE_MASK) && pt_meta_pool(h->meta) == PT_PAGED &&
-	    pt_meta_slot(h->meta) < max_slots)
-		slot = pt_meta_slot(h->meta);
-	pt_run_misfree(p, pt_run_outer ? pt_run_outer : pc, slot, slot ? live & PT__SIZE_MASK : 0);
+	if (!gone) { /* readable: pt_block_live read it */
+		live = pt_hdr_freed(h->word);
+		if (live == pt__hdr_word(h->meta, live & PT__SIZE_MASK) &&
+		    pt_meta_pool(h->meta) == PT_PAGED && pt_meta_slot(h->meta) < max_slots)
+			slot = pt_meta_slot(h->meta);
+	}
+	pt_run_misfree(p, pt_run_outer ? pt_run_outer : pc, slot,
+		       slot && !gone ? live & PT__SIZE_MASK : 0);
 }
 
-static void free_block(struct pt__hdr *h)
+/* Is p's header unreadable?  1: a special block in quarantine (reported
+ * with its sites), 2: a block freed with its pages (*slot: its site). */
+static __attribute__((noinline)) int unreadable(void *p, const char *op, uint32_t *slot)
 {
-	uint32_t meta = h->meta, slot = pt_meta_slot(meta);
-	uint64_t size = h->word & PT__SIZE_MASK;
-	unsigned lg = pt_meta_align_log2(meta);
-	char *base = (char *)(h + 1) - room_of(lg);
+	struct pt_block_gone g = {0, 0};
+	int was = pt_run_busy, u;
 
-	h->word = pt_hdr_freed(h->word);
-	if (lg == PT_ALIGN_SPECIAL) {
-		int was = pt_run_busy;
-		if (slot)
-			count(slot, size, 1);
-		pt_run_busy = 1;
-		pt_special_free(h + 1, NULL); /* into the quarantine */
-		pt_run_busy = was;
-		return;
-	}
-	if (lg == PT_ALIGN_TRACKED)
-		pt_track_block_del((struct pt_trec *)base);
-	if (slot)
-		count(slot, size, 1);
-	__libc_free(base);
+	pt_run_busy = 1;
+	u = pt_block_unreadable(p, op, 0, NULL, &g);
+	pt_run_busy = was;
+	*slot = u == 2 && g.slot < max_slots ? g.slot : 0;
+	return u;
+}
+
+/* p's header if p is a live block of ours, else NULL: a pointer freed
+ * already or never ours is counted as foreign, by the line at pc, when the
+ * call would have released it (release). */
+static inline struct pt__hdr *header(void *p, const char *op, int release, uintptr_t pc)
+{
+	struct pt__hdr *h = NULL;
+	uint32_t gone_slot = 0;
+	int u = 0;
+
+	if (pt_unlikely(pt__maybe_gone(p)) && (u = unreadable(p, op, &gone_slot)) == 1)
+		return NULL;
+	if (!u)
+		h = pt_block_live(p, 1, 0, max_slots);
+	if (pt_unlikely(!h) && release)
+		foreign(p, pc, u == 2, gone_slot);
+	return h;
+}
+
+static __attribute__((noinline)) void free_block(struct pt__hdr *h)
+{
+	int was = pt_run_busy;
+
+	pt_run_busy = 1; /* the special pool's checks and records are not the program's */
+	pt_block_release(h, &libc_be, NULL);
+	pt_run_busy = was;
 }
 
 static void *realloc_at(void *p, size_t n, uint64_t info, uintptr_t pc)
 {
-	struct pt__hdr *h, *nh;
-	uint32_t old_slot, slot = PT_RUN_INFO_SLOT(info);
-	uint64_t old_size;
+	struct pt_block_req r = {NULL, PT_RUN_INFO_TAG(info), PT_RUN_INFO_SLOT(info), PT_PAGED, 0,
+				 n, 0, &libc_be};
+	struct pt__hdr *h;
+	int was = pt_run_busy;
 	void *q;
 
 	if (!p)
-		return alloc_plain(n, info, 0);
-	if (special_freed(p, "realloc")) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (!(h = header(p))) {
-		foreign(p, pc);
+		return alloc_block(n, 0, info, 0);
+	if (!(h = header(p, "realloc", 1, pc))) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -266,62 +231,44 @@ static void *realloc_at(void *p, size_t n, uint64_t info, uintptr_t pc)
 		free_block(h);
 		return NULL;
 	}
-	old_slot = pt_meta_slot(h->meta);
-	old_size = h->word & PT__SIZE_MASK;
-	if (pt_meta_align_log2(h->meta) != 0 || (track_blocks && slot)) {
-		/* Aligned and tracked blocks move by copy: their base is not h. */
-		q = alloc_plain(n, info, 0);
-		if (q) {
-			memcpy(q, p, n < old_size ? n : old_size);
-			free_block(h);
-		}
-		return q;
-	}
-	if (n > PT__SIZE_MAX || (n > old_size && injected(info, n))) {
+	if (n > PT__SIZE_MAX) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	nh = __libc_realloc(h, n + HDR);
-	if (!nh)
-		return NULL;
-	nh->tag = PT_RUN_INFO_TAG(info);
-	nh->meta = pt_hdr_meta(slot, PT_PAGED, 0);
-	nh->word = pt__hdr_word(nh->meta, n);
-	if (old_slot)
-		count(old_slot, old_size, 1);
-	if (slot)
-		count(slot, n, 0);
-	return nh + 1;
+	/* Aligned and tracked blocks move by copy (their base is not h), and
+	 * lose their alignment as glibc's do. */
+	if (pt_unlikely(pt_block_layered()))
+		pt_run_busy = 1;
+	q = pt_block_resize(h, &r);
+	pt_run_busy = was;
+	return q;
 }
 
 /* ---- the hooks ---- */
 
 PT_EXPORT void *malloc(size_t n)
 {
-	return alloc_plain(n, caller(RET()), 0);
+	return alloc_block(n, 0, caller(RET()), 0);
 }
 
 PT_EXPORT void free(void *p)
 {
 	struct pt__hdr *h;
+	uint32_t slot;
 
-	if (!p || special_freed(p, "free"))
+	if (!p || !(h = header(p, "free", 1, RET())))
 		return;
-	h = header(p);
-	if (pt_unlikely(!h)) {
-		foreign(p, RET());
-		return;
-	}
-	if (pt_likely(pt_meta_align_log2(h->meta) == 0)) {
-		uint32_t slot = pt_meta_slot(h->meta);
-		if (slot)
-			count(slot, h->word & PT__SIZE_MASK, 1);
-		/* No need to mark it freed: glibc's free list links overwrite
-		 * the header's words (tcache's key lands on the check word). */
-		__libc_free(h);
+	if (pt_unlikely(pt_meta_align_log2(h->meta) != 0)) {
+		free_block(h);
 		return;
 	}
-	free_block(h);
+	slot = pt_meta_slot(h->meta);
+	if (slot)
+		pt_block_count(slot, pt_hdr_size(h), 1);
+	if (pt_unlikely(libc_alone(h, 0, 0)))
+		pt_block_gone_add(p, h->tag, slot); /* glibc unmaps it */
+	pt__hdr_kill(h, h->word); /* see block.h */
+	__libc_free(h);
 }
 
 PT_EXPORT void *calloc(size_t nm, size_t size)
@@ -332,7 +279,7 @@ PT_EXPORT void *calloc(size_t nm, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return alloc_plain(n, caller(RET()), 1);
+	return alloc_block(n, 0, caller(RET()), 1);
 }
 
 PT_EXPORT void *realloc(void *p, size_t n)
@@ -413,8 +360,8 @@ PT_EXPORT void *pvalloc(size_t n)
 
 PT_EXPORT size_t malloc_usable_size(void *p)
 {
-	struct pt__hdr *h = p && !special_freed(p, "malloc_usable_size") ? header(p) : NULL;
-	return h ? h->word & PT__SIZE_MASK : 0;
+	struct pt__hdr *h = p ? header(p, "malloc_usable_size", 0, 0) : NULL;
+	return h ? pt_hdr_size(h) : 0;
 }
 
 /* ---- start-up and exit ---- */
@@ -489,7 +436,6 @@ __attribute__((constructor)) static void pt_run_start(void)
 	max_slots = pt_seg.hdr->max_slots;
 	if (pt_run_cfg.track)
 		pt_track_set(pt_run_cfg.track);
-	track_blocks = (pt_run_cfg.track & PT_TRACK_BLOCKS) != 0;
 	pt_stack_init(); /* loads the unwinder now, not inside a hook */
 	pt_run_site_init();
 	pt_run_fds_init();

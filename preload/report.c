@@ -381,7 +381,11 @@ static void text_badfree(FILE *f, const struct pt_run_group *g, int first)
 	frame_text(f, &fr);
 	fprintf(f, " (first %#lx", (unsigned long)g->first);
 	if (g->slot) {
-		fprintf(f, ", freed twice: a block of %llu bytes allocated at ", (unsigned long long)g->size);
+		if (g->size)
+			fprintf(f, ", freed twice: a block of %llu bytes allocated at ",
+				(unsigned long long)g->size);
+		else
+			fprintf(f, ", freed twice: a block allocated at ");
 		site_text(f, g->slot);
 	}
 	fprintf(f, ")\n");

@@ -31,28 +31,6 @@ static struct {
 	char err[256];
 } cfg = {.once = PTHREAD_ONCE_INIT};
 
-/* Which library features need every allocation on the library's path
- * (bits: PT_SLOW_*).  pt__fast_slots is max_slots only when this is 0. */
-static unsigned slow_reasons;
-
-void pt_config_slow(unsigned reason, int on)
-{
-	if (on)
-		__atomic_fetch_or(&slow_reasons, reason, __ATOMIC_ACQ_REL);
-	else
-		__atomic_fetch_and(&slow_reasons, ~reason, __ATOMIC_ACQ_REL);
-	pt_config_fast_path();
-}
-
-void pt_config_fast_path(void)
-{
-	if (!pt_seg.hdr)
-		return; /* the segment's initialisation sets it */
-	__atomic_store_n(&pt__fast_slots,
-			 __atomic_load_n(&slow_reasons, __ATOMIC_ACQUIRE) ? 0 : pt_seg.hdr->max_slots,
-			 __ATOMIC_RELEASE);
-}
-
 static int bad(char *err, size_t errlen, const char *key, const char *what)
 {
 	snprintf(err, errlen, "option '%s': %s", key, what);

@@ -70,6 +70,43 @@ static struct {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* flt.seen */
 
+/* ---- the fault layer ---- */
+
+/*
+ * Installed in the block layer (block.h) once any fault option is set, so
+ * that every allocation is a candidate: the library's (by call site) and
+ * the interposer's counted ones (by slot; never its own, slot 0).  A
+ * resize in place is a candidate when it grows.
+ */
+static int pt_fault_alloc_fails(const struct pt_block_req *r)
+{
+	pt_fault_point_slow();
+	if (r->site)
+		return pt_fault_check_slow(PT_FAULT_ALLOC, r->site, r->tag, r->size);
+	return pt_fault_check_slot(PT_FAULT_ALLOC, r->slot, r->tag, r->size);
+}
+
+static void *pt_fault_layer_alloc(struct pt_block_layer *self, struct pt_block_req *r)
+{
+	if ((r->site || r->slot) && pt_fault_alloc_fails(r))
+		return NULL; /* errno ENOMEM */
+	return pt_block_next_alloc(self, r);
+}
+
+static void *pt_fault_layer_resize(struct pt_block_layer *self, struct pt__hdr *h, struct pt_block_req *r)
+{
+	if ((r->site || r->slot) && r->size > pt_hdr_size(h) && pt_fault_alloc_fails(r))
+		return NULL;
+	return pt_block_next_resize(self, h, r);
+}
+
+static struct pt_block_layer fault_layer = {
+	.name = "fault",
+	.rank = 30,
+	.alloc = pt_fault_layer_alloc,
+	.resize = pt_fault_layer_resize,
+};
+
 /* ---- options ---- */
 
 static uint64_t mix(uint64_t x)
@@ -229,7 +266,7 @@ int pt_fault_option(const char *key, const char *val, char *err, size_t errlen)
 		return -1;
 	}
 	__atomic_store_n(&pt_fault_active, 1, __ATOMIC_RELEASE);
-	pt_config_slow(PT_SLOW_FAULT, 1);
+	pt_block_install(&fault_layer, 1);
 	return 0;
 }
 

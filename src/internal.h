@@ -12,52 +12,8 @@
 #include "pooltag.h"
 #include "segfmt.h"
 
-#define pt_likely(x) __builtin_expect(!!(x), 1)
-#define pt_unlikely(x) __builtin_expect(!!(x), 0)
-
-/*
- * The block header (struct pt__hdr in pooltag.h): 16 bytes directly below
- * every pointer the library hands out, so the user pointer keeps malloc's
- * 16-byte alignment.
- *
- *        base (from the back end)
- *        |<- room = 16, or the alignment for aligned blocks ->|
- *        +---------------------------------+------------------+-----------------
- *        | padding (aligned blocks only)   | struct pt__hdr   | user data ...
- *        +---------------------------------+------------------+-----------------
- *                                                             ^ pointer returned
- *
- * meta packs the counter slot (24 bits), the pool (2 bits) and log2 of the
- * alignment (6 bits; 0 for ordinary blocks), so an ordinary paged block has
- * meta == slot.  word packs the requested size (40 bits) and a 24-bit check
- * (pt__hdr_word).  The general free path flips the check to mark a block
- * freed; for paged blocks malloc overwrites the header when it takes the
- * block back anyway, which makes the check fail just the same.
- */
-#define PT_HDR_SLOT_BITS 24
-#define PT_MAX_SLOTS_LIMIT (1u << PT_HDR_SLOT_BITS)
-#define PT_CHECK_FLIP 0xffffffu
-
-static inline uint32_t pt_hdr_meta(uint32_t slot, unsigned pool, unsigned align_log2)
-{
-	return slot | (uint32_t)pool << 24 | (uint32_t)align_log2 << 26;
-}
-static inline uint32_t pt_meta_slot(uint32_t meta)
-{
-	return meta & 0xffffff;
-}
-static inline unsigned pt_meta_pool(uint32_t meta)
-{
-	return (meta >> 24) & 3;
-}
-static inline unsigned pt_meta_align_log2(uint32_t meta)
-{
-	return meta >> 26;
-}
-static inline uint64_t pt_hdr_freed(uint64_t live_word)
-{
-	return live_word ^ (uint64_t)PT_CHECK_FLIP << PT__SIZE_BITS;
-}
+/* The block header, its layout and the block layer: block.h. */
+#include "block.h"
 
 /*
  * Counters (struct pt__ctr in pooltag.h).  A thread that owns its shard is
@@ -71,12 +27,6 @@ _Static_assert(sizeof(struct pt__hdr) == 16, "the header keeps 16-byte alignment
 
 /* ---- config.c: options (POOLTAG, pt_config) ---- */
 void pt_config_init(void); /* reads the environment once; idempotent, thread-safe */
-/* Reasons to send every allocation through the library (pt__fast_slots 0). */
-#define PT_SLOW_TRACK 1u   /* a record per block */
-#define PT_SLOW_FAULT 2u   /* fault injection sees every acquisition */
-#define PT_SLOW_SPECIAL 4u /* the special pool picks blocks */
-void pt_config_slow(unsigned reason, int on);
-void pt_config_fast_path(void); /* recomputes pt__fast_slots (after pt_seg is set) */
 /* Each module parses its own keys: 0, or -1 with a one-line message. */
 int pt_fault_option(const char *key, const char *val, char *err, size_t errlen);
 int pt_special_option(const char *key, const char *val, char *err, size_t errlen);
@@ -134,7 +84,7 @@ struct pt__ctr *pt_shard_attach(int *shared); /* *shared: shard 0, update with a
 int pt_shard_commit_all(uint64_t rel_off, uint64_t len); /* callers hold pt_seg_lock */
 void pt_shard_atfork_child(void);
 
-/* ---- pool.c ---- */
+/* ---- block.c (besides block.h) ---- */
 uint32_t pt_slot_of(struct pt_site *site, uint32_t tag, unsigned cls); /* 0: bad tag or class */
 void pt_count_event(uint32_t slot, uint64_t bytes, int is_release);
 
@@ -180,12 +130,8 @@ unsigned pt_track_flags(void);
 uint32_t pt_track_stack(void); /* a stack id for a new record, 0 when stacks are off */
 
 /* ---- track.c: records of live blocks while blocks are tracked ---- */
-struct pt_trec {
-	struct pt_trec *next, *prev;
-	uint32_t slot, stack;
-	uint64_t pad; /* 32 bytes: keeps the user pointer 16-byte aligned */
-};
-#define PT_ALIGN_TRACKED 1 /* align_log2 value of a tracked ordinary block */
+/* The tracking layer (block.h): installed while PT_TRACK_BLOCKS is set. */
+void pt_track_install(int on);
 void pt_track_block_add(struct pt_trec *r, uint32_t slot);
 void pt_track_block_del(struct pt_trec *r);
 uint32_t pt_track_block_sample(uint32_t slot); /* a stack of a live block of slot, or 0 */
@@ -193,8 +139,7 @@ void pt_track_fork_prepare(void);
 void pt_track_fork_release(void);
 
 /* ---- special.c: the verifier's special pool ---- */
-#define PT_ALIGN_SPECIAL 2 /* align_log2 value of a special-pool block (its record has the real one) */
-extern int pt_special_on; /* a selection is configured: ask pt_special_selected */
+extern int pt_special_on; /* a selection is configured: the special layer is installed */
 int pt_special_selected(uint32_t slot, uint32_t tag, size_t size);
 /* A block on its own pages with its header written; NULL (caller falls back
  * to the ordinary back end) when it cannot be mapped. */

@@ -273,6 +273,12 @@ static void *pt_np_grow(int c)
  * not a power of two.  Takes the mutex briefly; a new slab or a large block
  * costs mmap and mlock outside it.
  */
+int pt_np_alone(size_t size, size_t align)
+{
+	size += !size;
+	return pt_np_class(size, align < PT_NP_MIN_ALIGN ? PT_NP_MIN_ALIGN : align) < 0;
+}
+
 void *pt_np_alloc(size_t size, size_t align)
 {
 	void *p;

@@ -25,6 +25,10 @@ void *pt_np_alloc(size_t size, size_t align);
  * with (the caller keeps them, so blocks carry no header here). */
 void pt_np_free(void *p, size_t size, size_t align);
 
+/* Is a block of this size and alignment a mapping of its own (unmapped
+ * when freed)? */
+int pt_np_alone(size_t size, size_t align);
+
 /* Fork handlers, called by the library's own (segment.c) in its lock order:
  * the mutex is held across fork, and the child locks its regions again
  * (locks are not inherited). */

@@ -215,7 +215,7 @@ static void *map_file(int fd, size_t size)
  * are taken in one order, the order the library nests them in: the
  * objects' lock (references register slots and capture stacks under it),
  * then the segment's, then the leaves (symbols, stack depot, non-paged pool,
- * tracked-block lists, the special pool).  Every lock is held across fork, so the child
+ * tracked-block lists, the special pool, then the block layer's tombstones).  Every lock is held across fork, so the child
  * inherits no lock held by a thread that is not there; the child releases
  * them in its handler.
  */
@@ -228,10 +228,12 @@ static void atfork_prepare(void)
 	pt_np_prepare();
 	pt_track_fork_prepare();
 	pt_special_fork_prepare();
+	pt_block_fork_prepare();
 }
 
 static void atfork_parent(void)
 {
+	pt_block_fork_release();
 	pt_special_fork_release();
 	pt_track_fork_release();
 	pt_np_parent();
@@ -309,6 +311,7 @@ static void seg_child(void)
 static void atfork_child(void)
 {
 	seg_child();
+	pt_block_fork_release();
 	pt_special_fork_release();
 	pt_track_fork_release();
 	pt_np_child();
@@ -425,7 +428,7 @@ static void init_once(void)
 	snprintf(h->comm, sizeof(h->comm), "%s", program_invocation_short_name);
 	h->nslots = 1; /* slot 0 means "unregistered" */
 	set_pointers(base);
-	pt_config_fast_path();
+	pt_block_fast_path();
 	pt_fork_handlers();
 	if (seg.fd >= 0)
 		atexit(unlink_at_exit);

@@ -5,9 +5,10 @@
  *
  * A block is selected by its tag (patterns with * and ?), the module of its
  * call site and its size (special=, special.module=, special.size=; all the
- * given ones must match).  Once a selection is configured every allocation
- * takes the library's path (PT_SLOW_SPECIAL) and pool.c asks
- * pt_special_selected() for each one.  A selected block is one mapping:
+ * given ones must match).  Once a selection is configured the special
+ * layer is installed in the block layer (block.h): every allocation passes
+ * it, and it asks pt_special_selected() for each one.  A selected block is
+ * one mapping:
  *
  *   guard after (the default: overruns fault):
  *   +-------------------------+-----+----------------+-------+--------------+
@@ -30,7 +31,8 @@
  *
  * A freed block is made inaccessible (PROT_NONE, the whole mapping) and
  * waits in a FIFO quarantine bounded by a count and bytes (mapping bytes);
- * the oldest ones are unmapped past either bound.  Any access to a guard
+ * the oldest ones are unmapped past either bound, leaving a tombstone in the
+ * block layer (so a later free of one is reported, never read).  Any access to a guard
  * page or a quarantined block faults: the SIGSEGV/SIGBUS handler finds the
  * block, reports (access address, block, tag, size, offset, the acquiring
  * site and stack, for a use after free the freeing site and stack), then
@@ -109,6 +111,37 @@ static void setup_once(void)
 	__atomic_store_n(&pt_sp.ready, 1, __ATOMIC_RELEASE);
 }
 
+/* ---- the special layer ---- */
+
+static void *pt_special_layer_alloc(struct pt_block_layer *self, struct pt_block_req *r)
+{
+	if (r->size <= PT__SIZE_MAX && pt_block_req_slot(r) &&
+	    pt_special_selected(r->slot, r->tag, r->size)) {
+		void *user = pt_special_alloc(r->slot, r->pool, r->mark, r->size, r->tag);
+		if (user)
+			return user; /* fresh pages: zeroed already */
+		/* Not mappable (the kernel's map count): an ordinary block. */
+	}
+	return pt_block_next_alloc(self, r);
+}
+
+static void pt_special_layer_release(struct pt_block_layer *self, struct pt__hdr *h,
+			  const struct pt_block_backend *be, const struct pt_site *site)
+{
+	(void)self;
+	(void)be;
+	pt_special_free(h + 1, site); /* into the quarantine */
+}
+
+static struct pt_block_layer special_layer = {
+	.name = "special",
+	.rank = 20,
+	.mark = PT_ALIGN_SPECIAL,
+	.alloc = pt_special_layer_alloc,
+	.release = pt_special_layer_release,
+	.check = pt_special_check,
+};
+
 /* A selection was configured: send every allocation through the library
  * and install the handler.  Called while the options are read, which may be
  * inside the segment's initialisation: nothing here may need either. */
@@ -120,7 +153,7 @@ void pt_sp_enable(void)
 	if (!__atomic_load_n(&pt_sp.ready, __ATOMIC_ACQUIRE))
 		return;
 	__atomic_store_n(&pt_special_on, 1, __ATOMIC_RELEASE);
-	pt_config_slow(PT_SLOW_SPECIAL, 1);
+	pt_block_install(&special_layer, 1);
 	pt_sp_altstack_ensure();
 }
 
@@ -188,6 +221,7 @@ static void evict(void)
 		unhash(r);
 		r->prev->next = r->next;
 		r->next->prev = r->prev;
+		pt_block_gone_add(r->user, r->hdr.tag, r->slot);
 		munmap(r->base, r->len);
 		r->hnext = pt_sp.spare;
 		pt_sp.spare = r;
@@ -231,10 +265,9 @@ void *pt_special_alloc(uint32_t slot, unsigned pool, unsigned align_log2, size_t
 		return NULL;
 	}
 	user = before ? data + room : (char *)(((uintptr_t)(data + data_len - body)) & ~(a - 1));
-	h = (struct pt__hdr *)user - 1;
-	h->tag = tag;
-	h->meta = pt_hdr_meta(slot, pool, PT_ALIGN_SPECIAL);
-	h->word = pt__hdr_word(h->meta, size);
+	h = pt_block_init(user - pt_block_room(PT_ALIGN_SPECIAL), tag, slot, pool, PT_ALIGN_SPECIAL,
+			  size);
+	h--;
 	memset(data, fill, (size_t)((char *)h - data));
 	memset(user + size, fill, (size_t)(data + data_len - (user + size)));
 	pt_sp_lock();
@@ -256,6 +289,7 @@ void *pt_special_alloc(uint32_t slot, unsigned pool, unsigned align_log2, size_t
 	pt_sp.all.next = r;
 	pt_sp.nlive++;
 	pt_sp_unlock();
+	pt_block_gone_forget(user);
 	return user;
 }
 
@@ -293,7 +327,7 @@ static int fill_broken(const char *from, const char *to, unsigned char fill, con
 
 /* Checks the fill around a live special block being freed, makes it
  * inaccessible and quarantines it.  The header was checked and flipped,
- * the free counted, by pool.c. */
+ * the free counted, by the block layer. */
 void pt_special_free(void *user, const struct pt_site *site)
 {
 	struct pt_sp_blk *r, copy;
@@ -306,7 +340,7 @@ void pt_special_free(void *user, const struct pt_site *site)
 	r = find(user);
 	if (!r || r->freed) {
 		pt_sp_unlock();
-		return; /* pool.c only calls with a live special block */
+		return; /* only called with a live special block */
 	}
 	pt_sp_unlock();
 	/* The block is the caller's: no other thread may touch it now. */
@@ -338,7 +372,7 @@ void pt_special_free(void *user, const struct pt_site *site)
 		pt_sp_report_fill(&copy, 0, ufirst, ulast, site);
 }
 
-/* For pool.c before it reads a header: if user is a special block in
+/* The special layer's check, before a header is read: if user is a special block in
  * quarantine, reports op on a freed block (with the acquiring and freeing
  * sites and stacks) and returns 1; its header is not readable.  If user is
  * a live special block whose header fails the check, reports the

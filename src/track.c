@@ -4,8 +4,10 @@
  * of memory at a module's unload gets a sample stack like a leak of
  * references does.
  *
- * The record sits in front of the block header, inside the same
- * allocation (the header's alignment field says so: 1 is "tracked"):
+ * Tracking is a layer of the block layer (block.h), installed while
+ * PT_TRACK_BLOCKS is set: it gives each ordinary block the program asked
+ * for a record, which sits in front of the block header, inside the same
+ * allocation (the header's mark says so: PT_ALIGN_TRACKED):
  *
  *   +-------------------+----------------+-----------------
  *   | struct pt_trec    | struct pt__hdr | user data ...
@@ -15,6 +17,13 @@
  * spin lock (held for a list splice only, a few instructions), so threads
  * rarely meet; cost per allocation and free is one uncontended atomic
  * exchange and a list splice (and a stack capture with PT_TRACK_STACKS).
+ *
+ * The layer is the place to hook work per live block: the record is made
+ * in pt_track_layer_alloc (pt_track_block_add, after the block exists, its slot
+ * known) and dropped in pt_track_layer_release (before the back end takes the
+ * memory); every tracked block is in exactly one stripe list in between,
+ * so walking the stripes under their locks enumerates the live tracked
+ * blocks (pt_track_block_sample does).
  */
 #include <stdint.h>
 
@@ -97,4 +106,56 @@ uint32_t pt_track_block_sample(uint32_t slot)
 		unlock(s);
 	}
 	return stack;
+}
+
+/* ---- the tracking layer ---- */
+
+static void *pt_track_layer_alloc(struct pt_block_layer *self, struct pt_block_req *r)
+{
+	void *user;
+
+	/* Only ordinary blocks the program asked for (the interposer's slot 0
+	 * blocks are its own). */
+	if (r->mark != 0 || (!r->site && !r->slot))
+		return pt_block_next_alloc(self, r);
+	r->mark = PT_ALIGN_TRACKED;
+	user = pt_block_next_alloc(self, r);
+	r->mark = 0;
+	if (user)
+		pt_track_block_add((struct pt_trec *)((char *)user -
+						      pt_block_room(PT_ALIGN_TRACKED)),
+				   r->slot);
+	return user;
+}
+
+/* An untracked block resized while tracking moves, so it gets a record. */
+static void *pt_track_layer_resize(struct pt_block_layer *self, struct pt__hdr *h, struct pt_block_req *r)
+{
+	(void)self;
+	(void)h;
+	(void)r;
+	return PT_BLOCK_MOVE;
+}
+
+static void pt_track_layer_release(struct pt_block_layer *self, struct pt__hdr *h,
+			  const struct pt_block_backend *be, const struct pt_site *site)
+{
+	(void)self;
+	(void)site;
+	pt_track_block_del((struct pt_trec *)pt_block_base(h));
+	pt_block_core_release(h, be);
+}
+
+static struct pt_block_layer track_layer = {
+	.name = "track",
+	.rank = 10,
+	.mark = PT_ALIGN_TRACKED,
+	.alloc = pt_track_layer_alloc,
+	.resize = pt_track_layer_resize,
+	.release = pt_track_layer_release,
+};
+
+void pt_track_install(int on)
+{
+	pt_block_install(&track_layer, on);
 }

@@ -64,8 +64,8 @@ unsigned pt_verify_cfg_track(unsigned flags)
 
 	if (flags & PT_TRACK_STACKS)
 		pt_stack_init();
-	/* Tracked blocks must take the library's path, never the inline one. */
-	pt_config_slow(PT_SLOW_TRACK, flags & PT_TRACK_BLOCKS);
+	/* The tracking layer keeps every allocation off the inline paths. */
+	pt_track_install((flags & PT_TRACK_BLOCKS) != 0);
 	return old;
 }
 

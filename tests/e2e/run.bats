@@ -337,3 +337,21 @@ SQL
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
 	[[ $stderr != *"special pool"* ]] || fail "$stderr"
 }
+
+@test "run: double frees of blocks whose pages went back to the system are counted, not a crash" {
+	# A block above glibc's largest mmap threshold is unmapped on free.
+	runp -- "$UP/dblfree" large
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	[ "$output" = "done" ] || fail "$output"
+	has_line "^    1 at dblfree.c:[0-9]+ in main \\(first 0x[0-9a-f]+, freed twice: a block (of [0-9]+ bytes )?allocated at .*dblfree.c:[0-9]+ in main\\)$"
+	runp -- "$UP/dblfree" merged
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	[ "$output" = "done" ] || fail "$output"
+	has_line "^    1 at dblfree.c:[0-9]+ in main \\(first 0x[0-9a-f]+, freed twice: a block (of [0-9]+ bytes )?allocated at .*dblfree.c:[0-9]+ in main\\)$"
+	# A special block evicted from a quarantine of one is unmapped too.
+	run --separate-stderr env POOLTAG=special=Dblf,special.quarantine=1:1G,verify=continue \
+		timeout -k 5 300 "$PT" run -- "$UP/dblfree" special
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	[ "$output" = "done" ] || fail "$output"
+	has_line "^    1 at dblfree.c:[0-9]+ in main \\(first 0x[0-9a-f]+, freed twice: a block (of [0-9]+ bytes )?allocated at .*dblfree.c:[0-9]+ in main\\)$"
+}
