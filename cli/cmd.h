@@ -37,7 +37,9 @@ int pt_usage_err(const char *cmd, const char *fmt, ...) __attribute__((format(pr
 /* The message for getopt's '?' (unknown option or missing value). */
 int pt_getopt_err(const char *cmd, char **argv);
 
-/* Loads arg into v: a PID (all digits) read live; else a file: a segment
+/* Loads arg into v: "kernel", the Linux kernel's /proc/allocinfo
+ * (allocinfo.h); a PID (all digits) read live; else a file: a kernel
+ * snapshot or saved allocinfo, a segment
  * (the counters a dead process left), a snapshot, or a Windows dump
  * (WinDbg's !poolused text, a PoolMon snapshot), whose skipped lines are
  * noted on stderr.  0, or -1 with a message in err. */

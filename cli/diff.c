@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "kview.h"
 #include "pooltag.h"
 #include "tally.h"
 
@@ -204,7 +205,8 @@ int pt_cmd_diff(int argc, char **argv)
 		if (ch == 'h') {
 			fprintf(stdout, "usage: pooltag diff [--sites] [-t N] [--tags FILE] OLD NEW\n"
 					"  OLD and NEW: PIDs, snapshots, segments, or dumps saved from\n"
-					"  WinDbg's !poolused or PoolMon (poolmon /n)\n");
+					"  WinDbg's !poolused or PoolMon (poolmon /n); or two reads of the\n"
+					"  kernel: 'kernel', kernel snapshots, saved /proc/allocinfo\n");
 			rc = 0;
 			goto out;
 		}
@@ -229,6 +231,16 @@ int pt_cmd_diff(int argc, char **argv)
 	    pt_target_load(argv[optind], &ov, err, sizeof(err)) != 0 ||
 	    pt_target_load(argv[optind + 1], &nv, err, sizeof(err)) != 0) {
 		pt_err("%s", err);
+		goto out;
+	}
+	if (ov.kernel_format || nv.kernel_format) { /* sites and modules: kdiff.c */
+		if (!ov.kernel_format || !nv.kernel_format)
+			pt_err("%s is the kernel and %s is not: nothing to compare",
+			       argv[optind + !ov.kernel_format], argv[optind + !!ov.kernel_format]);
+		else if (pt_kdiff_print(stdout, &ov, &nv, top) != 0)
+			pt_err("out of memory");
+		else
+			rc = pt_flush_stdout();
 		goto out;
 	}
 	if (sites && (ov.import_format || nv.import_format)) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "allocinfo.h"
 #include "cmd.h"
 #include "httpd.h"
 #include "scrape.h"
@@ -38,14 +39,17 @@ static char *metrics(void *arg, size_t *len)
 static void usage(void)
 {
 	printf("usage: pooltag exporter [--listen ADDR] [--sites] [--max-processes N]\n"
-	       "                        [--max-series N] [--once]\n"
+	       "                        [--max-series N] [--max-connections N] [--once] [--kernel]\n"
 	       "  serves /metrics in the Prometheus text format: the counters of every\n"
 	       "  process of yours that exports them\n"
 	       "  --listen ADDR        HOST:PORT, [IPV6]:PORT or :PORT (default " DEFAULT_LISTEN ")\n"
 	       "  --sites              per call site series too\n"
 	       "  --max-processes N    processes read per scrape (default 1000)\n"
 	       "  --max-series N       per-process series per scrape (default 100000)\n"
-	       "  --once               print one scrape on standard output and exit\n");
+	       "  --max-connections N  clients served at once; a new one takes the place\n"
+	       "                       of the oldest idle one (default 1024)\n"
+	       "  --once               print one scrape on standard output and exit\n"
+	       "  --kernel             the Linux kernel's /proc/allocinfo too, per module\n");
 }
 
 int pt_cmd_exporter(int argc, char **argv)
@@ -54,8 +58,11 @@ int pt_cmd_exporter(int argc, char **argv)
 		{"listen", required_argument, 0, 'l'}, {"sites", no_argument, 0, 'S'},
 		{"max-processes", required_argument, 0, 'P'},
 		{"max-series", required_argument, 0, 'N'}, {"once", no_argument, 0, 'o'},
-		{"help", no_argument, 0, 'h'},		{0, 0, 0, 0}};
+		{"max-connections", required_argument, 0, 'C'},
+		{"help", no_argument, 0, 'h'}, {"kernel", no_argument, 0, 'K'},
+		{0, 0, 0, 0}};
 	struct exporter x = {.opts = {.max_processes = 1000, .max_series = 100000, .log = stderr}};
+	struct pt_http_limits lim = PT_HTTP_LIMITS_DEFAULT;
 	const char *listen_at = DEFAULT_LISTEN;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -85,8 +92,19 @@ int pt_cmd_exporter(int argc, char **argv)
 			else
 				x.opts.max_series = (size_t)v;
 			break;
+		case 'C':
+			v = pt_parse_count("exporter", "--max-connections", optarg);
+			if (v < 0)
+				return 2;
+			if (v == 0)
+				return pt_usage_err("exporter", "--max-connections wants at least 1");
+			lim.conn.max_conns = (size_t)v;
+			break;
 		case 'o':
 			once = 1;
+			break;
+		case 'K':
+			x.opts.kernel = 1;
 			break;
 		case 'h':
 			usage();
@@ -97,6 +115,10 @@ int pt_cmd_exporter(int argc, char **argv)
 	}
 	if (optind < argc)
 		return pt_usage_err("exporter", "unexpected argument '%s'", argv[optind]);
+	if (x.opts.kernel && pt_allocinfo_check(err, sizeof(err)) != 0) {
+		pt_err("exporter: %s", err);
+		return 1;
+	}
 	if (once) {
 		size_t len;
 		char *text = pt_scrape(&x.opts, &x.state, &len);
@@ -110,6 +132,12 @@ int pt_cmd_exporter(int argc, char **argv)
 	}
 	if (pt_http_parse_listen(listen_at, &ss, &sslen, err, sizeof(err)) != 0)
 		return pt_usage_err("exporter", "--listen: %s", err);
+	if (pt_http_fit_nofile(&lim.conn.max_conns, err, sizeof(err)) != 0) {
+		pt_err("exporter: %s", err);
+		return 1;
+	}
+	if (err[0])
+		pt_err("exporter: note: %s", err);
 	fd = pt_http_listen(&ss, sslen, err, sizeof(err));
 	if (fd < 0) {
 		pt_err("exporter: %s", err);
@@ -125,7 +153,7 @@ int pt_cmd_exporter(int argc, char **argv)
 		close(fd);
 		return 1;
 	}
-	rc = pt_http_serve(fd, metrics, &x, &stop, err, sizeof(err));
+	rc = pt_http_serve(fd, &lim, metrics, &x, &stop, err, sizeof(err));
 	close(fd);
 	if (rc != 0) {
 		pt_err("exporter: %s", err);

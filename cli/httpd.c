@@ -1,17 +1,20 @@
 /*
- * httpd.c - the exporter's HTTP/1.1 server (see httpd.h).
+ * httpd.c - the exporter's HTTP/1.1 server (see httpd.h for its bounds).
  *
  * A connection goes READ (collecting the request head) -> WRITE (sending
  * the whole response) -> LINGER (our side shut down; reading and dropping
  * whatever the client still sends until it closes, so that closing with
  * unread data does not reset the connection and cut the response short) ->
- * closed.  Each state has a deadline; a connection past it is closed.
+ * closed.  conntab.c keeps the connections, their deadlines and which one
+ * to give up; this file does the I/O, driven by level-triggered epoll.
  */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include <poll.h>
+#include <limits.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,132 +23,6 @@
 #include <unistd.h>
 
 #include "httpd.h"
-
-#define LINGER_MS 2000
-
-/* ---------------------------------------------------------------------------
- * Requests */
-
-/* RFC 9110 token characters. */
-static int tchar(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-/* The end of the line starting at p (before CR LF or LF), within end. */
-static const char *line_end(const char *p, const char *end)
-{
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-	if (nl && nl > p && nl[-1] == '\r')
-		nl--;
-	return nl ? nl : end;
-}
-
-static const char *next_line(const char *p, const char *end)
-{
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
-	return nl ? nl + 1 : end;
-}
-
-/* The status and route of a request line "METHOD SP TARGET SP VERSION". */
-static void parse_request_line(const char *p, const char *eol, struct pt_http_req *r)
-{
-	const char *m = p, *t, *v, *path;
-	size_t mlen, plen;
-
-	r->status = 400;
-	while (p < eol && tchar((unsigned char)*p))
-		p++;
-	mlen = (size_t)(p - m);
-	if (mlen == 0 || p == eol || *p != ' ')
-		return;
-	t = ++p;
-	while (p < eol && (unsigned char)*p > ' ' && (unsigned char)*p < 0x7f)
-		p++;
-	if (p == t || p == eol || *p != ' ')
-		return;
-	plen = (size_t)(p - t);
-	v = ++p;
-	if (eol - v != 8 || memcmp(v, "HTTP/", 5) != 0 || v[5] < '0' || v[5] > '9' || v[6] != '.' ||
-	    v[7] < '0' || v[7] > '9')
-		return;
-	if (v[5] != '1') {
-		r->status = 505;
-		return;
-	}
-	/* Absolute form (what a client talking to a proxy sends): drop the
-	 * scheme and authority. */
-	path = t;
-	if (plen >= 7 && strncasecmp(t, "http://", 7) == 0) {
-		const char *s = memchr(t + 7, '/', plen - 7);
-		if (!s) {
-			path = "/";
-			plen = 1;
-		} else {
-			plen -= (size_t)(s - t);
-			path = s;
-		}
-	}
-	if (path[0] != '/')
-		return;
-	for (size_t i = 0; i < plen; i++)
-		if (path[i] == '?' || path[i] == '#')
-			plen = i; /* the query does not choose the page */
-	r->head = mlen == 4 && memcmp(m, "HEAD", 4) == 0;
-	if (!r->head && !(mlen == 3 && memcmp(m, "GET", 3) == 0)) {
-		r->status = 405;
-		return;
-	}
-	if (plen == 8 && memcmp(path, "/metrics", 8) == 0)
-		r->route = PT_HTTP_METRICS;
-	else if (plen == 1)
-		r->route = PT_HTTP_INDEX;
-	r->status = r->route == PT_HTTP_NONE ? 404 : 200;
-}
-
-int pt_http_parse(const char *buf, size_t len, struct pt_http_req *r)
-{
-	const char *end = buf + len, *p = buf, *eol;
-
-	*r = (struct pt_http_req){.status = 400};
-	/* RFC 9112 2.2: ignore empty lines before the request line. */
-	while (p < end && (*p == '\r' || *p == '\n')) {
-		if (*p == '\r' && (p + 1 == end || p[1] != '\n'))
-			break;
-		p += *p == '\r' ? 2 : 1;
-	}
-	/* Complete once an empty line ends the head. */
-	for (const char *q = p;;) {
-		const char *nl = memchr(q, '\n', (size_t)(end - q));
-		if (!nl)
-			return 0;
-		if (nl > p && (nl[-1] == '\n' || (nl[-1] == '\r' && nl - 1 > p && nl[-2] == '\n')))
-			break;
-		q = nl + 1;
-	}
-	eol = line_end(p, end);
-	if (memchr(p, 0, (size_t)(eol - p)) == NULL)
-		parse_request_line(p, eol, r);
-	/* Header fields: "name:value", name a token; no folded lines. */
-	for (p = next_line(p, end); p < end; p = next_line(p, end)) {
-		const char *q = p;
-		eol = line_end(p, end);
-		if (eol == p)
-			break; /* the empty line */
-		while (q < eol && tchar((unsigned char)*q))
-			q++;
-		if (q == p || q == eol || *q != ':' || memchr(p, 0, (size_t)(eol - p)) ||
-		    memchr(p, '\r', (size_t)(eol - p))) {
-			*r = (struct pt_http_req){.status = 400};
-			break;
-		}
-	}
-	if (r->status != 200)
-		r->route = PT_HTTP_NONE;
-	return 1;
-}
 
 /* ---------------------------------------------------------------------------
  * Addresses */
@@ -246,7 +123,7 @@ int pt_http_listen(const struct sockaddr_storage *ss, socklen_t sslen, char *err
 	/* A restarted exporter can take its port back while connections of
 	 * the previous one are in TIME_WAIT. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)ss, sslen) != 0 || listen(fd, 64) != 0) {
+	if (bind(fd, (const struct sockaddr *)ss, sslen) != 0 || listen(fd, SOMAXCONN) != 0) {
 		e = errno;
 		close(fd);
 		snprintf(err, errlen, "cannot listen on %s: %s", addr_str(ss, a, sizeof(a)),
@@ -257,18 +134,53 @@ int pt_http_listen(const struct sockaddr_storage *ss, socklen_t sslen, char *err
 }
 
 /* ---------------------------------------------------------------------------
+ * Descriptors */
+
+int pt_http_fit_nofile(size_t *max_conns, char *note, size_t notelen)
+{
+	rlim_t want = (rlim_t)*max_conns + PT_HTTP_FD_RESERVE;
+	struct rlimit rl;
+
+	note[0] = 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= want)
+		return 0;
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > rl.rlim_cur) {
+		struct rlimit up = {rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max
+										   : want,
+				    rl.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl.rlim_cur = up.rlim_cur;
+	}
+	if (rl.rlim_cur >= want)
+		return 0;
+	if (rl.rlim_cur < PT_HTTP_FD_RESERVE + 4) {
+		snprintf(note, notelen, "RLIMIT_NOFILE is %llu: too few descriptors to serve",
+			 (unsigned long long)rl.rlim_cur);
+		return -1;
+	}
+	*max_conns = (size_t)(rl.rlim_cur - PT_HTTP_FD_RESERVE);
+	snprintf(note, notelen, "at most %zu connections at once (RLIMIT_NOFILE is %llu)",
+		 *max_conns, (unsigned long long)rl.rlim_cur);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------
  * Connections */
 
-enum cstate { C_READ, C_WRITE, C_LINGER };
+#define LISTEN_KEY UINT64_MAX
+#define ACCEPT_BATCH 64	 /* connections taken per wake-up: the others get a turn */
+#define ACCEPT_PAUSE_MS 100 /* out of descriptors: how long before trying again */
 
-struct conn {
-	int fd;
-	enum cstate state;
-	int64_t deadline; /* ms, CLOCK_MONOTONIC */
-	size_t inlen;
-	char in[PT_HTTP_MAX_REQUEST];
-	char *out;
-	size_t outlen, outoff;
+struct server {
+	int lfd, ep;
+	const struct pt_http_limits *lim;
+	struct pt_conntab tab;
+	pt_http_metrics_fn metrics;
+	void *arg;
+	size_t pending;	   /* bytes of the responses connections hold */
+	int listening;	   /* lfd is in the epoll set */
+	int64_t resume_at; /* when not listening: when to start again */
 };
 
 static int64_t now_ms(void)
@@ -299,18 +211,71 @@ static const char index_page[] =
 	"<p><a href=\"/metrics\">Metrics</a>: the pooltag counters of every process of this "
 	"user that exports them.</p></body></html>\n";
 
-/* Makes c's response: status line, headers and (unless HEAD) body. */
-static void respond(struct conn *c, const struct pt_http_req *r, pt_http_metrics_fn metrics,
-		    void *arg)
+static void watch(struct server *s, struct pt_conn *c, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.u64 = pt_conntab_key(&s->tab, c)};
+
+	epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static void conn_close(struct server *s, struct pt_conn *c)
+{
+	if (c->out)
+		s->pending -= c->outlen;
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	pt_conntab_remove(&s->tab, c);
+}
+
+/* Sends what the socket takes; when all is sent, shuts our side down and
+ * lingers.  polled: called because epoll said the socket takes more (so it
+ * watches for output now). */
+static void on_write(struct server *s, struct pt_conn *c, int polled)
+{
+	int progress = 0;
+
+	while (c->outoff < c->outlen) {
+		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (progress)
+				pt_conntab_set(&s->tab, c, PT_CONN_WRITE, now_ms());
+			if (!polled)
+				watch(s, c, EPOLLOUT);
+			return;
+		}
+		if (n <= 0) {
+			conn_close(s, c);
+			return;
+		}
+		c->outoff += (size_t)n;
+		progress = 1;
+	}
+	s->pending -= c->outlen;
+	free(c->out);
+	c->out = NULL;
+	shutdown(c->fd, SHUT_WR);
+	pt_conntab_set(&s->tab, c, PT_CONN_LINGER, now_ms());
+	if (polled)
+		watch(s, c, EPOLLIN | EPOLLRDHUP);
+}
+
+/* Makes c's response (status line, headers and, unless HEAD, body), and
+ * starts sending it. */
+static void respond(struct server *s, struct pt_conn *c, const struct pt_http_req *r)
 {
 	char head[512], err[64];
 	const char *type = "text/plain; charset=utf-8", *extra = "";
 	char *body = NULL;
 	size_t blen = 0;
 	int status = r->status, hl;
+	struct pt_conn *w;
 
+	free(c->in); /* the head is answered: what follows is not read */
+	c->in = NULL;
 	if (status == 200 && r->route == PT_HTTP_METRICS) {
-		body = metrics(arg, &blen);
+		body = s->metrics(s->arg, &blen);
 		if (body)
 			type = "text/plain; version=0.0.4; charset=utf-8";
 		else
@@ -345,153 +310,175 @@ static void respond(struct conn *c, const struct pt_http_req *r, pt_http_metrics
 	}
 	free(body);
 	c->outoff = 0;
-	c->state = C_WRITE;
-	c->deadline = now_ms() + PT_HTTP_TIMEOUT_MS;
+	s->pending += c->outlen;
+	pt_conntab_set(&s->tab, c, PT_CONN_WRITE, now_ms());
+	/* The bound on held responses: the most stalled writers go first,
+	 * never the response just made. */
+	while (s->pending > s->lim->max_pending && (w = pt_conntab_oldest_writer(&s->tab)) &&
+	       w != c)
+		conn_close(s, w);
+	on_write(s, c, 0);
 }
 
-static void conn_close(struct conn *c)
-{
-	close(c->fd);
-	free(c->out);
-	c->fd = -1;
-	c->out = NULL;
-}
-
-static void on_read(struct conn *c, pt_http_metrics_fn metrics, void *arg)
+static void on_read(struct server *s, struct pt_conn *c)
 {
 	struct pt_http_req r;
 	char drop[4096];
 	ssize_t n;
 
-	if (c->state == C_LINGER) {
+	if (c->state == PT_CONN_LINGER) {
 		n = recv(c->fd, drop, sizeof(drop), 0);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			conn_close(c);
+			conn_close(s, c);
 		return;
 	}
-	n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+	if (!c->in && !(c->in = malloc(PT_HTTP_MAX_REQUEST))) {
+		conn_close(s, c);
+		return;
+	}
+	n = recv(c->fd, c->in + c->inlen, PT_HTTP_MAX_REQUEST - c->inlen, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		conn_close(c); /* gone before asking anything complete */
+		conn_close(s, c); /* gone before asking anything complete */
 		return;
 	}
 	c->inlen += (size_t)n;
 	if (pt_http_parse(c->in, c->inlen, &r)) {
-		respond(c, &r, metrics, arg);
-	} else if (c->inlen == sizeof(c->in)) {
+		respond(s, c, &r);
+	} else if (c->inlen == PT_HTTP_MAX_REQUEST) {
 		r = (struct pt_http_req){.status = 431};
-		respond(c, &r, metrics, arg);
+		respond(s, c, &r);
 	}
 }
 
-static void on_write(struct conn *c)
+static void listen_on(struct server *s, int on)
 {
-	while (c->outoff < c->outlen) {
-		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			conn_close(c);
-			return;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = LISTEN_KEY};
+
+	if (on == s->listening)
+		return;
+	if (epoll_ctl(s->ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, s->lfd, &ev) == 0)
+		s->listening = on;
+}
+
+/* Takes up to ACCEPT_BATCH new connections, giving up the oldest idle one
+ * for each when the table is full.  Out of descriptors, one idle
+ * connection is given up to make room; with none, accepting pauses for
+ * ACCEPT_PAUSE_MS (the connection waits in the backlog) rather than
+ * spinning on a socket that stays readable. */
+static void accept_some(struct server *s)
+{
+	int freed = 0;
+
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
+		struct pt_conn *c;
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				c = pt_conntab_victim(&s->tab);
+				if (c && c->state != PT_CONN_WRITE && !freed) {
+					conn_close(s, c);
+					freed = 1;
+					continue;
+				}
+				listen_on(s, 0);
+				s->resume_at = now_ms() + ACCEPT_PAUSE_MS;
+				return;
+			}
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			continue; /* reset before we took it, and the like */
 		}
-		c->outoff += (size_t)n;
-		c->deadline = now_ms() + PT_HTTP_TIMEOUT_MS;
-	}
-	free(c->out);
-	c->out = NULL;
-	shutdown(c->fd, SHUT_WR);
-	c->state = C_LINGER;
-	c->deadline = now_ms() + LINGER_MS;
-}
-
-static void accept_all(int lfd, struct conn *conns, size_t *nconns)
-{
-	while (*nconns < PT_HTTP_MAX_CONNS) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct conn *c;
-
-		if (fd < 0)
-			return; /* EAGAIN, or a connection reset before we took it */
-		c = &conns[(*nconns)++];
-		c->fd = fd;
-		c->state = C_READ;
-		c->inlen = 0;
-		c->out = NULL;
-		c->deadline = now_ms() + PT_HTTP_TIMEOUT_MS;
+		if (pt_conntab_full(&s->tab))
+			conn_close(s, pt_conntab_victim(&s->tab));
+		c = pt_conntab_add(&s->tab, fd, now_ms());
+		ev.data.u64 = pt_conntab_key(&s->tab, c);
+		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			close(fd);
+			pt_conntab_remove(&s->tab, c);
+		}
 	}
 }
 
-int pt_http_serve(int lfd, pt_http_metrics_fn metrics, void *arg, volatile sig_atomic_t *stop,
-		  char *err, size_t errlen)
+/* One wait and what it brought; then the connections past their deadline
+ * are closed.  -1 when waiting fails. */
+static int serve_once(struct server *s, const sigset_t *mask)
 {
-	struct pollfd pfd[PT_HTTP_MAX_CONNS + 1];
-	struct conn *conns = calloc(PT_HTTP_MAX_CONNS, sizeof(*conns));
+	struct epoll_event ev[256];
+	int64_t now = now_ms(), next = pt_conntab_next_deadline(&s->tab), wait;
+	struct pt_conn *c;
+	int n;
+
+	if (!s->listening && s->resume_at < next)
+		next = s->resume_at;
+	wait = next == INT64_MAX ? -1 : next <= now ? 0 : next - now;
+	if (wait > INT_MAX)
+		wait = INT_MAX;
+	/* The signals are let in only while waiting. */
+	n = epoll_pwait(s->ep, ev, (int)(sizeof(ev) / sizeof(ev[0])), (int)wait, mask);
+	if (n < 0)
+		return errno == EINTR ? 0 : -1;
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.u64 == LISTEN_KEY) {
+			accept_some(s);
+			continue;
+		}
+		c = pt_conntab_get(&s->tab, ev[i].data.u64);
+		if (!c)
+			continue; /* closed earlier in this round */
+		if (c->state == PT_CONN_WRITE)
+			on_write(s, c, 1);
+		else
+			on_read(s, c);
+	}
+	now = now_ms();
+	while ((c = pt_conntab_expired(&s->tab, now)))
+		conn_close(s, c);
+	if (!s->listening && now >= s->resume_at)
+		listen_on(s, 1);
+	return 0;
+}
+
+int pt_http_serve(int lfd, const struct pt_http_limits *lim, pt_http_metrics_fn metrics,
+		  void *arg, volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+	struct server s = {.lfd = lfd, .lim = lim, .metrics = metrics, .arg = arg};
 	sigset_t block, old;
-	size_t nconns = 0;
 	int rc = 0;
 
-	if (!conns) {
+	if (pt_conntab_init(&s.tab, &lim->conn) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
+	}
+	s.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (s.ep < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		pt_conntab_free(&s.tab);
+		return -1;
+	}
+	listen_on(&s, 1);
+	if (!s.listening) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		rc = -1;
 	}
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	while (!*stop) {
-		int64_t now = now_ms(), wait = -1;
-		struct timespec ts, *tsp = NULL;
-		size_t np = 0;
-		int n;
-
-		for (size_t i = 0; i < nconns; i++) {
-			int64_t left = conns[i].deadline - now;
-			pfd[np++] = (struct pollfd){conns[i].fd,
-						    conns[i].state == C_WRITE ? POLLOUT : POLLIN, 0};
-			if (wait < 0 || left < wait)
-				wait = left < 0 ? 0 : left;
-		}
-		if (nconns < PT_HTTP_MAX_CONNS)
-			pfd[np++] = (struct pollfd){lfd, POLLIN, 0};
-		if (wait >= 0) {
-			ts = (struct timespec){wait / 1000, (wait % 1000) * 1000000};
-			tsp = &ts;
-		}
-		/* The signals are let in only while waiting. */
-		n = ppoll(pfd, np, tsp, &old);
-		if (n < 0 && errno != EINTR) {
-			snprintf(err, errlen, "poll: %s", strerror(errno));
+	while (rc == 0 && !*stop) {
+		if (serve_once(&s, &old) != 0) {
+			snprintf(err, errlen, "epoll: %s", strerror(errno));
 			rc = -1;
-			break;
 		}
-		if (n < 0)
-			continue;
-		for (size_t i = 0; i < nconns; i++) {
-			struct conn *c = &conns[i];
-			if (pfd[i].revents & (POLLIN | POLLOUT | POLLERR | POLLHUP)) {
-				if (c->state == C_WRITE)
-					on_write(c);
-				else
-					on_read(c, metrics, arg);
-			}
-			if (c->fd >= 0 && now_ms() >= c->deadline)
-				conn_close(c);
-		}
-		/* Close the gaps the closed connections left. */
-		size_t k = 0;
-		for (size_t i = 0; i < nconns; i++)
-			if (conns[i].fd >= 0)
-				conns[k++] = conns[i];
-		nconns = k;
-		if (np > 0 && pfd[np - 1].fd == lfd && (pfd[np - 1].revents & POLLIN))
-			accept_all(lfd, conns, &nconns);
 	}
-	for (size_t i = 0; i < nconns; i++)
-		conn_close(&conns[i]);
-	free(conns);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	for (size_t i = 0; i < s.tab.lim.max_conns; i++)
+		if (s.tab.slots[i].state != PT_CONN_FREE)
+			close(s.tab.slots[i].fd);
+	pt_conntab_free(&s.tab);
+	close(s.ep);
 	return rc;
 }

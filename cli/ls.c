@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "allocinfo.h"
 #include "cmd.h"
 #include "segread.h"
 #include "snapshot.h"
@@ -115,7 +116,8 @@ int pt_cmd_snap(int argc, char **argv)
 		if (c == 'o') {
 			out = optarg;
 		} else if (c == 'h') {
-			printf("usage: pooltag snap PID|SEGMENT|SNAPSHOT -o FILE\n");
+			printf("usage: pooltag snap PID|SEGMENT|SNAPSHOT|kernel -o FILE\n"
+			       "  kernel: the Linux kernel's /proc/allocinfo, saved with the loaded modules\n");
 			return 0;
 		} else {
 			return pt_getopt_err("snap", argv);
@@ -126,6 +128,10 @@ int pt_cmd_snap(int argc, char **argv)
 	pt_view_init(&v);
 	if (pt_target_load(argv[optind], &v, err, sizeof(err)) != 0)
 		pt_err("%s", err);
+	else if (v.kernel_format && pt_allocinfo_write(&v, out, err, sizeof(err)) != 0)
+		pt_err("%s", err);
+	else if (v.kernel_format) /* the kernel's snapshot: allocinfo.h */
+		rc = 0;
 	else if (v.import_format) /* a snapshot is pooltag's own evidence, with a process */
 		pt_err("%s: a %s dump is read as it is, by used and diff; snap saves a process",
 		       argv[optind], v.import_format);

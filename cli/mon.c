@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "allocinfo.h"
 #include "cmd.h"
 #include "mon.h"
 #include "pooltag.h"
@@ -39,6 +40,14 @@ char *pt_mon_desc(const struct pt_mon *m, uint32_t tag, char *buf, size_t len)
 			buf[0] = 0;
 		return buf;
 	}
+	if (m->kernel && len) { /* the tag column is narrow: the module in full first */
+		char lab[300];
+		size_t n = (size_t)snprintf(buf, len, "%s  ",
+					    pt_view_tag_label(&m->cur, tag, lab, sizeof(lab)));
+		if (n < len)
+			pt_tally_describe(buf + n, len - n, &m->cur, m->db, t);
+		return buf;
+	}
 	return pt_tally_describe(buf, len, &m->cur, m->db, t);
 }
 
@@ -47,7 +56,11 @@ int pt_mon_read(struct pt_mon *m)
 	struct pt_view v;
 
 	pt_view_init(&v);
-	if (pt_segread_pid(&v, m->pid, m->err, sizeof(m->err)) != 0) {
+	if (m->kernel && pt_allocinfo_load(&v, m->err, sizeof(m->err)) != 0) {
+		pt_view_free(&v);
+		return -1; /* the kernel does not exit */
+	}
+	if (!m->kernel && pt_segread_pid(&v, m->pid, m->err, sizeof(m->err)) != 0) {
 		pt_view_free(&v);
 		return pt_proc_alive(m->pid, m->start_ticks) ? -1 : 1;
 	}
@@ -85,18 +98,23 @@ static void print_plain(struct pt_mon *m, size_t *idx)
 {
 	const struct pt_montab *t = &m->tab;
 	size_t n = pt_montab_order(t, &m->opts, idx);
-	char when[32], iv[32], comm[128], desc[512], tag[5], r[3][32];
+	char when[32], iv[32], comm[128], desc[512], tag[300], r[3][32];
+	int tw = m->kernel ? 20 : 4; /* the tag column: a module's label is longer */
 	time_t secs = (time_t)(m->cur.taken_ns / 1000000000);
 	struct tm tm;
 
 	localtime_r(&secs, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	printf(" pid %d (%s)  %s  every %s  sort %s%s%s%s\n", (int)m->pid,
-	       pt_safe_str(m->cur.comm, comm, sizeof(comm)), when,
+	if (m->kernel)
+		printf(" %s", pt_view_name(&m->cur, comm, sizeof(comm)));
+	else
+		printf(" pid %d (%s)", (int)m->pid, pt_safe_str(m->cur.comm, comm, sizeof(comm)));
+	printf("  %s  every %s  sort %s%s%s%s\n", when,
 	       interval_str(m->interval, iv, sizeof(iv)), pt_mon_sort_name(m->opts.sort),
 	       m->opts.reverse ? " (reversed)" : "", m->opts.pattern ? "  filter " : "",
 	       m->opts.pattern ? m->opts.pattern : "");
-	printf(" %-4s %-5s %10s %8s %10s %8s %9s %12s %10s %9s %10s %10s %12s\n", "Tag", "Pool",
+	printf(" %-*s %-5s %10s %8s %10s %8s %9s %12s %10s %9s %10s %10s %12s\n", tw,
+	       m->kernel ? "Module" : "Tag", "Pool",
 	       "Allocs", "Change", "Frees", "Change", "Diff", "Bytes", "Change", "Per-Alloc",
 	       "Allocs/s", "Frees/s", "Bytes/s");
 	for (size_t i = 0; i < n; i++) {
@@ -104,8 +122,9 @@ static void print_plain(struct pt_mon *m, size_t *idx)
 		snprintf(r[0], sizeof(r[0]), "%.1f", pt_montab_rate(t, w->chg.nallocs));
 		snprintf(r[1], sizeof(r[1]), "%.1f", pt_montab_rate(t, w->chg.nfrees));
 		snprintf(r[2], sizeof(r[2]), "%.1f", pt_montab_rate(t, w->chg.bytes));
-		printf(" %-4s %-5s %10llu %8lld %10llu %8lld %9llu %12llu %10lld %9llu %10s %10s %12s  %s\n",
-		       pt_tag_print(w->tag, tag), w->pool == PT_PAGED ? "Paged" : "Nonp",
+		printf(" %-*s %-5s %10llu %8lld %10llu %8lld %9llu %12llu %10lld %9llu %10s %10s %12s  %s\n",
+		       tw, pt_view_tag_label(&m->cur, w->tag, tag, sizeof(tag)),
+		       w->pool == PT_PAGED ? "Paged" : "Nonp",
 		       (unsigned long long)w->now.nallocs, (long long)w->chg.nallocs,
 		       (unsigned long long)w->now.nfrees, (long long)w->chg.nfrees,
 		       (unsigned long long)pt_sums_diff(&w->now),
@@ -171,7 +190,8 @@ static int run_plain(struct pt_mon *m, long count)
 
 static void usage(void)
 {
-	printf("usage: pooltag mon [OPTIONS] [PATTERN] PID\n"
+	printf("usage: pooltag mon [OPTIONS] [PATTERN] PID|kernel\n"
+	       "  kernel: the Linux kernel's /proc/allocinfo, modules in the tags' place\n"
 	       "  a live view of a process's tags, PoolMon style; plain tables when\n"
 	       "  standard output is not a terminal\n"
 	       "  PATTERN  tag pattern, '?' one character, '*' any (case-sensitive)\n"
@@ -285,11 +305,16 @@ int pt_cmd_mon(int argc, char **argv)
 		pt_usage_err("mon", argc - optind < 1 ? "which process?" : "too many arguments");
 		goto out;
 	}
-	if (parse_pid(argv[argc - 1], &m.pid) != 0)
+	m.kernel = strcmp(argv[argc - 1], "kernel") == 0;
+	if (!m.kernel && parse_pid(argv[argc - 1], &m.pid) != 0)
 		goto out;
 	if (argc - optind == 2) {
 		char err[256];
-		if (pt_tag_pattern_check(argv[optind], err, sizeof(err)) != 0) {
+		if (m.kernel && strlen(argv[optind]) >= sizeof(m.pattern)) {
+			pt_usage_err("mon", "module pattern longer than %zu bytes", sizeof(m.pattern) - 1);
+			goto out;
+		}
+		if (!m.kernel && pt_tag_pattern_check(argv[optind], err, sizeof(err)) != 0) {
 			pt_usage_err("mon", "bad tag pattern '%s': %s", argv[optind], err);
 			goto out;
 		}

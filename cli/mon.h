@@ -20,6 +20,7 @@
 
 struct pt_mon {
 	pid_t pid;
+	int kernel; /* the Linux kernel's /proc/allocinfo (allocinfo.h), not a process */
 	uint64_t start_ticks; /* of the first read: a recycled pid is another process */
 	struct pt_view prev, cur;
 	unsigned long nreads; /* successful reads; prev is valid from the second */
@@ -33,9 +34,10 @@ struct pt_mon {
 	char err[1024];   /* why the last read failed */
 };
 
-/* Reads the process again: 0 when read (the table rebuilt), 1 when the
- * process has exited (or its pid now names another process), -1 when it
- * could not be read (m->err says why; the last table stays). */
+/* Reads the process (or the kernel) again: 0 when read (the table
+ * rebuilt), 1 when the process has exited (or its pid now names another
+ * process), -1 when it could not be read (m->err says why; the last table
+ * stays). */
 int pt_mon_read(struct pt_mon *m);
 
 /* The description column of tag (see pt_tally_describe); "" if the tag is

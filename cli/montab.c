@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "allocinfo.h"
 #include "montab.h"
 #include "pooltag.h"
 #include "segfmt.h"
@@ -230,7 +231,7 @@ size_t pt_montab_order(const struct pt_montab *t, const struct pt_mon_opts *o, s
 		if ((o->pools == PT_MON_POOLS_PAGED && r->pool != PT_PAGED) ||
 		    (o->pools == PT_MON_POOLS_NONPAGED && r->pool != PT_NONPAGED))
 			continue;
-		if (o->pattern && !pt_tag_match(o->pattern, r->tag))
+		if (o->pattern && !pt_view_tag_match(t->cur, o->pattern, r->tag))
 			continue;
 		idx[n++] = i;
 	}

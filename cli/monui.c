@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "allocinfo.h"
 #include "cmd.h"
 #include "mon.h"
 #include "pooltag.h"
@@ -289,7 +290,7 @@ static void draw_line(struct ui *u, int y, const struct line *l, int selected)
 	const struct pt_montab *t = &u->m->tab;
 	const struct pt_mon_row *r = &t->rows[l->row];
 	attr_t base = selected ? A_REVERSE : A_NORMAL;
-	char b[1024], tag[5];
+	char b[1024], tag[300];
 	int x = 0;
 
 	if (selected) { /* the selection bar spans the whole line */
@@ -299,8 +300,10 @@ static void draw_line(struct ui *u, int y, const struct line *l, int selected)
 	}
 	switch (l->kind) {
 	case L_ROW:
-		snprintf(b, sizeof(b), "%s%-4s", is_expanded(u, r->tag, r->pool) ? "-" : " ",
-			 pt_tag_print(r->tag, tag));
+		/* A kernel module's label is cut to the column; the description
+		 * column starts with it in full (pt_mon_desc). */
+		snprintf(b, sizeof(b), "%s%-4.4s", is_expanded(u, r->tag, r->pool) ? "-" : " ",
+			 pt_view_tag_label(&u->m->cur, r->tag, tag, sizeof(tag)));
 		put(y, &x, b, base);
 		snprintf(b, sizeof(b), " %-5s", r->pool == PT_PAGED ? "Paged" : "Nonp");
 		put(y, &x, b, base);
@@ -488,7 +491,7 @@ static void edit_key(struct ui *u, int ch)
 		u->editing = 0;
 		if (!*u->edit) {
 			u->m->opts.pattern = NULL;
-		} else if (pt_tag_pattern_check(u->edit, err, sizeof(err)) != 0) {
+		} else if (!u->m->kernel && pt_tag_pattern_check(u->edit, err, sizeof(err)) != 0) {
 			snprintf(u->msg, sizeof(u->msg), " bad tag pattern '%s': %s", u->edit, err);
 		} else {
 			snprintf(u->m->pattern, sizeof(u->m->pattern), "%s", u->edit);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "allocinfo.h"
 #include "cmd.h"
 #include "tally.h"
 #include "trend.h"
@@ -215,9 +216,13 @@ static void write_svg(FILE *f, const struct plot *p)
 	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 	        "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n",
 	        W, height, W, height);
-	snprintf(title, sizeof(title), "pid %d (%s): outstanding allocations of the top %s",
-	         (int)p->r->sites.pid, pt_safe_str(p->r->sites.comm, b, sizeof(b)),
-	         p->s[0].t->site ? "call sites" : "tags");
+	if (p->r->sites.kernel_format) /* tags are the kernel's modules */
+		snprintf(title, sizeof(title), "the kernel: outstanding allocations of the top %s",
+		         p->s[0].t->site ? "call sites" : "modules");
+	else
+		snprintf(title, sizeof(title), "pid %d (%s): outstanding allocations of the top %s",
+		         (int)p->r->sites.pid, pt_safe_str(p->r->sites.comm, b, sizeof(b)),
+		         p->s[0].t->site ? "call sites" : "tags");
 	fputs("<title>", f);
 	xml_put(f, title);
 	fprintf(f, "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, height);
@@ -249,7 +254,11 @@ static void write_html(FILE *f, const struct plot *p, const char *file)
 	char b[256], v[160];
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", f);
-	snprintf(b, sizeof(b), "pooltag plot: pid %d (%s)", (int)p->r->sites.pid, p->r->sites.comm);
+	if (p->r->sites.kernel_format)
+		snprintf(b, sizeof(b), "pooltag plot: the kernel");
+	else
+		snprintf(b, sizeof(b), "pooltag plot: pid %d (%s)", (int)p->r->sites.pid,
+		         p->r->sites.comm);
 	xml_put(f, b);
 	fputs("</title>\n<style>\nbody { font-family: sans-serif; margin: 1.5em; }\n"
 	      "table { border-collapse: collapse; margin-top: 1em; }\n"
@@ -294,7 +303,7 @@ static void write_html(FILE *f, const struct plot *p, const char *file)
 static int plot_build(struct plot *p, const struct pt_trend *t, size_t nt, long top)
 {
 	const struct pt_recording *r = p->r;
-	char tag[5], b1[128], b2[128];
+	char tag[300], b1[128], b2[128];
 
 	for (size_t i = 0; i < nt && p->ns < (size_t)top; i++) {
 		struct plot_series *s = &p->s[p->ns];
@@ -303,7 +312,8 @@ static int plot_build(struct plot *p, const struct pt_trend *t, size_t nt, long 
 		if (t[i].shape == PT_SHAPE_FLAT)
 			continue;
 		s->t = &t[i];
-		n = (size_t)snprintf(s->label, sizeof(s->label), "%s", pt_tag_print(t[i].tag, tag));
+		n = (size_t)snprintf(s->label, sizeof(s->label), "%s",
+				     pt_view_tag_label(&r->sites, t[i].tag, tag, sizeof(tag)));
 		while (n > 0 && s->label[n - 1] == ' ')
 			s->label[--n] = '\0';
 		n = strlen(s->label);

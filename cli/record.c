@@ -71,7 +71,7 @@ static int wait_until(int64_t due, const sigset_t *sigs)
 
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: pooltag record PID -o FILE [--interval S] [--duration S]\n");
+	fprintf(f, "usage: pooltag record PID|kernel -o FILE [--interval S] [--duration S]\n");
 	return f == stdout ? 0 : 2;
 }
 
@@ -118,6 +118,10 @@ static enum why_stop read_target(const char *pidarg, const struct pt_view *first
 		    v->start_ticks == first->start_ticks)
 			return STOP_NOT;
 		pt_view_free(v);
+		if (first->kernel_format) { /* the kernel does not exit: say why */
+			pt_err("record: %s", err);
+			return STOP_ERROR;
+		}
 		if (proc_gone(first->pid, first->start_ticks))
 			return STOP_EXITED;
 		if (mono_ns() > until) {
@@ -204,7 +208,8 @@ int pt_cmd_record(int argc, char **argv)
 		return pt_usage_err("record",
 		                    "wants one argument, the PID of the process to record");
 	pidarg = argv[optind];
-	if (!*pidarg || strspn(pidarg, "0123456789") != strlen(pidarg))
+	if (strcmp(pidarg, "kernel") != 0 &&
+	    (!*pidarg || strspn(pidarg, "0123456789") != strlen(pidarg)))
 		return pt_usage_err("record", "'%s' is not a PID (record reads a live process)",
 		                    pidarg);
 	if (!out)
@@ -223,14 +228,21 @@ int pt_cmd_record(int argc, char **argv)
 		pt_err("%s", err);
 		goto done;
 	}
-	printf("recording pid %d (%s) to %s every %g s", (int)first.pid,
-	       pt_safe_str(first.comm, b, sizeof(b)), out, (double)interval / 1e9);
+	if (first.kernel_format)
+		printf("recording the kernel (%s) to %s every %g s",
+		       pt_safe_str(first.kernel_source, b, sizeof(b)), out, (double)interval / 1e9);
+	else
+		printf("recording pid %d (%s) to %s every %g s", (int)first.pid,
+		       pt_safe_str(first.comm, b, sizeof(b)), out, (double)interval / 1e9);
 	if (duration >= 0)
 		printf(" for %g s", (double)duration / 1e9);
 	printf("\n");
 	fflush(stdout);
 	why = record_loop(w, &first, pidarg, interval, duration, &sigs);
-	printf("recorded %zu samples of pid %d", pt_rec_nsamples(w), (int)first.pid);
+	if (first.kernel_format)
+		printf("recorded %zu samples of the kernel", pt_rec_nsamples(w));
+	else
+		printf("recorded %zu samples of pid %d", pt_rec_nsamples(w), (int)first.pid);
 	printf(why == STOP_SIGNAL   ? ": interrupted\n"
 	       : why == STOP_EXITED ? ": the process exited\n"
 	       : why == STOP_ERROR  ? ": stopped by an error\n"

@@ -190,8 +190,15 @@ static void rec_emit_head(FILE *f, void *arg)
 {
 	const struct rec_head *h = arg;
 
-	fprintf(f, "%s %d\npid %" PRId32 "\nuid %" PRIu32 "\ncommand ", PT_REC_MAGIC,
-	        PT_REC_VERSION, h->v->pid, h->v->uid);
+	if (h->v->kernel_format) { /* the kernel (allocinfo.h): no process */
+		fprintf(f, "%s %d\nkernel %s ", PT_REC_MAGIC, PT_REC_VERSION, h->v->kernel_format);
+		for (const char *c = h->v->kernel_source; *c; c++)
+			fputc((unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c, f);
+		fprintf(f, "\nuid %" PRIu32 "\ncommand ", h->v->uid);
+	} else {
+		fprintf(f, "%s %d\npid %" PRId32 "\nuid %" PRIu32 "\ncommand ", PT_REC_MAGIC,
+		        PT_REC_VERSION, h->v->pid, h->v->uid);
+	}
 	rec_put(f, h->v->comm, strnlen(h->v->comm, sizeof(h->v->comm) - 1));
 	fprintf(f, "\ncreated %" PRId64 "\nstart_ticks %" PRIu64 "\ninterval_us %" PRId64 "\n",
 	        h->v->created_ns < 0 ? 0 : h->v->created_ns, h->v->start_ticks, h->interval_us);
@@ -208,7 +215,7 @@ struct pt_rec_writer *pt_rec_create(const char *path, const struct pt_view *v, i
 		rec_werr(NULL, path, ENOMEM, err, errlen);
 		return NULL;
 	}
-	if (v->pid <= 0) {
+	if (v->pid <= 0 && !v->kernel_format) {
 		snprintf(err, errlen, "cannot write recording %s: pid is not positive", path);
 		goto fail;
 	}
@@ -303,7 +310,10 @@ int pt_rec_append(struct pt_rec_writer *w, const struct pt_view *v, char *err, s
 	if (!(s.newdescs = calloc(v->ndescs + 1, sizeof(*s.newdescs))) ||
 	    rec_reserve(w, w->known.nrows + v->nrows) != 0)
 		goto oom;
-	memset(w->cur, 0, w->known.nrows * sizeof(*w->cur));
+	/* No site known yet (every sample so far empty): cur is still NULL,
+	 * and memset(NULL, 0, 0) is undefined. */
+	if (w->known.nrows)
+		memset(w->cur, 0, w->known.nrows * sizeof(*w->cur));
 	for (size_t i = 0; i < v->nrows; i++) {
 		const struct pt_row *r = &v->rows[i];
 		uint32_t *slot = rec_slot(w, r);

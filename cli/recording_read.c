@@ -28,10 +28,14 @@
  * Reading
  */
 
-enum { K_PID, K_UID, K_COMMAND, K_CREATED, K_START_TICKS, K_INTERVAL, K_NKEYS };
+enum { K_PID, K_UID, K_COMMAND, K_CREATED, K_START_TICKS, K_INTERVAL, K_KERNEL, K_NKEYS };
 static const char *const rec_keys[K_NKEYS] = {"pid",     "uid",         "command",
-                                              "created", "start_ticks", "interval_us"};
+                                              "created", "start_ticks", "interval_us",
+                                              "kernel"};
 #define REC_REQUIRED (1u << K_PID | 1u << K_UID | 1u << K_COMMAND)
+/* A recording of the kernel (allocinfo.h) names no process. */
+#define REC_REQUIRED_KERNEL (1u << K_UID | 1u << K_COMMAND)
+#define rec_required(p) ((p)->seen & 1u << K_KERNEL ? REC_REQUIRED_KERNEL : REC_REQUIRED)
 
 struct rec_parser {
 	struct pt_tf_parser tp; /* where, for messages; decoded strings */
@@ -195,6 +199,8 @@ static int rec_header(struct rec_parser *p, const char *s, size_t n)
 	struct pt_tf val = {s + k + 1, n - k - 1};
 	switch (key) {
 	case K_PID:
+		if (p->seen & 1u << K_KERNEL)
+			return pt_tf_fail(&p->tp, "a recording of the kernel has no pid");
 		if (pt_tf_num(&p->tp, val, "pid", 1, INT32_MAX, &x) < 0)
 			return -1;
 		v->pid = (int32_t)x;
@@ -220,6 +226,18 @@ static int rec_header(struct rec_parser *p, const char *s, size_t n)
 		return 0;
 	case K_START_TICKS:
 		return pt_tf_num(&p->tp, val, "start_ticks", 0, UINT64_MAX, &v->start_ticks);
+	case K_KERNEL:
+		/* "kernel FORMAT SOURCE": the kernel's allocinfo, read from SOURCE. */
+		if (val.n < 5 || (memcmp(val.s, "1.0 ", 4) && memcmp(val.s, "2.0 ", 4)))
+			return pt_tf_fail(&p->tp, "kernel wants 'FORMAT SOURCE', FORMAT 1.0 or 2.0");
+		if (p->seen & 1u << K_PID)
+			return pt_tf_fail(&p->tp, "a recording of the kernel has no pid");
+		v->kernel_format = pt_view_strdup(v, val.s, 3);
+		v->kernel_source = pt_view_strdup(v, val.s + 4, val.n - 4);
+		v->outstanding_only = 1;
+		if (!v->kernel_format || !v->kernel_source)
+			return pt_tf_fail(&p->tp, "out of memory");
+		return 0;
 	default:
 		if (pt_tf_num(&p->tp, val, "interval_us", 0, INT64_MAX, &x) < 0)
 			return -1;
@@ -332,7 +350,7 @@ int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char
 			pt_tf_fail(&p.tp, "line longer than 1 MiB");
 			goto out;
 		}
-		if (!has_nl && (p.seen & REC_REQUIRED) == REC_REQUIRED)
+		if (!has_nl && (p.seen & rec_required(&p)) == rec_required(&p))
 			goto cut; /* the last line, cut short */
 		if (!has_nl) {
 			pt_tf_fail(&p.tp, "truncated (the header is incomplete)");
@@ -363,7 +381,7 @@ int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char
 			pending--;
 		} else if (n >= 6 && !memcmp(s, "sample", 6) &&
 		           (n == 6 || s[6] == '\t' || s[6] == ' ')) {
-			unsigned missing = REC_REQUIRED & ~p.seen;
+			unsigned missing = rec_required(&p) & ~p.seen;
 
 			for (int key = 0; key < K_NKEYS; key++)
 				if (missing & 1u << key) {

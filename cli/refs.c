@@ -56,9 +56,10 @@ int pt_cmd_refs(int argc, char **argv)
 		pt_err("%s", err);
 		goto out;
 	}
-	if (v.import_format) {
-		pt_err("%s: a %s dump records no references or handles", argv[optind],
-		       v.import_format);
+	if (v.import_format || v.kernel_format) {
+		pt_err("%s: %s%s%s records no references or handles", argv[optind],
+		       v.kernel_format ? "the kernel's allocinfo" : "a ",
+		       v.kernel_format ? "" : v.import_format, v.kernel_format ? "" : " dump");
 		goto out;
 	}
 	rows = calloc(v.nrows + 1, sizeof(*rows));

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "expo.h"
+#include "kscrape.h"
 #include "procinfo.h"
 #include "scrape.h"
 #include "segfmt.h"
@@ -247,49 +248,81 @@ struct tally {
 	int full; /* the series budget ran out: everything after is skipped */
 };
 
-/* Is the segment at path too new to read: shorter than its magic, or its
- * magic still zero?  (A process maps its segment before it writes the
- * header.) */
-static int unborn(const char *path)
+enum birth { BORN, UNBORN, UNKNOWN };
+
+/* Is the segment at path too new to read?  A process maps its segment and
+ * writes the header's magic last, in one store; until then the magic reads
+ * as zeros, or as some of its bytes and zeros (a copy byte by byte racing
+ * the store).  BORN: the magic is whole now; UNKNOWN: neither (corrupt,
+ * or not readable). */
+static enum birth birth(const char *path)
 {
-	char magic[8] = {0};
+	unsigned char magic[8] = {0};
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	ssize_t n = fd >= 0 ? pread(fd, magic, sizeof(magic), 0) : -1;
+	size_t whole = 0;
 
 	if (fd >= 0)
 		close(fd);
-	return n >= 0 && (n < (ssize_t)sizeof(magic) || memcmp(magic, "\0\0\0\0\0\0\0\0", 8) == 0);
+	if (n < 0)
+		return UNKNOWN;
+	if (n < (ssize_t)sizeof(magic))
+		return UNBORN;
+	for (size_t i = 0; i < sizeof(magic); i++) {
+		if (magic[i] == (unsigned char)PT_SEG_MAGIC[i])
+			whole++;
+		else if (magic[i] != 0)
+			return UNKNOWN;
+	}
+	return whole == sizeof(magic) ? BORN : UNBORN;
 }
 
 /* Reads one segment into v.  0; 1 if the process went away meanwhile, 2
  * if it has not written its segment yet (both left out, no error); -1
- * (logged) if the segment cannot be read. */
+ * (logged) if the segment cannot be read.  A read that failed while the
+ * segment was being born (its magic whole now) is tried once more. */
 static int read_one(const struct pt_scrape_opts *o, const struct pt_segent *ent,
 		    struct pt_view *v)
 {
 	char err[1024];
-	int fd = open(ent->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK), rc;
+	int rc;
 
-	if (fd < 0) {
-		if (errno == ENOENT)
+	for (int tries = 0;; tries++) {
+		int fd = open(ent->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+		if (fd < 0) {
+			if (errno == ENOENT)
+				return 1;
+			snprintf(err, sizeof(err), "cannot open %s: %s", ent->path,
+				 strerror(errno));
+			rc = -1;
+		} else {
+			rc = pt_segread_fd(v, fd, ent->path, err, sizeof(err));
+			close(fd);
+		}
+		if (rc == 0)
+			return 0;
+		/* A process that exits removes its segment; what failed to
+		 * read it then is no finding. */
+		if (access(ent->path, F_OK) != 0 || !pt_proc_alive(ent->pid, 0))
 			return 1;
-		snprintf(err, sizeof(err), "cannot open %s: %s", ent->path, strerror(errno));
-		rc = -1;
-	} else {
-		rc = pt_segread_fd(v, fd, ent->path, err, sizeof(err));
-		close(fd);
+		switch (birth(ent->path)) {
+		case UNBORN:
+			return 2;
+		case BORN:
+			if (tries == 0) {
+				pt_view_free(v);
+				pt_view_init(v);
+				continue;
+			}
+			break;
+		case UNKNOWN:
+			break;
+		}
+		if (o->log)
+			fprintf(o->log, "pooltag: exporter: %s\n", err);
+		return -1;
 	}
-	if (rc == 0)
-		return 0;
-	/* A process that exits removes its segment; what failed to read it
-	 * then is no finding. */
-	if (access(ent->path, F_OK) != 0 || !pt_proc_alive(ent->pid, 0))
-		return 1;
-	if (unborn(ent->path))
-		return 2;
-	if (o->log)
-		fprintf(o->log, "pooltag: exporter: %s\n", err);
-	return -1;
 }
 
 static int scrape_one(const struct pt_scrape_opts *o, struct pt_scrape_state *st,
@@ -375,6 +408,16 @@ char *pt_scrape_list(const struct pt_scrape_opts *o, struct pt_scrape_state *st,
 		tried++;
 		last = ents[i].pid;
 		rc = scrape_one(o, st, &ents[i], &e, fam, &t);
+	}
+	if (rc == 0 && o->kernel) {
+		/* The kernel: counted with the series, an unreadable read is an error. */
+		char kerr[1024];
+		if (pt_kscrape_add(&e, o->sites, o->max_series, &t.series, &t.skipped_series, kerr,
+				   sizeof(kerr)) != 0) {
+			st->errors++;
+			if (o->log)
+				fprintf(o->log, "pooltag: exporter: %s\n", kerr);
+		}
 	}
 	if (rc == 0) {
 		pt_expo_add(&e, fam[F_PROCESSES], "", t.processes);

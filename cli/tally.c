@@ -98,7 +98,10 @@ const char *pt_view_name(const struct pt_view *v, char *buf, size_t len)
 {
 	char raw[1024];
 
-	if (v->import_format)
+	if (v->kernel_format)
+		snprintf(raw, sizeof(raw), "kernel %s (allocinfo %s)", v->kernel_source,
+			 v->kernel_format);
+	else if (v->import_format)
 		snprintf(raw, sizeof(raw), "dump %s (%s)", v->import_file, v->import_format);
 	else
 		snprintf(raw, sizeof(raw), "pid %d (%s)", (int)v->pid, v->comm);

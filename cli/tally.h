@@ -53,7 +53,8 @@ char *pt_tally_describe(char *buf, size_t len, const struct pt_view *v,
 			const struct pt_tagdb *db, const struct pt_tally *t);
 
 /* Names where v's counters came from, for a table's first line: "pid 42
- * (server)", or "dump FILE (!poolused)" for an imported Windows dump.
+ * (server)", "dump FILE (!poolused)" for an imported Windows dump, or
+ * "kernel /proc/allocinfo (allocinfo 1.0)" for the kernel.
  * Control characters are replaced by '?'.  Returns buf. */
 const char *pt_view_name(const struct pt_view *v, char *buf, size_t len);
 

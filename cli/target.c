@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "allocinfo.h"
 #include "cmd.h"
 #include "readfile.h"
 #include "segfmt.h"
@@ -123,6 +124,11 @@ static int read_text_file(const char *path, struct pt_view *v, char *err, size_t
 		snprintf(err, errlen, "cannot read %s: %s", path, why ? why : strerror(errno));
 		return -1;
 	}
+	if (pt_allocinfo_sniff(buf, len)) { /* the kernel's /proc/allocinfo, saved */
+		rc = pt_allocinfo_parse(v, buf, len, path, NULL, err, errlen);
+		free(buf);
+		return rc;
+	}
 	if (len && !memcmp(buf, head, len < sizeof(head) - 1 ? len : sizeof(head) - 1)) {
 		rc = pt_snap_parse(v, buf, len, path, err, errlen);
 		free(buf);
@@ -147,6 +153,8 @@ int pt_target_load(const char *arg, struct pt_view *v, char *err, size_t errlen)
 {
 	char proc[32];
 
+	if (strcmp(arg, "kernel") == 0) /* "./kernel" names a file */
+		return pt_allocinfo_load(v, err, errlen);
 	/* Digits name a process, unless no such process exists and a file of
 	 * that name does ("./1234" always means the file). */
 	snprintf(proc, sizeof(proc), "/proc/%.20s", arg);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "allocinfo.h"
 #include "cmd.h"
 #include "tally.h"
 #include "trend.h"
@@ -268,19 +269,21 @@ static const char *describe(const struct pt_trend *t, const struct pt_view *v,
 }
 
 /* A leak as one sentence, then its numbers and what it is. */
-static void print_leak(const struct pt_trend *t, const char *desc)
+static void print_leak(const struct pt_trend *t, const struct pt_view *v, const char *desc)
 {
-	char tag[5], rate[32], kib[32];
+	char tag[300], rate[32], kib[32];
 
 	fmt_rate(rate, sizeof(rate), t->count.slope);
-	printf(" %s %s: %s %s/s", pt_tag_print(t->tag, tag), pool_names[t->pool & 3], rate,
-	       unit_of(t->pool));
+	printf(" %s %s: %s %s/s", pt_view_tag_label(v, t->tag, tag, sizeof(tag)),
+	       pool_names[t->pool & 3], rate, unit_of(t->pool));
 	if (t->pool < 2) {
 		fmt_rate(kib, sizeof(kib), t->bytes.slope / 1024);
 		printf(" (%s KiB/s)", kib);
 	}
-	printf(" over %.1f s, ", t->seconds);
-	if (t->frees)
+	printf(" over %.1f s%s", t->seconds, v->kernel_format ? "\n" : ", ");
+	if (v->kernel_format) /* the kernel counts what is live, not frees */
+		;
+	else if (t->frees)
 		printf("%" PRIu64 " %s\n", t->frees, t->pool < 2 ? "freed" : "released");
 	else
 		printf("%s\n", t->pool < 2 ? "never freed" : "never released");
@@ -291,23 +294,24 @@ static void print_leak(const struct pt_trend *t, const char *desc)
 	printf("   %s\n", desc);
 }
 
-static void print_other_header(void)
+static void print_other_header(int kernel)
 {
-	printf(" %-4s %-8s %-10s %10s %10s %8s %6s %12s %12s %10s   %s\n", "Tag", "Pool", "Shape",
-	       "Count/s", "KiB/s", "Seconds", "R2", "Outst.start", "Outst.end", "Frees",
-	       "Description");
+	printf(" %-4s %-8s %-10s %10s %10s %8s %6s %12s %12s %10s   %s\n", kernel ? "Module" : "Tag",
+	       "Pool", "Shape", "Count/s", "KiB/s", "Seconds", "R2", "Outst.start", "Outst.end",
+	       kernel ? "-" : "Frees", "Description");
 }
 
-static void print_other(const struct pt_trend *t, const char *desc)
+static void print_other(const struct pt_trend *t, const struct pt_view *v, const char *desc)
 {
-	char tag[5], rate[32], kib[32] = "-";
+	char tag[300], rate[32], kib[32] = "-";
 
 	fmt_rate(rate, sizeof(rate), t->count.slope);
 	if (t->pool < 2)
 		fmt_rate(kib, sizeof(kib), t->bytes.slope / 1024);
 	printf(" %-4s %-8s %-10s %10s %10s %8.1f %6.3f %12" PRIu64 " %12" PRIu64 " %10" PRIu64
 	       "   %s\n",
-	       pt_tag_print(t->tag, tag), pool_names[t->pool & 3], pt_shape_name(t->shape), rate,
+	       pt_view_tag_label(v, t->tag, tag, sizeof(tag)), pool_names[t->pool & 3],
+	       pt_shape_name(t->shape), rate,
 	       kib, t->seconds, t->count.r2, t->count0, t->count1, t->frees, desc);
 }
 
@@ -339,11 +343,15 @@ static void print_json(const struct pt_recording *r, const struct pt_trend *t, s
                        const struct pt_view *v, const struct pt_tagdb *db,
                        const struct pt_tally *tl, size_t ntl)
 {
-	char tag[5], desc[1024];
+	char tag[300], desc[1024];
 
 	printf("{\"format\": \"pooltag-trend\", \"version\": 1, \"pid\": %d, \"command\": ",
 	       (int)r->sites.pid);
 	json_str(r->sites.comm);
+	if (r->sites.kernel_format) { /* a recording of the kernel: tags are modules */
+		printf(", \"kernel\": ");
+		json_str(r->sites.kernel_format);
+	}
 	printf(", \"samples\": %zu", r->nsamples);
 	json_num("seconds", (double)(r->taken[r->nsamples - 1] - r->taken[0]) / 1e9);
 	json_num("interval", (double)r->interval_us / 1e6);
@@ -352,7 +360,7 @@ static void print_json(const struct pt_recording *r, const struct pt_trend *t, s
 		const struct pt_trend *x = &t[i];
 
 		printf("%s\n  {\"tag\": ", i ? "," : "");
-		json_str(pt_tag_print(x->tag, tag));
+		json_str(pt_view_tag_label(v, x->tag, tag, sizeof(tag)));
 		printf(", \"pool\": \"%s\", \"shape\": \"%s\", \"leak\": %s",
 		       pool_names[x->pool & 3], pt_shape_name(x->shape),
 		       x->shape == PT_SHAPE_STEADY ? "true" : "false");
@@ -449,8 +457,11 @@ int pt_cmd_trend(int argc, char **argv)
 		rc = pt_flush_stdout();
 		goto out;
 	}
-	printf(" pid %d (%s): %zu samples over %.1f s", (int)r.sites.pid,
-	       pt_safe_str(r.sites.comm, b, sizeof(b)), r.nsamples,
+	if (r.sites.kernel_format)
+		printf(" %s", pt_view_name(&r.sites, b, sizeof(b)));
+	else
+		printf(" pid %d (%s)", (int)r.sites.pid, pt_safe_str(r.sites.comm, b, sizeof(b)));
+	printf(": %zu samples over %.1f s", r.nsamples,
 	       (double)(r.taken[r.nsamples - 1] - r.taken[0]) / 1e9);
 	if (r.interval_us > 0)
 		printf(", one every %.2f s", (double)r.interval_us / 1e6);
@@ -460,18 +471,20 @@ int pt_cmd_trend(int argc, char **argv)
 	if (nleaks)
 		printf(" Leaks: outstanding count grew steadily, never back to where it began\n");
 	else
-		printf(" No leak: no %s grew steadily.\n", sites ? "call site" : "tag");
+		printf(" No leak: no %s grew steadily.\n",
+		       sites ? "call site" : r.sites.kernel_format ? "module" : "tag");
 	for (size_t i = 0; i < nleaks; i++)
-		print_leak(&t[i], describe(&t[i], &r.sites, db, tl, ntl, desc, sizeof(desc)));
+		print_leak(&t[i], &r.sites, describe(&t[i], &r.sites, db, tl, ntl, desc, sizeof(desc)));
 	if (all && nleaks < nt) {
-		printf("\n Other %s:\n", sites ? "call sites" : "tags");
-		print_other_header();
+		printf("\n Other %s:\n",
+		       sites ? "call sites" : r.sites.kernel_format ? "modules" : "tags");
+		print_other_header(r.sites.kernel_format != NULL);
 		for (size_t i = nleaks; i < nt; i++)
-			print_other(&t[i],
+			print_other(&t[i], &r.sites,
 			            describe(&t[i], &r.sites, db, tl, ntl, desc, sizeof(desc)));
 	} else if (nleaks < nt) {
 		printf("\n %zu other %s not leaking ('pooltag trend --all' lists them)\n",
-		       nt - nleaks, sites ? "call sites" : "tags");
+		       nt - nleaks, sites ? "call sites" : r.sites.kernel_format ? "modules" : "tags");
 	}
 	rc = pt_flush_stdout();
 out:

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "kview.h"
 #include "pooltag.h"
 #include "segfmt.h"
 #include "suspects.h"
@@ -306,16 +307,47 @@ static void print_csv(FILE *f, const struct pt_view *v, const struct pt_tagdb *d
 	}
 }
 
+/* The kernel's table (kused.c): modules in the tags' place, one count
+ * and one byte column, since the kernel counts what is outstanding only. */
+static int used_kernel(const struct pt_view *v, const struct used_opts *o, const char *pattern,
+		       const char *target)
+{
+	static const enum pt_ksort ksort[] = {PT_KSORT_MODULE, PT_KSORT_BYTES, PT_KSORT_BYTES,
+					      PT_KSORT_COUNT, PT_KSORT_COUNT};
+	struct pt_kused_opts ko = {.sort = ksort[o->sort], .reverse = o->reverse,
+				   .sites = o->sites, .top = o->top, .pattern = pattern,
+				   .fmt = o->fmt == FMT_JSON ? PT_KFMT_JSON
+					  : o->fmt == FMT_CSV ? PT_KFMT_CSV : PT_KFMT_TEXT};
+
+	if (o->suspects) {
+		pt_err("%s: --suspects needs allocations and frees, and the kernel counts what is outstanding only: compare two reads with 'pooltag diff'",
+		       target);
+		return 1;
+	}
+	if (o->sort == SORT_PAGED) {
+		pt_usage_err("used", "the kernel's memory is never paged: sort by module, bytes or count");
+		return 2;
+	}
+	if (pt_kused_print(stdout, v, &ko) != 0) {
+		pt_err("out of memory");
+		return 1;
+	}
+	return pt_flush_stdout();
+}
+
 static void usage(void)
 {
 	fprintf(stdout,
-		"usage: pooltag used [FLAGS] [PATTERN] PID|SNAPSHOT|DUMP\n"
+		"usage: pooltag used [FLAGS] [PATTERN] PID|SNAPSHOT|DUMP|kernel\n"
+		"  kernel   the Linux kernel's /proc/allocinfo, sites grouped by module; PATTERN\n"
+		"           then matches module names, '(kernel)' the kernel's own sites\n"
 		"  a SEGMENT file (what a dead process left in /dev/shm) works as a SNAPSHOT\n"
 		"  a DUMP is text saved from WinDbg's !poolused or PoolMon's snapshot (poolmon /n)\n"
 		"  FLAGS    WinDbg's numeric flags: 1 verbose, 2 sort by non-paged, 4 by paged\n"
 		"  PATTERN  tag pattern, '?' one character, '*' any (case-sensitive): 'SEY?'\n"
 		"  -v, --verbose        allocs, frees, diff and bytes per pool\n"
-		"  -s, --sort KEY       tag, nonpaged, paged, diff or allocs\n"
+		"  -s, --sort KEY       tag, nonpaged, paged, diff or allocs (kernel: module,\n"
+		"                       bytes, count)\n"
 		"  -r, --reverse        reverse the order\n"
 		"  -t, --top N          the first N tags only (TOTAL still counts all)\n"
 		"      --sites          break each tag into its call sites\n"
@@ -387,10 +419,16 @@ int pt_cmd_used(int argc, char **argv)
 			o.verbose = 1;
 			break;
 		case 's': {
+			/* The kernel's names for its keys: module, bytes, count. */
+			static const char *const alias[] = {"module", "bytes", "count"};
+			static const enum sort_key aliased[] = {SORT_TAG, SORT_NONPAGED, SORT_DIFF};
 			int k = -1;
 			for (int i = 0; i < 5; i++)
 				if (strcmp(optarg, sort_names[i]) == 0)
 					k = i;
+			for (int i = 0; i < 3; i++)
+				if (strcmp(optarg, alias[i]) == 0)
+					k = (int)aliased[i];
 			if (k < 0) {
 				pt_usage_err("used", "unknown sort key '%s': tag, nonpaged, paged, diff or allocs",
 					     optarg);
@@ -467,10 +505,6 @@ int pt_cmd_used(int argc, char **argv)
 		pt_usage_err("used", "--suspects has its own order and text table: no --json, --csv, --sites, -s or -r");
 		goto usage;
 	}
-	if (pattern && pt_tag_pattern_check(pattern, err, sizeof(err)) != 0) {
-		pt_usage_err("used", "bad tag pattern '%s': %s", pattern, err);
-		goto usage;
-	}
 	if (!(db = pt_tagdb_for(tagfiles, ntagfiles, err, sizeof(err)))) {
 		pt_err("%s", err);
 		goto out;
@@ -478,6 +512,14 @@ int pt_cmd_used(int argc, char **argv)
 	if (pt_target_load(target, &v, err, sizeof(err)) != 0) {
 		pt_err("%s", err);
 		goto out;
+	}
+	if (v.kernel_format) { /* module patterns, not tag patterns */
+		rc = used_kernel(&v, &o, pattern, target);
+		goto out;
+	}
+	if (pattern && pt_tag_pattern_check(pattern, err, sizeof(err)) != 0) {
+		pt_usage_err("used", "bad tag pattern '%s': %s", pattern, err);
+		goto usage;
 	}
 	if (o.sites && v.import_format) {
 		pt_err("%s: a %s dump has no call sites (--sites)", target, v.import_format);

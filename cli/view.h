@@ -22,7 +22,10 @@ struct pt_row {
 	const char *module; /* the module charged, "" when unknown */
 	uint64_t nallocs, nfrees;          /* nfrees <= nallocs */
 	uint64_t bytes_alloc, bytes_freed; /* bytes_freed <= bytes_alloc */
+	uint32_t flags; /* PT_ROW_INEXACT: the source said these counts may be wrong */
 };
+
+#define PT_ROW_INEXACT 1u
 
 struct pt_vdesc {
 	uint32_t tag;
@@ -51,6 +54,11 @@ struct pt_view {
 	 * and frees; then nallocs holds the outstanding count and nfrees is 0. */
 	const char *import_file, *import_format;
 	int outstanding_only;
+	/* Read from the Linux kernel's /proc/allocinfo (allocinfo.h): the
+	 * format version ("1.0", "2.0"), where it was read, and the modules
+	 * loaded then, one per line ("" none, NULL unknown); all owned by the
+	 * view.  kernel_format is NULL for every other source. */
+	const char *kernel_format, *kernel_source, *kernel_modules;
 };
 
 void pt_view_init(struct pt_view *v);

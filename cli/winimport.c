@@ -10,7 +10,10 @@
  * text.  Spacing is not trusted: a copy through a web page or a mail may
  * collapse the runs of spaces, so columns are found by tokens, and a tag
  * shorter than four characters ("Io  ") is recognised both as the fixed
- * four-character field and as a short token.
+ * four-character field and as a short token.  Pastes in blogs, chats and
+ * bug trackers often carry a separator ('*' or '|') between the two pool
+ * groups, in the header and in every row, with prose between the rows: a
+ * header with one fixes it, and every row must have it there.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +45,7 @@ struct layout {
 	enum kind kind;
 	int ngroups;
 	struct group g[2];
+	char sep; /* the separator between the groups ('*' or '|'), 0 if none */
 };
 
 struct parser {
@@ -89,6 +93,41 @@ static struct span take_word(struct span *c)
 	return w;
 }
 
+/* A character pastes put between the two pool groups. */
+static int is_sep(char c)
+{
+	return c == '*' || c == '|';
+}
+
+/* Takes the separator sep at c (after blanks): 1, or 0 if it is not there. */
+static int take_sep(struct span *c, char sep)
+{
+	skip_ws(c);
+	if (!c->n || *c->s != sep)
+		return 0;
+	c->s++;
+	c->n--;
+	return 1;
+}
+
+/* Strips the separators glued to either end of a word ("Used|"); how many
+ * were in front in *lead, behind in *trail, and the character in *ch. */
+static void strip_seps(struct span *w, int *lead, int *trail, char *ch)
+{
+	*lead = *trail = 0;
+	while (w->n && is_sep(*w->s)) {
+		*ch = *w->s;
+		w->s++;
+		w->n--;
+		++*lead;
+	}
+	while (w->n && is_sep(w->s[w->n - 1])) {
+		*ch = w->s[w->n - 1];
+		w->n--;
+		++*trail;
+	}
+}
+
 /* Case-insensitive comparison of a word with a lower-case literal. */
 static int word_is(struct span w, const char *lit)
 {
@@ -113,11 +152,12 @@ static int starts_with(struct span c, const char *lit)
 
 /* Reads a decimal number at c: digits, or digits grouped by commas in
  * threes ("1,234,567"), after an optional '-' when neg_ok (a 32-bit counter
- * printed signed, so no lower than -2^31).  The number must end at a blank
- * or the end of the line, or anywhere when glued_ok (the last column, which
- * a lost tab may glue to the description).  Values are kept below 2^62, far
- * above any real counter, so differences and sums cannot overflow. */
-static int take_num(struct span *c, int neg_ok, int glued_ok, int64_t *out)
+ * printed signed, so no lower than -2^31).  The number must end at a blank,
+ * the end of the line or the separator sep (when not 0), or anywhere when
+ * glued_ok (the last column, which a lost tab may glue to the description).
+ * Values are kept below 2^62, far above any real counter, so differences
+ * and sums cannot overflow. */
+static int take_num_sep(struct span *c, int neg_ok, int glued_ok, char sep, int64_t *out)
 {
 	struct span t;
 	int neg = 0;
@@ -148,11 +188,17 @@ static int take_num(struct span *c, int neg_ok, int glued_ok, int64_t *out)
 		t.s++;
 		t.n--;
 	}
-	if (!digits || (t.n && !is_ws(*t.s) && !glued_ok) || (neg && v > ((int64_t)1 << 31)))
+	if (!digits || (t.n && !is_ws(*t.s) && !(sep && *t.s == sep) && !glued_ok) ||
+	    (neg && v > ((int64_t)1 << 31)))
 		return 0;
 	*c = t;
 	*out = neg ? -v : v;
 	return 1;
+}
+
+static int take_num(struct span *c, int neg_ok, int glued_ok, int64_t *out)
+{
+	return take_num_sep(c, neg_ok, glued_ok, 0, out);
 }
 
 /* Skips PoolMon's "(   3)" change column if it is there: 1, or 0 when a
@@ -228,16 +274,28 @@ static int is_furniture(struct span c)
 }
 
 /* A title line naming the pool groups: "   NonPaged      Paged", or
- * "Tag  NonPaged  Paged" above a line of column words. */
+ * "Tag  NonPaged  Paged" above a line of column words; in a paste, maybe
+ * "NonPaged | Paged". */
 static int title_line(struct parser *p, struct span c)
 {
 	struct span first = c;
-	int pools[2], n = 0, tag = word_is(take_word(&first), "tag");
+	int pools[2], n = 0, tag = word_is(take_word(&first), "tag"), seps = 0;
 
 	if (tag)
 		c = first;
 	for (;;) {
 		struct span w = take_word(&c);
+		int lead, trail;
+		char ch;
+
+		strip_seps(&w, &lead, &trail, &ch);
+		seps += lead + trail;
+		/* One separator, between the two names: after the first one
+		 * (in front of this word), or glued behind the first. */
+		if (seps > 1 || (lead && n != 1) || (trail && n != 0))
+			return 0;
+		if (!w.n && (lead || trail))
+			continue;
 		if (!w.n)
 			break;
 		if (n == 2)
@@ -249,7 +307,7 @@ static int title_line(struct parser *p, struct span c)
 		else
 			return 0;
 	}
-	if (!n || (n == 2 && pools[0] == pools[1]))
+	if (!n || (n == 2 && pools[0] == pools[1]) || (seps && n != 2))
 		return 0;
 	memcpy(p->title, pools, sizeof(pools));
 	p->ntitle = n;
@@ -263,8 +321,10 @@ static int title_line(struct parser *p, struct span c)
 
 /* Reads a !poolused column header: "Tag" then, per pool group, Allocs and
  * Used with Frees and Diff in the verbose layout; a group may be opened by
- * its pool's name.  Under a "Tag NonPaged Paged" title the line starts with
- * the column words.  1 and the layout in *l, or 0 if the line is not one. */
+ * its pool's name, and two groups may be parted by a separator ('*' or
+ * '|', alone or glued to a word).  Under a "Tag NonPaged Paged" title the
+ * line starts with the column words.  1 and the layout in *l, or 0 if the
+ * line is not one. */
 static int poolused_header(const struct parser *p, struct span c, struct layout *l, int titled)
 {
 	static const struct {
@@ -274,16 +334,27 @@ static int poolused_header(const struct parser *p, struct span c, struct layout 
 	             {"free", C_FREES},    {"diff", C_DIFF},    {"used", C_USED},
 	             {"bytes", C_USED}};
 	struct group *g = NULL;
+	int split = 0; /* a separator was read: the next word opens group 2 */
 
 	memset(l, 0, sizeof(*l));
 	if (!titled && !word_is(take_word(&c), "tag"))
 		return 0;
 	for (;;) {
 		struct span w = take_word(&c);
-		int pool = -1, col = -1;
+		int pool = -1, col = -1, lead, trail;
+		char ch = 0;
 
 		if (!w.n)
 			break;
+		strip_seps(&w, &lead, &trail, &ch);
+		if (lead + trail > 1 || (lead && (split || !g || !g->ncols || l->sep)))
+			return 0;
+		if (lead) {
+			split = 1;
+			l->sep = ch;
+		}
+		if (!w.n)
+			continue;
 		if (word_is(w, "nonpaged"))
 			pool = PT_NONPAGED;
 		else if (word_is(w, "paged"))
@@ -295,21 +366,29 @@ static int poolused_header(const struct parser *p, struct span c, struct layout 
 			return 0;
 		/* A pool's name, or a column this group already has, opens a
 		 * group (a name right before its columns names the open one). */
-		if (!g || (pool >= 0 && (g->ncols || g->pool >= 0)) ||
+		if (!g || split || (pool >= 0 && (g->ncols || g->pool >= 0)) ||
 		    (col >= 0 && (g->have & 1u << col))) {
-			if (l->ngroups == 2)
+			if (l->ngroups == 2 || (g && !g->ncols))
 				return 0;
 			g = &l->g[l->ngroups++];
 			g->pool = -1;
+			split = 0;
 		}
 		if (pool >= 0) {
 			g->pool = pool;
-			continue;
+		} else {
+			g->cols[g->ncols++] = (enum col)col;
+			g->have |= 1u << col;
 		}
-		g->cols[g->ncols++] = (enum col)col;
-		g->have |= 1u << col;
+		if (trail) {
+			if (l->sep || pool >= 0)
+				return 0;
+			split = 1;
+			l->sep = ch;
+		}
 	}
-	if (!l->ngroups)
+	/* A separator stands between two groups, and nowhere else. */
+	if (!l->ngroups || split || (l->sep && l->ngroups != 2))
 		return 0;
 	for (int i = 0; i < l->ngroups; i++) {
 		g = &l->g[i];
@@ -385,15 +464,16 @@ static int settle(int64_t a, int64_t f, int64_t d, struct counts *out)
 	return -1;
 }
 
-/* One !poolused group's numbers into *out.  0, or -1 if they do not read
- * or do not agree. */
-static int poolused_group(struct span *c, const struct group *g, int last, struct counts *out)
+/* One !poolused group's numbers into *out; the last may end at sep.  0,
+ * or -1 if they do not read or do not agree. */
+static int poolused_group(struct span *c, const struct group *g, int last, char sep,
+			  struct counts *out)
 {
 	int64_t v[4] = {0, 0, 0, 0};
 
 	for (int i = 0; i < g->ncols; i++) {
 		int neg = g->cols[i] == C_ALLOCS || g->cols[i] == C_FREES;
-		if (!take_num(c, neg, last && i == g->ncols - 1, &v[g->cols[i]]))
+		if (!take_num_sep(c, neg, last && i == g->ncols - 1, sep, &v[g->cols[i]]))
 			return -1;
 	}
 	if (v[C_USED] < 0)
@@ -517,7 +597,9 @@ static int poolused_row(struct parser *p, struct span line)
 		int ok = 1;
 
 		for (int i = 0; i < l->ngroups && ok; i++)
-			ok = poolused_group(&c, &l->g[i], i == l->ngroups - 1, &cnt[i]) == 0;
+			ok = (i == 0 || !l->sep || take_sep(&c, l->sep)) &&
+			     poolused_group(&c, &l->g[i], i == l->ngroups - 1,
+					    i == 0 ? l->sep : 0, &cnt[i]) == 0;
 		if (!ok)
 			continue;
 		for (int i = 0; i < l->ngroups; i++) {

@@ -4,7 +4,11 @@
  *
  * Aborts when an invariant breaks: a complete head whose answer is not one
  * of the statuses the server knows, a route without a 200 (or the other way
- * round), an answer that changes when more bytes follow the head; a label
+ * round), an answer that changes when more bytes follow the head, an early
+ * verdict on a prefix that the whole input does not share, an incomplete
+ * head that an empty line does not complete; a connection table whose
+ * lists, counts, deadlines or stale keys disagree with what was done to it
+ * (the bytes read as operations); a label
  * value rendered as anything but valid UTF-8 without control characters,
  * with only the format's three escapes, at most PT_EXPO_MAX_VALUE bytes
  * long once unescaped; a tag label that is neither four printable
@@ -14,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conntab.h"
 #include "expo.h"
 #include "httpd.h"
 
@@ -23,9 +28,25 @@ static void check_request(const uint8_t *data, size_t size)
 {
 	struct pt_http_req r, r2;
 	char *more;
+	size_t cut = size ? data[0] % (size + 1) : 0;
 
-	if (!pt_http_parse((const char *)data, size, &r))
+	/* A verdict on a prefix is final. */
+	if (pt_http_parse((const char *)data, cut, &r2) &&
+	    (!pt_http_parse((const char *)data, size, &r) || r.status != r2.status ||
+	     r.route != r2.route || r.head != r2.head))
+		abort();
+	if (!pt_http_parse((const char *)data, size, &r)) {
+		/* An empty line completes what can still become a head. */
+		more = malloc(size + 4);
+		if (!more)
+			return;
+		memcpy(more, data, size);
+		memcpy(more + size, "\r\n\r\n", 4);
+		if (!pt_http_parse(more, size + 4, &r2))
+			abort();
+		free(more);
 		return;
+	}
 	if (r.status != 200 && r.status != 400 && r.status != 404 && r.status != 405 &&
 	    r.status != 505)
 		abort();
@@ -42,6 +63,75 @@ static void check_request(const uint8_t *data, size_t size)
 	    r2.head != r.head)
 		abort();
 	free(more);
+}
+
+/* The bytes as operations on a table of 8 connections, with a clock that
+ * only goes forward: each byte's top bits choose add, write, linger,
+ * remove, expire, or advance the clock by its low bits. */
+static void check_conntab(const uint8_t *data, size_t size)
+{
+	static const struct pt_conn_limits lim = {
+		.max_conns = 8, .read_ms = 40, .write_ms = 100, .linger_ms = 7};
+	struct pt_conntab t;
+	uint64_t stale[64];
+	size_t nstale = 0, live;
+	int64_t now = 0;
+
+	if (pt_conntab_init(&t, &lim) != 0)
+		return;
+	for (size_t i = 0; i < size; i++) {
+		struct pt_conn *c = &t.slots[data[i] & 7], *v;
+		unsigned op = data[i] >> 5;
+
+		if (op == 0 && !pt_conntab_full(&t)) {
+			if (!pt_conntab_add(&t, (int)i, now))
+				abort();
+		} else if (op == 0) {
+			/* Full: the victim goes, lingering first, then readers. */
+			v = pt_conntab_victim(&t);
+			if (!v || (v->state == PT_CONN_READ && t.list[PT_CONN_LINGER].head) ||
+			    (v->state == PT_CONN_WRITE &&
+			     (t.list[PT_CONN_LINGER].head || t.list[PT_CONN_READ].head)))
+				abort();
+			if (nstale < 64)
+				stale[nstale++] = pt_conntab_key(&t, v);
+			pt_conntab_remove(&t, v);
+		} else if ((op == 1 || op == 2) && c->state != PT_CONN_FREE) {
+			pt_conntab_set(&t, c, op == 1 ? PT_CONN_WRITE : PT_CONN_LINGER, now);
+		} else if (op == 3 && c->state != PT_CONN_FREE) {
+			if (nstale < 64)
+				stale[nstale++] = pt_conntab_key(&t, c);
+			pt_conntab_remove(&t, c);
+		} else if (op == 4) {
+			while ((v = pt_conntab_expired(&t, now))) {
+				if (v->deadline > now)
+					abort();
+				pt_conntab_remove(&t, v);
+			}
+			if (pt_conntab_next_deadline(&t) <= now)
+				abort();
+		} else if (op >= 5) {
+			now += data[i] & 31;
+		}
+		/* Each list in deadline order, every connection in one, the
+		 * count right; keys of freed slots stale. */
+		live = 0;
+		for (int st = PT_CONN_READ; st <= PT_CONN_LINGER; st++)
+			for (struct pt_conn *p = t.list[st].head; p; p = p->next) {
+				if (p->state != (enum pt_conn_state)st ||
+				    (p->next && p->next->deadline < p->deadline) ||
+				    (p->next && p->next->prev != p) ||
+				    pt_conntab_get(&t, pt_conntab_key(&t, p)) != p)
+					abort();
+				live++;
+			}
+		if (live != t.n || pt_conntab_full(&t) != (t.n == lim.max_conns))
+			abort();
+		for (size_t k = 0; k < nstale; k++)
+			if (pt_conntab_get(&t, stale[k]))
+				abort();
+	}
+	pt_conntab_free(&t);
 }
 
 /* Length of the valid UTF-8 character at s (n bytes left), 0 if none. */
@@ -129,6 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > PT_HTTP_MAX_REQUEST)
 		size = PT_HTTP_MAX_REQUEST; /* the server never parses more */
 	check_request(data, size);
+	check_conntab(data, size);
 	check_value(data, size);
 	check_tag(data, size);
 	return 0;

@@ -421,12 +421,17 @@ static void init_once(void)
 	}
 	memcpy(base, &geo, sizeof(geo));
 	struct pt_seg_header *h = base;
-	memcpy(h->magic, PT_SEG_MAGIC, sizeof(h->magic));
+	uint64_t magic;
 	h->version = PT_SEG_VERSION;
 	h->header_size = sizeof(*h);
 	fill_identity(h);
 	snprintf(h->comm, sizeof(h->comm), "%s", program_invocation_short_name);
 	h->nslots = 1; /* slot 0 means "unregistered" */
+	/* The magic last, in one store after the rest of the header: a reader
+	 * that sees it whole sees a complete header; before, it sees zeros
+	 * (or, copying byte by byte, some of the magic's bytes and zeros). */
+	memcpy(&magic, PT_SEG_MAGIC, sizeof(magic));
+	__atomic_store_n((uint64_t *)(void *)h->magic, magic, __ATOMIC_RELEASE);
 	set_pointers(base);
 	pt_block_fast_path();
 	pt_fork_handlers();

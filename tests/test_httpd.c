@@ -42,8 +42,9 @@ PT_TEST(test_routes)
 	PT_CHECK(rt == PT_HTTP_METRICS);
 	PT_CHECK_EQ(parse("GET http://h:9464 HTTP/1.1\r\n\r\n", &rt, NULL), 200);
 	PT_CHECK(rt == PT_HTTP_INDEX);
-	/* Empty lines before the request line are allowed. */
-	PT_CHECK_EQ(parse("\r\n\r\nGET / HTTP/1.1\r\n\r\n", &rt, NULL), 200);
+	/* One empty line before the request line is allowed. */
+	PT_CHECK_EQ(parse("\r\nGET / HTTP/1.1\r\n\r\n", &rt, NULL), 200);
+	PT_CHECK_EQ(parse("\nGET / HTTP/1.1\r\n\r\n", &rt, NULL), 200);
 	PT_CHECK_EQ(parse("GET /metrics/ HTTP/1.1\r\n\r\n", &rt, NULL), 404);
 	PT_CHECK(rt == PT_HTTP_NONE);
 	PT_CHECK_EQ(parse("GET /METRICS HTTP/1.1\r\n\r\n", NULL, NULL), 404);
@@ -63,7 +64,103 @@ PT_TEST(test_incomplete_heads)
 	PT_CHECK_EQ(parse("GET /metrics HTTP/1.1\r\n", NULL, NULL), 0);
 	PT_CHECK_EQ(parse("GET /metrics HTTP/1.1\r\nHost: x\r\n", NULL, NULL), 0);
 	PT_CHECK_EQ(parse("GET /metrics HTTP/1.1\r\nHost: x\r\n\r", NULL, NULL), 0);
-	PT_CHECK_EQ(parse("\r\n\r\n", NULL, NULL), 0);
+	PT_CHECK_EQ(parse("\r", NULL, NULL), 0);
+	PT_CHECK_EQ(parse("\r\n", NULL, NULL), 0);
+}
+
+/* A prefix no request can start with is answered at once: the server
+ * need not wait for an empty line that may never come. */
+PT_TEST(test_early_verdicts)
+{
+	static const char *const bad[] = {
+		"\r\n\r\n",	/* a second empty line: an empty request line */
+		"\n\n",
+		"\x16\x03\x01\x02", /* a TLS client hello */
+		"\x01",
+		" ",
+		"\rX",
+		"GET\t",
+		"GET  ",
+		"GET /m\x01",
+		"GET /m\r",
+		"GET / \r",
+		"GET / HTTX",
+		"GET / HTTP/x",
+		"GET / HTTP/1,",
+		"GET / HTTP/1.1X",
+		"GET / HTTP/1.1\rX",
+		"GET / HTTP/1.1\r\nbad header\r\n",
+		"GET / HTTP/1.1\r\nbad header",
+		"GET / HTTP/1.1\r\n: x",
+		"GET / HTTP/1.1\r\n folded",
+		"GET / HTTP/1.1\r\nA: b\rc",
+		"GET / HTTP/1.1\r\nX\r",
+		"GET metrics HTTP/1.1\r\n", /* the request line ended: judged */
+		"GET / HTTP/1.1\r\nHost: x\r\nA(",
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* a method of 33 bytes */
+	};
+	static const char *const pending[] = {
+		"G",
+		"GET",
+		"GET ",
+		"GET /met",
+		"GET /metrics ",
+		"GET /metrics HTTP/1",
+		"GET /metrics HTTP/1.1\r",
+		"GET /metrics HTTP/9.9\r\n", /* 505, once the head is complete */
+		"POST /metrics HTTP/1.1\r\n", /* 405, likewise */
+		"GET / HTTP/1.1\r\nHost",
+		"GET / HTTP/1.1\r\nHost:",
+		"GET / HTTP/1.1\r\nHost: x\r",
+		"GET / HTTP/1.1\r\nHost: x\r\n\r",
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	};
+	struct pt_http_req r;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (parse(bad[i], NULL, NULL) != 400)
+			PT_FAIL_("not an early 400: \"%s\"", bad[i]);
+	for (size_t i = 0; i < sizeof(pending) / sizeof(pending[0]); i++)
+		if (parse(pending[i], NULL, NULL) != 0)
+			PT_FAIL_("judged too early: \"%s\"", pending[i]);
+	PT_CHECK_EQ(pt_http_parse("GET / HTTP/1.1\r\nA: \0", 21, &r), 1);
+	PT_CHECK_EQ(r.status, 400);
+}
+
+/* Every prefix of a good head waits; every prefix of a bad one waits or is
+ * a 400, and so is the whole. */
+PT_TEST(test_prefixes)
+{
+	static const char *const heads[] = {
+		"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9464\r\nUser-Agent: Prometheus/2.45\r\n"
+		"Accept: application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1\r\n"
+		"X-Prometheus-Scrape-Timeout-Seconds: 10\r\n\r\n",
+		"\r\nHEAD http://h/metrics?x HTTP/1.0\n\n",
+		"DELETE /x HTTP/1.1\r\n\r\n",
+		"GET / HTTP/2.0\r\n\r\n",
+	};
+	static const char *const bad[] = {
+		"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",
+		"GET /metrics HTTP/1.1 \r\n\r\n",
+		"GET\r\n\r\n",
+	};
+	struct pt_http_req r;
+
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		size_t n = strlen(heads[i]);
+		for (size_t k = 0; k < n; k++)
+			if (pt_http_parse(heads[i], k, &r) != 0)
+				PT_FAIL_("head %zu judged at byte %zu of %zu", i, k, n);
+		PT_CHECK_EQ(pt_http_parse(heads[i], n, &r), 1);
+		PT_CHECK(r.status != 400);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t n = strlen(bad[i]);
+		for (size_t k = 0; k <= n; k++)
+			if (pt_http_parse(bad[i], k, &r) != 0 && r.status != 400)
+				PT_FAIL_("bad head %zu: %d at byte %zu", i, r.status, k);
+		PT_CHECK_EQ(parse(bad[i], NULL, NULL), 400);
+	}
 }
 
 PT_TEST(test_malformed_heads)
@@ -190,6 +287,8 @@ int main(void)
 {
 	PT_RUN(test_routes);
 	PT_RUN(test_incomplete_heads);
+	PT_RUN(test_early_verdicts);
+	PT_RUN(test_prefixes);
 	PT_RUN(test_malformed_heads);
 	PT_RUN(test_listen_addresses);
 	PT_RUN(test_listen_and_url);

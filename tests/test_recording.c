@@ -227,6 +227,40 @@ PT_TEST(test_round_trip)
 	free(text);
 }
 
+/* A process with no site yet: its first sample is empty (nothing for the
+ * writer to keep, so no counter table exists), and a later one is not.
+ * Under UBSan this once failed in the writer. */
+PT_TEST(test_empty_first_sample)
+{
+	struct pt_rec_writer *w;
+	struct pt_recording r;
+	struct pt_view v;
+
+	head(&v, 1000);
+	w = pt_rec_create(path, &v, 1000000, errbuf, sizeof(errbuf));
+	PT_CHECK(w != NULL);
+	if (!w) {
+		pt_view_free(&v);
+		return;
+	}
+	PT_CHECK_EQ(pt_rec_append(w, &v, errbuf, sizeof(errbuf)), 0);
+	v.taken_ns = 2000;
+	PT_CHECK_EQ(pt_rec_append(w, &v, errbuf, sizeof(errbuf)), 0);
+	pt_view_free(&v);
+	head(&v, 3000);
+	row(&v, "Late", PT_PAGED, 1, 4, 1, 16);
+	PT_CHECK_EQ(pt_rec_append(w, &v, errbuf, sizeof(errbuf)), 0);
+	PT_CHECK_EQ(pt_rec_close(w, errbuf, sizeof(errbuf)), 0);
+	pt_view_free(&v);
+	pt_rec_init(&r);
+	PT_CHECK_EQ(pt_rec_read(&r, path, errbuf, sizeof(errbuf)), 0);
+	PT_CHECK_EQ(r.nsamples, 3);
+	PT_CHECK_EQ(r.sites.nrows, 1);
+	if (r.sites.nrows == 1)
+		PT_CHECK_EQ(r.sites.rows[0].nallocs - r.sites.rows[0].nfrees, 3);
+	pt_rec_free(&r);
+}
+
 /* Cut anywhere past the header, a file reads as its complete samples; a
  * note says so unless the cut fell between two samples. */
 PT_TEST(test_cut_at_every_byte)
@@ -469,6 +503,7 @@ int main(void)
 	PT_RUN(test_fit_large_counters);
 	PT_RUN(test_fit_degenerate);
 	PT_RUN(test_round_trip);
+	PT_RUN(test_empty_first_sample);
 	PT_RUN(test_cut_at_every_byte);
 	PT_RUN(test_rejects);
 	PT_RUN(test_trend_shapes);

@@ -261,15 +261,22 @@ PT_TEST(test_segment_not_yet_written)
 	size_t len;
 	char *text;
 
-	/* Created and sized, header not written yet; then not even sized. */
+	/* Created and sized, header not written yet; its magic read while
+	 * being stored (some bytes of it, the others still zero, either
+	 * way round); then not even sized. */
 	snprintf(path, sizeof(path), "%s/unborn", pt_segdir());
 	snprintf(e[0].path, sizeof(e[0].path), "%s", path);
-	for (int sized = 1; sized >= 0; sized--) {
+	for (int step = 0; step < 4; step++) {
 		f = fopen(path, "w");
 		PT_CHECK(f != NULL);
 		if (!f)
 			return;
-		if (sized)
+		memset(zeros, 0, 8);
+		if (step == 1)
+			memcpy(zeros, "PTSE", 4);
+		if (step == 2)
+			memcpy(zeros + 5, "MNT", 3);
+		if (step < 3)
 			fwrite(zeros, 1, sizeof(zeros), f);
 		fclose(f);
 		text = pt_scrape_list(&o, &st, e, 2, &len);

@@ -267,6 +267,86 @@ PT_TEST(test_collapsed_copy)
 	pt_view_free(&m.v);
 }
 
+/* A paste from a blog, a chat or a bug tracker: a separator between the
+ * two pool groups in the title, the header and every row, blanks
+ * collapsed, and people's words between the rows. */
+PT_TEST(test_pasted_with_separators)
+{
+	struct imp m;
+	char b[256];
+
+	import_str(&m, "here is what !poolused 3 gave after the driver was unloaded:\n"
+		       "NonPaged * Paged\n"
+		       "Tag Allocs Frees Diff Used * Allocs Frees Diff Used\n"
+		       "Proc 12980 1 12979 8618056 * 0 0 0 0 Process objects , Binary: nt!ps\n"
+		       "this one is the leak ^^^\n"
+		       "Io 1021112 1020985 127 91912 * 0 0 0 0 general IO allocations\n"
+		       "SeTd 372,125 359,104 13,021 833,344 * 372125 359104 13021 1145088\n"
+		       "and the driver's own tags are balanced:\n"
+		       "SEY1 0 0 0 0 *54507 54507 0 0 UNKNOWN pooltag 'SEY1'\n"
+		       "SEY4 1 1 0 0* 2 2 0 0 * starred description\n"
+		       "Bad1 1 1 0 0 2 2 0 0 the separator is missing\n"
+		       "Bad2 1 1 0 * 0 2 2 0 0 in the wrong place\n"
+		       "TOTAL 10643243 10589886 53357 19301960 * 467884 435065 32819 92850448\n"
+		       "thanks!\n");
+	PT_CHECK_EQ(m.rc, 1);
+	PT_CHECK_EQ(m.info.nrows, 5);
+	PT_CHECK_EQ(m.info.nskipped, 6); /* 4 lines of prose, Bad1, Bad2 */
+	PT_CHECK_EQ(m.v.outstanding_only, 0);
+	PT_CHECK(has(&m, "Proc", PT_NONPAGED, 12980, 1, 8618056));
+	PT_CHECK(has(&m, "Io  ", PT_NONPAGED, 1021112, 1020985, 91912));
+	PT_CHECK(has(&m, "SeTd", PT_NONPAGED, 372125, 359104, 833344));
+	PT_CHECK(has(&m, "SeTd", PT_PAGED, 372125, 359104, 1145088));
+	PT_CHECK(has(&m, "SEY1", PT_PAGED, 54507, 54507, 0));
+	PT_CHECK(has(&m, "SEY4", PT_PAGED, 2, 2, 0));
+	PT_CHECK(row_of(&m, "Bad1", PT_NONPAGED) == NULL);
+	PT_CHECK(row_of(&m, "Bad2", PT_NONPAGED) == NULL);
+	PT_CHECK_STR(desc_of(&m, "Proc", b, sizeof(b)), "Process objects|nt!ps");
+	PT_CHECK_STR(desc_of(&m, "SEY4", b, sizeof(b)), "* starred description|");
+	pt_view_free(&m.v);
+
+	/* '|', glued to the words, the pools named in the other order by the
+	 * title; the normal layout. */
+	import_str(&m, "Paged| NonPaged\n"
+		       "Tag Allocs Used| Allocs Used\n"
+		       "Sess 3 300|1 64 Sessions\n"
+		       "Io 2 128 |0 0\n");
+	PT_CHECK_EQ(m.rc, 1);
+	PT_CHECK_EQ(m.info.nrows, 2);
+	PT_CHECK_EQ(m.info.nskipped, 0);
+	PT_CHECK_EQ(m.v.outstanding_only, 1);
+	PT_CHECK(has(&m, "Sess", PT_PAGED, 3, 0, 300));
+	PT_CHECK(has(&m, "Sess", PT_NONPAGED, 1, 0, 64));
+	PT_CHECK(has(&m, "Io  ", PT_PAGED, 2, 0, 128));
+	pt_view_free(&m.v);
+
+	/* Pool names on the header line, on both sides of the separator. */
+	import_str(&m, "Tag Paged Allocs Used | NonPaged Allocs Used\n"
+		       "Abcd 1 10 | 2 20\n");
+	PT_CHECK_EQ(m.rc, 1);
+	PT_CHECK(has(&m, "Abcd", PT_PAGED, 1, 0, 10));
+	PT_CHECK(has(&m, "Abcd", PT_NONPAGED, 2, 0, 20));
+	pt_view_free(&m.v);
+
+	/* A separator anywhere but between two groups, two of them, or two
+	 * kinds: no header. */
+	static const char *const not_headers[] = {
+		"Tag Allocs | Used Allocs Used\nAbcd 1 | 2 3 4\n",
+		"Tag Allocs Used | Allocs Used |\nAbcd 1 2 | 3 4\n",
+		"Tag | Allocs Used Allocs Used\nAbcd | 1 2 3 4\n",
+		"Tag Allocs Used * | Allocs Used\nAbcd 1 2 * | 3 4\n",
+		"Tag Allocs Used | Allocs Used * Allocs Used\nAbcd 1 2 | 3 4 * 5 6\n",
+		"Tag Allocs Used |\nAbcd 1 2 |\n",
+		"Tag Allocs Used Paged| Allocs Used\nAbcd 1 2 | 3 4\n",
+	};
+	for (size_t i = 0; i < sizeof(not_headers) / sizeof(not_headers[0]); i++) {
+		import_str(&m, not_headers[i]);
+		if (m.rc != 0)
+			PT_FAIL_("read as a table: \"%s\"", not_headers[i]);
+		pt_view_free(&m.v);
+	}
+}
+
 PT_TEST(test_wrapped_counters)
 {
 	struct imp m;
@@ -428,6 +508,7 @@ int main(void)
 	PT_RUN(test_poolmon_snapshot_file);
 	PT_RUN(test_poolmon_screen_with_changes_and_drivers);
 	PT_RUN(test_collapsed_copy);
+	PT_RUN(test_pasted_with_separators);
 	PT_RUN(test_wrapped_counters);
 	PT_RUN(test_header_variants);
 	PT_RUN(test_table_ends_at_total_and_prompt);

@@ -27,10 +27,12 @@ exporter_start() {
 	EXP_ADDR=${EXP_ADDR%/metrics}
 }
 
-# exporter_stop: SIGTERM; it must exit with status 0.
+# exporter_stop: SIGTERM; it must exit with status 0.  exporter_start may
+# follow.
 exporter_stop() {
 	kill -TERM "${PROG_PID[exp]}"
-	prog_stop exp
+	prog_stop exp || return 1
+	rm -f "$PT_TMP/exp.in" "$PT_TMP/exp.out"
 }
 
 # http METHOD PATH [RAW]: one request to the exporter with python3's
@@ -39,12 +41,12 @@ exporter_stop() {
 # headers to $PT_TMP/headers and the body to $PT_TMP/body.
 http() {
 	python3 - "$EXP_ADDR" "$PT_TMP" "$@" <<'EOF' >"$PT_TMP/status" || return 1
-import http.client, socket, sys
+import http.client, os, socket, sys
 addr, tmp, method, path = sys.argv[1:5]
 host, port = addr.rsplit(":", 1)
 if len(sys.argv) > 5:
     s = socket.create_connection((host, int(port)), timeout=60)
-    s.sendall(sys.argv[5].encode("latin-1"))
+    s.sendall(os.fsencode(sys.argv[5]))  # the bytes as given
     data = b""
     while True:
         b = s.recv(65536)
@@ -189,13 +191,22 @@ assert_value() {
 	[ ! -s "$PT_TMP/exp.err" ]
 }
 
-@test "exporter: malformed and oversized requests, idle clients" {
+@test "exporter: malformed and oversized requests are answered at once" {
 	exporter_start
 	http RAW / $'GARBAGE\r\n\r\n'
 	[ "$HTTP_STATUS" = 400 ]
 	http RAW / $'GET /metrics HTTP/3.0\r\n\r\n'
 	[ "$HTTP_STATUS" = 505 ]
 	http RAW / $'GET /metrics HTTP/1.1\r\nbad header\r\n\r\n'
+	[ "$HTTP_STATUS" = 400 ]
+	# Garbage is answered when it shows, without waiting for an empty
+	# line that never comes (the client keeps its side open and reads
+	# until the server closes: no answer would fail here).
+	http RAW / $'\x16\x03\x01\x02\xff\xfe binary'
+	[ "$HTTP_STATUS" = 400 ]
+	http RAW / $'\r\n\r\n'
+	[ "$HTTP_STATUS" = 400 ]
+	http RAW / $'GET /metrics HTTP/1.1\r\nHost: x\r\n folded'
 	[ "$HTTP_STATUS" = 400 ]
 	# A body after a request that has none is not read as a new request.
 	http RAW / $'POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello'
@@ -204,26 +215,54 @@ assert_value() {
 	big=$(printf 'X-Pad: %08190d\r\n' 0)
 	http RAW / $'GET /metrics HTTP/1.1\r\n'"$big"$'\r\n\r\n'
 	[ "$HTTP_STATUS" = 431 ]
-	# A client that connects and says nothing neither blocks the others
-	# nor stays forever: the server hangs up on it after its timeout.
-	python3 - "$EXP_ADDR" >"$PT_TMP/idle" <<'EOF' &
-import socket, sys
+	scrape
+	exporter_stop
+	[ ! -s "$PT_TMP/exp.err" ]
+}
+
+# idle_hold N: holds N connections to the exporter that say nothing, in the
+# background (pid in IDLE_PID), and waits until all are connected; the
+# holder then writes "closed I" to $IDLE_OUT for each connection I the
+# server closes, and exits once one is closed (or after 120 s, so that it
+# never hangs).
+idle_hold() {
+	IDLE_OUT=$PT_TMP/idle$((++IDLE_N))
+	python3 - "$EXP_ADDR" "$1" >"$IDLE_OUT" <<'EOF' &
+import select, socket, sys
 host, port = sys.argv[1].rsplit(":", 1)
-s = socket.create_connection((host, int(port)), timeout=120)
+socks = [socket.create_connection((host, int(port)), timeout=120)
+         for _ in range(int(sys.argv[2]))]
 print("connected", flush=True)
-print("closed" if s.recv(1) == b"" else "data", flush=True)
+ready, _, _ = select.select(socks, [], [], 120)
+for s in ready:
+    print("closed %d" % socks.index(s) if s.recv(1) == b"" else "data", flush=True)
 EOF
-	idle=$!
-	PT_PIDS+=("$idle")
+	IDLE_PID=$!
+	PT_PIDS+=("$IDLE_PID")
 	for ((i = 0; i < PT_TIMEOUT * 20; i++)); do
-		[ -s "$PT_TMP/idle" ] && break
+		[ -s "$IDLE_OUT" ] && break
 		sleep 0.05
 	done
-	[ "$(head -1 "$PT_TMP/idle")" = connected ]
+	[ "$(head -1 "$IDLE_OUT")" = connected ] || fail "idle connections: $(cat "$IDLE_OUT")"
+}
+
+@test "exporter: idle clients never block a scrape: the oldest makes room" {
+	# Two connections fill the exporter; the scrape's takes the place
+	# of the oldest, which the server closes at once, not at a timeout.
+	exporter_start --max-connections 2
+	idle_hold 2
 	scrape
-	wait "$idle"
-	[ "$(sed -n 2p "$PT_TMP/idle")" = closed ]
+	wait "$IDLE_PID"
+	[ "$(sed -n '2,$p' "$IDLE_OUT")" = "closed 0" ]
+	# The default cap is far above what is held.
 	exporter_stop
+	exporter_start
+	idle_hold 40
+	scrape
+	scrape
+	kill "$IDLE_PID"
+	exporter_stop
+	[ ! -s "$PT_TMP/exp.err" ]
 }
 
 @test "exporter: bad options, and a port in use" {
@@ -235,6 +274,8 @@ EOF
 	assert_usage_error "exporter: --max-series wants a non-negative number, not 'lots'"
 	ptrun exporter --max-processes -1
 	assert_usage_error "exporter: --max-processes wants a non-negative number"
+	ptrun exporter --max-connections 0
+	assert_usage_error "exporter: --max-connections wants at least 1"
 	ptrun exporter --bogus
 	assert_usage_error "exporter: option '--bogus' is unknown"
 	ptrun exporter extra
@@ -395,4 +436,83 @@ urllib.request.urlopen(sys.argv[1] + "/-/ready", timeout=5)' "$PROM" 2>/dev/null
 	kill -TERM "$ppid"
 	wait_gone "$ppid"
 	exporter_stop
+}
+
+# hostile_python: a python3 that uid 65534 can run (a per-user install may
+# not be), in HOSTILE_PY; skips without one.
+hostile_python() {
+	local p
+	for p in "$(command -v python3)" /usr/bin/python3; do
+		if [ -n "$p" ] && "${NOBODY[@]}" "$p" -c '' 2>/dev/null; then
+			HOSTILE_PY=$p
+			return 0
+		fi
+	done
+	skip "uid 65534 cannot run python3"
+}
+
+# soak CAP: with the exporter started (EXP_ADDR) and another user holding
+# 1,000 connections to it, 300 processes linked with pooltag start and
+# exit while a scraper asks for /metrics again and again: every scrape
+# must be answered in full within 1 s, by the scraper's own deadline; the
+# exporter's descriptors stay within CAP and its reserve.  The hostile
+# client and the churn run at nice 10: what they hold does not change,
+# but on a loaded machine the scheduler serves the exporter and the
+# scraper first, as a machine's own services would be.
+soak() {
+	local cap=$1 fds
+	rm -f "$PT_TMP/churned"
+	spawn /dev/null "$PT_TMP/churn.out" "$PT_TMP/churn.err" nice -n 10 \
+		python3 "$PT_SRC/tests/e2e/httpload.py" churn "$TAGGED" 30 10 "$PT_TMP/churned"
+	PT_PIDS+=("$SPAWNED")
+	run python3 "$PT_SRC/tests/e2e/httpload.py" scrape "$EXP_ADDR" 1 "$PT_TMP/churned" 50
+	printf '# cap %s: %s; %s\n' "$cap" "$output" "$(cat "$PT_TMP/churn.out")" >&3
+	[ "$status" -eq 0 ] || fail "$output; churn: $(cat "$PT_TMP/churn.err")"
+	[[ $output =~ at\ most\ ([0-9]+)\ processes ]] && [ "${BASH_REMATCH[1]}" -ge 1 ]
+	[ "$(cat "$PT_TMP/churn.out")" = "300 processes" ]
+	fds=$(ls "/proc/${PROG_PID[exp]}/fd" | wc -l)
+	[ "$fds" -le $((cap + 32)) ] || fail "the exporter holds $fds descriptors, more than $cap + 32"
+	kill -0 "${PROG_PID[hold]}" || fail "the hostile client died: $(cat "$PT_TMP/hold.err")"
+}
+
+# hold_stop: ends the hostile client (end of its input) and reports how
+# many connections the server closed under it.
+hold_stop() {
+	local fd=${PROG_IN[hold]}
+	exec {fd}>&-
+	PROG_IN[hold]=
+	prog_expect hold 'reopened [0-9]+' || return 1
+	printf '# %s\n' "$REPLY" >&3
+	prog_stop hold
+	rm -f "$PT_TMP/hold.in" "$PT_TMP/hold.out"
+}
+
+@test "exporter soak: another user's 1,000 idle and slow connections never delay a scrape past 1 s" {
+	need_nobody
+	hostile_python
+	tagged_start
+	tagged_work 5
+	# The default cap (1,024) holds all 1,000: idle and slow clients that
+	# do not stop the others, and leave at their read deadline.
+	exporter_start
+	prog_start hold nice -n 10 "${NOBODY[@]}" "$HOSTILE_PY" "$PT_SRC/tests/e2e/httpload.py" \
+		hold "$EXP_ADDR" 1000
+	prog_expect hold 'holding 1000'
+	soak 1024
+	[ ! -s "$PT_TMP/exp.err" ] || fail "$(cat "$PT_TMP/exp.err")"
+	rss=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/${PROG_PID[exp]}/status")
+	printf '# exporter peak resident memory %s KiB\n' "$rss" >&3
+	hold_stop
+	exporter_stop
+	[ ! -s "$PT_TMP/exp.err" ]
+	# A cap of 256 under the same 1,000: each new connection takes the
+	# place of the oldest idle one, and the scraper's is always served.
+	exporter_start --max-connections 256
+	prog_start hold nice -n 10 "${NOBODY[@]}" "$HOSTILE_PY" "$PT_SRC/tests/e2e/httpload.py" \
+		hold "$EXP_ADDR" 1000
+	prog_expect hold 'holding 1000'
+	soak 256
+	hold_stop
+	exporter_stop
+	[ ! -s "$PT_TMP/exp.err" ] || fail "$(cat "$PT_TMP/exp.err")"
 }

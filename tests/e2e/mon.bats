@@ -458,5 +458,5 @@ cells_of() { # MASK FROM TO
 	assert_error "process $SLEEP_PID does not export pooltag counters"
 	ptrun mon --help
 	pt_ok
-	[[ ${lines[0]} == "usage: pooltag mon [OPTIONS] [PATTERN] PID" ]]
+	[[ ${lines[0]} == "usage: pooltag mon [OPTIONS] [PATTERN] PID|kernel" ]]
 }

@@ -356,5 +356,5 @@ assert sum(int(r["used"]) for r in rows) == 56000, rows'
 @test "used --help prints the usage and succeeds" {
 	ptrun used --help
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} == "usage: pooltag used [FLAGS] [PATTERN] PID|SNAPSHOT|DUMP" ]]
+	[[ ${lines[0]} == "usage: pooltag used [FLAGS] [PATTERN] PID|SNAPSHOT|DUMP|kernel" ]]
 }

@@ -231,3 +231,33 @@ text_row() {
 	[ "$status" -eq 1 ]
 	[ "${stderr_lines[1]}" = "pooltag: $AFTER: a !poolused dump has no call sites (--sites)" ]
 }
+
+@test "used and diff: a paste from a bug tracker, '|' or '*' between the pools, prose between rows" {
+	f="$DATA/seed-after-pasted.txt"
+	ptrun used 1 "$f"
+	[ "$status" -eq 0 ]
+	assert_stderr "pooltag: note: $f: 6 lines not understood, skipped"
+	[ "${lines[0]}" = " dump $f (!poolused)" ]
+	assert_row Proc "12980 1 12979 8618056 0 0 0 0" "Process objects , Binary: nt!ps"
+	assert_row SeTd "372125 359104 13021 833344 372125 359104 13021 1145088"
+	assert_row "Io  " "1021112 1020985 127 91912 0 0 0 0" "general IO allocations , Binary: nt!io"
+	assert_row SEY1 "0 0 0 0 54507 54507 0 0"
+	assert_row TOTAL "10643243 10589886 53357 19301960 467884 435065 32819 92850448"
+	# The same table as the debugger's own output of it.
+	pasted=("${lines[@]:1}")
+	ptrun used 1 "$AFTER"
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "${lines[@]:1}")" = "$(printf '%s\n' "${pasted[@]}")" ]
+	# '*' instead, glued to the numbers on one side.
+	sed 's/ | / */' "$f" >"$PT_TMP/star.txt"
+	ptrun used 1 Proc "$PT_TMP/star.txt"
+	[ "$status" -eq 0 ]
+	assert_row Proc "12980 1 12979 8618056 0 0 0 0" "Process objects , Binary: nt!ps"
+	# Compared with a dump saved before, as the debugger's output is.
+	ptrun diff "$BEFORE" "$f"
+	[ "$status" -eq 0 ]
+	[ "$(echo ${lines[3]})" = "Proc NonPaged +12790 +8491896 +12790 +0 12979 8618056 Process objects , Binary: nt!ps" ]
+	ptrun used --suspects "$f"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "${lines[@]}" | grep -q '^ Proc NonPaged  *12980  *1  *12979 '
+}
