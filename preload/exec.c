@@ -61,8 +61,8 @@ static int before(const char *file)
 	struct stat st;
 
 	if (!file || stat(file, &st) != 0 || !S_ISREG(st.st_mode) || access(file, X_OK) != 0 ||
-	    !__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE))
-		return 0;
+	    !__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE) || pt_run_in_vfork_child())
+		return 0; /* a vfork child's segment and verdict are its parent's */
 	snprintf(event, sizeof(event), "exec %s", file);
 	pt_run_final(event);
 	pt_seg_exec_prepare();

@@ -11,6 +11,8 @@
  *                            the signal again, so the process dies of it
  *   exec                     exec.c: a line saying what it executed
  *
+ * A vfork child (sharing its parent's memory until it executes or
+ * leaves) reports nothing and changes nothing of pooltag's.
  * A fork child is a process of its own: it reports at its end, under its
  * own pid, what it acquired after the fork and still holds (report.c keeps
  * the counts at the fork as its baseline; its descriptor table starts
@@ -38,6 +40,14 @@
 #include "preload.h"
 
 static int ended; /* this process has written its verdict */
+
+/* The process this memory belongs to.  A vfork child shares its parent's
+ * memory until it executes or leaves: it must change nothing of
+ * pooltag's (descriptor table, verdict, segment), so the hooks that would
+ * change them first compare getpid() with this (fork children update it;
+ * vfork runs no fork handler).  vfork itself stays vfork: running it as fork, as valgrind
+ * does, costs a copy of the counters per spawn. */
+int pt_run_self;
 
 static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE,  SIGILL,  SIGABRT, SIGSYS,
 			    SIGTRAP, SIGINT, SIGTERM, SIGHUP,  SIGQUIT, SIGPIPE,
@@ -68,7 +78,7 @@ void pt_run_final(const char *event)
 	 * code on this thread, whose lock may be held: no verdict (pooltag
 	 * run then says how the process ended). */
 	if (!__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE) || pt_run_busy ||
-	    __atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL))
+	    pt_run_in_vfork_child() || __atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL))
 		return;
 	pt_run_busy = 1;
 	findings = pt_run_report(UINT32_MAX, event);
@@ -253,24 +263,21 @@ PT_EXPORT long syscall(long n, ...)
 
 static void fork_child(void)
 {
+	__atomic_store_n(&pt_run_self, getpid(), __ATOMIC_RELAXED);
 	__atomic_store_n(&ended, 0, __ATOMIC_RELEASE);
 	if (!pt_fault_logging())
 		pt_run_report_fork_child();
 	pt_run_fds_forget();
 }
 
-/* vfork runs as fork, as under valgrind: a vfork child that changes its
- * descriptors would otherwise change the parent's table, and its report
- * would run on the parent's stack.  Costlier for a large parent; the only
- * difference the program can see is that the child's writes to memory do
- * not reach the parent, which POSIX leaves undefined anyway. */
-PT_EXPORT pid_t vfork(void)
+int pt_run_in_vfork_child(void)
 {
-	return fork();
+	return getpid() != __atomic_load_n(&pt_run_self, __ATOMIC_RELAXED);
 }
 
 void pt_run_exit_init(void)
 {
+	pt_run_self = getpid();
 	pt_run_channel_init();
 	install();
 	pthread_atfork(NULL, NULL, fork_child);

@@ -62,8 +62,8 @@ static void release(int fd)
 {
 	uint32_t old;
 
-	if (!fd_slot || fd < 0 || (uint32_t)fd >= fd_cap)
-		return;
+	if (!fd_slot || fd < 0 || (uint32_t)fd >= fd_cap || pt_run_in_vfork_child())
+		return; /* a vfork child's table is its parent's */
 	old = __atomic_exchange_n(&fd_slot[fd], 0, __ATOMIC_ACQ_REL);
 	if (old)
 		pt_count_event(old, 0, 1);
@@ -75,7 +75,7 @@ static void opened(int fd, uintptr_t pc, uint32_t kind)
 	uint32_t slot, old, hi;
 	int e = errno;
 
-	if (!fd_slot || fd < 0 || (uint32_t)fd >= fd_cap)
+	if (!fd_slot || fd < 0 || (uint32_t)fd >= fd_cap || pt_run_in_vfork_child())
 		return;
 	slot = pt_run_handle_slot(pc, kind);
 	old = __atomic_exchange_n(&fd_slot[fd], slot, __ATOMIC_ACQ_REL);

@@ -207,5 +207,8 @@ void pt_run_exit_init(void);
  * "exec /bin/ls"), written once. */
 void pt_run_final(const char *event);
 void pt_run_final_undo(void); /* a failed exec: the process goes on */
+/* Is this a vfork child, sharing its parent's memory?  Then pooltag's state
+ * is the parent's: no hook may change it. */
+int pt_run_in_vfork_child(void);
 
 #endif /* PT_PRELOAD_H */
