@@ -63,7 +63,7 @@ PROGS    := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%) \
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(O)/%.o)
 
 # Tests that exercise threads; check-tsan runs these.
-TSAN_TESTS := test_counter test_nonpaged test_stack test_object test_handle test_special
+TSAN_TESTS := test_counter test_nonpaged test_stack test_unwind test_object test_handle test_special
 
 .PHONY: all deps build-deps test check check-asan check-tsan fuzz bench demo demo-small install clean
 SEED     := $(O)/examples/seed/host $(O)/examples/seed/libsey.so $(O)/examples/seed/libsey_fixed.so
@@ -103,6 +103,21 @@ $(O)/tests/%: tests/%.c tests/pt_test.h tests/pt_libtest.h $(wildcard tests/plug
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< $(O)/libptcli.a $(O)/libpooltag.a $(LDLIBS)
+# test_unwind walks call chains built with and without frame pointers.
+UW_CHAIN := $(O)/tests/unwind/chain_fp.o $(O)/tests/unwind/chain_nofp.o
+$(O)/tests/unwind/chain_fp.o: tests/unwind/chain.c tests/unwind/chain.h Makefile
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -O2 -fno-omit-frame-pointer -DUW_FP=1 -c -o $@ $<
+$(O)/tests/unwind/chain_nofp.o: tests/unwind/chain.c tests/unwind/chain.h Makefile
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -O2 -fomit-frame-pointer -DUW_FP=0 -c -o $@ $<
+$(O)/tests/test_unwind: tests/test_unwind.c tests/pt_test.h tests/unwind/chain.h $(UW_CHAIN) \
+		$(O)/libpooltag.a
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unwind -o $@ $< $(UW_CHAIN) $(O)/libpooltag.a $(LDLIBS)
 # Programs the end-to-end tests run.
 $(O)/tests/progs/%: tests/progs/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)

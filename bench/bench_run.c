@@ -2,21 +2,31 @@
  * bench_run.c - pooltag run against the bare program, in the same run.
  *
  * Workloads, each an unmodified program:
- *  - ring: bench_pool.c's workload with plain malloc and free (a ring of
+ *  - W1 ring: bench_pool.c's workload with plain malloc and free (a ring of
  *    4096 live blocks, each step frees one and allocates another of 8-512
  *    bytes, 1% of 4-64 KiB, and writes its first byte), this very binary
- *    run as "bench_run ring STEPS THREADS";
- *  - sqlite3 (when installed) running an insert-heavy script: 50000
- *    INSERTs into an indexed table in one transaction, in memory.
+ *    run as "bench_run ring STEPS THREADS"; W2 the same on 2 threads;
+ *  - SQ: sqlite3 :memory: (when installed) running a script of 200,000
+ *    single-row INSERTs into an indexed table in one transaction, an UPDATE
+ *    of 1/7 and a DELETE of 1/5 of the rows and two aggregate SELECTs;
+ *  - real programs, when installed: gcc's cc1 -O2 on a preprocessed C file
+ *    (src/registry.c), git log --stat -n 100 on this repository, sort -n of
+ *    400,000 lines, python3 building a dict of 1.5 M strings.
  * Variants, alternated round by round so that drift hits all alike: the
  * bare program; under the interposer (accounting per module and site, the
- * default); with a record per block (POOLTAG_RUN_TRACK=blocks, stacks off).
- * Printed: the median CPU time (user and system) of each, and the median
- * of the per-round ratios to the bare run of the same round.
+ * default); with a record per block (POOLTAG_RUN_TRACK=blocks); with a
+ * record and a call stack per block (POOLTAG_RUN_TRACK=stacks).
+ * Printed per variant: the median CPU time (user and system), the median
+ * of the per-round ratios to the bare run of the same round with the
+ * lowest and highest ratio, user-space instructions (counted with
+ * perf_event_open, "-" where there is no hardware counter, as in most
+ * virtual machines) and the peak RSS against bare.  Then instructions per
+ * alloc+free pair of the ring under each variant, with valgrind's
+ * cachegrind: stable where times are not.
  *
- * Then, when installed, heaptrack, valgrind's memcheck and an ASan build
- * (clang or gcc with -fsanitize=address) on the same workloads, fewer
- * steps, one round each, as ratios to a bare run of the same size.
+ * Then, when installed, heaptrack, valgrind's memcheck and ASan and LSan
+ * builds (clang or gcc) on the same workloads, fewer steps, one round each,
+ * as ratios to a bare run of the same size.
  *
  * usage: bench_run [ROUNDS]          (from the source tree: make bench)
  */
@@ -28,12 +38,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define RING 4096
-#define MAXV 3
+#define MAXV 4
+#define MAXR 16
 
 /* ---- the workload ---- */
 
@@ -91,25 +105,58 @@ static int ring_main(uint64_t steps, int threads)
 
 /* ---- the runner ---- */
 
-static char self[PATH_MAX], preload[PATH_MAX], sqlscript[64] = "";
+static char self[PATH_MAX], preload[PATH_MAX], sqlscript[64] = "", sortin[64] = "",
+	    cc1in[64] = "";
+
+static const char *const vname[MAXV] = {"bare", "run", "run -t blocks", "run -t stacks"};
+
+/* One run's figures. */
+struct res {
+	double cpu;     /* user + system seconds */
+	double instr;   /* user-space instructions, 0 if not counted */
+	long rss_kb;    /* peak resident set */
+};
+
+/* A counter of pid's user-space instructions (and its threads' and
+ * children's), enabled when it executes; -1 if the kernel refuses. */
+static int instr_counter(pid_t pid)
+{
+	struct perf_event_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.type = PERF_TYPE_HARDWARE;
+	a.config = PERF_COUNT_HW_INSTRUCTIONS;
+	a.disabled = 1;
+	a.enable_on_exec = 1;
+	a.inherit = 1;
+	a.exclude_kernel = 1;
+	a.exclude_hv = 1;
+	return (int)syscall(SYS_perf_event_open, &a, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
 
 /* Runs argv (stdin from in, if set; output discarded) with the variant's
- * environment; the CPU seconds (user and system) it used, or -1 if it
- * failed.  CPU time, not wall time: on a shared, loaded machine wall time
- * mostly measures the run queue. */
-static double timed(char *const argv[], int variant, const char *in)
+ * environment.  0, or -1 if it failed.  CPU time, not wall time: on a
+ * shared, loaded machine wall time mostly measures the run queue. */
+static int timed(char *const argv[], int variant, const char *in, struct res *out)
 {
 	struct rusage ru;
-	pid_t pid = fork();
-	int st;
+	int st, go[2], fd;
+	uint64_t count = 0;
+	pid_t pid;
+	char c = 0;
 
+	if (pipe(go) != 0)
+		return -1;
+	pid = fork();
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
 		int nul = open("/dev/null", O_WRONLY);
+		close(go[1]);
 		if (in) {
-			int fd = open(in, O_RDONLY);
-			if (fd < 0 || dup2(fd, 0) < 0)
+			int f = open(in, O_RDONLY);
+			if (f < 0 || dup2(f, 0) < 0)
 				_exit(126);
 		}
 		if (nul < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0)
@@ -121,13 +168,38 @@ static double timed(char *const argv[], int variant, const char *in)
 		}
 		if (variant == 2)
 			setenv("POOLTAG_RUN_TRACK", "blocks", 1);
+		if (variant == 3)
+			setenv("POOLTAG_RUN_TRACK", "stacks", 1);
+		if (read(go[0], &c, 1) != 1) /* the counter is ready */
+			_exit(126);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	if (wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+	close(go[0]);
+	fd = instr_counter(pid);
+	(void)!write(go[1], &c, 1);
+	close(go[1]);
+	if (wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+	}
+	if (fd >= 0) {
+		if (read(fd, &count, sizeof(count)) != sizeof(count))
+			count = 0;
+		close(fd);
+	}
+	out->cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+		   (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+	out->instr = (double)count;
+	out->rss_kb = ru.ru_maxrss;
+	return 0;
+}
+
+static double time_only(char *const argv[], int variant, const char *in)
+{
+	struct res r;
+	return timed(argv, variant, in, &r) == 0 ? r.cpu : -1;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -136,30 +208,172 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *v, int n)
+static double median(const double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	double t[MAXR];
+
+	memcpy(t, v, (size_t)n * sizeof(*t));
+	qsort(t, (size_t)n, sizeof(*t), cmp_double);
+	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
 }
 
-static void compare(const char *name, char *const argv[], const char *in, int rounds)
+static double lowest(const double *v, int n)
 {
-	double t[MAXV][16], ratio[MAXV][16];
+	double m = v[0];
+	for (int i = 1; i < n; i++)
+		m = v[i] < m ? v[i] : m;
+	return m;
+}
 
-	for (int r = 0; r < rounds; r++)
+static double highest(const double *v, int n)
+{
+	double m = v[0];
+	for (int i = 1; i < n; i++)
+		m = v[i] > m ? v[i] : m;
+	return m;
+}
+
+/*
+ * Runs the variants in nv (bit v: variant v; bare always) rounds times,
+ * alternated, and prints a row per variant.  steps > 0: instructions are
+ * shown per step, else in millions per run.
+ */
+static void compare(const char *name, char *const argv[], const char *in, int rounds, unsigned nv,
+		    uint64_t steps)
+{
+	struct res r[MAXV][MAXR];
+	double ratio[MAXV][MAXR], v1[MAXR];
+
+	nv |= 1;
+	printf("  %s\n", name);
+	fflush(stdout);
+	for (int k = 0; k < rounds; k++)
 		for (int v = 0; v < MAXV; v++) {
-			t[v][r] = timed(argv, v, in);
-			if (t[v][r] < 0) {
-				printf("  %-34s failed (variant %d)\n", name, v);
+			if (!(nv & 1u << v))
+				continue;
+			if (timed(argv, v, in, &r[v][k]) != 0) {
+				printf("    %s: failed (variant %s)\n", name, vname[v]);
 				return;
 			}
 		}
-	for (int r = 0; r < rounds; r++)
-		for (int v = 0; v < MAXV; v++)
-			ratio[v][r] = t[v][r] / t[0][r];
-	printf("  %-34s %7.3fs %7.3fs %6.2fx %7.3fs %6.2fx\n", name, median(t[0], rounds),
-	       median(t[1], rounds), median(ratio[1], rounds), median(t[2], rounds),
-	       median(ratio[2], rounds));
+	for (int v = 0; v < MAXV; v++) {
+		double cpu, instr, rss;
+
+		if (!(nv & 1u << v))
+			continue;
+		for (int k = 0; k < rounds; k++)
+			ratio[v][k] = r[v][k].cpu / (r[0][k].cpu > 0 ? r[0][k].cpu : 1e-9);
+		for (int k = 0; k < rounds; k++)
+			v1[k] = r[v][k].cpu;
+		cpu = median(v1, rounds);
+		for (int k = 0; k < rounds; k++)
+			v1[k] = r[v][k].instr;
+		instr = median(v1, rounds);
+		for (int k = 0; k < rounds; k++)
+			v1[k] = (double)r[v][k].rss_kb;
+		rss = median(v1, rounds);
+		for (int k = 0; k < rounds; k++)
+			v1[k] = (double)r[0][k].rss_kb;
+		rss /= median(v1, rounds);
+		printf("    %-14s %8.3fs %7.2fx (%5.2f-%5.2f)", vname[v], cpu, median(ratio[v], rounds),
+		       lowest(ratio[v], rounds), highest(ratio[v], rounds));
+		if (instr <= 0)
+			printf(" %12s", "-");
+		else if (steps)
+			printf(" %12.0f", instr / (double)steps);
+		else
+			printf(" %11.0fM", instr / 1e6);
+		printf(" %6.2fx\n", rss);
+	}
+	fflush(stdout);
+}
+
+/* User-space instructions of argv under the variant, counted by valgrind's
+ * cachegrind (deterministic, where a virtual machine has no hardware
+ * counter); -1 if it could not be run. */
+static double cachegrind(char *const argv[], int variant)
+{
+	char out[] = "/tmp/pooltag-bench-cg-XXXXXX", line[256];
+	char *vg[16] = {"valgrind", "--tool=cachegrind", "--cache-sim=no",
+			"--cachegrind-out-file=/dev/null", NULL};
+	double refs = -1;
+	int fd = mkstemp(out), n = 4, st;
+	pid_t pid;
+	FILE *f;
+
+	if (fd < 0)
+		return -1;
+	for (int i = 0; argv[i] && n < 15; i++)
+		vg[n++] = argv[i];
+	vg[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int nul = open("/dev/null", O_WRONLY);
+		if (nul < 0 || dup2(nul, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		unsetenv("LD_PRELOAD");
+		if (variant >= 1) {
+			setenv("LD_PRELOAD", preload, 1);
+			setenv("POOLTAG_RUN_QUIET", "1", 1);
+		}
+		if (variant == 2)
+			setenv("POOLTAG_RUN_TRACK", "blocks", 1);
+		if (variant == 3)
+			setenv("POOLTAG_RUN_TRACK", "stacks", 1);
+		execvp(vg[0], vg);
+		_exit(127);
+	}
+	close(fd);
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		unlink(out);
+		return -1;
+	}
+	if ((f = fopen(out, "r"))) {
+		while (fgets(line, sizeof(line), f)) {
+			char *p = strstr(line, "I   refs:"), digits[64];
+			int k = 0;
+			if (!p)
+				continue;
+			for (p += 9; *p && k < 63; p++)
+				if (*p >= '0' && *p <= '9')
+					digits[k++] = *p;
+			digits[k] = 0;
+			refs = strtod(digits, NULL);
+		}
+		fclose(f);
+	}
+	unlink(out);
+	return refs;
+}
+
+/* Instructions per ring step (an alloc+free pair) of each variant: the
+ * difference between runs of 100,000 and 300,000 steps, so start-up and
+ * exit do not count. */
+static void ring_instructions(const char *threads)
+{
+	char *a[] = {self, "ring", "100000", (char *)threads, NULL};
+	char *b[] = {self, "ring", "300000", (char *)threads, NULL};
+	double base = 0;
+
+	printf("  instructions per alloc+free pair, ring on %s thread(s) (cachegrind, 300k - 100k "
+	       "steps):\n", threads);
+	for (int v = 0; v < MAXV; v++) {
+		double x = cachegrind(a, v), y = cachegrind(b, v), per;
+		if (x < 0 || y < 0) {
+			printf("    %-14s failed\n", vname[v]);
+			continue;
+		}
+		per = (y - x) / 200000.0;
+		if (v == 0)
+			base = per;
+		if (v == 1 && per == base) {
+			/* Counted the same as bare: valgrind did not load the
+			 * interposer (some versions drop LD_PRELOAD). */
+			printf("    valgrind ran without the interposer here: no counts\n");
+			break;
+		}
+		printf("    %-14s %8.0f  (+%.0f)\n", vname[v], per, per - base);
+	}
 	fflush(stdout);
 }
 
@@ -173,7 +387,7 @@ static int have(const char *prog)
 /* One run of a tool wrapping argv, as a ratio to a bare run. */
 static void tool(const char *label, char *const tool_argv[], char *const argv[], const char *in)
 {
-	double bare = timed(argv, 0, in), t = timed(tool_argv, 0, in);
+	double bare = time_only(argv, 0, in), t = time_only(tool_argv, 0, in);
 
 	if (bare <= 0 || t < 0)
 		printf("    %-30s failed\n", label);
@@ -182,24 +396,84 @@ static void tool(const char *label, char *const tool_argv[], char *const argv[],
 	fflush(stdout);
 }
 
-static void write_sql(void)
+/* A temporary file named by template (XXXXXX) for writing; NULL on failure. */
+static FILE *temp(char *name, size_t len)
 {
 	int fd;
 	FILE *f;
 
-	strcpy(sqlscript, "/tmp/pooltag-bench-XXXXXX");
-	fd = mkstemp(sqlscript);
+	snprintf(name, len, "/tmp/pooltag-bench-XXXXXX");
+	fd = mkstemp(name);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		sqlscript[0] = 0;
-		return;
+		name[0] = 0;
+		return NULL;
 	}
+	return f;
+}
+
+/* SQ: 200,000 inserts in one transaction, an update of 1/7 and a delete of
+ * 1/5 of the rows, two aggregate selects. */
+static void write_sql(void)
+{
+	FILE *f = temp(sqlscript, sizeof(sqlscript));
+
+	if (!f)
+		return;
 	fprintf(f, "create table t(a integer primary key, b text, c real);\n"
 		   "create index tb on t(b);\nbegin;\n");
-	for (int i = 0; i < 20000; i++)
-		fprintf(f, "insert into t(b, c) values('key-%08x-%d', %d.5);\n",
-			(unsigned)(i * 2654435761u), i % 977, i);
-	fprintf(f, "commit;\nselect count(*), sum(c) from t;\n");
+	for (int i = 0; i < 200000; i++)
+		fprintf(f, "insert into t(b, c) values('key-%08x-%d-%s', %d.5);\n",
+			(unsigned)(i * 2654435761u), i % 977, "padding-padding-padding-padding-padding-pad",
+			i);
+	fprintf(f, "commit;\nupdate t set c = c + 1 where a %% 7 = 0;\n"
+		   "delete from t where a %% 5 = 0;\n"
+		   "select count(*), sum(c) from t;\nselect b, count(*) from t group by a %% 10;\n");
 	fclose(f);
+}
+
+static void write_sort_input(void)
+{
+	FILE *f = temp(sortin, sizeof(sortin));
+	uint64_t s = 88172645463325252ull;
+
+	if (!f)
+		return;
+	for (int i = 0; i < 400000; i++)
+		fprintf(f, "%llu\n", (unsigned long long)(next_rand(&s) % 1000000000));
+	fclose(f);
+}
+
+/* cc1's input: a source file of this project, preprocessed. */
+static const char *cc1_path(void)
+{
+	static char path[PATH_MAX];
+	char cmd[PATH_MAX + 256];
+	FILE *p = popen("gcc -print-prog-name=cc1 2>/dev/null", "r");
+
+	if (!p || !fgets(path, sizeof(path), p)) {
+		if (p)
+			pclose(p);
+		return NULL;
+	}
+	pclose(p);
+	path[strcspn(path, "\n")] = 0;
+	if (path[0] != '/' || access(path, X_OK) != 0)
+		return NULL;
+	strcpy(cc1in, "/tmp/pooltag-bench-XXXXXX.i");
+	{
+		int fd = mkstemps(cc1in, 2);
+		if (fd < 0)
+			return NULL;
+		close(fd);
+	}
+	snprintf(cmd, sizeof(cmd), "gcc -E -D_GNU_SOURCE -Iinclude -Isrc src/registry.c -o %s 2>/dev/null",
+		 cc1in);
+	if (system(cmd) != 0) {
+		unlink(cc1in);
+		cc1in[0] = 0;
+		return NULL;
+	}
+	return path;
 }
 
 int main(int argc, char **argv)
@@ -229,20 +503,52 @@ int main(int argc, char **argv)
 	}
 
 	printf("pooltag run against the bare program (median of %d alternated rounds):\n", rounds);
-	printf("  %-34s %8s %8s %7s %8s %7s\n", "workload", "bare", "run", "ratio", "tracked",
-	       "ratio");
+	printf("    %-14s %9s %8s %13s %12s %7s\n", "variant", "cpu", "ratio", "(low-high)",
+	       "instructions", "peakRSS");
 	char *r1[] = {self, "ring", "5000000", "1", NULL};
 	char *r2[] = {self, "ring", "5000000", "2", NULL};
-	compare("ring, 5M steps, 1 thread", r1, NULL, rounds);
-	compare("ring, 5M steps/thread, 2 threads", r2, NULL, rounds);
+	compare("W1: ring, 5M steps, 1 thread (instructions per alloc+free)", r1, NULL, rounds, 0xf,
+		5000000);
+	compare("W2: ring, 5M steps/thread, 2 threads (instructions per alloc+free)", r2, NULL, rounds,
+		0x3, 10000000);
 	char *sq[] = {"sqlite3", ":memory:", NULL};
 	if (have("sqlite3")) {
 		write_sql();
 		if (sqlscript[0])
-			compare("sqlite3, 20000 inserts", sq, sqlscript, rounds);
+			compare("SQ: sqlite3, 200000 inserts, update, delete, selects", sq, sqlscript,
+				rounds, 0xb, 0);
 	} else {
 		printf("  sqlite3: not installed, skipped\n");
 	}
+	const char *cc1 = cc1_path();
+	if (cc1) {
+		char *c1[] = {(char *)cc1, "-quiet", "-O2", cc1in, "-o", "/dev/null", NULL};
+		compare("cc1 -O2 on src/registry.c, preprocessed", c1, NULL, rounds, 0x3, 0);
+		unlink(cc1in);
+	} else {
+		printf("  cc1: not found, skipped\n");
+	}
+	if (have("git") && access(".git", F_OK) == 0) {
+		char *g1[] = {"git", "log", "--stat", "-n", "100", NULL};
+		char *g2[] = {"git", "--version", NULL};
+		compare("git log --stat -n 100 (this repository)", g1, NULL, rounds, 0x3, 0);
+		compare("git --version (the fixed cost of a process)", g2, NULL, rounds, 0x3, 0);
+	}
+	write_sort_input();
+	if (sortin[0]) {
+		char *so[] = {"sort", "-n", NULL};
+		compare("sort -n of 400000 lines", so, sortin, rounds, 0x3, 0);
+		unlink(sortin);
+	}
+	if (have("python3")) {
+		char *py[] = {"python3", "-c", "d = {str(i): i for i in range(1500000)}", NULL};
+		compare("python3 building a dict of 1.5 M strings", py, NULL, rounds, 0x3, 0);
+	}
+
+	if (have("valgrind"))
+		ring_instructions("1");
+	else
+		printf("  instructions: valgrind not installed, skipped\n");
 
 	printf("other tools on the same workloads (one run each, ratio to bare):\n");
 	char *small[] = {self, "ring", "1000000", "1", NULL};
@@ -281,6 +587,14 @@ int main(int argc, char **argv)
 			tool("ASan build, ring 5M steps", a1, r1, NULL);
 		} else {
 			printf("    ASan build: %s cannot build it here, skipped\n", cc);
+		}
+		snprintf(cmd, sizeof(cmd), "%s -O2 -fsanitize=leak -pthread -o %s bench/bench_run.c 2>/dev/null",
+			 cc, asan);
+		if (system(cmd) == 0) {
+			char *l1[] = {asan, "ring", "5000000", "1", NULL};
+			tool("LSan build, ring 5M steps", l1, r1, NULL);
+		} else {
+			printf("    LSan build: %s cannot build it here, skipped\n", cc);
 		}
 		unlink(asan);
 	}

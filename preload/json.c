@@ -58,7 +58,10 @@ static void group(FILE *f, const struct pt_run_group *g)
 			(unsigned long)g->first);
 		if (g->slot) {
 			const struct pt_seg_slot *s = &pt_seg.slots[g->slot];
-			const char *file = pt_seg.strings + s->file, *b = strrchr(file, '/');
+			const char *file, *b;
+			pt_run_site_locate(g->slot);
+			file = pt_seg.strings + s->file;
+			b = strrchr(file, '/');
 			fprintf(f, ",\"allocated\":{\"bytes\":%llu,\"function\":", (unsigned long long)g->size);
 			jstr(f, pt_seg.strings + s->func);
 			fprintf(f, ",\"file\":");

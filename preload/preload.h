@@ -83,6 +83,11 @@ static inline uint64_t pt_run_site(uintptr_t pc)
 	return pt_run_site_miss(pc);
 }
 
+/* Looks up the file and line of slot's site with libdw, once, and stores
+ * them in the segment: for a report about to show the site (registration
+ * names only the function).  Takes the site lock; sets busy meanwhile. */
+void pt_run_site_locate(uint32_t slot);
+
 /* The slot of handles of kind tag opened by the code at return address pc;
  * 0 when they are not counted (the interposer's own, or busy). */
 uint32_t pt_run_handle_slot(uintptr_t pc, uint32_t tag);
@@ -90,6 +95,8 @@ uint32_t pt_run_handle_slot(uintptr_t pc, uint32_t tag);
 /* Modules: the program (id 0) and each shared object seen calling. */
 struct pt_run_module {
 	uintptr_t lo, hi;
+	uintptr_t bias;   /* load bias: a pc less it is the address in the file */
+	const char *path; /* the file, for lines looked up after an unload */
 	uint32_t id;
 	uint32_t tag;
 	int runtime; /* the C runtime: what it holds at exit is no finding */

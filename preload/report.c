@@ -255,7 +255,11 @@ unsigned pt_run_group_frames(const struct pt_run_group *g, struct pt_frame *out,
 		return 1;
 	}
 	const struct pt_seg_slot *s = &pt_seg.slots[g->slot];
-	const char *file = str(s->file), *b = strrchr(file, '/');
+	const char *file, *b;
+
+	pt_run_site_locate(g->slot); /* the line, looked up only for what is shown */
+	file = str(s->file);
+	b = strrchr(file, '/');
 	out[0] = (struct pt_frame){.module = pt_run_module_name(g->module),
 				   .func = str(s->func),
 				   .file = s->line ? (b ? b + 1 : file) : NULL,
@@ -267,6 +271,7 @@ static void site_text(FILE *f, uint32_t slot)
 {
 	const struct pt_seg_slot *s = &pt_seg.slots[slot];
 
+	pt_run_site_locate(slot); /* the line, looked up only for what is shown */
 	if (s->line)
 		fprintf(f, "%s:%u in %s", str(s->file), s->line, str(s->func));
 	else
@@ -277,7 +282,11 @@ static void site_text(FILE *f, uint32_t slot)
 static const char *slot_where(uint32_t slot, char *buf, size_t len)
 {
 	const struct pt_seg_slot *s = &pt_seg.slots[slot];
-	const char *file = str(s->file), *b = strrchr(file, '/');
+	const char *file, *b;
+
+	pt_run_site_locate(slot);
+	file = str(s->file);
+	b = strrchr(file, '/');
 
 	snprintf(buf, len, "%s:%u in %s", b ? b + 1 : file, s->line, str(s->func));
 	return buf;

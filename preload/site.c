@@ -9,10 +9,19 @@
  * before its pc is published with release order; the table is replaced,
  * never rehashed in place, and old tables are kept so a reader holding one
  * stays safe).  A pc seen for the first time is registered under the site
- * lock: its module found with dl_iterate_phdr, its function, file and line
- * resolved once with libdw (src/symbol.c), its tag chosen, a struct pt_site
- * made for it, and a counter slot registered for it.  Names are resolved at
- * registration, so a site of a module unloaded later keeps its name.
+ * lock: its module found with dl_iterate_phdr, its function named from the
+ * module's ELF symbol table (src/elfsym.c: read once per module, then a
+ * bisection), its tag chosen, a struct pt_site made for it, and a counter
+ * slot registered for it.  Nothing reads DWARF here: a site's file and line
+ * are resolved with libdw (src/symbol.c) only when a report shows the site
+ * (pt_run_site_locate), so a process that reports nothing never loads debug
+ * information.  A site's function is named at registration, so a site of a
+ * module unloaded later keeps its name; its line is then looked up before
+ * the unload's report.
+ *
+ * Allocation wrappers (a site whose function the tag map says to skip):
+ * the caller charged is found by walking the stack with src/unwind.c, a few
+ * ns a frame, instead of backtrace()'s microseconds.
  *
  * Tags: a tag-map rule for the function, else one for the module, else the
  * module's default tag (pt_run_module_tag).
@@ -23,7 +32,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <execinfo.h>
 #include <fnmatch.h>
 #include <link.h>
 #include <pthread.h>
@@ -31,8 +39,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "elfsym.h"
 #include "preload.h"
 #include "stack.h"
+#include "unwind.h"
 
 #define MAX_RUN_MODULES 4096
 
@@ -49,6 +59,8 @@ struct run_site {
 	uint32_t module;
 	uint32_t tag;
 	uint64_t info;
+	int looked;            /* file and line looked up (pt_run_site_locate): */
+	struct pt_frame where; /* its result (interned strings); where.file NULL if none */
 	struct run_site *next; /* hash chain */
 };
 
@@ -67,15 +79,22 @@ static struct {
 	uintptr_t self_lo, self_hi; /* the interposer's own code */
 	char *arena;                 /* bump allocation of run_sites and strings */
 	size_t arena_left;
+	struct run_site **by_slot;   /* a slot's registration, for pt_run_site_locate */
 } st = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Does this thread hold the site lock through pt_run_lock() (a report
+ * walking the modules, which may then ask for a site's line)? */
+static __thread int run_locked __attribute__((tls_model("initial-exec")));
 
 void pt_run_lock(void)
 {
 	pthread_mutex_lock(&st.lock);
+	run_locked = 1;
 }
 
 void pt_run_unlock(void)
 {
+	run_locked = 0;
 	pthread_mutex_unlock(&st.lock);
 }
 
@@ -226,7 +245,7 @@ static int is_runtime(const char *name)
 
 struct find_obj {
 	uintptr_t pc;
-	uintptr_t lo, hi;
+	uintptr_t lo, hi, bias;
 	int found, is_program;
 	char path[4096];
 };
@@ -253,6 +272,7 @@ static int find_obj_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	if (!in)
 		return 0;
 	q->found = 1;
+	q->bias = info->dlpi_addr;
 	q->lo = lo;
 	q->hi = hi;
 	q->is_program = !info->dlpi_name || !*info->dlpi_name;
@@ -261,7 +281,7 @@ static int find_obj_cb(struct dl_phdr_info *info, size_t size, void *arg)
 }
 
 static uint32_t add_module(const char *name, const char *path, uintptr_t lo, uintptr_t hi,
-			   int is_program)
+			   uintptr_t bias, int is_program)
 {
 	struct pt_run_module *m;
 	uint32_t id = is_program ? 0 : st.nmods;
@@ -272,6 +292,8 @@ static uint32_t add_module(const char *name, const char *path, uintptr_t lo, uin
 	memset(m, 0, sizeof(*m));
 	m->lo = lo;
 	m->hi = hi;
+	m->bias = bias;
+	m->path = arena_str(path);
 	m->id = id;
 	snprintf(m->name, sizeof(m->name), "%.255s", name);
 	m->tag = pt_tagmap_match(&pt_run_cfg.map, PT_TAGMAP_MODULE, m->name);
@@ -310,9 +332,10 @@ static uint32_t module_of(uintptr_t pc)
 	if (q.is_program) {
 		st.mods[0].lo = q.lo;
 		st.mods[0].hi = q.hi;
+		st.mods[0].bias = q.bias;
 		return 0;
 	}
-	return add_module(base, q.path, q.lo, q.hi, 0);
+	return add_module(base, q.path, q.lo, q.hi, q.bias, 0);
 }
 
 const struct pt_run_module *pt_run_module_by_id(uint32_t id)
@@ -340,13 +363,22 @@ static struct run_site *site_lookup(uintptr_t pc)
 	return NULL;
 }
 
+/* Remembers which registration slot belongs to (lock held). */
+static void by_slot_set(uint32_t slot, struct run_site *s)
+{
+	if (!st.by_slot)
+		st.by_slot = map_zero(pt_seg.hdr->max_slots * sizeof(*st.by_slot));
+	if (st.by_slot && slot && slot < pt_seg.hdr->max_slots)
+		st.by_slot[slot] = s;
+}
+
 /* The registration of pc (lock held, busy set); NULL for the interposer's
  * own code or when out of memory. */
 static struct run_site *site_get(uintptr_t pc)
 {
 	struct run_site *s = site_lookup(pc);
-	struct pt_frame fr;
 	const struct pt_run_module *m;
+	const char *name;
 	uint32_t tag, slot, h;
 	char buf[64];
 
@@ -366,20 +398,35 @@ static struct run_site *site_get(uintptr_t pc)
 	s->pc = pc;
 	s->module = module_of(pc);
 	m = &st.mods[s->module];
-	pt_sym_lookup(pc, 1, &fr);
-	if (fr.func && strcmp(fr.func, "?") != 0) {
-		s->site.func = arena_str(fr.func);
+	/* A module with line information (a program built with -g) gets its
+	 * line now, so the live segment shows it; one without (a distribution's
+	 * binary) never loads libdw here: a report asks for the line later. */
+	if (pt_elfsym_module(pc - 1) == PT_ELFSYM_DWARF) {
+		s->looked = 1;
+		if (pt_sym_lookup(pc, 1, &s->where) != 0)
+			s->where.file = NULL;
+	}
+	name = s->looked && s->where.file && strcmp(s->where.func, "?") ? s->where.func
+									: pt_elfsym_lookup(pc - 1, NULL);
+	if (name) {
+		s->site.func = name; /* interned or in the module's mapped file: stays valid */
 	} else {
 		snprintf(buf, sizeof(buf), "%s+0x%lx", m->name, (unsigned long)(pc - 1 - m->lo));
 		s->site.func = arena_str(buf);
 	}
-	s->site.file = fr.file ? arena_str(fr.file) : arena_str(m->name);
-	s->site.line = fr.file ? fr.line : 0;
+	if (s->looked && s->where.file) {
+		s->site.file = s->where.file;
+		s->site.line = s->where.line;
+	} else {
+		s->site.file = arena_str(m->name);
+		s->site.line = 0; /* looked up when a report shows the site */
+	}
 	tag = pt_tagmap_match(&pt_run_cfg.map, PT_TAGMAP_FUNC, s->site.func);
 	s->tag = tag ? tag : m->tag;
 	pt_seg_lock();
 	slot = pt_registry_slot_in(&s->site, s->tag, PT_SEG_CLASS_PAGED, s->module);
 	pt_seg_unlock();
+	by_slot_set(slot, s);
 	s->info = slot | (uint64_t)s->tag << 32;
 	if (pt_tagmap_match(&pt_run_cfg.map, PT_TAGMAP_SKIP, s->site.func))
 		s->info |= PT_RUN_WRAP;
@@ -422,28 +469,66 @@ uint64_t pt_run_site_miss(uintptr_t pc)
 	return info;
 }
 
-/* The first caller outside the wrappers, found by unwinding (wrappers are
- * rare enough for backtrace()'s cost). */
+/* The first caller outside the wrappers, found by unwinding: a few frames
+ * first (a wrapper is usually called directly), more if they are all
+ * wrappers.  pc is the wrapper's site, a return address in the stack. */
 uint64_t pt_run_unwrap(uintptr_t pc, uint64_t info)
 {
-	void *buf[32];
-	int n, i;
+	uintptr_t pcs[32];
+	unsigned n, i, max = 8;
 
 	if (pt_run_busy)
 		return info & ~PT_RUN_WRAP;
-	pt_run_busy = 1;
-	n = backtrace(buf, 32);
-	pt_run_busy = 0;
-	for (i = 0; i < n && (uintptr_t)buf[i] != pc; i++)
-		;
-	for (i++; i < n; i++) {
-		uint64_t up = pt_run_site((uintptr_t)buf[i]);
-		if (!PT_RUN_INFO_SLOT(up))
-			break; /* the interposer's own code or busy: keep the wrapper */
-		if (!(up & PT_RUN_WRAP))
-			return up;
+	for (;;) {
+		n = pt_unwind(pcs, max, 0);
+		for (i = 0; i < n && pcs[i] != pc; i++)
+			;
+		for (i++; i < n; i++) {
+			uint64_t up = pt_run_site(pcs[i]);
+			if (!PT_RUN_INFO_SLOT(up))
+				return info & ~PT_RUN_WRAP; /* the interposer's own code or busy */
+			if (!(up & PT_RUN_WRAP))
+				return up;
+		}
+		if (n < max || max == 32)
+			return info & ~PT_RUN_WRAP;
+		max = 32;
 	}
-	return info & ~PT_RUN_WRAP;
+}
+
+void pt_run_site_locate(uint32_t slot)
+{
+	struct run_site *s;
+	int was = pt_run_busy;
+
+	int held = run_locked;
+
+	pt_run_busy = 1;
+	if (!held)
+		pthread_mutex_lock(&st.lock);
+	s = st.by_slot && slot < pt_seg.hdr->max_slots ? st.by_slot[slot] : NULL;
+	if (s && !s->looked) {
+		const struct pt_run_module *m = &st.mods[s->module];
+		int r;
+
+		s->looked = 1;
+		if (m->gone) /* unloaded: its file tells */
+			r = m->path ? pt_sym_offline(m->path, s->pc - m->bias, 1, &s->where) : -1;
+		else
+			r = pt_sym_lookup(s->pc, 1, &s->where);
+		if (r != 0)
+			s->where.file = NULL;
+	}
+	/* A site has a slot per kind (memory, descriptors): each gets it. */
+	if (s && s->where.file && !pt_seg.slots[slot].line) {
+		pt_seg_lock();
+		pt_registry_locate(slot, strcmp(s->where.func, "?") ? s->where.func : s->site.func,
+				   s->where.file, s->where.line);
+		pt_seg_unlock();
+	}
+	if (!held)
+		pthread_mutex_unlock(&st.lock);
+	pt_run_busy = was;
 }
 
 uint32_t pt_run_handle_slot(uintptr_t pc, uint32_t tag)
@@ -460,6 +545,7 @@ uint32_t pt_run_handle_slot(uintptr_t pc, uint32_t tag)
 		pt_seg_lock();
 		slot = pt_registry_slot_in(&s->site, tag, PT_SEG_CLASS_HANDLES, s->module);
 		pt_seg_unlock();
+		by_slot_set(slot, s);
 	}
 	pthread_mutex_unlock(&st.lock);
 	pt_run_busy = 0;

@@ -75,6 +75,9 @@ int pt_registry_describe(uint32_t tag, const char *desc, const char *binary);
 int pt_registry_described(uint32_t tag);
 void pt_registry_module(uint32_t id, const char *name, const char *path, uint32_t state);
 void pt_registry_forget_module(uint32_t id); /* its sites are gone with its code */
+/* Gives slot its function, file and line once they are known (pooltag run
+ * resolves lines only for the sites a report shows).  Segment lock held. */
+void pt_registry_locate(uint32_t slot, const char *func, const char *file, unsigned line);
 uint32_t pt_registry_committed(void); /* slots [0, n) have counter pages in every shard */
 #define PT_FIRST_COMMIT 128u /* slots backed when the segment is made (one page of counters) */
 

@@ -188,6 +188,19 @@ uint32_t pt_registry_slot_in(const struct pt_site *site, uint32_t tag, unsigned 
 	}
 }
 
+void pt_registry_locate(uint32_t slot, const char *func, const char *file, unsigned line)
+{
+	struct pt_seg_slot *s;
+
+	if (!reg.ready || slot >= pt_seg.hdr->nslots)
+		return;
+	s = &pt_seg.slots[slot];
+	s->func = intern(func);
+	s->file = intern(file);
+	/* Last: a reader that sees the line sees its file. */
+	__atomic_store_n(&s->line, line, __ATOMIC_RELEASE);
+}
+
 uint32_t pt_registry_slot(const struct pt_site *site, uint32_t tag, unsigned pool)
 {
 	return pt_registry_slot_in(site, tag, pool, PT_MODULE_OF_SITE);

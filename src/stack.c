@@ -1,10 +1,8 @@
 /*
  * stack.c - capturing call stacks and storing each distinct one once.
  *
- * Capture is glibc's backtrace(): the libgcc unwinder reading .eh_frame, so
- * it works in code built without frame pointers.  Its first call loads
- * libgcc_s (dlopen, malloc); pt_stack_init() makes that call early so that a
- * capture from a malloc hook never does.
+ * Capture is pt_unwind() (unwind.c): .eh_frame rules cached per pc, so it
+ * is right in code built without frame pointers and costs a few ns a frame.
  *
  * The depot is an append-only arena of records plus an open-addressing hash
  * table, both anonymous mappings made once (POOLTAG_STACK_DEPOT_KB, default
@@ -18,26 +16,34 @@
  *
  *	table slot: hash >> 32 (high half) | id (low half); 0 = empty
  *
- * Invariants:
- *  - Records and table slots are written only under the mutex and never
- *    change once published: a record is complete before top moves past it
- *    (release) and before its slot is stored (release).  So finding an
- *    existing stack is a lock-free probe (acquire loads), and reading a
- *    record by id needs no lock.
+ * Invariants (no lock anywhere: a thread that finds its stack stored, the
+ * steady state, does a hash and a probe; one that stores a new stack
+ * reserves room with an atomic add and publishes it with a compare and
+ * swap):
+ *  - A record is reserved by an atomic add to top, written completely,
+ *    and only then published by a compare-and-swap of an empty table slot
+ *    (release); a probe loads slots with acquire, so a record reached
+ *    through the table is complete.  Records and slots never change once
+ *    published.
+ *  - Two threads storing the same new stack at once: the one whose swap
+ *    fails finds the other's slot and returns its id; its own record stays
+ *    in the arena unpublished (counted in nwasted), never handed out.
  *  - An id is its record's word offset plus one, so ids are never 0 and
  *    reach a record in O(1).  The record repeats its id and a magic in its
  *    first word; a bad id fails that check (the high 16 bits of a pc word in
  *    user space are 0, never the magic).
- *  - The table is at most 3/4 full, so every probe ends at an empty slot.
- *    When either the arena or the table has no room, capture returns 0 and
- *    counts a drop: nothing is ever evicted, so an id stays valid forever.
+ *  - The table is at most 3/4 full (nentries is reserved before a swap), so
+ *    every probe ends at an empty slot.  When either the arena or the table
+ *    has no room, capture returns 0 and counts a drop: nothing is ever
+ *    evicted, so an id stays valid forever.
  *
- * Cost: see pt_stack_capture().  A new stack also takes the mutex and writes
- * depth + 1 words.
+ * Cost: see pt_stack_capture().
  */
 #include "stack.h"
+#include "unwind.h"
 
-#include <execinfo.h>
+#define pt_unlikely(x) __builtin_expect(!!(x), 0)
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +52,6 @@
 #define PT_STACK_DEFAULT_KB 4096
 #define PT_STACK_MAX_KB     (4u << 20) /* 4 GiB: word offsets stay below 2^32 */
 #define PT_STACK_MAX_SKIP   32
-#define PT_STACK_FIRST_MAX  4       /* backtrace() entries searched by pt_stack_first() */
 #define PT_STACK_MAGIC      0x5354u /* "ST" */
 
 /* The first word of a record; the pcs follow. */
@@ -60,30 +65,27 @@ _Static_assert(sizeof(uintptr_t) == sizeof(uint64_t), "pcs are stored as words")
 
 static struct {
 	pthread_once_t once;
-	pthread_mutex_t mutex; /* serialises insertions */
 	uint64_t *arena;       /* NULL if the depot could not be mapped */
 	size_t nwords;         /* arena capacity */
-	size_t top;            /* words in use; stored with release under the mutex */
+	size_t top;            /* words reserved; atomic */
 	uint64_t *table;       /* mask + 1 slots */
 	uint32_t mask;         /* table slots - 1 (a power of two less one) */
-	uint32_t nentries;     /* stored stacks; written under the mutex */
+	uint32_t nentries;     /* slots taken or reserved; atomic */
 	uint64_t ndropped;     /* captures refused for want of room; atomic */
-	int first;             /* index of the caller's frame in backtrace()'s result */
+	uint64_t nwasted;      /* records written but not published (lost races); atomic */
 } pt_stk = {
     .once = PTHREAD_ONCE_INIT,
-    .mutex = PTHREAD_MUTEX_INITIALIZER,
 };
 
-/* A fork child must not inherit the mutex held by a thread that does not
- * exist there; the depot itself is copied with the address space. */
+/* The depot takes no lock, so a fork never finds it half-locked; kept for
+ * the library's fork handlers' lock order (segment.c).  A record a thread
+ * was writing when another forked stays unpublished in the child. */
 void pt_stack_lock(void)
 {
-	pthread_mutex_lock(&pt_stk.mutex);
 }
 
 void pt_stack_unlock(void)
 {
-	pthread_mutex_unlock(&pt_stk.mutex);
 }
 
 /* The arena size from POOLTAG_STACK_DEPOT_KB: the default when unset or not
@@ -110,50 +112,35 @@ static void *pt_stack_map(size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-/*
- * Where backtrace() puts its caller's caller: it leaves out its own frame,
- * so its result starts with a pc in its caller and the caller's return
- * address comes next, at 1.  A sanitizer's interceptor of backtrace() adds
- * its own frame first, moving it to 2.  Returns the index (1 if not found).
- * The first call of backtrace() loads libgcc_s.
- */
-__attribute__((noinline)) static int pt_stack_first(void)
-{
-	void *buf[PT_STACK_FIRST_MAX], *ret = __builtin_return_address(0);
-	int n = backtrace(buf, PT_STACK_FIRST_MAX);
-
-	for (int i = 1; i < n; i++)
-		if (buf[i] == ret)
-			return i;
-	return 1;
-}
-
-/* Maps the depot and loads the unwinder.  On a mapping failure the depot
- * stays unmapped and every capture returns 0. */
+/* Maps the depot and learns the thread's stack bounds (a capture from a
+ * hook then makes no system call).  On a mapping failure the depot stays
+ * unmapped and every capture returns 0. */
 static void pt_stack_init_once(void)
 {
 	size_t bytes = pt_stack_depot_bytes(), slots = 4;
+	uint64_t *table, *arena;
+	uintptr_t pc;
 
-	/* The first backtrace() dlopens libgcc_s: do it here, not in a hook. */
-	pt_stk.first = pt_stack_first();
+	(void)pt_unwind(&pc, 1, 0);
 
 	/* Records are at least two words, so at most nwords / 2 of them; a table of
 	 * nwords / 4 slots (3/4 usable) fits the usual stack of a few frames. */
 	while (slots < bytes / sizeof(uint64_t) / 4)
 		slots *= 2;
-	pt_stk.table = pt_stack_map(slots * sizeof(uint64_t));
-	pt_stk.arena = pt_stack_map(bytes);
-	if (!pt_stk.table || !pt_stk.arena) {
-		if (pt_stk.table)
-			munmap(pt_stk.table, slots * sizeof(uint64_t));
-		if (pt_stk.arena)
-			munmap(pt_stk.arena, bytes);
-		pt_stk.table = NULL;
-		pt_stk.arena = NULL;
+	table = pt_stack_map(slots * sizeof(uint64_t));
+	arena = pt_stack_map(bytes);
+	if (!table || !arena) {
+		if (table)
+			munmap(table, slots * sizeof(uint64_t));
+		if (arena)
+			munmap(arena, bytes);
 		return;
 	}
+	pt_stk.table = table;
 	pt_stk.nwords = bytes / sizeof(uint64_t);
 	pt_stk.mask = (uint32_t)(slots - 1);
+	/* Last: a capture that sees the arena sees the rest. */
+	__atomic_store_n(&pt_stk.arena, arena, __ATOMIC_RELEASE);
 }
 
 void pt_stack_init(void)
@@ -162,16 +149,19 @@ void pt_stack_init(void)
 }
 
 /* A 64-bit hash of the pcs: its low bits pick the slot, its high half is
- * kept in the slot to skip most record comparisons. */
+ * kept in the slot to skip most record comparisons.  Each pc is mixed on
+ * its own (a multiply by an odd constant that depends on its position) and
+ * the products summed, so the multiplies run in parallel rather than as one
+ * chain; a final mix spreads the sum's bits. */
 static uint64_t pt_stack_hash(const uintptr_t *pcs, unsigned depth)
 {
 	uint64_t h = 0x243f6a8885a308d3ull ^ depth;
 
 	for (unsigned i = 0; i < depth; i++) {
-		h ^= pcs[i];
-		h *= 0x9e3779b97f4a7c15ull;
-		h ^= h >> 32;
+		uint64_t x = (pcs[i] ^ (pcs[i] >> 29)) * (0x9e3779b97f4a7c15ull + 2 * i);
+		h += x ^ (x >> 32);
 	}
+	h ^= h >> 31;
 	h *= 0xbf58476d1ce4e5b9ull;
 	return h ^ (h >> 29);
 }
@@ -204,23 +194,23 @@ static uint32_t pt_stack_find(uint64_t h, const uintptr_t *pcs, unsigned depth, 
 	}
 }
 
-/* Stores a stack that the lock-free probe did not find.  Returns its id (an
- * equal stack may have been stored meanwhile), or 0 when there is no room. */
-static uint32_t pt_stack_insert(uint64_t h, const uintptr_t *pcs, unsigned depth)
+/* Stores a stack that the probe did not find, from slot on.  Returns its
+ * id (an equal stack may have been stored meanwhile), or 0 when there is
+ * no room.  Lock-free: see the invariants above. */
+static uint32_t pt_stack_insert(uint64_t h, const uintptr_t *pcs, unsigned depth, uint32_t slot)
 {
 	struct pt_stack_rec *r;
-	uint32_t id, slot = 0;
+	uint32_t id, n;
 	size_t top;
 
-	pthread_mutex_lock(&pt_stk.mutex);
-	id = pt_stack_find(h, pcs, depth, &slot);
-	if (id)
-		goto out;
-	top = pt_stk.top;
-	if (pt_stk.nwords - top < 1 + (size_t)depth ||
-	    pt_stk.nentries >= (pt_stk.mask + 1) / 4 * 3) {
+	n = __atomic_add_fetch(&pt_stk.nentries, 1, __ATOMIC_RELAXED);
+	top = __atomic_fetch_add(&pt_stk.top, 1 + (size_t)depth, __ATOMIC_RELAXED);
+	if (n > (pt_stk.mask + 1) / 4 * 3 || top + 1 + depth > pt_stk.nwords) {
+		/* top stays past the limit: every later new stack is refused
+		 * here too, and ids stay below nwords. */
+		__atomic_fetch_sub(&pt_stk.nentries, 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&pt_stk.ndropped, 1, __ATOMIC_RELAXED);
-		goto out;
+		return 0;
 	}
 	id = (uint32_t)top + 1;
 	r = (struct pt_stack_rec *)&pt_stk.arena[top];
@@ -228,51 +218,54 @@ static uint32_t pt_stack_insert(uint64_t h, const uintptr_t *pcs, unsigned depth
 	r->depth = (uint16_t)depth;
 	r->magic = PT_STACK_MAGIC;
 	memcpy(r + 1, pcs, depth * sizeof(*pcs));
-	__atomic_store_n(&pt_stk.top, top + 1 + depth, __ATOMIC_RELEASE);
-	__atomic_store_n(&pt_stk.nentries, pt_stk.nentries + 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&pt_stk.table[slot], h >> 32 << 32 | id, __ATOMIC_RELEASE);
-out:
-	pthread_mutex_unlock(&pt_stk.mutex);
-	return id;
+	for (;; slot = (slot + 1) & pt_stk.mask) {
+		uint64_t e = 0;
+		const struct pt_stack_rec *o;
+
+		if (__atomic_compare_exchange_n(&pt_stk.table[slot], &e, h >> 32 << 32 | id, 0,
+						__ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+			return id;
+		/* Taken meanwhile (e holds it): by this very stack? */
+		if (e >> 32 != h >> 32)
+			continue;
+		o = pt_stack_rec((uint32_t)e);
+		if (o->depth == depth && !memcmp(o + 1, pcs, depth * sizeof(*pcs))) {
+			__atomic_fetch_add(&pt_stk.nwasted, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_sub(&pt_stk.nentries, 1, __ATOMIC_RELAXED);
+			return (uint32_t)e;
+		}
+	}
 }
 
 /*
- * Cost, measured on the 2-core development machine (gcc -O2, best of many
- * runs): about 2.5 us for a 10-frame stack already in the depot, of which
- * the depot (hash, probe, compare) is tens of ns and the rest the unwinder:
- * about 1.2 us of set-up plus 0.2 us a frame, interpreting .eh_frame CFI
- * (glibc's backtrace keeps no cache between calls).  noinline: the frame
- * that pt_stack_first() found to drop must be this function's own.
+ * Cost, measured with bench/bench_stack.c on the 2-core development machine
+ * (gcc -O2): see pt_stack_capture() in stack.h.  The unwind is most of it;
+ * the depot adds a hash of the pcs and one probe.  noinline: the frame
+ * skipped below must be this function's own.
  */
 __attribute__((noinline)) uint32_t pt_stack_capture(unsigned skip)
 {
-	void *buf[PT_STACK_FIRST_MAX + PT_STACK_MAX_SKIP + PT_STACK_DEPTH];
-	const uintptr_t *pcs;
+	uintptr_t pcs[PT_STACK_DEPTH];
 	unsigned depth;
-	uint32_t slot, id;
-	int n, first;
+	uint32_t slot = 0, id;
 	uint64_t h;
 
-	pt_stack_init();
-	if (!pt_stk.arena)
-		return 0;
+	if (pt_unlikely(!__atomic_load_n(&pt_stk.arena, __ATOMIC_ACQUIRE))) {
+		pt_stack_init();
+		if (!pt_stk.arena)
+			return 0;
+	}
 	if (skip > PT_STACK_MAX_SKIP)
 		skip = PT_STACK_MAX_SKIP;
-	first = pt_stk.first;
-	n = backtrace(buf, (int)(first + skip + PT_STACK_DEPTH));
-	if (n <= first + (int)skip)
-		return 0;
-	pcs = (const uintptr_t *)(buf + first + skip);
-	depth = (unsigned)(n - first) - skip;
-	if (depth > PT_STACK_DEPTH)
-		depth = PT_STACK_DEPTH;
-	while (depth && !pcs[depth - 1])
-		depth--;
+	depth = pt_unwind(pcs, PT_STACK_DEPTH, skip + 1);
 	if (!depth)
 		return 0;
 	h = pt_stack_hash(pcs, depth);
 	id = pt_stack_find(h, pcs, depth, &slot);
-	return id ? id : pt_stack_insert(h, pcs, depth);
+	if (!id)
+		id = pt_stack_insert(h, pcs, depth, slot);
+	__asm__ volatile("" ::: "memory"); /* no tail call: this frame is skipped */
+	return id;
 }
 
 unsigned pt_stack_pcs(uint32_t id, uintptr_t *pcs, unsigned max)
@@ -297,8 +290,11 @@ unsigned pt_stack_pcs(uint32_t id, uintptr_t *pcs, unsigned max)
 void pt_stack_stats(struct pt_stack_stats *out)
 {
 	pt_stack_init();
-	out->nstacks = __atomic_load_n(&pt_stk.nentries, __ATOMIC_RELAXED);
+	uint32_t n = __atomic_load_n(&pt_stk.nentries, __ATOMIC_RELAXED);
+	size_t top = __atomic_load_n(&pt_stk.top, __ATOMIC_RELAXED);
+
+	out->nstacks = n;
 	out->ndropped = __atomic_load_n(&pt_stk.ndropped, __ATOMIC_RELAXED);
-	out->curbytes = __atomic_load_n(&pt_stk.top, __ATOMIC_RELAXED) * sizeof(uint64_t);
+	out->curbytes = (top < pt_stk.nwords ? top : pt_stk.nwords) * sizeof(uint64_t);
 	out->capbytes = pt_stk.nwords * sizeof(uint64_t);
 }

@@ -33,6 +33,7 @@
  *
  * Cost: see pt_sym_lookup_inline().
  */
+#include "elfsym.h"
 #include "stack.h"
 
 #include <dlfcn.h>
@@ -392,7 +393,7 @@ static unsigned pt_sym_dwarf(Dwarf_Die *cu, Dwarf_Addr addr, struct pt_frame *fr
 /* Resolves addr (the pc, less one for a return address) of module mod into
  * fr[0..max) (mutex held).  Returns the number of frames; 0 if mod is NULL. */
 static unsigned pt_sym_resolve_in(Dwfl_Module *mod, uintptr_t pc, uintptr_t addr,
-				  struct pt_frame *fr, unsigned max)
+				  struct pt_frame *fr, unsigned max, int live)
 {
 	const char *module, *sym = NULL, *src = NULL;
 	Dwarf_Addr bias = 0, dwbias = 0;
@@ -409,7 +410,13 @@ static unsigned pt_sym_resolve_in(Dwfl_Module *mod, uintptr_t pc, uintptr_t addr
 	                            "?");
 	if (!dwfl_module_getelf(mod, &bias))
 		dwfl_module_info(mod, NULL, &bias, NULL, NULL, NULL, NULL, NULL);
-	sym = dwfl_module_addrinfo(mod, addr, &symoff, &gsym, NULL, NULL, NULL);
+	/* A live module's symbols from elfsym.c (a bisection); libdwfl's
+	 * addrinfo scans every symbol on each call, which on a large program
+	 * cost more than everything else the interposer does. */
+	if (live && pt_elfsym_module(addr) >= 0)
+		sym = pt_elfsym_lookup(addr, NULL);
+	else
+		sym = dwfl_module_addrinfo(mod, addr, &symoff, &gsym, NULL, NULL, NULL);
 	cu = pt_sym_cu(mod, addr, &dwbias);
 	if (cu)
 		line = dwarf_getsrc_die(cu, addr - dwbias);
@@ -442,7 +449,7 @@ static unsigned pt_sym_resolve(uintptr_t pc, uintptr_t addr, struct pt_frame *fr
 {
 	Dwfl *dwfl = pt_sym.stale ? pt_sym_report() : pt_sym.dwfl;
 
-	return pt_sym_resolve_in(dwfl ? dwfl_addrmodule(dwfl, addr) : NULL, pc, addr, fr, max);
+	return pt_sym_resolve_in(dwfl ? dwfl_addrmodule(dwfl, addr) : NULL, pc, addr, fr, max, 1);
 }
 
 int pt_sym_offline(const char *path, uintptr_t vaddr, int is_return_address,
@@ -463,7 +470,7 @@ int pt_sym_offline(const char *path, uintptr_t vaddr, int is_return_address,
 		uintptr_t pc = (uintptr_t)bias + vaddr;
 		sym_lock(); /* the interned strings */
 		n = pt_sym_resolve_in(mod, pc, is_return_address ? pc - 1 : pc, tmp,
-				      PT_SYM_MAX_INLINE);
+				      PT_SYM_MAX_INLINE, 0);
 		sym_unlock();
 	}
 	if (d)
