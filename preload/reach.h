@@ -70,6 +70,11 @@ int pt_run_mem_reachable(const struct pt_run_mem *m, uint64_t *blocks, uint64_t 
 void pt_run_mem_print(FILE *f, const struct pt_run_mem *m);
 void pt_run_mem_log(const struct pt_run_mem *m); /* for pooltag faults' driver */
 void pt_run_mem_free(struct pt_run_mem *m);
+/* The groups as report.c's pipeline holds them (BLOCKS groups, preload.h). */
+struct pt_run_group;
+size_t pt_run_mem_ngroups(const struct pt_run_mem *m);
+void pt_run_mem_group(const struct pt_run_mem *m, size_t i, struct pt_run_group *out);
+void pt_run_mem_suppress(struct pt_run_mem *m, size_t i); /* no finding, not listed */
 
 /* Symbolises, before dlclose may unmap it, every frame of a live block's
  * stack inside the object holding addr, so groups keep the names (group.c). */

@@ -55,6 +55,11 @@ extern int pt_seg_pending; /* a fork child that has not exported yet */
 void pt_seg_export_child(void);
 void pt_seg_keep_private(void); /* a fork child that never exports */
 void pt_seg_remove(void); /* unlink the segment's name now (a verifier stop) */
+void pt_seg_exec_prepare(void); /* an exec is coming: unlink the segment's name */
+void pt_seg_exec_failed(void);  /* it failed: export a new file at the next count */
+/* fdplace.c: pooltag's own descriptors above the program's range. */
+int pt_fd_base(void);     /* the lowest number they take */
+int pt_fd_high(int fd);   /* fd moved up (close-on-exec, the original closed); fd if no room */
 void pt_seg_lock(void);
 void pt_seg_unlock(void);
 static inline struct pt__ctr *pt_seg_shard(uint32_t shard)
