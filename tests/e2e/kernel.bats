@@ -283,10 +283,10 @@ has_line() {
 
 # The real file, where this kernel offers it.
 need_real_allocinfo() {
-	[ -e /proc/allocinfo ] || skip "this kernel has no /proc/allocinfo (not built with CONFIG_MEM_ALLOC_PROFILING)"
-	[ -r /proc/allocinfo ] || skip "/proc/allocinfo is not readable by uid $(id -u) (root only)"
+	[ -e /proc/allocinfo ] || skip "kernel: this kernel has no /proc/allocinfo (not built with CONFIG_MEM_ALLOC_PROFILING)"
+	[ -r /proc/allocinfo ] || skip "kernel: /proc/allocinfo is not readable by uid $(id -u) (root only)"
 	if [ -r /proc/sys/vm/mem_profiling ] && [ "$(cat /proc/sys/vm/mem_profiling)" = 0 ]; then
-		skip "memory allocation profiling is switched off (vm.mem_profiling=0)"
+		skip "kernel: memory allocation profiling is switched off (vm.mem_profiling=0)"
 	fi
 	return 0
 }
