@@ -61,7 +61,11 @@
 #define MAX_ROOTS 4096
 #define RED_ZONE 128
 #define TCB_BYTES 4096 /* the thread descriptor above the thread pointer (glibc's struct pthread) */
-#define STOP_WAIT_NS 1000000000L
+/* How long to wait for a thread that can take the stop signal: it parks as
+ * soon as it is scheduled, so this only bounds a thread that never runs
+ * again (stopped, or stuck in the kernel).  A thread that blocks the
+ * signal is not waited for at all (stop_blocked). */
+#define STOP_WAIT_NS 30000000000L
 
 /* ---- where the program's frames end on the exiting thread ---- */
 
@@ -494,7 +498,47 @@ static unsigned signal_new_threads(pid_t self)
 	return added;
 }
 
-/* Waits until every signalled thread parked or the time is up. */
+/* The mask of field name ("SigBlk:", "SigPnd:") in a status file's text. */
+static uint64_t status_mask(const char *buf, const char *name)
+{
+	const char *p = strstr(buf, name);
+	uint64_t mask = 0;
+
+	if (!p)
+		return 0;
+	for (p += strlen(name); *p == ' ' || *p == '\t'; p++)
+		;
+	for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
+		mask = mask << 4 | (uint64_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+	return mask;
+}
+
+/* Whether thread tid holds the stop signal pending and blocked (its
+ * /proc/self/task/TID/status): such a thread parks only when it unblocks
+ * the signal, perhaps never.  A thread running the stop handler has the
+ * signal blocked too, but no longer pending: it is about to park. */
+static int stop_blocked(pid_t tid)
+{
+	char path[64], buf[2048];
+	uint64_t bit = 1ull << (STOP_SIG - 1);
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = (int)read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return (status_mask(buf, "\nSigBlk:") & bit) && (status_mask(buf, "\nSigPnd:") & bit);
+}
+
+/* Waits until every signalled thread parked, is gone, or blocks the stop
+ * signal (left running: state 3, scanned from what /proc tells), or the
+ * time is up.  No short deadline: on a loaded machine a thread may wait
+ * long for a processor, and scanning it while it runs would misclassify. */
 static void wait_parked(double deadline)
 {
 	for (;;) {
@@ -505,8 +549,13 @@ static void wait_parked(double deadline)
 				continue;
 			if (syscall(SYS_tgkill, getpid(), t->tid, 0) != 0)
 				t->state = 2; /* gone */
-			else
+			else if (!stop_blocked(t->tid))
 				pending++;
+			else {
+				int zero = 0; /* unless it parked meanwhile */
+				__atomic_compare_exchange_n(&t->state, &zero, 3, 0, __ATOMIC_ACQ_REL,
+							    __ATOMIC_ACQUIRE);
+			}
 		}
 		if (!pending || now() > deadline)
 			return;
