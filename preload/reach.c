@@ -19,8 +19,9 @@
  * registers are exact and the stack above the interrupted stack pointer
  * (less the 128-byte red zone) is exactly the thread's live stack.  A
  * thread inside a track stripe's critical section defers (track.c) so the
- * registry is never walked half-linked.  A thread that does not answer
- * within a second (it blocks the signal, or is dying) is scanned from the
+ * registry is never walked half-linked.  A thread that holds the signal
+ * blocked (pending, not taken), or does not park within STOP_WAIT_NS, is
+ * not waited for further: it is scanned from the
  * stack pointer /proc/self/task/TID/syscall shows when it sleeps in a
  * system call, else every mapping that looks like a thread stack (a
  * writable anonymous mapping right above a guard mapping) is scanned
