@@ -529,46 +529,73 @@ static int by_kind_bytes(const void *a, const void *b)
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
+/* The live blocks and bytes of every paged slot, read while the scan has
+ * the other threads stopped: compared with what the scan saw, a block a
+ * running thread allocated or freed since would read as held. */
+struct live_counts {
+	uint32_t nslots;
+	uint64_t *blocks, *bytes;
+};
+
+static void read_counts(void *arg)
+{
+	struct live_counts *lc = arg;
+
+	for (uint32_t slot = 1 + PT_SEG_NCLASSES; slot < lc->nslots; slot++) {
+		struct pt_count c;
+		pt_slot_sum(slot, &c);
+		lc->blocks[slot] = c.curblocks;
+		lc->bytes[slot] = c.curbytes;
+	}
+}
+
 struct pt_run_mem *pt_run_mem_collect(uint32_t module)
 {
 	struct pt_run_mem *m = calloc(1, sizeof(*m));
 	uint32_t nslots = __atomic_load_n(&pt_seg.hdr->nslots, __ATOMIC_ACQUIRE);
 	uint64_t *seen, *seen_bytes;
+	struct live_counts lc = {.nslots = nslots};
 
 	if (!m)
 		return NULL;
 	m->module = module;
 	seen = calloc(nslots, sizeof(*seen));
 	seen_bytes = calloc(nslots, sizeof(*seen_bytes));
-	if (!seen || !seen_bytes) {
+	lc.blocks = calloc(nslots, sizeof(*lc.blocks));
+	lc.bytes = calloc(nslots, sizeof(*lc.bytes));
+	if (!seen || !seen_bytes || !lc.blocks || !lc.bytes) {
 		free(seen);
 		free(seen_bytes);
+		free(lc.blocks);
+		free(lc.bytes);
 		free(m);
 		return NULL;
 	}
-	if (module == UINT32_MAX && pt_reach_scan(&m->scan) == 0) {
+	if (module == UINT32_MAX && pt_reach_scan(&m->scan, read_counts, &lc) == 0) {
 		m->scanned = 1;
 		group_scan(m, seen, seen_bytes, nslots);
+	} else {
+		read_counts(&lc);
 	}
 	/* What the counters say is live and the scan did not see. */
 	for (uint32_t slot = 1 + PT_SEG_NCLASSES; slot < nslots; slot++) {
 		const struct pt_seg_slot *s = &pt_seg.slots[slot];
-		struct pt_count c;
 		struct grp *g;
 
 		if (s->pool != PT_SEG_CLASS_PAGED || (module != UINT32_MAX && s->module != module))
 			continue;
-		pt_slot_sum(slot, &c);
-		if (c.curblocks <= seen[slot])
+		if (lc.blocks[slot] <= seen[slot])
 			continue;
 		g = group_new(m, KIND_HELD, 0, slot);
 		if (g) {
-			g->count = c.curblocks - seen[slot];
-			g->bytes = c.curbytes > seen_bytes[slot] ? c.curbytes - seen_bytes[slot] : 0;
+			g->count = lc.blocks[slot] - seen[slot];
+			g->bytes = lc.bytes[slot] > seen_bytes[slot] ? lc.bytes[slot] - seen_bytes[slot] : 0;
 		}
 	}
 	free(seen);
 	free(seen_bytes);
+	free(lc.blocks);
+	free(lc.bytes);
 	for (size_t i = 0; i < m->ng; i++) {
 		struct grp *g = &m->g[i];
 		if (g->kind == PT_REACH_REACHABLE) {

@@ -858,7 +858,7 @@ static void root_self(const struct self_range *q, const uintptr_t *regs, size_t 
 	root_tls(q->tp, q->tls_lo ? q->tp - q->tls_lo : 0);
 }
 
-int pt_reach_scan(struct pt_reach *r)
+int pt_reach_scan(struct pt_reach *r, void (*stopped)(void *arg), void *arg)
 {
 	static uintptr_t own_regs[8]; /* this thread's registers, spilled */
 	struct self_range q = {.self = (uintptr_t)&pt_reach_scan, .tp = thread_pointer()};
@@ -943,6 +943,8 @@ int pt_reach_scan(struct pt_reach *r)
 		}
 	}
 	classify();
+	if (stopped)
+		stopped(arg);
 	start_world();
 	munmap(mk.stack, page_round(n * sizeof(uint32_t)));
 	if (maps.m)

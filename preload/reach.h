@@ -47,9 +47,12 @@ struct pt_reach {
 };
 
 /* Scans at exit: stops the other threads, classifies every live tracked
- * block, lets the threads go.  0, or -1 when blocks are not tracked or
- * memory for the table could not be mapped (r->n is 0 then). */
-int pt_reach_scan(struct pt_reach *r);
+ * block, calls stopped(arg) (if set) while the threads are still stopped,
+ * so that what it reads (the counters) agrees with the blocks the scan
+ * saw, then lets the threads go; stopped must neither allocate nor lock.
+ * 0, or -1 when blocks are not tracked or memory for the table could not
+ * be mapped (r->n is 0 then). */
+int pt_reach_scan(struct pt_reach *r, void (*stopped)(void *arg), void *arg);
 void pt_reach_release(struct pt_reach *r);
 
 /* reach.c's hooks into the process's exit: exit() called by the program
