@@ -382,7 +382,7 @@ void pt_block_gone_add(const void *user, uint32_t tag, uint32_t slot)
 	}
 	i = stone_find(u);
 	if (!gone.t[i].user)
-		gone.n++;
+		__atomic_store_n(&gone.n, gone.n + 1, __ATOMIC_RELAXED); /* read unlocked by gone_lookup */
 	gone.t[i] = (struct stone){u, {tag, slot}};
 	__atomic_fetch_or(&pt__gone, (uint64_t)1 << ((u >> 6) & 63), __ATOMIC_RELEASE);
 	gone_unlock();
@@ -405,7 +405,7 @@ static void stone_remove(size_t i)
 		}
 	}
 	gone.t[i].user = 0;
-	gone.n--;
+	__atomic_store_n(&gone.n, gone.n - 1, __ATOMIC_RELAXED);
 }
 
 void pt_block_gone_forget_slow(const void *user)
