@@ -3,10 +3,10 @@
  *
  * libdw's dwfl_module_addrinfo scans every symbol of a module on each
  * lookup: on a large program with many allocation sites that was most of
- * the interposer's cost.  Here a module's file is mapped once, its
- * function symbols copied to an array sorted by address, and a lookup is a
- * bisection.  Symbol names point into the mapped file, which stays mapped:
- * names stay valid for the life of the process.
+ * the interposer's cost.  Here a module's symbol and string tables are
+ * read once, its function symbols copied to an array sorted by address, and
+ * a lookup is a bisection.  Symbol names point into the string table's
+ * copy, which is never freed: names stay valid for the life of the process.
  *
  * Invariants: one mutex guards the module list; a module, once read, is
  * never changed or freed (a module unloaded and another loaded at the same
@@ -86,88 +86,113 @@ static void sort_syms(struct esym *v, size_t n)
 	}
 }
 
-/* The ELF file at path, mapped; its size in *size.  NULL if unreadable or
- * not a 64-bit ELF file of this machine. */
-static const unsigned char *map_file(const char *path, size_t *size)
+/* len bytes of fd at off, read into a fresh anonymous mapping (a file
+ * mapping would show in /proc/self/maps under the module's path, where
+ * libdwfl would take it for part of the module: see read_symbols).  NULL if
+ * the range is not inside the file's size or cannot be read. */
+static void *read_at(int fd, size_t size, uint64_t off, uint64_t len)
 {
-	struct stat st;
-	void *p;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	unsigned char *p;
+	size_t done = 0;
 
-	if (fd < 0)
+	if (off > size || len > size - off)
 		return NULL;
-	if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
-		close(fd);
-		return NULL;
+	p = map_anon(len ? len : 1);
+	while (p && done < len) {
+		ssize_t r = pread(fd, p + done, len - done, (off_t)(off + done));
+		if (r <= 0) {
+			munmap(p, len);
+			return NULL;
+		}
+		done += (size_t)r;
 	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return NULL;
-	if (memcmp(p, ELFMAG, SELFMAG) != 0 || ((const unsigned char *)p)[EI_CLASS] != ELFCLASS64) {
-		munmap(p, (size_t)st.st_size);
-		return NULL;
-	}
-	*size = (size_t)st.st_size;
 	return p;
 }
 
-/* Reads the function symbols of the file at path (loaded with bias) into
+/*
+ * Reads the function symbols of the file at path (loaded with m->bias) into
  * m; m->syms stays NULL when there are none or the file is malformed.
- * Every offset read from the file is checked against its size. */
+ * Every offset read from the file is checked against its size.
+ *
+ * Only the section headers, the section names and the symbol and string
+ * tables are read, each into anonymous memory; the string table stays (the
+ * names point into it), the rest is unmapped.  The file itself is never
+ * mapped: /proc/self/maps would list that mapping under the module's path,
+ * and libdwfl, reading the maps, merges it with the module's own when the
+ * two are adjacent, which moves the module's start and so every offset and
+ * line it gives for the module.
+ */
 static void read_symbols(struct emod *m, const char *path)
 {
-	size_t size = 0, nsym, n = 0;
-	const unsigned char *f = map_file(path, &size);
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
-	const Elf64_Shdr *sh, *tab = NULL, *str;
+	Elf64_Ehdr eh;
+	Elf64_Shdr *sh = NULL;
+	const Elf64_Shdr *tab = NULL, *str;
+	const Elf64_Sym *syms = NULL;
+	char *names = NULL, *strs = NULL;
+	size_t size, shbytes = 0, nsym, n = 0;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (!f)
+	if (fd < 0)
 		return;
-	if (eh->e_shoff == 0 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
-	    eh->e_shoff > size || (size - eh->e_shoff) / sizeof(Elf64_Shdr) < eh->e_shnum)
-		return;
-	sh = (const Elf64_Shdr *)(f + eh->e_shoff);
+	if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(eh) ||
+	    pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_shoff == 0 || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0)
+		goto out;
+	size = (size_t)st.st_size;
+	shbytes = (size_t)eh.e_shnum * sizeof(Elf64_Shdr);
+	sh = read_at(fd, size, eh.e_shoff, shbytes);
+	if (!sh)
+		goto out;
 	m->readable = 1;
-	if (eh->e_shstrndx < eh->e_shnum) {
-		const Elf64_Shdr *names = &sh[eh->e_shstrndx];
-		for (unsigned i = 0; i < eh->e_shnum && names->sh_offset <= size; i++)
-			if (sh[i].sh_name < names->sh_size && names->sh_size <= size - names->sh_offset &&
-			    names->sh_size - sh[i].sh_name > sizeof(".debug_line") &&
-			    !memcmp(f + names->sh_offset + sh[i].sh_name, ".debug_line",
-				    sizeof(".debug_line")))
+	if (eh.e_shstrndx < eh.e_shnum &&
+	    (names = read_at(fd, size, sh[eh.e_shstrndx].sh_offset, sh[eh.e_shstrndx].sh_size))) {
+		uint64_t nbytes = sh[eh.e_shstrndx].sh_size;
+		for (unsigned i = 0; i < eh.e_shnum; i++)
+			if (sh[i].sh_name < nbytes && nbytes - sh[i].sh_name >= sizeof(".debug_line") &&
+			    !memcmp(names + sh[i].sh_name, ".debug_line", sizeof(".debug_line")))
 				m->has_dwarf = 1;
+		munmap(names, nbytes ? nbytes : 1);
 	}
-	for (unsigned i = 0; i < eh->e_shnum; i++)
+	for (unsigned i = 0; i < eh.e_shnum; i++)
 		if (sh[i].sh_type == SHT_SYMTAB || (sh[i].sh_type == SHT_DYNSYM && !tab))
 			tab = &sh[i];
-	if (!tab || tab->sh_link >= eh->e_shnum || tab->sh_entsize != sizeof(Elf64_Sym) ||
-	    tab->sh_offset > size || tab->sh_size > size - tab->sh_offset)
-		return;
+	if (!tab || tab->sh_link >= eh.e_shnum || tab->sh_entsize != sizeof(Elf64_Sym))
+		goto out;
 	str = &sh[tab->sh_link];
-	if (str->sh_offset > size || str->sh_size > size - str->sh_offset || !str->sh_size)
-		return;
 	nsym = tab->sh_size / sizeof(Elf64_Sym);
-	m->syms = map_anon((nsym ? nsym : 1) * sizeof(*m->syms));
-	if (!m->syms)
-		return;
+	if (!str->sh_size || !(syms = read_at(fd, size, tab->sh_offset, tab->sh_size)))
+		goto out;
+	if (!(strs = read_at(fd, size, str->sh_offset, str->sh_size)) ||
+	    !(m->syms = map_anon((nsym ? nsym : 1) * sizeof(*m->syms))))
+		goto out;
 	for (size_t i = 0; i < nsym; i++) {
-		const Elf64_Sym *s = (const Elf64_Sym *)(f + tab->sh_offset) + i;
+		const Elf64_Sym *s = &syms[i];
 		unsigned type = ELF64_ST_TYPE(s->st_info);
 
 		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s->st_shndx == SHN_UNDEF ||
 		    !s->st_value || s->st_name >= str->sh_size)
 			continue;
 		/* The name must end inside the string table. */
-		if (!memchr(f + str->sh_offset + s->st_name, 0, str->sh_size - s->st_name))
+		if (!memchr(strs + s->st_name, 0, str->sh_size - s->st_name))
 			continue;
 		m->syms[n].addr = s->st_value + m->bias;
 		m->syms[n].size = s->st_size;
-		m->syms[n].name = (const char *)f + str->sh_offset + s->st_name;
+		m->syms[n].name = strs + s->st_name;
 		n++;
 	}
 	sort_syms(m->syms, n);
 	m->n = n;
+out:
+	/* strs stays mapped when a name points into it. */
+	if (strs && !n)
+		munmap(strs, str->sh_size);
+	if (syms)
+		munmap((void *)syms, tab->sh_size ? tab->sh_size : 1);
+	if (sh)
+		munmap(sh, shbytes);
+	close(fd);
 }
 
 /* The module of link map lm (bias, path), read if new (lock held). */
