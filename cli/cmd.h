@@ -51,6 +51,14 @@ int pt_target_load(const char *arg, struct pt_view *v, char *err, size_t errlen)
  * file is not.  NULL with a message in err. */
 struct pt_tagdb *pt_tagdb_for(char **files, size_t nfiles, char *err, size_t errlen);
 
+/* progfile.c: a program's file.  pt_find_program searches PATH as execvp
+ * does: 0, or -1 with errno (ENOENT, EACCES, EISDIR).  pt_is_static_elf:
+ * an ELF executable without an interpreter.  pt_links_pooltag: the file
+ * carries libpooltag (a pt_fault_ symbol, or libpooltag.so needed). */
+int pt_find_program(const char *name, char *out, size_t len);
+int pt_is_static_elf(const char *file);
+int pt_links_pooltag(const char *file);
+
 /* Flushes standard output: 0, or 1 with "cannot write output: reason"
  * printed (a full disk or a closed pipe must not pass for success). */
 int pt_flush_stdout(void);

@@ -1,6 +1,7 @@
 /*
  * faults.c - pooltag faults [options] -- PROGRAM ARGS: systematic fault
- * injection on a program linked with pooltag.
+ * injection on a program, linked with pooltag or not (then it runs under
+ * pooltag run's interposer, see interpose()).
  *
  * The first run fails nothing and counts the acquisitions the program makes
  * (allocations, references, handle opens; the --config filters choose);
@@ -47,12 +48,56 @@ struct worker {
 
 static struct {
 	char **argv;
+	const char *name; /* the program, as the summary names it */
 	const char *config;
 	int stack_mode, show_output, exec_mode;
 	double timeout;
 	uint64_t max_runs;
 	volatile sig_atomic_t stop;
 } fo;
+
+/*
+ * The program to drive.  One that carries libpooltag is run as it is; any
+ * other (an unmodified program, a script) runs under pooltag run, whose
+ * interposer makes its allocations and descriptors candidates: the same as
+ * "pooltag faults -- pooltag run -q -- PROGRAM", without the ceremony.
+ * The summary names the program either way.
+ */
+static int interpose(int argc, char **argv)
+{
+	static char self[4096];
+	char file[4096];
+	char **v;
+	ssize_t n;
+
+	fo.argv = argv;
+	fo.name = argv[0];
+	if (pt_find_program(argv[0], file, sizeof(file)) != 0)
+		return 0; /* execvp says why */
+	if (pt_links_pooltag(file)) {
+		const char *b = strrchr(argv[0], '/');
+		if (strcmp(b ? b + 1 : argv[0], "pooltag") == 0 && argc > 1 && strcmp(argv[1], "run") == 0)
+			for (int i = 2; i + 1 < argc; i++)
+				if (strcmp(argv[i], "--") == 0) {
+					fo.name = argv[i + 1];
+					break;
+				}
+		return 0;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || !(v = calloc((size_t)argc + 5, sizeof(*v)))) {
+		pt_err("faults: cannot find pooltag itself to interpose %s", argv[0]);
+		return -1;
+	}
+	self[n] = 0;
+	v[0] = self;
+	v[1] = "run";
+	v[2] = "-q";
+	v[3] = "--";
+	memcpy(v + 4, argv, (size_t)argc * sizeof(*v));
+	fo.argv = v;
+	return 0;
+}
 
 static void usage(FILE *f)
 {
@@ -259,7 +304,7 @@ static long long counting_run(struct worker *w, struct pt_fault_tally *t)
 			w->server = 0;
 			pt_err("faults: %s made no acquisition pooltag can fail (is it linked with "
 			       "libpooltag?)%s",
-			       fo.argv[0], WIFEXITED(s2) && WEXITSTATUS(s2) == 127
+			       fo.name, WIFEXITED(s2) && WEXITSTATUS(s2) == 127
 						   ? ": it could not be run"
 						   : "");
 			return -1;
@@ -272,18 +317,18 @@ static long long counting_run(struct worker *w, struct pt_fault_tally *t)
 			close(w->sock);
 			w->sock = -1;
 		} else if (dispatch(w, 0, t)) {
-			pt_err("faults: %s: the fork server stopped", fo.argv[0]);
+			pt_err("faults: %s: the fork server stopped", fo.name);
 			return -1;
 		}
 	}
 	while ((st = finish(w, 100)) == -2 && !fo.stop)
 		;
 	if (st == -3 || fo.stop) {
-		pt_err("faults: %s: the counting run did not finish", fo.argv[0]);
+		pt_err("faults: %s: the counting run did not finish", fo.name);
 		return -1;
 	}
 	if (fo.exec_mode && WIFEXITED(st) && WEXITSTATUS(st) == 127 && w->res.page->ncand == 0) {
-		pt_err("faults: cannot run %s", fo.argv[0]);
+		pt_err("faults: cannot run %s", fo.name);
 		return -1;
 	}
 	pt_fault_collect(t, &w->res, 0, st, 1);
@@ -352,7 +397,8 @@ int pt_cmd_faults(int argc, char **argv)
 		return pt_usage_err("faults", "no program given (pooltag faults -- PROGRAM ARGS)");
 	if (fo.config && pt_config(fo.config) != 0)
 		return pt_usage_err("faults", "--config: %s", pt_config_error());
-	fo.argv = argv + optind;
+	if (interpose(argc - optind, argv + optind) != 0)
+		return 3;
 	if (jobs < 1)
 		jobs = 1;
 	for (int i = 0; i < jobs; i++) {
@@ -390,7 +436,7 @@ int pt_cmd_faults(int argc, char **argv)
 		for (int i = 0; i < nw; i++) {
 			if (!w[i].run && next <= (uint64_t)total) {
 				if (dispatch(&w[i], next, &t)) {
-					pt_err("faults: %s: run %llu could not start", fo.argv[0],
+					pt_err("faults: %s: run %llu could not start", fo.name,
 					       (unsigned long long)next);
 					rc = 3;
 					goto out;
@@ -413,7 +459,7 @@ int pt_cmd_faults(int argc, char **argv)
 			if (st == -2)
 				continue;
 			if (st == -3) {
-				pt_err("faults: %s: the fork server stopped during run %llu", fo.argv[0],
+				pt_err("faults: %s: the fork server stopped during run %llu", fo.name,
 				       (unsigned long long)w[i].k);
 				rc = 3;
 				goto out;
@@ -432,7 +478,7 @@ int pt_cmd_faults(int argc, char **argv)
 		double s = (now_ns() - t0) / 1e9;
 		printf("pooltag faults: %s: %lld %sacquisition%s%s, %llu run%s in %.2f s (%.0f runs/s)%s, "
 		       "%llu finding%s\n",
-		       fo.argv[0], total, fo.stack_mode ? "distinct " : "", total == 1 ? "" : "s",
+		       fo.name, total, fo.stack_mode ? "distinct " : "", total == 1 ? "" : "s",
 		       fo.stack_mode ? " stacks" : "", (unsigned long long)done + 1,
 		       done ? "s" : "", s, s > 0 ? (done + 1) / s : 0.0,
 		       fo.exec_mode ? " (exec per run)" : "", (unsigned long long)t.nfound,

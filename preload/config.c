@@ -4,7 +4,11 @@
  * POOLTAG option string later touches this file only.
  *
  *   POOLTAG_RUN_OUTPUT=FILE       reports to FILE (appended), not standard error
- *   POOLTAG_RUN_STATUS=FILE       "findings N pid P" lines for pooltag run's exit status
+ *   POOLTAG_RUN_STATUS=FILE       "end PID findings N" lines for pooltag run's exit status
+ *   POOLTAG_RUN_SPOOL=FILE        reports for pooltag run to print (channel.c)
+ *   POOLTAG_RUN_JSON=FILE         a JSON line per report appended to FILE (json.c)
+ *   POOLTAG_RUN_SUPPRESS=FILE     suppressions (src/runsupp.h)
+ *   POOLTAG_RUN_GEN_SUPP=1        print suppression entries for the findings
  *   POOLTAG_RUN_QUIET=1           no line for a clean run
  *   POOLTAG_RUN_ALL=1             also list memory the C runtime holds at exit
  *   POOLTAG_RUN_FOLLOW_EXEC=1     programs this one executes are interposed too
@@ -76,7 +80,13 @@ void pt_run_config_load(void)
 
 	env_path(c->output, sizeof(c->output), "POOLTAG_RUN_OUTPUT");
 	env_path(c->status, sizeof(c->status), "POOLTAG_RUN_STATUS");
+	env_path(c->spool, sizeof(c->spool), "POOLTAG_RUN_SPOOL");
+	env_path(c->json, sizeof(c->json), "POOLTAG_RUN_JSON");
 	c->quiet = env_flag("POOLTAG_RUN_QUIET");
+	c->gen_supp = env_flag("POOLTAG_RUN_GEN_SUPP");
+	v = getenv("POOLTAG_RUN_SUPPRESS");
+	if (v && *v && pt_run_suppress_load(v, err, sizeof(err)) != 0)
+		complain(err);
 	c->all = env_flag("POOLTAG_RUN_ALL");
 	c->follow_exec = env_flag("POOLTAG_RUN_FOLLOW_EXEC");
 	c->reachable = env_flag("POOLTAG_RUN_REACHABLE");

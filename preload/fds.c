@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -61,8 +62,8 @@ static void release(int fd)
 {
 	uint32_t old;
 
-	if (!fd_slot || fd < 0 || (uint32_t)fd >= fd_cap)
-		return;
+	if (!fd_slot || fd < 0 || (uint32_t)fd >= fd_cap || pt_run_in_vfork_child())
+		return; /* a vfork child's table is its parent's */
 	old = __atomic_exchange_n(&fd_slot[fd], 0, __ATOMIC_ACQ_REL);
 	if (old)
 		pt_count_event(old, 0, 1);
@@ -74,7 +75,7 @@ static void opened(int fd, uintptr_t pc, uint32_t kind)
 	uint32_t slot, old, hi;
 	int e = errno;
 
-	if (!fd_slot || fd < 0 || (uint32_t)fd >= fd_cap)
+	if (!fd_slot || fd < 0 || (uint32_t)fd >= fd_cap || pt_run_in_vfork_child())
 		return;
 	slot = pt_run_handle_slot(pc, kind);
 	old = __atomic_exchange_n(&fd_slot[fd], slot, __ATOMIC_ACQ_REL);
@@ -94,6 +95,15 @@ static uint32_t kind_of(int fd)
 {
 	uint32_t slot = fd_slot && fd >= 0 && (uint32_t)fd < fd_cap ? fd_slot[fd] : 0;
 	return slot ? pt_seg.slots[slot].tag : PT_TAG("File");
+}
+
+/* A fork child's table starts empty: what it inherited is its parent's. */
+void pt_run_fds_forget(void)
+{
+	uint32_t hi = __atomic_load_n(&fd_hi, __ATOMIC_RELAXED);
+
+	if (fd_slot && hi)
+		memset(fd_slot, 0, hi * sizeof(*fd_slot));
 }
 
 void pt_run_fds_each(void (*fn)(int fd, uint32_t slot, void *arg), void *arg)
@@ -125,6 +135,24 @@ void pt_run_fds_each(void (*fn)(int fd, uint32_t slot, void *arg), void *arg)
 		return NULL;                                                     \
 	}
 
+/*
+ * The segment keeps no descriptor (src/segment.c), but the interposer has
+ * others: the copy of standard error the reports fall back to
+ * (channel.c).  A program closing it, or putting another file on its
+ * number, would have pooltag write into that other file.  Like valgrind,
+ * the interposer says it is not open (EBADF) and keeps it.
+ */
+static int is_ours(int fd)
+{
+	return pt_run_fd_own(fd);
+}
+
+static int refuse(void)
+{
+	errno = EBADF;
+	return -1;
+}
+
 static int wants_mode(int flags)
 {
 	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
@@ -143,6 +171,8 @@ static int wants_mode(int flags)
 			va_end(ap);                                          \
 		}                                                            \
 		fd = real_##name(path, flags, mode);                         \
+		if (pt_run_busy)                                             \
+			return pt_fd_high(fd); /* pooltag's own */           \
 		opened(fd, RET(), PT_TAG("File"));                           \
 		return fd;                                                   \
 	}
@@ -162,6 +192,8 @@ OPEN_HOOK(open64)
 			va_end(ap);                                          \
 		}                                                            \
 		fd = real_##name(dir, path, flags, mode);                    \
+		if (pt_run_busy)                                             \
+			return pt_fd_high(fd); /* pooltag's own */           \
 		opened(fd, RET(), PT_TAG("File"));                           \
 		return fd;                                                   \
 	}
@@ -268,6 +300,8 @@ PT_EXPORT int dup2(int old, int new)
 	int fd;
 	uint32_t kind = kind_of(old);
 	REAL(dup2);
+	if (is_ours(new) && old != new)
+		return refuse();
 	fd = real_dup2(old, new);
 	if (fd >= 0 && old != new) {
 		release(fd); /* dup2 closed what new was */
@@ -281,6 +315,8 @@ PT_EXPORT int dup3(int old, int new, int flags)
 	int fd;
 	uint32_t kind = kind_of(old);
 	REAL(dup3);
+	if (is_ours(new))
+		return refuse();
 	fd = real_dup3(old, new, flags);
 	if (fd >= 0) {
 		release(fd);
@@ -392,6 +428,8 @@ PT_EXPORT int close(int fd)
 {
 	int r, e;
 	REAL(close);
+	if (is_ours(fd))
+		return refuse();
 	r = real_close(fd);
 	e = errno;
 	if (r == 0 || e != EBADF) /* Linux frees the number even on EINTR */
@@ -403,11 +441,29 @@ PT_EXPORT int close(int fd)
 int close_range(unsigned int first, unsigned int last, int flags);
 PT_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
+	int own[2] = {-1, pt_run_own_err_fd()}, r = 0, left = 1;
+	unsigned lo = first;
 	uint32_t hi;
-	int r;
 	REAL(close_range);
-	/* The segment keeps no descriptor (src/segment.c): nothing to guard. */
-	r = real_close_range(first, last, flags);
+	if (own[0] > own[1]) { /* in order */
+		int t = own[0];
+		own[0] = own[1];
+		own[1] = t;
+	}
+	/* Around pooltag's own descriptors (see close). */
+	for (int i = 0; i < 2 && r == 0 && left; i++) {
+		unsigned o = (unsigned)own[i];
+		if (own[i] < 0 || o < lo || o > last)
+			continue;
+		if (o > lo)
+			r = real_close_range(lo, o - 1, flags);
+		if (o == last)
+			left = 0;
+		else
+			lo = o + 1;
+	}
+	if (r == 0 && left)
+		r = real_close_range(lo, last, flags);
 	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
 		hi = __atomic_load_n(&fd_hi, __ATOMIC_RELAXED);
 		for (uint64_t fd = first; fd <= last && fd < hi; fd++)

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "faultrun.h"
 #include "preload.h"
@@ -39,6 +40,7 @@ enum { KIND_HELD = 4 }; /* live, not scanned (beside PT_REACH_*) */
 struct grp {
 	uint32_t kind, stack, slot, module;
 	int rt; /* charged to the C runtime, no frame of the program's own in its stack */
+	int suppressed; /* covered by a suppression (suppress.c): no finding, not listed */
 	uint64_t count, bytes;   /* the group's own blocks */
 	uint64_t icount, ibytes; /* indirectly lost under them */
 };
@@ -423,7 +425,7 @@ static struct grp *group_new(struct pt_run_mem *m, uint32_t kind, uint32_t stack
 		m->g = v;
 		m->cap = cap;
 	}
-	m->g[m->ng] = (struct grp){kind, stack, slot, pt_seg.slots[slot].module, 0, 0, 0, 0, 0};
+	m->g[m->ng] = (struct grp){kind, stack, slot, pt_seg.slots[slot].module, 0, 0, 0, 0, 0, 0};
 	return &m->g[m->ng++];
 }
 
@@ -549,6 +551,29 @@ static void read_counts(void *arg)
 	}
 }
 
+/* A fork child's counts at the fork, per slot: without a scan (blocks not
+ * tracked) its report holds what a site holds beyond them.  Mapped, not
+ * allocated: taken in the child's fork handler. */
+static struct live_counts at_fork;
+
+void pt_run_mem_fork_child(void)
+{
+	uint32_t nslots = __atomic_load_n(&pt_seg.hdr->nslots, __ATOMIC_ACQUIRE);
+	size_t bytes = (size_t)nslots * sizeof(uint64_t);
+	uint64_t *p;
+
+	if (at_fork.blocks) /* the parent was a fork child too */
+		munmap(at_fork.blocks, 2 * (size_t)at_fork.nslots * sizeof(uint64_t));
+	at_fork = (struct live_counts){0};
+	if (pt_track_flags() & PT_TRACK_BLOCKS)
+		return; /* records tell the inherited blocks (reach.c) */
+	p = mmap(NULL, 2 * bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	at_fork = (struct live_counts){nslots, p, p + nslots};
+	read_counts(&at_fork);
+}
+
 struct pt_run_mem *pt_run_mem_collect(uint32_t module)
 {
 	struct pt_run_mem *m = calloc(1, sizeof(*m));
@@ -584,6 +609,10 @@ struct pt_run_mem *pt_run_mem_collect(uint32_t module)
 
 		if (s->pool != PT_SEG_CLASS_PAGED || (module != UINT32_MAX && s->module != module))
 			continue;
+		if (!m->scanned && slot < at_fork.nslots) {
+			seen[slot] += at_fork.blocks[slot];
+			seen_bytes[slot] += at_fork.bytes[slot];
+		}
 		if (lc.blocks[slot] <= seen[slot])
 			continue;
 		g = group_new(m, KIND_HELD, 0, slot);
@@ -681,6 +710,8 @@ void pt_run_mem_print(FILE *f, const struct pt_run_mem *m)
 	for (size_t i = 0; i < m->ng; i++) {
 		const struct grp *g = &m->g[i];
 		int rt = g->rt;
+		if (g->suppressed)
+			continue;
 		if (g->kind == PT_REACH_REACHABLE) {
 			reach_groups++;
 			continue;
@@ -710,7 +741,7 @@ void pt_run_mem_print(FILE *f, const struct pt_run_mem *m)
 	fprintf(f, "  still reachable: %llu blocks, %llu bytes (no finding):\n",
 		(unsigned long long)m->reach_blocks, (unsigned long long)m->reach_bytes);
 	for (size_t i = 0; i < m->ng; i++)
-		if (m->g[i].kind == PT_REACH_REACHABLE)
+		if (m->g[i].kind == PT_REACH_REACHABLE && !m->g[i].suppressed)
 			group_line(f, &m->g[i], m->scanned);
 }
 
@@ -736,7 +767,7 @@ void pt_run_mem_log(const struct pt_run_mem *m)
 		const struct grp *g = &m->g[i];
 		uint64_t count = 0, bytes = 0;
 		int first = 1;
-		if (g->kind == PT_REACH_REACHABLE || g->rt)
+		if (g->kind == PT_REACH_REACHABLE || g->rt || g->suppressed)
 			continue;
 		for (size_t j = 0; j < m->ng && first; j++)
 			if (j < i && m->g[j].slot == g->slot && m->g[j].kind != PT_REACH_REACHABLE)
@@ -752,6 +783,50 @@ void pt_run_mem_log(const struct pt_run_mem *m)
 			     pt_tag_str(pt_seg.slots[g->slot].tag, tag),
 			     slot_where(g->slot, where, sizeof(where)), (unsigned long long)count,
 			     (unsigned long long)bytes);
+	}
+}
+
+size_t pt_run_mem_ngroups(const struct pt_run_mem *m)
+{
+	return m ? m->ng : 0;
+}
+
+/* Group i as report.c's pipeline holds it (a BLOCKS group). */
+void pt_run_mem_group(const struct pt_run_mem *m, size_t i, struct pt_run_group *out)
+{
+	const struct grp *g = &m->g[i];
+
+	out->kind = PT_RUN_BLOCKS;
+	out->slot = g->slot;
+	out->module = g->module;
+	out->count = g->count + g->icount;
+	out->bytes = g->bytes + g->ibytes;
+	out->stack = g->stack;
+	out->runtime = g->rt;
+	out->reach = g->kind == PT_REACH_REACHABLE ? PT_RUN_REACHABLE
+		     : g->kind == KIND_HELD	 ? PT_RUN_HELD
+						 : PT_RUN_LOST;
+	out->mem = (uint32_t)i;
+}
+
+/* A suppression covers group i: it is no finding and is not listed. */
+void pt_run_mem_suppress(struct pt_run_mem *m, size_t i)
+{
+	struct grp *g = &m->g[i];
+
+	if (g->suppressed)
+		return;
+	g->suppressed = 1;
+	if (g->kind == PT_REACH_REACHABLE) {
+		m->reach_blocks -= g->count;
+		m->reach_bytes -= g->bytes;
+	} else if (g->rt) {
+		m->rt_blocks -= g->count + g->icount;
+		m->rt_bytes -= g->bytes + g->ibytes;
+	} else {
+		m->lost_blocks -= g->count + g->icount;
+		m->lost_bytes -= g->bytes + g->ibytes;
+		m->findings--;
 	}
 }
 

@@ -46,8 +46,6 @@ int pt_run_ready;
 int pt_run_pid;
 __thread uintptr_t pt_run_outer __attribute__((tls_model("initial-exec")));
 static uint32_t max_slots = 1; /* a header's slot must be below this (1: only 0 before start-up) */
-static uint64_t foreign_frees; /* frees of pointers that were not ours, or twice */
-static uintptr_t foreign_first;
 
 /* The info word of the site that called the hook whose return address is ret. */
 static inline uint64_t caller(uintptr_t ret)
@@ -157,47 +155,56 @@ static void *alloc_aligned(size_t align, size_t n, uint64_t info)
 
 /* A pointer that is not a live block of ours: freed twice, or never
  * allocated here.  Handing it to glibc could corrupt the heap; it is
- * counted, reported at exit, and left alone. */
-static void foreign(void *p)
+ * recorded by the line that freed it (misfree.c), reported at exit, and
+ * left alone.  Where it was allocated is known for a block freed with its
+ * pages (gone: its tombstone's slot), and for one whose header survived
+ * the first free marked freed (tracked and aligned blocks: glibc's free
+ * list does not reach their header); either was freed twice. */
+static void foreign(void *p, uintptr_t pc, int gone, uint32_t gone_slot)
 {
-	if (__atomic_fetch_add(&foreign_frees, 1, __ATOMIC_RELAXED) == 0)
-		foreign_first = (uintptr_t)p;
-}
+	const struct pt__hdr *h = (const struct pt__hdr *)p - 1;
+	uint64_t live = 0;
+	uint32_t slot = gone ? gone_slot : 0;
 
-uint64_t pt_run_foreign_frees(uintptr_t *first);
-uint64_t pt_run_foreign_frees(uintptr_t *first)
-{
-	*first = foreign_first;
-	return __atomic_load_n(&foreign_frees, __ATOMIC_RELAXED);
+	if (!gone) { /* readable: pt_block_live read it */
+		live = pt_hdr_freed(h->word);
+		if (live == pt__hdr_word(h->meta, live & PT__SIZE_MASK) &&
+		    pt_meta_pool(h->meta) == PT_PAGED && pt_meta_slot(h->meta) < max_slots)
+			slot = pt_meta_slot(h->meta);
+	}
+	pt_run_misfree(p, pt_run_outer ? pt_run_outer : pc, slot,
+		       slot && !gone ? live & PT__SIZE_MASK : 0);
 }
 
 /* Is p's header unreadable?  1: a special block in quarantine (reported
- * with its sites), 2: a block freed with its pages. */
-static __attribute__((noinline)) int unreadable(void *p, const char *op)
+ * with its sites), 2: a block freed with its pages (*slot: its site). */
+static __attribute__((noinline)) int unreadable(void *p, const char *op, uint32_t *slot)
 {
-	struct pt_block_gone g;
+	struct pt_block_gone g = {0, 0};
 	int was = pt_run_busy, u;
 
 	pt_run_busy = 1;
 	u = pt_block_unreadable_slow(p, op, 0, NULL, &g);
 	pt_run_busy = was;
+	*slot = u == 2 && g.slot < max_slots ? g.slot : 0;
 	return u;
 }
 
 /* p's header if p is a live block of ours, else NULL: a pointer freed
- * already or never ours is counted as foreign when the call would have
- * released it (release). */
-static inline struct pt__hdr *header(void *p, const char *op, int release)
+ * already or never ours is counted as foreign, by the line at pc, when the
+ * call would have released it (release). */
+static inline struct pt__hdr *header(void *p, const char *op, int release, uintptr_t pc)
 {
 	struct pt__hdr *h = NULL;
+	uint32_t gone_slot = 0;
 	int u = 0;
 
-	if (pt_unlikely(pt__maybe_gone(p)) && (u = unreadable(p, op)) == 1)
+	if (pt_unlikely(pt__maybe_gone(p)) && (u = unreadable(p, op, &gone_slot)) == 1)
 		return NULL;
 	if (!u)
 		h = pt_block_live(p, 1, 0, max_slots);
 	if (pt_unlikely(!h) && release)
-		foreign(p);
+		foreign(p, pc, u == 2, gone_slot);
 	return h;
 }
 
@@ -210,7 +217,7 @@ static __attribute__((noinline)) void free_block(struct pt__hdr *h)
 	pt_run_busy = was;
 }
 
-static void *realloc_at(void *p, size_t n, uint64_t info)
+static void *realloc_at(void *p, size_t n, uint64_t info, uintptr_t pc)
 {
 	struct pt_block_req r = {NULL, PT_RUN_INFO_TAG(info), PT_RUN_INFO_SLOT(info), PT_PAGED, 0,
 				 n, 0, &libc_be};
@@ -220,7 +227,7 @@ static void *realloc_at(void *p, size_t n, uint64_t info)
 
 	if (!p)
 		return alloc_block(n, 0, info, 0);
-	if (!(h = header(p, "realloc", 1))) {
+	if (!(h = header(p, "realloc", 1, pc))) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -253,7 +260,7 @@ PT_EXPORT void free(void *p)
 	struct pt__hdr *h;
 	uint32_t slot;
 
-	if (!p || !(h = header(p, "free", 1)))
+	if (!p || !(h = header(p, "free", 1, RET())))
 		return;
 	if (pt_unlikely(pt_meta_align_log2(h->meta) != 0)) {
 		free_block(h);
@@ -281,7 +288,7 @@ PT_EXPORT void *calloc(size_t nm, size_t size)
 
 PT_EXPORT void *realloc(void *p, size_t n)
 {
-	return realloc_at(p, n, caller(RET()));
+	return realloc_at(p, n, caller(RET()), RET());
 }
 
 PT_EXPORT void *reallocarray(void *p, size_t nm, size_t size)
@@ -292,7 +299,7 @@ PT_EXPORT void *reallocarray(void *p, size_t nm, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return realloc_at(p, n, caller(RET()));
+	return realloc_at(p, n, caller(RET()), RET());
 }
 
 PT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
@@ -357,7 +364,7 @@ PT_EXPORT void *pvalloc(size_t n)
 
 PT_EXPORT size_t malloc_usable_size(void *p)
 {
-	struct pt__hdr *h = p ? header(p, "malloc_usable_size", 0) : NULL;
+	struct pt__hdr *h = p ? header(p, "malloc_usable_size", 0, 0) : NULL;
 	return h ? pt_hdr_size(h) : 0;
 }
 
@@ -437,23 +444,8 @@ __attribute__((constructor)) static void pt_run_start(void)
 	pt_run_site_init();
 	pt_run_fds_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	pt_run_exit_init(); /* the verdict at every end (exit.c) */
 	pt_run_pid = getpid();
 	__atomic_store_n(&pt_run_ready, 1, __ATOMIC_RELEASE);
-	pt_run_busy = 0;
-}
-
-/* Runs after the program's exit handlers and the destructors of the
- * objects loaded after this one.  Only the process pooltag run started
- * (or one it executed, when following) reports: a fork child's counters
- * are mostly its parent's.  A run of pooltag faults reports too. */
-__attribute__((destructor)) static void pt_run_stop(void)
-{
-	int findings;
-
-	if (!pt_run_ready || (getpid() != pt_run_pid && !pt_fault_logging()))
-		return; /* a run of pooltag faults, forked by its server, reports */
-	pt_run_busy = 1;
-	findings = pt_run_report(UINT32_MAX, "exit");
-	pt_run_report_status(findings);
 	pt_run_busy = 0;
 }

@@ -8,6 +8,10 @@
  *   fds.c      calls that create and release descriptors
  *   dl.c       dlopen and dlclose
  *   report.c   what is still held, at exit and at each dlclose
+ *   channel.c  where reports go (never the program's descriptors)
+ *   exit.c     every way a process ends gets its verdict (exit, _exit,
+ *              fatal signals, fork children)
+ *   exec.c     the exec family: what was executed, no stale segment
  *
  * Every block handed out carries the library's 16-byte header (internal.h),
  * allocated from glibc's own entry points (__libc_malloc and friends), so
@@ -23,6 +27,7 @@
 #include <stdio.h>
 
 #include "internal.h"
+#include "stack.h"
 #include "tagmap.h"
 
 #define PT_EXPORT __attribute__((visibility("default")))
@@ -30,12 +35,15 @@
 /* ---- config.c ---- */
 struct pt_run_config {
 	char output[4096];  /* report file ("" = standard error) */
-	char status[4096];  /* file that receives "findings N" lines for pooltag run */
+	char status[4096];  /* file that receives "end PID findings N" lines for pooltag run */
+	char spool[4096];   /* pooltag run's file for the reports it prints ("" = none) */
 	int quiet;          /* no line for a clean run */
 	int follow_exec;    /* keep LD_PRELOAD for programs this one executes */
 	int all;            /* also list memory held by the C runtime */
 	int reachable;      /* list still reachable memory by group, not one line */
 	int scan_stats;     /* a line of the exit scan's figures (bench/bench_run.c) */
+	int gen_supp;       /* print suppression entries for the findings */
+	char json[4096];    /* --json FILE ("" = none) */
 	unsigned track;     /* PT_TRACK_BLOCKS, PT_TRACK_STACKS */
 	struct pt_tagmap map; /* module/func tags and wrappers, defaults last */
 };
@@ -111,6 +119,7 @@ uint32_t pt_run_module_tag(const char *name, int is_program);
 /* ---- fds.c ---- */
 void pt_run_fds_init(void);
 /* Calls fn for every open descriptor the program opened, with its slot. */
+void pt_run_fds_forget(void); /* a fork child: forget the inherited table */
 void pt_run_fds_each(void (*fn)(int fd, uint32_t slot, void *arg), void *arg);
 
 /* ---- hooks.c ---- */
@@ -120,10 +129,105 @@ extern int pt_run_pid;   /* the process the exit report belongs to */
  * while a hook runs a libc function that allocates for its caller (fopen). */
 extern __thread uintptr_t pt_run_outer __attribute__((tls_model("initial-exec")));
 
+/* ---- misfree.c ---- */
+struct pt_run_misfree {
+	uintptr_t pc;    /* return address of the free (or realloc) call */
+	uint64_t count;  /* frees made there of pointers that were not live blocks */
+	uintptr_t first; /* the first such pointer */
+	uint32_t slot;   /* the site that allocated it, when its header told (0: unknown) */
+	uint64_t size;   /* its size then */
+};
+void pt_run_misfree(void *p, uintptr_t pc, uint32_t slot, uint64_t size);
+size_t pt_run_misfrees(const struct pt_run_misfree **out, uint64_t *more);
+void pt_run_misfree_forget(void);
+
 /* ---- report.c ---- */
+/*
+ * A report is made in three steps, so that each can be replaced alone:
+ * pt_run_collect gathers the finding groups of a process (or of a module
+ * being unloaded) as data; suppress.c marks the groups the user's
+ * suppressions cover; the emitters write the text (report.c) and the JSON
+ * (json.c) from the same data.  A group is one kind at one place: a call
+ * site still holding blocks, an open descriptor, a line that freed what
+ * was not a live block.  pt_run_group_frames gives a group's stack.
+ */
+enum pt_run_kind { PT_RUN_BLOCKS, PT_RUN_FD, PT_RUN_BADFREE };
+/* What the exit scan (reach.c) found of a BLOCKS group: lost (with what
+ * only it holds, indirectly lost), still reachable, or held without a scan
+ * (at a dlclose, or blocks the scan cannot see). */
+enum pt_run_reach { PT_RUN_LOST, PT_RUN_REACHABLE, PT_RUN_HELD };
+struct pt_run_group {
+	enum pt_run_kind kind;
+	uint32_t slot;     /* the site's counter slot (BLOCKS, FD; BADFREE: where the
+			    * first pointer was allocated, 0 if unknown) */
+	uint32_t module;   /* the module charged */
+	uint64_t count;    /* blocks held, or bad frees made there */
+	uint64_t bytes;    /* bytes held (BLOCKS) */
+	int fd;            /* the descriptor (FD) */
+	uintptr_t pc;      /* the freeing call (BADFREE) */
+	uintptr_t first;   /* its first pointer (BADFREE) */
+	uint64_t size;     /* BADFREE: the first pointer's block size, when slot names its site */
+	uint32_t stack;    /* a sample stack of the group, 0 if none */
+	int runtime;       /* held by the C runtime: no finding */
+	int suppressed;    /* covered by a suppression */
+	enum pt_run_reach reach; /* BLOCKS: lost, reachable or held */
+	uint32_t mem;      /* BLOCKS: the group's index in group.c's list */
+};
+struct pt_run_findings {
+	uint32_t module;   /* UINT32_MAX: the whole process */
+	const char *event; /* "exit", "_exit", "killed by SIGSEGV", "unloaded" */
+	struct pt_run_group *g;
+	size_t n, cap;
+	uint64_t blocks, bytes;       /* held by the program's sites (not suppressed) */
+	uint64_t rt_blocks, rt_bytes; /* held by the C runtime */
+	uint64_t reach_blocks, reach_bytes; /* still reachable: no finding */
+	uint64_t nmisuse;             /* misuse and special-pool reports made while running */
+	int nsites, nfds, nbad;       /* groups of each kind that are findings */
+	int suppressed;               /* groups a suppression covered */
+	int findings;                 /* nsites + nfds + nbad + nmisuse */
+	int scanned;                  /* the memory was classified by the exit scan */
+	struct pt_run_mem *mem;       /* group.c's groups, the BLOCKS groups' source */
+};
+/* Gathers the groups (lock held); a fork child's leave out what it inherited. */
+void pt_run_collect(uint32_t module, struct pt_run_findings *r);
+void pt_run_findings_free(struct pt_run_findings *r);
+/* Up to max frames of a group's stack, innermost first, pooltag's own left out. */
+unsigned pt_run_group_frames(const struct pt_run_group *g, struct pt_frame *out, unsigned max);
+const char *pt_run_module_name(uint32_t id);
+
 /* Reports what module id (or everything, for UINT32_MAX at exit) still
  * holds; returns the number of findings. */
 int pt_run_report(uint32_t module, const char *event);
-void pt_run_report_status(int findings);
+/* The status line of this process's end (exec: its image's). */
+void pt_run_report_status(int findings, int exec);
+/* A fork child: what the process holds now is its parent's; its report
+ * counts what it holds beyond that. */
+void pt_run_report_fork_child(void);
+
+/* ---- suppress.c ---- */
+int pt_run_suppress_load(const char *path, char *err, size_t errlen); /* 0 or -1 */
+void pt_run_suppress(struct pt_run_findings *r); /* marks groups, recounts */
+/* Writes a suppression entry per unsuppressed finding group. */
+void pt_run_suppress_entries(FILE *f, const struct pt_run_findings *r);
+
+/* ---- json.c ---- */
+void pt_run_json(const struct pt_run_findings *r); /* one line appended to --json's file */
+
+/* ---- channel.c ---- */
+void pt_run_channel_init(void);
+void pt_run_write(const char *text, size_t len); /* one report, appended whole */
+void pt_run_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int pt_run_fd_own(int fd); /* a descriptor of pooltag's the program may not touch */
+int pt_run_own_err_fd(void); /* the copy of standard error, -1 if none */
+
+/* ---- exit.c ---- */
+void pt_run_exit_init(void);
+/* This process's final verdict (event: "exit", "_exit", "killed by SIGSEGV",
+ * "exec /bin/ls"), written once. */
+void pt_run_final(const char *event);
+void pt_run_final_undo(void); /* a failed exec: the process goes on */
+/* Is this a vfork child, sharing its parent's memory?  Then pooltag's state
+ * is the parent's: no hook may change it. */
+int pt_run_in_vfork_child(void);
 
 #endif /* PT_PRELOAD_H */

@@ -668,7 +668,7 @@ static void fill_cb(struct pt_trec *r, void *arg)
 	b->slot = r->slot;
 	b->stack = r->stack;
 	b->owner = 0;
-	b->state = 0;
+	b->state = r->gen != pt_track_gen ? PT_REACH_INHERITED : 0;
 }
 
 /* The table's order by address: (beg, index) pairs, sorted; the table
@@ -815,9 +815,19 @@ static void mark_linker(void)
 	flood(PT_REACH_REACHABLE, 0);
 }
 
+/* A fork child's inherited blocks are roots: what they point to is reachable. */
+static void mark_inherited(void)
+{
+	for (size_t i = 0; i < cur->n; i++)
+		if (cur->b[i].state == PT_REACH_INHERITED)
+			mk.stack[mk.n++] = (uint32_t)i;
+	flood(PT_REACH_REACHABLE, 0);
+}
+
 static void classify(void)
 {
 	mark_linker();
+	mark_inherited();
 	for (unsigned i = 0; i < roots.n; i++) {
 		cur->root_bytes += roots.r[i].hi - roots.r[i].lo;
 		scan_words(roots.r[i].lo, roots.r[i].hi, PT_REACH_REACHABLE, 0);

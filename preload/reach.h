@@ -25,7 +25,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum { PT_REACH_REACHABLE = 1, PT_REACH_LOST = 2, PT_REACH_INDIRECT = 3 };
+/* PT_REACH_INHERITED: a fork child's block its parent allocated (the
+ * child's report is about what it acquired): a root for the scan, like the
+ * data segment, never a finding. */
+enum { PT_REACH_REACHABLE = 1, PT_REACH_LOST = 2, PT_REACH_INDIRECT = 3, PT_REACH_INHERITED = 4 };
 
 struct pt_reach_block {
 	uintptr_t beg, end; /* the program's bytes; end > beg even for malloc(0) */
@@ -73,6 +76,12 @@ int pt_run_mem_reachable(const struct pt_run_mem *m, uint64_t *blocks, uint64_t 
 void pt_run_mem_print(FILE *f, const struct pt_run_mem *m);
 void pt_run_mem_log(const struct pt_run_mem *m); /* for pooltag faults' driver */
 void pt_run_mem_free(struct pt_run_mem *m);
+void pt_run_mem_fork_child(void); /* a fork child's counts at the fork */
+/* The groups as report.c's pipeline holds them (BLOCKS groups, preload.h). */
+struct pt_run_group;
+size_t pt_run_mem_ngroups(const struct pt_run_mem *m);
+void pt_run_mem_group(const struct pt_run_mem *m, size_t i, struct pt_run_group *out);
+void pt_run_mem_suppress(struct pt_run_mem *m, size_t i); /* no finding, not listed */
 
 /* Symbolises, before dlclose may unmap it, every frame of a live block's
  * stack inside the object holding addr, so groups keep the names (group.c). */

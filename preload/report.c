@@ -1,22 +1,31 @@
 /*
- * report.c - what is still held, at exit (everything) and when a shared
- * object is unloaded (what its code acquired): memory lost or still
- * reachable, grouped by call path (group.c, from the scan of reach.c), and
- * open descriptors with the line that opened them.
+ * report.c - what is still held, at a process's end (everything) and when
+ * a shared object is unloaded (what its code acquired): blocks per module
+ * and call site, from the counters (exact), open descriptors with the line
+ * that opened them, and frees of what was not a live block.  With blocks
+ * tracked and stacks on, each site shows the stack of one of its blocks.
  *
- * A finding is a group of lost memory, an open descriptor, or a free of
- * something malloc did not hand out.  Memory the C runtime itself lost
- * (the dynamic linker's tables, C++'s exception pool) is no finding: it is
- * summed on one line, listed with --all.
+ * A finding is a site that still holds blocks, an open descriptor, or a
+ * line that freed what malloc did not hand out (or freed twice).  Memory
+ * still held by the C runtime itself (libc's stdio buffers, the dynamic
+ * linker's tables, C++'s exception pool) is no finding: it is summed on
+ * one line, listed with --all.  Groups covered by a suppression are no
+ * finding either; their number is said.
  *
- * The text is built in memory and written with one write(2), to standard
- * error or appended to the --output file, so that it does not depend on
- * the state the program left stdio in.
+ * Every report ends with the verdict, one line per process and event:
+ *
+ *   pooltag: PROGRAM (pid N[, child of P]) EVENT: clean[, ...]
+ *   pooltag: PROGRAM (pid N[, child of P]) EVENT: K findings
+ *
+ * EVENT is exit, _exit, "killed by SIGxxx", "exec FILE" or unloaded.  The
+ * text is built in memory and handed whole to channel.c, so that it does
+ * not depend on the state the program left stdio or its descriptors in.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "faultrun.h"
@@ -24,36 +33,28 @@
 #include "reach.h"
 #include "stack.h"
 
-uint64_t pt_run_foreign_frees(uintptr_t *first);
-
 static int unload_findings; /* findings reported at dlclose, for the exit status */
 
-struct fdrec {
-	int fd;
-	uint32_t slot;
-};
+static struct {
+	int child_of; /* the parent's pid, 0 in the process pooltag run started */
+} base;
 
-struct fds {
-	struct fdrec *v;
-	size_t n, cap;
-	uint32_t module; /* UINT32_MAX: all */
-};
-
-static void add_fd(int fd, uint32_t slot, void *arg)
+/* A fork child: its verdict names its parent; bad frees and findings at
+ * dlclose were its parent's.  Its memory is classified by its own exit
+ * scan: what the parent held and still reaches is reachable in the child
+ * too. */
+void pt_run_report_fork_child(void)
 {
-	struct fds *l = arg;
+	base.child_of = getppid();
+	unload_findings = 0;
+	pt_run_mem_fork_child();
+	pt_run_misfree_forget();
+}
 
-	if (l->module != UINT32_MAX && pt_seg.slots[slot].module != l->module)
-		return;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct fdrec *v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = (struct fdrec){fd, slot};
+const char *pt_run_module_name(uint32_t id)
+{
+	const struct pt_run_module *m = pt_run_module_by_id(id);
+	return m ? m->name : "?";
 }
 
 static const char *str(uint32_t off)
@@ -61,10 +62,172 @@ static const char *str(uint32_t off)
 	return pt_seg.strings + off;
 }
 
-static const char *module_name(uint32_t id)
+static struct pt_run_group *add(struct pt_run_findings *r)
 {
-	const struct pt_run_module *m = pt_run_module_by_id(id);
-	return m ? m->name : "?";
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 256;
+		struct pt_run_group *g = realloc(r->g, cap * sizeof(*g));
+		if (!g)
+			return NULL;
+		r->g = g;
+		r->cap = cap;
+	}
+	memset(&r->g[r->n], 0, sizeof(r->g[0]));
+	return &r->g[r->n++];
+}
+
+struct fdwalk {
+	struct pt_run_findings *r;
+};
+
+static void add_fd(int fd, uint32_t slot, void *arg)
+{
+	struct pt_run_findings *r = arg;
+	struct pt_run_group *g;
+
+	if (r->module != UINT32_MAX && pt_seg.slots[slot].module != r->module)
+		return;
+	if ((g = add(r))) {
+		g->kind = PT_RUN_FD;
+		g->slot = slot;
+		g->module = pt_seg.slots[slot].module;
+		g->count = 1;
+		g->fd = fd;
+	}
+}
+
+static int by_kind_module_bytes(const void *a, const void *b)
+{
+	const struct pt_run_group *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->module != y->module)
+		return x->module < y->module ? -1 : 1;
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	if (x->fd != y->fd)
+		return x->fd < y->fd ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+void pt_run_collect(uint32_t module, struct pt_run_findings *r)
+{
+
+	r->module = module;
+	/* Memory: lost or reachable, grouped by call path (group.c, from the
+	 * scan of reach.c); at a dlclose, held per site. */
+	r->mem = pt_run_mem_collect(module);
+	r->scanned = pt_run_mem_scanned(r->mem);
+	for (size_t i = 0; i < pt_run_mem_ngroups(r->mem); i++) {
+		struct pt_run_group *g = add(r);
+		if (!g)
+			break;
+		pt_run_mem_group(r->mem, i, g);
+	}
+	pt_run_fds_each(add_fd, r);
+	if (module == UINT32_MAX) {
+		const struct pt_run_misfree *m;
+		uint64_t more;
+		size_t n = pt_run_misfrees(&m, &more);
+		for (size_t i = 0; i < n; i++) {
+			struct pt_run_group *g = add(r);
+			if (!g)
+				break;
+			g->kind = PT_RUN_BADFREE;
+			g->pc = m[i].pc;
+			g->first = m[i].first;
+			g->slot = m[i].slot;
+			g->size = m[i].size;
+			g->count = m[i].count + (i + 1 == n ? more : 0);
+		}
+	}
+	/* Misuse and special-pool reports were printed when found; at exit
+	 * each counts as a finding too (the verdict, --error-exitcode). */
+	r->nmisuse = module == UINT32_MAX ? pt_misuse_count() : 0;
+	qsort(r->g, r->n, sizeof(*r->g), by_kind_module_bytes);
+}
+
+void pt_run_findings_free(struct pt_run_findings *r)
+{
+	free(r->g);
+	r->g = NULL;
+	r->n = r->cap = 0;
+	pt_run_mem_free(r->mem);
+	r->mem = NULL;
+}
+
+/* Sums what the groups mean, after suppression. */
+static void tally(struct pt_run_findings *r)
+{
+	r->blocks = r->bytes = r->rt_blocks = r->rt_bytes = 0;
+	r->reach_blocks = r->reach_bytes = 0;
+	r->nsites = r->nfds = r->nbad = r->suppressed = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct pt_run_group *g = &r->g[i];
+		if (g->kind == PT_RUN_BLOCKS && g->suppressed)
+			pt_run_mem_suppress(r->mem, g->mem);
+		if (g->kind == PT_RUN_BLOCKS && g->reach == PT_RUN_REACHABLE) {
+			if (!g->suppressed) {
+				r->reach_blocks += g->count;
+				r->reach_bytes += g->bytes;
+			}
+		} else if (g->runtime) {
+			r->rt_blocks += g->count;
+			r->rt_bytes += g->bytes;
+		} else if (g->suppressed) {
+			r->suppressed++;
+		} else if (g->kind == PT_RUN_BLOCKS) {
+			r->blocks += g->count;
+			r->bytes += g->bytes;
+			r->nsites++;
+		} else if (g->kind == PT_RUN_FD) {
+			r->nfds++;
+		} else {
+			r->nbad++;
+		}
+	}
+	r->findings = r->nsites + r->nfds + r->nbad + (int)r->nmisuse;
+}
+
+static int own_frame(const struct pt_frame *f)
+{
+	return strncmp(f->module, "libpooltag", 10) == 0;
+}
+
+unsigned pt_run_group_frames(const struct pt_run_group *g, struct pt_frame *out, unsigned max)
+{
+	unsigned n = 0;
+
+	if (g->stack) {
+		uintptr_t pcs[64];
+		unsigned np = pt_stack_pcs(g->stack, pcs, 64);
+		for (unsigned i = 0; i < np && n < max; i++) {
+			struct pt_frame f;
+			pt_sym_lookup(pcs[i], 1, &f);
+			if (!own_frame(&f))
+				out[n++] = f;
+		}
+		if (n)
+			return n;
+	}
+	if (max == 0)
+		return 0;
+	if (g->kind == PT_RUN_BADFREE) {
+		pt_sym_lookup(g->pc, 1, &out[0]);
+		return 1;
+	}
+	const struct pt_seg_slot *s = &pt_seg.slots[g->slot];
+	const char *file, *b;
+
+	pt_run_site_locate(g->slot); /* the line, looked up only for what is shown */
+	file = str(s->file);
+	b = strrchr(file, '/');
+	out[0] = (struct pt_frame){.module = pt_run_module_name(g->module),
+				   .func = str(s->func),
+				   .file = s->line ? (b ? b + 1 : file) : NULL,
+				   .line = s->line};
+	return 1;
 }
 
 static void site_text(FILE *f, uint32_t slot)
@@ -78,43 +241,23 @@ static void site_text(FILE *f, uint32_t slot)
 		fprintf(f, "%s", str(s->func));
 }
 
-static void write_out(const char *text, size_t len)
-{
-	int fd = 2;
-
-	if (pt_run_cfg.output[0]) {
-		fd = open(pt_run_cfg.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (fd < 0)
-			fd = 2;
-	}
-	while (len > 0) {
-		ssize_t w = write(fd, text, len);
-		if (w <= 0)
-			break;
-		text += w;
-		len -= (size_t)w;
-	}
-	if (fd != 2)
-		close(fd);
-}
-
 /* "file:line in func" of a slot, for the driver of pooltag faults. */
 static const char *slot_where(uint32_t slot, char *buf, size_t len)
 {
 	const struct pt_seg_slot *s = &pt_seg.slots[slot];
-	const char *file, *base;
+	const char *file, *b;
 
 	pt_run_site_locate(slot);
 	file = str(s->file);
-	base = strrchr(file, '/');
+	b = strrchr(file, '/');
 
-	snprintf(buf, len, "%s:%u in %s", base ? base + 1 : file, s->line, str(s->func));
+	snprintf(buf, len, "%s:%u in %s", b ? b + 1 : file, s->line, str(s->func));
 	return buf;
 }
 
 /* The findings of a run of pooltag faults, as its driver reads them
  * (src/faultrun.h): the sites still holding memory, the open descriptors. */
-static void log_findings(const struct pt_run_mem *mem, const struct fds *fl)
+static void log_findings(const struct pt_run_findings *r)
 {
 	char where[512], tag[5];
 	int was = pt_run_busy;
@@ -122,119 +265,196 @@ static void log_findings(const struct pt_run_mem *mem, const struct fds *fl)
 	pt_run_busy = 1; /* libdw's own calls are not the program's */
 	pt_fault_finding();
 	pt_run_busy = was;
-	pt_run_mem_log(mem);
-	for (size_t i = 0; i < fl->n; i++) {
-		const struct pt_seg_slot *s = &pt_seg.slots[fl->v[i].slot];
-		pt_fault_log("L\t%s\thandle\t%s\tdescriptor\t%s\t1\t0", module_name(s->module),
-			     pt_tag_str(s->tag, tag), slot_where(fl->v[i].slot, where, sizeof(where)));
+	pt_run_mem_log(r->mem);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct pt_run_group *g = &r->g[i];
+		const struct pt_seg_slot *s = &pt_seg.slots[g->slot];
+		if (g->runtime || g->suppressed)
+			continue;
+		if (g->kind == PT_RUN_FD)
+			pt_fault_log("L\t%s\thandle\t%s\tdescriptor\t%s\t1\t0", pt_run_module_name(s->module),
+				     pt_tag_str(s->tag, tag), slot_where(g->slot, where, sizeof(where)));
 	}
+}
+
+static void frame_text(FILE *f, const struct pt_frame *fr)
+{
+	if (fr->file && fr->line)
+		fprintf(f, "%s:%u in %s", fr->file, fr->line, fr->func);
+	else
+		fprintf(f, "%s (%s+%#lx)", fr->func, fr->module, (unsigned long)fr->offset);
+}
+
+static void text_fd(FILE *f, const struct pt_run_group *g, int first)
+{
+	const struct pt_seg_slot *s = &pt_seg.slots[g->slot];
+	char link[64], target[512], tag[5];
+	ssize_t n;
+
+	if (first)
+		fprintf(f, "  descriptors open:\n");
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", g->fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	target[n > 0 ? n : 0] = 0;
+	fprintf(f, "    fd %d [%s] %s opened by %s at ", g->fd, pt_tag_str(s->tag, tag), target,
+		pt_run_module_name(s->module));
+	site_text(f, g->slot);
+	fputc('\n', f);
+}
+
+static void text_badfree(FILE *f, const struct pt_run_group *g, int first)
+{
+	struct pt_frame fr;
+
+	if (first)
+		fprintf(f, "  frees of pointers that were not live blocks (freed twice, or not from malloc):\n");
+	pt_sym_lookup(g->pc, 1, &fr);
+	fprintf(f, "    %llu at ", (unsigned long long)g->count);
+	frame_text(f, &fr);
+	fprintf(f, " (first %#lx", (unsigned long)g->first);
+	if (g->slot) {
+		if (g->size)
+			fprintf(f, ", freed twice: a block of %llu bytes allocated at ",
+				(unsigned long long)g->size);
+		else
+			fprintf(f, ", freed twice: a block allocated at ");
+		site_text(f, g->slot);
+	}
+	fprintf(f, ")\n");
+}
+
+/* The process or module, as the verdict names it. */
+static void who(FILE *f, const struct pt_run_findings *r)
+{
+	fprintf(f, "pooltag: %s (pid %d", pt_run_module_name(r->module == UINT32_MAX ? 0 : r->module),
+		(int)getpid());
+	if (base.child_of)
+		fprintf(f, ", child of %d", base.child_of);
+	fprintf(f, ") %s", r->event);
+}
+
+/* The figures of the verdict: what was lost (or, without a scan, held),
+ * and what is still reachable. */
+static void figures(FILE *f, const struct pt_run_findings *r)
+{
+	fprintf(f, "%s %llu blocks (%llu bytes) in %d groups, %d descriptors open, %d bad frees, "
+		   "%llu misuse reports",
+		r->scanned ? "lost" : "held", (unsigned long long)r->blocks,
+		(unsigned long long)r->bytes, r->nsites, r->nfds, r->nbad,
+		(unsigned long long)r->nmisuse);
+	if (r->reach_blocks)
+		fprintf(f, "; still reachable: %llu blocks, %llu bytes", (unsigned long long)r->reach_blocks,
+			(unsigned long long)r->reach_bytes);
+}
+
+static void text(FILE *f, const struct pt_run_findings *r)
+{
+	int first_fd = 1, first_bad = 1;
+
+	if (r->findings || (pt_run_cfg.all && r->rt_blocks) || pt_run_cfg.reachable ||
+	    pt_run_cfg.scan_stats) {
+		pt_run_mem_print(f, r->mem);
+		for (size_t i = 0; i < r->n; i++) {
+			const struct pt_run_group *g = &r->g[i];
+			if (g->suppressed || g->kind == PT_RUN_BLOCKS)
+				continue;
+			if (g->kind == PT_RUN_FD)
+				text_fd(f, g, first_fd), first_fd = 0;
+			else
+				text_badfree(f, g, first_bad), first_bad = 0;
+		}
+		if (r->nmisuse)
+			fprintf(f, "  %llu misuse report%s above (the special pool's, bad frees)\n",
+				(unsigned long long)r->nmisuse, r->nmisuse == 1 ? "" : "s");
+		if (r->rt_blocks && !pt_run_cfg.all && r->findings)
+			fprintf(f, "  the C runtime %s %llu blocks, %llu bytes more (no finding; --all lists them)\n",
+				r->scanned ? "lost" : "holds", (unsigned long long)r->rt_blocks,
+				(unsigned long long)r->rt_bytes);
+		if (r->suppressed)
+			fprintf(f, "  %d finding groups suppressed\n", r->suppressed);
+		if (pt_run_cfg.gen_supp && r->findings) {
+			fprintf(f, "  suppression entries for these findings:\n");
+			pt_run_suppress_entries(f, r);
+		}
+	}
+	if (r->findings) {
+		who(f, r);
+		fprintf(f, ": %d finding%s: ", r->findings, r->findings == 1 ? "" : "s");
+		figures(f, r);
+		fputc('\n', f);
+		return;
+	}
+	if (pt_run_cfg.quiet)
+		return;
+	who(f, r);
+	fprintf(f, ": clean, nothing %s", r->scanned ? "lost" : "held");
+	if (r->reach_blocks)
+		fprintf(f, "; still reachable: %llu blocks, %llu bytes", (unsigned long long)r->reach_blocks,
+			(unsigned long long)r->reach_bytes);
+	if (r->rt_blocks)
+		fprintf(f, " (the C runtime %s %llu blocks, %llu bytes%s", r->scanned ? "lost" : "holds",
+			(unsigned long long)r->rt_blocks, (unsigned long long)r->rt_bytes,
+			r->suppressed ? "; " : ")");
+	if (r->suppressed)
+		fprintf(f, "%s%d suppressed)", r->rt_blocks ? "" : " (", r->suppressed);
+	fputc('\n', f);
+}
+
+/* An exec: the image ends, nothing it holds is a finding. */
+static int report_exec(const char *event)
+{
+	char line[4600], child_of[32] = "";
+	int n;
+
+	if (pt_run_cfg.quiet)
+		return 0;
+	if (base.child_of)
+		snprintf(child_of, sizeof(child_of), ", child of %d", base.child_of);
+	n = snprintf(line, sizeof(line), "pooltag: %s (pid %d%s) %s: %s\n", pt_run_module_name(0),
+		     (int)getpid(), child_of, event,
+		     pt_run_cfg.follow_exec ? "followed"
+					    : "not followed (pooltag run -f follows it)");
+	if (n > 0)
+		pt_run_write(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	return 0;
 }
 
 int pt_run_report(uint32_t module, const char *event)
 {
-	struct fds fl = {.module = module};
-	struct pt_run_mem *mem;
+	struct pt_run_findings r = {.event = event};
 	size_t textlen = 0;
-	uint64_t blocks, bytes, rt_blocks, rt_bytes, foreign;
-	uintptr_t foreign_at = 0;
-	uint64_t misuse;
-	int findings = 0, ngroups;
-	char *text = NULL;
+	char *buf = NULL;
 	FILE *f;
 
+	if (module == UINT32_MAX && strncmp(event, "exec ", 5) == 0)
+		return report_exec(event);
 	pt_run_lock();
-	/* Memory: lost or reachable, grouped by call path (group.c). */
-	mem = pt_run_mem_collect(module);
-	pt_run_mem_totals(mem, &blocks, &bytes, &ngroups, &rt_blocks, &rt_bytes);
-	pt_run_fds_each(add_fd, &fl);
-	foreign = module == UINT32_MAX ? pt_run_foreign_frees(&foreign_at) : 0;
-	/* Misuse and special-pool reports were printed when found; at exit
-	 * each counts as a finding too (the verdict, --error-exitcode). */
-	misuse = module == UINT32_MAX ? pt_misuse_count() : 0;
-	findings = ngroups + (int)fl.n + (foreign ? 1 : 0) + (int)misuse;
-
-	f = open_memstream(&text, &textlen);
-	if (!f) {
-		pt_run_unlock();
-		pt_run_mem_free(mem);
-		free(fl.v);
-		return findings;
-	}
-	const char *who = module == UINT32_MAX ? module_name(0) : module_name(module);
-	if (findings == 0 && !pt_run_cfg.quiet) {
-		uint64_t rb, rn;
-		fprintf(f, "pooltag: %s (pid %d) %s: clean, nothing %s", who, (int)getpid(), event,
-			pt_run_mem_scanned(mem) ? "lost" : "held");
-		if (pt_run_mem_reachable(mem, &rn, &rb))
-			fprintf(f, "; still reachable: %llu blocks, %llu bytes", (unsigned long long)rn,
-				(unsigned long long)rb);
-		if (rt_blocks)
-			fprintf(f, " (the C runtime lost %llu blocks, %llu bytes)",
-				(unsigned long long)rt_blocks, (unsigned long long)rt_bytes);
-		fputc('\n', f);
-	}
-	if (findings && pt_run_mem_scanned(mem))
-		fprintf(f, "pooltag: %s (pid %d) %s: lost %llu blocks (%llu bytes) in %d groups, %zu descriptors open, %llu misuse reports\n",
-			who, (int)getpid(), event, (unsigned long long)blocks,
-			(unsigned long long)bytes, ngroups, fl.n, (unsigned long long)misuse);
-	else if (findings)
-		fprintf(f, "pooltag: %s (pid %d) %s holding: %llu blocks (%llu bytes) at %d sites, %zu descriptors\n",
-			who, (int)getpid(), event, (unsigned long long)blocks,
-			(unsigned long long)bytes, ngroups, fl.n);
-	if (findings || (pt_run_cfg.all && rt_blocks) || pt_run_cfg.reachable || pt_run_cfg.scan_stats) {
-		pt_run_mem_print(f, mem);
-		if (fl.n)
-			fprintf(f, "  descriptors open:\n");
-		for (size_t i = 0; i < fl.n; i++) {
-			const struct pt_seg_slot *s = &pt_seg.slots[fl.v[i].slot];
-			char link[64], target[512], tag[5];
-			ssize_t n;
-			snprintf(link, sizeof(link), "/proc/self/fd/%d", fl.v[i].fd);
-			n = readlink(link, target, sizeof(target) - 1);
-			target[n > 0 ? n : 0] = 0;
-			fprintf(f, "    fd %d [%s] %s opened by %s at ", fl.v[i].fd,
-				pt_tag_str(s->tag, tag), target, module_name(s->module));
-			site_text(f, fl.v[i].slot);
-			fputc('\n', f);
-		}
-		if (foreign)
-			fprintf(f, "  %llu frees of pointers malloc did not return, or freed twice (first %#lx)\n",
-				(unsigned long long)foreign, (unsigned long)foreign_at);
-		if (misuse)
-			fprintf(f, "  %llu misuse report%s above (the special pool's, bad frees)\n",
-				(unsigned long long)misuse, misuse == 1 ? "" : "s");
-		if (rt_blocks && !pt_run_cfg.all && findings)
-			fprintf(f, "  the C runtime %s %llu blocks, %llu bytes more (no finding; --all lists them)\n",
-				pt_run_mem_scanned(mem) ? "lost" : "holds", (unsigned long long)rt_blocks, (unsigned long long)rt_bytes);
-	}
-	fclose(f);
+	pt_run_collect(module, &r);
 	pt_run_unlock();
-	/* Unlocked: symbolising the failure's stack allocates, and a new site
-	 * takes the lock. */
-	if (findings && pt_fault_logging())
-		log_findings(mem, &fl);
-	if (text && textlen)
-		write_out(text, textlen);
-	free(text);
-	pt_run_mem_free(mem);
-	free(fl.v);
+	/* Unlocked from here: symbolising allocates, and a new site takes the
+	 * lock. */
+	pt_run_suppress(&r);
+	tally(&r);
+	f = open_memstream(&buf, &textlen);
+	if (f) {
+		text(f, &r);
+		fclose(f);
+	}
+	if (r.findings && pt_fault_logging())
+		log_findings(&r);
+	if (buf && textlen)
+		pt_run_write(buf, textlen);
+	free(buf);
+	if (pt_run_cfg.json[0])
+		pt_run_json(&r);
+	pt_run_findings_free(&r);
 	if (module != UINT32_MAX)
-		unload_findings += findings;
-	return findings;
+		unload_findings += r.findings;
+	return r.findings;
 }
 
-void pt_run_report_status(int findings)
+void pt_run_report_status(int findings, int exec)
 {
-	char line[64];
-	int fd, n;
-
-	if (!pt_run_cfg.status[0])
-		return;
-	fd = open(pt_run_cfg.status, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = snprintf(line, sizeof(line), "findings %d pid %d\n", findings + unload_findings,
-		     (int)getpid());
-	(void)!write(fd, line, (size_t)n);
-	close(fd);
+	pt_run_status("%s %d findings %d\n", exec ? "exec" : "end", (int)getpid(),
+		      findings + unload_findings);
 }

@@ -68,7 +68,8 @@
 struct pt_trec {
 	struct pt_trec *next, *prev;
 	uint32_t slot, stack;
-	uint64_t pad; /* 32 bytes: keeps the user pointer 16-byte aligned */
+	uint32_t gen; /* pt_track_gen when made: a fork child's own blocks have its gen */
+	uint32_t pad; /* 32 bytes: keeps the user pointer 16-byte aligned */
 };
 
 static inline uint32_t pt_hdr_meta(uint32_t slot, unsigned pool, unsigned mark)

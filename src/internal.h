@@ -65,6 +65,11 @@ extern int pt_seg_pending; /* a fork child that has not exported yet */
 void pt_seg_export_child(void);
 void pt_seg_keep_private(void); /* a fork child that never exports */
 void pt_seg_remove(void); /* unlink the segment's name now (a verifier stop) */
+void pt_seg_exec_prepare(void); /* an exec is coming: unlink the segment's name */
+void pt_seg_exec_failed(void);  /* it failed: export a new file at the next count */
+/* fdplace.c: pooltag's own descriptors above the program's range. */
+int pt_fd_base(void);     /* the lowest number they take */
+int pt_fd_high(int fd);   /* fd moved up (close-on-exec, the original closed); fd if no room */
 void pt_seg_lock(void);
 void pt_seg_unlock(void);
 static inline struct pt__ctr *pt_seg_shard(uint32_t shard)
@@ -157,6 +162,8 @@ extern __thread int pt_track_cs_pending __attribute__((tls_model("initial-exec")
 extern void (*pt_track_cs_park)(void);
 void pt_track_fork_prepare(void);
 void pt_track_fork_release(void);
+void pt_track_fork_child(void); /* releases, and starts the child's generation */
+extern uint32_t pt_track_gen;   /* this process's: 0, a fork child's parent's + 1 */
 
 /* ---- special.c: the verifier's special pool ---- */
 extern int pt_special_on; /* a selection is configured: the special layer is installed */

@@ -63,7 +63,7 @@ static void atfork_child(void)
 	pt_seg_fork_child();
 	pt_block_fork_release();
 	pt_special_fork_release();
-	pt_track_fork_release();
+	pt_track_fork_child();
 	pt_np_child();
 	pt_stack_unlock();
 	pt_sym_atfork_child();

@@ -470,6 +470,33 @@ void pt_seg_export_child(void)
 	pt_seg_unlock();
 }
 
+/* exec runs no exit handler: the name goes before, or it would stay
+ * behind the new program.  The mapping (and with it the file and its
+ * liveness lock) stays until exec succeeds (the kernel drops it) or fails
+ * (pt_seg_exec_failed). */
+void pt_seg_exec_prepare(void)
+{
+	pt_seg_lock();
+	pt_seg_remove();
+	pt_seg_unlock();
+}
+
+/* The exec failed: the process goes on with an unnamed file.  Its next
+ * count exports a new one, as a fork child's first count does (the
+ * mapping's contents are copied into it, and the new file is mapped over
+ * the old one, which goes with that mapping). */
+void pt_seg_exec_failed(void)
+{
+	pt_seg_lock();
+	if (seg.exported && seg.path[0]) {
+		seg.exported = 0;
+		seg.path[0] = 0;
+		pt__tls_ctr = NULL;
+		__atomic_store_n(&pt_seg_pending, 1, __ATOMIC_RELEASE);
+	}
+	pt_seg_unlock();
+}
+
 /* A fork child that will not live long enough to be read (a fault
  * injection run) keeps its counters private: no file to remove later. */
 void pt_seg_keep_private(void)

@@ -97,6 +97,19 @@ void pt_track_fork_release(void)
 		unlock(&stripes[i]);
 }
 
+/* Which process made a record: the child of a fork starts a generation of
+ * its own, so a record's gen tells the blocks it inherited (gen below its
+ * own) from those it allocated.  Counting generations rather than marking
+ * the inherited records at fork writes no inherited page: the child's copy
+ * of a large heap stays shared with the parent's. */
+uint32_t pt_track_gen;
+
+void pt_track_fork_child(void)
+{
+	pt_track_fork_release();
+	__atomic_store_n(&pt_track_gen, pt_track_gen + 1, __ATOMIC_RELAXED);
+}
+
 static struct stripe *stripe_of(const struct pt_trec *r)
 {
 	return &stripes[((uintptr_t)r >> 6) % NSTRIPES];
@@ -108,6 +121,7 @@ void pt_track_block_add(struct pt_trec *r, uint32_t slot)
 
 	r->slot = slot;
 	r->stack = pt_track_stack();
+	r->gen = __atomic_load_n(&pt_track_gen, __ATOMIC_RELAXED);
 	lock(s);
 	r->next = s->head.next;
 	r->prev = &s->head;

@@ -51,7 +51,7 @@ reach_mode() {
 	line=$(src_line tests/uprogs/reach.c "$2")
 	runp --show-reachable -e 7 -- "$UP/reach" "$1"
 	[ "$status" -eq 7 ] || fail "status $status: $stderr"
-	has_line "^pooltag: reach \(pid [0-9]+\) exit: lost 1 blocks \(77 bytes\) in 1 groups"
+	has_line "^pooltag: reach \(pid [0-9]+\) exit: [0-9]+ findings?: lost 1 blocks \(77 bytes\) in 1 groups"
 	has_line "^    1 block, 77 bytes lost \[Reac\] at reach.c:$L_LEAK in leak_one$"
 	has_line "^    1 block, [0-9]+ bytes reachable \[Reac\] at reach.c:$line in [a-z_]+$"
 }
@@ -81,7 +81,7 @@ reach_mode() {
 	for i in 1 2 3 4 5; do
 		runp -- "$UP/reach" busy
 		[ "$status" -eq 0 ] || fail "status $status: $stderr"
-		has_line "^pooltag: reach \(pid [0-9]+\) exit: lost 1 blocks \(77 bytes\) in 1 groups"
+		has_line "^pooltag: reach \(pid [0-9]+\) exit: [0-9]+ findings?: lost 1 blocks \(77 bytes\) in 1 groups"
 	done
 }
 
@@ -90,7 +90,7 @@ reach_mode() {
 	line=$(src_line tests/uprogs/reach.c '/* TREE line */')
 	runp -- "$UP/reach" tree
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
-	has_line "^pooltag: reach \(pid [0-9]+\) exit: lost 14 blocks \(909 bytes\) in 2 groups, 0 descriptors open, 0 misuse reports$"
+	has_line "^pooltag: reach \(pid [0-9]+\) exit: [0-9]+ findings?: lost 14 blocks \(909 bytes\) in 2 groups, 0 descriptors open, 0 bad frees, 0 misuse reports(; still reachable: [0-9]+ blocks, [0-9]+ bytes)?$"
 	has_line "^    1 block, 64 bytes lost, and 12 blocks, 768 bytes indirectly \[Reac\] at reach.c:$line in tree$"
 }
 
@@ -111,7 +111,9 @@ reach_mode() {
 @test "reach: a clean verdict names what is still reachable on its line" {
 	runp -e 7 -- "$UP/leaky" clean
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
-	[ "${#stderr_lines[@]}" -eq 1 ] || fail "$stderr"
+	# The line saying the program's pid, then the verdict.
+	[ "${#stderr_lines[@]}" -eq 2 ] || fail "$stderr"
+	[[ ${stderr_lines[0]} =~ ^pooltag:\ run:\ leaky\ pid\ [0-9]+ ]] || fail "$stderr"
 	has_line "^pooltag: leaky \(pid [0-9]+\) exit: clean, nothing lost; still reachable: 1 blocks, [0-9]+ bytes$"
 }
 

@@ -38,6 +38,13 @@ has_line() {
 	fail "no line of stderr matches '$1':"$'\n'"$stderr"
 }
 
+# last_line REGEX: the last line of stderr matches (a verdict ends every run).
+last_line() {
+	local n=${#stderr_lines[@]}
+	[ "$n" -gt 0 ] && [[ ${stderr_lines[n - 1]} =~ $1 ]] ||
+		fail "the last line of stderr does not match '$1':"$'\n'"$stderr"
+}
+
 leaky_lines() {
 	L_MALLOC=$(src_line tests/uprogs/leaky.c '/* LEAK malloc */')
 	L_CALLOC=$(src_line tests/uprogs/leaky.c '/* LEAK calloc */')
@@ -56,7 +63,7 @@ leaky_lines() {
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
 	[[ ${lines[0]} == "pid "* ]]
 	# Lost: main's frame is dead once main returned.
-	has_line "^pooltag: leaky \(pid [0-9]+\) exit: lost 4 blocks \(1407 bytes\) in 4 groups, 5 descriptors open, 0 misuse reports$"
+	has_line "^pooltag: leaky \(pid [0-9]+\) exit: [0-9]+ findings?: lost 4 blocks \(1407 bytes\) in 4 groups, 5 descriptors open, 0 bad frees, 0 misuse reports(; still reachable: [0-9]+ blocks, [0-9]+ bytes)?$"
 	has_line "^    1 block, 1000 bytes lost \[Leak\] at leaky.c:$L_MALLOC in main$"
 	has_line "^    1 block, 100 bytes lost \[Leak\] at leaky.c:$L_CALLOC in main$"
 	# strdup is a wrapper: its caller is charged, not libc.
@@ -92,8 +99,10 @@ leaky_lines() {
 	[ "$status" -eq 9 ] || fail "status $status"
 	runp --error-exitcode 9 -- "$UP/leaky" clean
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	[[ ${stderr_lines[0]} =~ ^pooltag:\ run:\ leaky\ pid\ [0-9]+\ \(\'pooltag\ used\ [0-9]+\'\ follows\ it\)$ ]] ||
+		fail "no pid line first: $stderr"
 	has_line "^pooltag: leaky \(pid [0-9]+\) exit: clean, nothing lost; still reachable: [0-9]+ blocks, [0-9]+ bytes$"
-	[ "${#stderr_lines[@]}" -eq 1 ] || fail "more than one line: $stderr"
+	[ "${#stderr_lines[@]}" -eq 2 ] || fail "more than the pid line and the verdict: $stderr"
 	runp --quiet --error-exitcode 9 -- "$UP/leaky" clean
 	[ "$status" -eq 0 ] && [ -z "$stderr" ] || fail "status $status, stderr: $stderr"
 	runp -- sh -c 'exit 7'
@@ -103,7 +112,7 @@ leaky_lines() {
 @test "run: --output appends the report to a file" {
 	runp -o "$PT_TMP/report" -- "$UP/leaky"
 	[ "$status" -eq 0 ] && [ -z "$stderr" ] || fail "status $status, stderr: $stderr"
-	grep -q "^pooltag: leaky (pid [0-9]*) exit: lost 4 blocks" "$PT_TMP/report"
+	grep -Eq "^pooltag: leaky \(pid [0-9]*\) exit: [0-9]+ findings: lost 4 blocks" "$PT_TMP/report"
 }
 
 @test "run: pooltag used, used --sites and refs read a running program by module and line" {
@@ -148,7 +157,7 @@ leaky_lines() {
 	runp -e 5 -- "$UP/dlhost" "$UP/libuplug.so" 10 leak
 	[ "$status" -eq 5 ] || fail "status $status: $stderr"
 	[ "$output" = closed ]
-	has_line "^pooltag: libuplug.so \(pid [0-9]+\) unloaded holding: 10 blocks \(640 bytes\) at 1 sites, 1 descriptors$"
+	has_line "^pooltag: libuplug.so \(pid [0-9]+\) unloaded: 2 findings: held 10 blocks \(640 bytes\) in 1 groups, 1 descriptors open, 0 bad frees, 0 misuse reports$"
 	has_line "^    10 blocks, 640 bytes held \[uplu\] by libuplug.so \(unloaded\) at libuplug.c:$la in plug_work$"
 	has_line "^    fd [0-9]+ \[File\] /dev/null opened by libuplug.so at libuplug.c:$lo in plug_work$"
 	# At exit the blocks are lost; their stack keeps the unloaded object's names.
@@ -167,7 +176,7 @@ leaky_lines() {
 	[ "$status" -eq 0 ] || fail "$stderr"
 	[ "$output" = "$bare" ] || fail "'$output' != '$bare'"
 	has_line "^    100 blocks, 4800 bytes lost \[Uthr\] at uthreads.c:$keep in run$"
-	has_line "exit: lost 100 blocks \(4800 bytes\) in 1 groups, 0 descriptors open, 0 misuse reports$"
+	has_line "exit: [0-9]+ findings?: lost 100 blocks \(4800 bytes\) in 1 groups, 0 descriptors open, 0 bad frees, 0 misuse reports(; still reachable: [0-9]+ blocks, [0-9]+ bytes)?$"
 }
 
 @test "run: fork and exec: the executed program is interposed only with --follow-exec" {
@@ -178,7 +187,7 @@ leaky_lines() {
 	has_line "^pooltag: forkexec \(pid [0-9]+\) exit: clean, nothing lost"
 	runp --follow-exec -- "$UP/forkexec" "$UP/leaky"
 	[ "$status" -eq 0 ] || fail "$stderr"
-	has_line "^pooltag: leaky \(pid [0-9]+\) exit: lost 4 blocks \(1407 bytes\)"
+	has_line "^pooltag: leaky \(pid [0-9]+\) exit: [0-9]+ findings: lost 4 blocks \(1407 bytes\)"
 	has_line "^pooltag: forkexec \(pid [0-9]+\) exit: clean, nothing lost"
 }
 
@@ -229,7 +238,7 @@ PY
 	runp -- /usr/bin/python3 "$PT_TMP/s.py"
 	[ "$status" -eq 0 ] || fail "$stderr"
 	[ "$output" = "$bare" ] || fail "'$output' != '$bare'"
-	has_line "^pooltag: python3 \(pid [0-9]+\) exit"
+	last_line "^pooltag: python3 \(pid [0-9]+\) exit: (clean|[0-9]+ findings?)"
 }
 
 @test "run: sqlite3 answers queries with the same output" {
@@ -247,7 +256,7 @@ SQL
 	run --separate-stderr timeout 300 "$PT" run -- sqlite3 "$PT_TMP/run.db" <"$PT_TMP/q.sql"
 	[ "$status" -eq 0 ] || fail "$stderr"
 	[ "$output" = "$bare" ] || fail "'$output' != '$bare'"
-	has_line "^pooltag: sqlite3 \(pid [0-9]+\) exit"
+	last_line "^pooltag: sqlite3 \(pid [0-9]+\) exit: (clean|[0-9]+ findings?)"
 }
 
 @test "run: git log and status in a repository give the same output" {
@@ -265,7 +274,7 @@ SQL
 		runp -- git -C "$repo" $args
 		[ "$status" -eq 0 ] || fail "git $args: $stderr"
 		[ "$output" = "$bare" ] || fail "git $args: '$output' != '$bare'"
-		has_line "^pooltag: git \(pid [0-9]+\) exit"
+		last_line "^pooltag: git \(pid [0-9]+\) exit: (clean|[0-9]+ findings?)"
 	done
 }
 
@@ -302,7 +311,7 @@ SQL
 	runp --track none -- "$UP/leaky"
 	[ "$status" -eq 0 ] || fail "$stderr"
 	has_line "^  memory held:$"
-	has_line "^pooltag: leaky \(pid [0-9]+\) exit holding: 5 blocks \(1879 bytes\) at 5 sites, 5 descriptors$"
+	has_line "^pooltag: leaky \(pid [0-9]+\) exit: 10 findings: held 5 blocks \(1879 bytes\) in 5 groups, 5 descriptors open, 0 bad frees, 0 misuse reports$"
 	has_line "^    1 block, 1000 bytes held \[Leak\] at leaky.c:$L_MALLOC in main$"
 }
 
@@ -312,7 +321,11 @@ SQL
 	second=$(src_line tests/uprogs/errpath.c '/* SECOND */')
 	ptrun faults -c fail.module=errpath -- "$PT" run -q -- "$UP/errpath"
 	[ "$status" -eq 1 ] || fail "status $status: $output $stderr"
-	[[ ${lines[0]} == *": 2 acquisitions, 3 runs in "*", 1 finding" ]] || fail "$output"
+	[[ ${lines[0]} == "pooltag faults: $UP/errpath: 2 acquisitions, 3 runs in "*", 1 finding" ]] || fail "$output"
+	# Without pooltag run: an unmodified program is interposed by itself.
+	ptrun faults -c fail.module=errpath -- "$UP/errpath"
+	[ "$status" -eq 1 ] || fail "status $status: $output $stderr"
+	[[ ${lines[0]} == "pooltag faults: $UP/errpath: 2 acquisitions, 3 runs in "*", 1 finding" ]] || fail "$output"
 	[[ $output == *"failing the allocation of 'Errp' at errpath.c:$second in label:"* ]] || fail "$output"
 	[[ $output == *"errpath holds 1 block of 'Errp' (64 bytes) allocated at errpath.c:$first in label"* ]] ||
 		fail "$output"
@@ -349,15 +362,15 @@ SQL
 	runp -- "$UP/dblfree" large
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
 	[ "$output" = "done" ] || fail "$output"
-	has_line "^  1 frees of pointers malloc did not return, or freed twice"
+	has_line "^    1 at dblfree.c:[0-9]+ in main \\(first 0x[0-9a-f]+, freed twice: a block (of [0-9]+ bytes )?allocated at .*dblfree.c:[0-9]+ in main\\)$"
 	runp -- "$UP/dblfree" merged
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
 	[ "$output" = "done" ] || fail "$output"
-	has_line "^  1 frees of pointers malloc did not return, or freed twice"
+	has_line "^    1 at dblfree.c:[0-9]+ in main \\(first 0x[0-9a-f]+, freed twice: a block (of [0-9]+ bytes )?allocated at .*dblfree.c:[0-9]+ in main\\)$"
 	# A special block evicted from a quarantine of one is unmapped too.
 	run --separate-stderr env POOLTAG=special=Dblf,special.quarantine=1:1G,verify=continue \
 		timeout -k 5 300 "$PT" run -- "$UP/dblfree" special
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
 	[ "$output" = "done" ] || fail "$output"
-	has_line "^  1 frees of pointers malloc did not return, or freed twice"
+	has_line "^    1 at dblfree.c:[0-9]+ in main \\(first 0x[0-9a-f]+, freed twice: a block (of [0-9]+ bytes )?allocated at .*dblfree.c:[0-9]+ in main\\)$"
 }
