@@ -299,15 +299,27 @@ static int not_own(const struct pt_frame *f)
 	return fn && pt_tagmap_match(&pt_run_cfg.map, PT_TAGMAP_SKIP, fn) != 0;
 }
 
+/* The modules a report showed frames of by offset alone (no symbol, no
+ * line): named once under the report, with where names would come from. */
+static struct {
+	const char *module[8]; /* interned names (symbol.c): compared by pointer */
+	unsigned n;
+} bare;
+
 static void frame_text(FILE *f, const struct pt_frame *fr)
 {
 	if (fr->file && fr->line)
 		fprintf(f, "%s:%u in %s", fr->file, fr->line, fr->func);
 	else if (strcmp(fr->func, "?") != 0)
 		fprintf(f, "%s (%s+0x%jx)", fr->func, fr->module, (uintmax_t)fr->offset);
-	else if (strcmp(fr->module, "?") != 0)
+	else if (strcmp(fr->module, "?") != 0) {
+		unsigned i = 0;
 		fprintf(f, "%s+0x%jx", fr->module, (uintmax_t)fr->offset);
-	else
+		while (i < bare.n && bare.module[i] != fr->module)
+			i++;
+		if (i == bare.n && bare.n < sizeof(bare.module) / sizeof(bare.module[0]))
+			bare.module[bare.n++] = fr->module;
+	} else
 		fprintf(f, "%#jx", (uintmax_t)fr->pc);
 }
 
@@ -695,7 +707,7 @@ static void group_line(FILE *f, const struct grp *g, int scanned)
 	group_text(f, g, g->stack != 0);
 }
 
-void pt_run_mem_print(FILE *f, const struct pt_run_mem *m)
+static void print_groups(FILE *f, const struct pt_run_mem *m)
 {
 	size_t shown = 0, rest = 0;
 	uint64_t reach_groups = 0;
@@ -743,6 +755,17 @@ void pt_run_mem_print(FILE *f, const struct pt_run_mem *m)
 	for (size_t i = 0; i < m->ng; i++)
 		if (m->g[i].kind == PT_REACH_REACHABLE && !m->g[i].suppressed)
 			group_line(f, &m->g[i], m->scanned);
+}
+
+void pt_run_mem_print(FILE *f, const struct pt_run_mem *m)
+{
+	bare.n = 0;
+	print_groups(f, m);
+	for (unsigned i = 0; i < bare.n; i++)
+		fprintf(f, "  %s+0x...: %s has no symbol table nor debug information here (stripped): "
+			   "install its debug symbols (e.g. the distribution's -dbgsym or -debuginfo "
+			   "package) or set DEBUGINFOD_URLS for names and lines\n",
+			bare.module[i], bare.module[i]);
 }
 
 /* "file:line in func" of a slot, for the driver of pooltag faults. */
