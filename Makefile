@@ -73,21 +73,27 @@ SEED     := $(O)/examples/seed/host $(O)/examples/seed/libsey.so $(O)/examples/s
 
 all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/libpooltag.so.0 $(O)/pooltag $(O)/libpooltag-preload.so $(EXAMPLES) $(SEED)
 
-$(O)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h) Makefile
+# Each object depends on the headers it includes: the compiler writes them
+# to a .d file beside it (-MMD), and -MP keeps a deleted header from
+# breaking the build.
+DEP_FLAGS := -MMD -MP
+$(O)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
 # The interposer of pooltag run: only its hooks are exported (the library
 # inside it is hidden), so the program sees malloc, open, dlclose... and
 # nothing else.
-$(O)/preload/%.o: preload/%.c $(wildcard include/*.h src/*.h preload/*.h) Makefile
+$(O)/preload/%.o: preload/%.c Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(ALL_CFLAGS) -fvisibility=hidden -fno-plt -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEP_FLAGS) -fvisibility=hidden -fno-plt -c -o $@ $<
 $(O)/libpooltag-preload.so: $(PRELOAD_OBJ) $(O)/libpooltag.a
 	$(call say,LD,$@)
 	$(Q)$(CC) -shared -Wl,-soname,libpooltag-preload.so -o $@ $(PRELOAD_OBJ) $(O)/libpooltag.a \
 		-Wl,--exclude-libs,ALL $(LDLIBS)
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(PRELOAD_OBJ:.o=.d) $(O)/cli/main.d
 
 $(O)/libpooltag.a: $(LIB_OBJ)
 	$(call say,AR,$@)
