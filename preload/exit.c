@@ -17,8 +17,9 @@
  * own pid, what its own exit scan finds lost (its descriptor table starts
  * empty).  At exit(), reach.c's exit() records the caller's registers
  * first and calls libc's, whose exit handlers end in the destructor here:
- * one path, the registers recorded before the scan.  A raw exit system call, SIGKILL, or a crash inside the report
- * itself leaves no verdict: pooltag run then says how the process ended.
+ * one path, the registers recorded before the scan.  A raw exit system
+ * call, SIGKILL, or a crash inside the report itself leaves no verdict:
+ * pooltag run then says how the process ended.
  *
  * The report in a signal handler allocates (with pt_run_busy set, from
  * glibc directly): a crash inside glibc's malloc with its lock held, or a
@@ -46,8 +47,8 @@ static int ended; /* this process has written its verdict */
  * memory until it executes or leaves: it must change nothing of
  * pooltag's (descriptor table, verdict, segment), so the hooks that would
  * change them first compare getpid() with this (fork children update it;
- * vfork runs no fork handler).  vfork itself stays vfork: running it as fork, as valgrind
- * does, costs a copy of the counters per spawn. */
+ * vfork runs no fork handler).  vfork itself stays vfork: running it as
+ * fork, as valgrind does, costs a copy of the counters per spawn. */
 int pt_run_self;
 
 static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE,  SIGILL,  SIGABRT, SIGSYS,
