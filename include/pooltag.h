@@ -168,7 +168,7 @@ PT_API uint32_t pt_tag_of(const void *p);
  */
 #include <stdlib.h>
 
-/* The 16 bytes below every block; see src/internal.h for the full layout. */
+/* The 16 bytes below every block; see src/block.h for the full layout. */
 struct pt__hdr {
 	uint32_t tag;
 	uint32_t meta; /* slot (24 bits) | pool (2) | log2 of alignment (6) */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
-# The library's edge: libpooltag.so exports what include/pooltag.h declares
+# The library's edges: libpooltag.so exports what include/pooltag.h declares
 # with PT_API, and nothing else; each of those names is in pooltag(3).
-# tests/exports.sh makes the comparison; the last tests show it notices each
-# kind of difference, on copies of the header and the manual.
+# tests/exports.sh makes the comparison; the tests after the first show it
+# notices each kind of difference, on copies of the header and the manual.
+# The interposer reaches the library through src/runlib.h alone.
 
 load helpers
 
@@ -66,4 +67,15 @@ exports() {
 	exports "$PT_BUILD/libpooltag.so" "$PT_TMP/pooltag.h"
 	[ "$status" -eq 2 ] || fail "status $status: $output"
 	[[ "$output" == *"no PT_API declaration"* ]] || fail "$output"
+}
+
+@test "exports: the interposer includes no library header but runlib.h (and pooltag.h)" {
+	local f inc bad=
+	for f in "$PT_SRC"/preload/*.[ch]; do
+		while read -r inc; do
+			[ -e "$PT_SRC/preload/$inc" ] && continue
+			case $inc in pooltag.h | runlib.h) ;; *) bad="$bad ${f##*/}:$inc" ;; esac
+		done < <(sed -n 's/^#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
+	done
+	[ -z "$bad" ] || fail "library headers included by preload/:$bad"
 }
