@@ -18,8 +18,21 @@ VERSION := 0.1.0
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread \
-	-D_GNU_SOURCE -Iinclude -Isrc -Icli \
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread -D_GNU_SOURCE
+# Each part sees only the headers it may use: the library its own and the
+# public one (never the CLI's or the interposer's); the CLI and the
+# interposer the library's beside their own.  Tests, fuzz targets and
+# benchmarks reach inside the library and the CLI.  Programs and plugins
+# written against pooltag see the public header alone.
+LIB_INC     := -Iinclude -Isrc
+CLI_INC     := -Iinclude -Isrc -Icli
+PRELOAD_INC := -Iinclude -Isrc -Ipreload
+TEST_INC    := -Iinclude -Isrc -Icli
+USER_INC    := -Iinclude
+# The library exports its documented API alone: what include/pooltag.h
+# declares with PT_API (tests/exports.sh checks it).
+LIB_CFLAGS  := $(ALL_CFLAGS) $(LIB_INC) -fvisibility=hidden
+CLI_CFLAGS  := $(ALL_CFLAGS) $(CLI_INC) \
 	-DPT_TAGS_DEFAULT='"$(PREFIX)/share/pooltag/pooltag.txt"' \
 	-DPT_PRELOAD_DEFAULT='"$(PREFIX)/lib/pooltag/libpooltag-preload.so"'
 LDLIBS   := -pthread -ldw -ldl $(EXTRA_LDFLAGS)
@@ -77,17 +90,21 @@ all: $(O)/libpooltag.a $(O)/libpooltag.so $(O)/libpooltag.so.0 $(O)/pooltag $(O)
 # to a .d file beside it (-MMD), and -MP keeps a deleted header from
 # breaking the build.
 DEP_FLAGS := -MMD -MP
-$(O)/%.o: %.c Makefile
+$(O)/src/%.o: src/%.c Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(ALL_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
+	$(Q)$(CC) $(LIB_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
+$(O)/cli/%.o: cli/%.c Makefile
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CLI_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
 # The interposer of pooltag run: only its hooks are exported (the library
 # inside it is hidden), so the program sees malloc, open, dlclose... and
 # nothing else.
 $(O)/preload/%.o: preload/%.c Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(ALL_CFLAGS) $(DEP_FLAGS) -fvisibility=hidden -fno-plt -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(PRELOAD_INC) $(DEP_FLAGS) -fvisibility=hidden -fno-plt -c -o $@ $<
 $(O)/libpooltag-preload.so: $(PRELOAD_OBJ) $(O)/libpooltag.a
 	$(call say,LD,$@)
 	$(Q)$(CC) -shared -Wl,-soname,libpooltag-preload.so -o $@ $(PRELOAD_OBJ) $(O)/libpooltag.a \
@@ -115,38 +132,40 @@ $(O)/tests/%: tests/%.c tests/pt_test.h tests/pt_libtest.h $(wildcard tests/plug
 		$(O)/libptcli.a $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< $(O)/libptcli.a $(O)/libpooltag.a $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_INC) -rdynamic -o $@ $< $(O)/libptcli.a $(O)/libpooltag.a \
+		$(LDLIBS)
 # test_unwind walks call chains built with and without frame pointers.
 UW_CHAIN := $(O)/tests/unwind/chain_fp.o $(O)/tests/unwind/chain_nofp.o
 $(O)/tests/unwind/chain_fp.o: tests/unwind/chain.c tests/unwind/chain.h Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -O2 -fno-omit-frame-pointer -DUW_FP=1 -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(USER_INC) -O2 -fno-omit-frame-pointer -DUW_FP=1 -c -o $@ $<
 $(O)/tests/unwind/chain_nofp.o: tests/unwind/chain.c tests/unwind/chain.h Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -O2 -fomit-frame-pointer -DUW_FP=0 -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(USER_INC) -O2 -fomit-frame-pointer -DUW_FP=0 -c -o $@ $<
 $(O)/tests/test_unwind: tests/test_unwind.c tests/pt_test.h tests/unwind/chain.h $(UW_CHAIN) \
 		$(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unwind -o $@ $< $(UW_CHAIN) $(O)/libpooltag.a $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_INC) -Itests/unwind -o $@ $< $(UW_CHAIN) $(O)/libpooltag.a \
+		$(LDLIBS)
 # Programs the end-to-end tests run.
 $(O)/tests/progs/%: tests/progs/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(USER_INC) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
 # The host of tests/e2e/numbers.bats exports its providers to the plugin.
 $(O)/tests/progs/modhost: tests/progs/modhost.c tests/plugins/provider.h $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< -Wl,--whole-archive $(O)/libpooltag.a \
+	$(Q)$(CC) $(ALL_CFLAGS) $(USER_INC) -rdynamic -o $@ $< -Wl,--whole-archive $(O)/libpooltag.a \
 		-Wl,--no-whole-archive $(LDLIBS)
 # Plugins the tests dlopen.
 $(O)/tests/plugins/%.so: tests/plugins/%.c $(wildcard tests/plugins/*.h) include/pooltag.h
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -shared -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(USER_INC) -shared -o $@ $<
 # Programs that know nothing of pooltag, never built with sanitizers (an
 # interposed malloc and ASan's cannot be combined), and always by gcc: what
 # the exit scan finds lost depends on which pointers the compiler leaves in
@@ -168,40 +187,45 @@ $(O)/tests/uprogs/%.so: tests/uprogs/%.c
 $(O)/examples/%: examples/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(USER_INC) -o $@ $< $(O)/libpooltag.a $(LDLIBS)
 # The seed's scenario: a host program that exports its copy of the library
 # (-rdynamic) to the driver plugins it loads; the plugins do not link it.
 SEED_HDR := $(wildcard examples/seed/*.h) include/pooltag.h
 $(O)/examples/seed/host: examples/seed/host.c examples/seed/ps.c $(SEED_HDR) $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -rdynamic -o $@ examples/seed/host.c examples/seed/ps.c \
+	$(Q)$(CC) $(ALL_CFLAGS) $(USER_INC) -rdynamic -o $@ examples/seed/host.c examples/seed/ps.c \
 		$(O)/libpooltag.a $(LDLIBS)
 $(O)/examples/seed/libsey.so: examples/seed/sey.c examples/seed/procpath.c $(SEED_HDR)
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -shared -o $@ examples/seed/sey.c examples/seed/procpath.c
+	$(Q)$(CC) $(ALL_CFLAGS) $(USER_INC) -shared -o $@ examples/seed/sey.c examples/seed/procpath.c
 $(O)/examples/seed/libsey_fixed.so: examples/seed/sey.c examples/seed/procpath.c $(SEED_HDR)
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -DSEY_FIXED -shared -o $@ examples/seed/sey.c examples/seed/procpath.c
+	$(Q)$(CC) $(ALL_CFLAGS) $(USER_INC) -DSEY_FIXED -shared -o $@ examples/seed/sey.c \
+		examples/seed/procpath.c
 $(O)/bench/%: bench/%.c $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(O)/libpooltag.a $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_INC) -O2 -o $@ $< $(O)/libpooltag.a $(LDLIBS)
 
 # Fuzz targets: clang's libFuzzer with ASan+UBSan, always in build/fuzz.
 # The library and CLI sources are compiled once for all of them into one
 # archive (instrumented for coverage with fuzzer-no-link); each target links
 # only its own file against it.
 FUZZ_SAN    := address,undefined
-FUZZ_DEFS   := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -Isrc -Icli -DPT_TAGS_DEFAULT='""'
-FUZZ_CFLAGS := $(FUZZ_DEFS) -fsanitize=fuzzer,$(FUZZ_SAN)
+FUZZ_DEFS   := -std=gnu11 -g -O1 -D_GNU_SOURCE -DPT_TAGS_DEFAULT='""'
+FUZZ_CFLAGS := $(FUZZ_DEFS) $(TEST_INC) -fsanitize=fuzzer,$(FUZZ_SAN)
 FUZZ_OBJ    := $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_CLI_SRC) $(LIB_SRC))
-build/fuzz/obj/%.o: %.c $(wildcard cli/*.h src/*.h include/*.h) Makefile
+build/fuzz/obj/src/%.o: src/%.c $(wildcard src/*.h include/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CLANG) $(FUZZ_DEFS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -pthread -c -o $@ $<
+	$(Q)$(CLANG) $(FUZZ_DEFS) $(LIB_INC) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -pthread -c -o $@ $<
+build/fuzz/obj/cli/%.o: cli/%.c $(wildcard cli/*.h src/*.h include/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CLANG) $(FUZZ_DEFS) $(CLI_INC) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -pthread -c -o $@ $<
 build/fuzz/libptfuzz.a: $(FUZZ_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^

@@ -28,6 +28,11 @@
 extern "C" {
 #endif
 
+/* Marks what the shared library exports: every function and variable
+ * declared with it, and nothing else (the library is built with hidden
+ * visibility; tests/exports.sh checks the two sets are the same). */
+#define PT_API __attribute__((visibility("default")))
+
 /* ---------------------------------------------------------------------------
  * Tags
  *
@@ -50,10 +55,10 @@ extern "C" {
 /* The tag of a run-time string: its first four characters, space padded.
  * Returns 0 (never a valid tag) if s is NULL, empty, longer than four
  * characters or holds a character outside printable ASCII. */
-uint32_t pt_tag_make(const char *s);
+PT_API uint32_t pt_tag_make(const char *s);
 
 /* Writes the tag's four characters and a NUL to out; returns out. */
-char *pt_tag_str(uint32_t tag, char out[5]);
+PT_API char *pt_tag_str(uint32_t tag, char out[5]);
 
 /* Describes a tag for readers of the counters (`pooltag used` shows it in the
  * description column, ahead of any pooltag.txt entry).  description and
@@ -61,7 +66,7 @@ char *pt_tag_str(uint32_t tag, char out[5]);
  * same tag replaces the earlier one.  Returns -1 with EINVAL for a bad tag,
  * ENOSPC when the segment's description table or string area is full or a
  * string is longer than 4095 bytes. */
-int pt_tag_describe(const char *tag, const char *description, const char *binary);
+PT_API int pt_tag_describe(const char *tag, const char *description, const char *binary);
 
 /* ---------------------------------------------------------------------------
  * Pools
@@ -109,41 +114,42 @@ struct pt_site {
 /* size bytes of uninitialised memory from pool, charged to (site, tag, pool).
  * NULL with ENOMEM when out of memory or size is absurd; EINVAL for a bad
  * pool or tag. */
-void *pt_alloc_at(struct pt_site *site, enum pt_pool pool, size_t size, uint32_t tag);
+PT_API void *pt_alloc_at(struct pt_site *site, enum pt_pool pool, size_t size, uint32_t tag);
 
 /* As pt_alloc_at, zero-filled. */
-void *pt_zalloc_at(struct pt_site *site, enum pt_pool pool, size_t size, uint32_t tag);
+PT_API void *pt_zalloc_at(struct pt_site *site, enum pt_pool pool, size_t size, uint32_t tag);
 
 /* n * size zeroed bytes; NULL with ENOMEM if the product overflows. */
-void *pt_calloc_at(struct pt_site *site, enum pt_pool pool, size_t n, size_t size, uint32_t tag);
+PT_API void *pt_calloc_at(struct pt_site *site, enum pt_pool pool, size_t n, size_t size,
+			  uint32_t tag);
 
 /* size bytes aligned to align, a power of two (EINVAL otherwise). */
-void *pt_alloc_aligned_at(struct pt_site *site, enum pt_pool pool, size_t align, size_t size,
-			  uint32_t tag);
+PT_API void *pt_alloc_aligned_at(struct pt_site *site, enum pt_pool pool, size_t align, size_t size,
+				 uint32_t tag);
 
 /* Resizes p (NULL: allocates in the paged pool) keeping its pool, alignment
  * and contents up to the smaller size.  The block is re-charged to this call
  * site: the counters see a free at the old site and an allocation here, as
  * Linux's allocation profiling charges krealloc.  On failure p is untouched
  * and still allocated. */
-void *pt_realloc_at(struct pt_site *site, void *p, size_t size, uint32_t tag);
+PT_API void *pt_realloc_at(struct pt_site *site, void *p, size_t size, uint32_t tag);
 
 /* Frees p (NULL is ignored).  tag must be the tag p was allocated with; a
  * mismatch is reported with both tags and both sites, and the block is still
  * freed and charged to its real tag.  A pointer pooltag did not allocate (or
  * whose header was overwritten) is reported and left alone. */
-void pt_free_at(struct pt_site *site, void *p, uint32_t tag);
+PT_API void pt_free_at(struct pt_site *site, void *p, uint32_t tag);
 
 /* As pt_free, and p must come from pool: a block of another pool is
  * reported (PT_MISUSE_WRONG_POOL, with both sites) and still freed into its
  * own pool, as a wrong tag is.  For code that, like a driver, knows which
  * pool each buffer should be in. */
-void pt_free_pool_at(struct pt_site *site, void *p, enum pt_pool pool, uint32_t tag);
+PT_API void pt_free_pool_at(struct pt_site *site, void *p, enum pt_pool pool, uint32_t tag);
 
 /* The requested size of a live block, its pool and its tag. */
-size_t pt_size(const void *p);
-enum pt_pool pt_pool_of(const void *p);
-uint32_t pt_tag_of(const void *p);
+PT_API size_t pt_size(const void *p);
+PT_API enum pt_pool pt_pool_of(const void *p);
+PT_API uint32_t pt_tag_of(const void *p);
 
 /* ---------------------------------------------------------------------------
  * Inline fast paths of pt_alloc and pt_free.
@@ -162,7 +168,7 @@ uint32_t pt_tag_of(const void *p);
  */
 #include <stdlib.h>
 
-/* The 16 bytes below every block; see src/internal.h for the full layout. */
+/* The 16 bytes below every block; see src/block.h for the full layout. */
 struct pt__hdr {
 	uint32_t tag;
 	uint32_t meta; /* slot (24 bits) | pool (2) | log2 of alignment (6) */
@@ -185,12 +191,12 @@ struct pt__ctr {
  * release the library must see. */
 #define PT__INLINE_MAX ((((uint64_t)1) << 17) - 4096)
 
-extern __thread struct pt__ctr *pt__tls_ctr __attribute__((tls_model("initial-exec")));
-extern uint32_t pt__fast_slots;
+PT_API extern __thread struct pt__ctr *pt__tls_ctr __attribute__((tls_model("initial-exec")));
+PT_API extern uint32_t pt__fast_slots;
 /* Bit i set: a block whose pointer lies at page offset 64*i..64*i+63 was
  * freed with its pages (a mapping of its own); a free there asks the
  * library before reading the header, which may be unmapped. */
-extern uint64_t pt__gone;
+PT_API extern uint64_t pt__gone;
 
 /* The key a site caches: tag (32 bits), a valid bit, pool (7) and slot (24).
  * Comparing the top 40 bits against the call's tag and pool validates it. */
@@ -326,10 +332,10 @@ struct pt_count {
 
 /* Sums the counters of one tag in one pool over all call sites and threads.
  * Returns 0 (an unused tag reads as zeros), -1 with EINVAL for a bad pool. */
-int pt_count_tag(uint32_t tag, enum pt_pool pool, struct pt_count *out);
+PT_API int pt_count_tag(uint32_t tag, enum pt_pool pool, struct pt_count *out);
 
 /* Sums every tag of a pool. */
-int pt_count_pool(enum pt_pool pool, struct pt_count *out);
+PT_API int pt_count_pool(enum pt_pool pool, struct pt_count *out);
 
 /* ---------------------------------------------------------------------------
  * Misuse reports
@@ -374,10 +380,10 @@ typedef void (*pt_misuse_fn)(const struct pt_misuse *m, void *arg);
 
 /* Installs fn (NULL: the default) as the hook; returns the previous one.
  * Set it before threads start misusing; the hook itself must be thread-safe. */
-pt_misuse_fn pt_misuse_set_hook(pt_misuse_fn fn, void *arg);
+PT_API pt_misuse_fn pt_misuse_set_hook(pt_misuse_fn fn, void *arg);
 
 /* How many misuse reports this process has made. */
-uint64_t pt_misuse_count(void);
+PT_API uint64_t pt_misuse_count(void);
 
 /* ---------------------------------------------------------------------------
  * Modules
@@ -391,35 +397,36 @@ uint64_t pt_misuse_count(void);
 struct pt_module;
 
 /* The main program's module (everything that is not a loaded plugin). */
-struct pt_module *pt_module_main(void);
+PT_API struct pt_module *pt_module_main(void);
 
 /* dlopen(path, RTLD_NOW | RTLD_LOCAL) and register the plugin.  NULL with
  * errno set (EINVAL for a NULL path, ENOENT for a missing file, ENOEXEC for
  * any other dlopen failure, EMFILE after 4095 loads in the life of the
  * process: entries are not reused);
  * pt_module_error() then says why in one line. */
-struct pt_module *pt_module_load(const char *path);
-const char *pt_module_error(void);
+PT_API struct pt_module *pt_module_load(const char *path);
+PT_API const char *pt_module_error(void);
 
 /* dlsym in the module; NULL if absent. */
-void *pt_module_sym(struct pt_module *m, const char *symbol);
+PT_API void *pt_module_sym(struct pt_module *m, const char *symbol);
 
 /* The module's name: the plugin's file name, or the program's. */
-const char *pt_module_name(const struct pt_module *m);
+PT_API const char *pt_module_name(const struct pt_module *m);
 
 /* Checks what m still holds (see Verification), reports it, applies the
  * configured action, then dlclose()s it.  Returns the number of findings
  * (0: clean), or -1 with EINVAL for the main module or a module unloaded
  * already. */
-int pt_module_unload(struct pt_module *m);
+PT_API int pt_module_unload(struct pt_module *m);
 
 /* Checks m without unloading it: reports and returns the number of
  * findings, the configured action is not applied. */
-int pt_module_check(struct pt_module *m);
+PT_API int pt_module_check(struct pt_module *m);
 
 /* Runs the calls in expr on behalf of the caller: references, handles and
  * objects created inside are charged to the module and line of this call,
- * not to the provider's (plain allocations stay charged to their own line).  A provider's header wraps its acquiring functions:
+ * not to the provider's (plain allocations stay charged to their own line).
+ * A provider's header wraps its acquiring functions:
  *	#define ps_lookup_process(id) PT_ON_BEHALF(ps_lookup_process_impl(id))
  * expr must not be void (use PT_ON_BEHALF_VOID). */
 #define PT_ON_BEHALF(expr)                                                   \
@@ -435,8 +442,8 @@ int pt_module_check(struct pt_module *m);
 		(expr);                                                      \
 		pt_behalf_leave(pt__prev);                                   \
 	} while (0)
-const struct pt_site *pt_behalf_enter(const struct pt_site *caller);
-void pt_behalf_leave(const struct pt_site *prev);
+PT_API const struct pt_site *pt_behalf_enter(const struct pt_site *caller);
+PT_API void pt_behalf_leave(const struct pt_site *prev);
 
 /* ---------------------------------------------------------------------------
  * Objects and references
@@ -461,9 +468,9 @@ struct pt_objtype;
 
 /* A new type; name is copied.  NULL with EINVAL (bad pool or tag) or
  * ENOMEM.  Types live until exit. */
-struct pt_objtype *pt_objtype_create(const char *name, enum pt_pool pool, const char *tag,
-				     void (*del)(void *obj), unsigned flags);
-const char *pt_objtype_name(const struct pt_objtype *t);
+PT_API struct pt_objtype *pt_objtype_create(const char *name, enum pt_pool pool, const char *tag,
+					    void (*del)(void *obj), unsigned flags);
+PT_API const char *pt_objtype_name(const struct pt_objtype *t);
 
 #define pt_obj_create(type, size, id) pt_obj_create_at(PT_SITE(), (type), (size), (id))
 #define pt_obj_ref(obj) pt_obj_ref_at(PT_SITE(), (obj), 0)
@@ -474,25 +481,25 @@ const char *pt_objtype_name(const struct pt_objtype *t);
 
 /* A zeroed object of size bytes with one reference, taken at site.  For a
  * BY_ID type, id must not be in use (EEXIST).  NULL with errno set. */
-void *pt_obj_create_at(struct pt_site *site, struct pt_objtype *type, size_t size,
-		       uint64_t id);
+PT_API void *pt_obj_create_at(struct pt_site *site, struct pt_objtype *type, size_t size,
+			      uint64_t id);
 
 /* Takes a reference.  0, or -1 with EINVAL (reported) when obj is not a
  * live object. */
-int pt_obj_ref_at(struct pt_site *site, void *obj, uint32_t reftag);
+PT_API int pt_obj_ref_at(struct pt_site *site, void *obj, uint32_t reftag);
 
 /* Releases a reference; the last one deletes the object.  0, or -1 with
  * EINVAL (reported) when obj is not live or holds no reference. */
-int pt_obj_deref_at(struct pt_site *site, void *obj, uint32_t reftag);
+PT_API int pt_obj_deref_at(struct pt_site *site, void *obj, uint32_t reftag);
 
 /* The live object of a BY_ID type with this id, with a reference taken (the
  * PsLookupProcessByProcessId pattern); NULL with ENOENT if there is none. */
-void *pt_obj_lookup_at(struct pt_site *site, struct pt_objtype *type, uint64_t id,
-		       uint32_t reftag);
+PT_API void *pt_obj_lookup_at(struct pt_site *site, struct pt_objtype *type, uint64_t id,
+			      uint32_t reftag);
 
-uint64_t pt_obj_id(const void *obj);
-long pt_obj_refs(const void *obj);          /* current references, -1 if not live */
-struct pt_objtype *pt_obj_type(const void *obj);
+PT_API uint64_t pt_obj_id(const void *obj);
+PT_API long pt_obj_refs(const void *obj); /* current references, -1 if not live */
+PT_API struct pt_objtype *pt_obj_type(const void *obj);
 
 /* ---------------------------------------------------------------------------
  * Handles
@@ -507,11 +514,11 @@ typedef uint64_t pt_handle; /* 0 is never a valid handle */
 struct pt_htable;
 
 /* A new, empty table; NULL with ENOMEM. */
-struct pt_htable *pt_htable_create(const char *name);
+PT_API struct pt_htable *pt_htable_create(const char *name);
 
 /* Closes every open handle (their references are released) and frees the
  * table.  Returns how many were still open. */
-long pt_htable_destroy(struct pt_htable *t);
+PT_API long pt_htable_destroy(struct pt_htable *t);
 
 #define pt_handle_open(t, obj, out) pt_handle_open_at(PT_SITE(), (t), (obj), (out))
 #define pt_handle_close(t, h) pt_handle_close_at(PT_SITE(), (t), (h))
@@ -519,17 +526,17 @@ long pt_htable_destroy(struct pt_htable *t);
 
 /* Opens a handle to obj in t, taking a reference.  0 with *out set, or -1
  * with EINVAL (obj not live, reported) or ENOMEM. */
-int pt_handle_open_at(struct pt_site *site, struct pt_htable *t, void *obj, pt_handle *out);
+PT_API int pt_handle_open_at(struct pt_site *site, struct pt_htable *t, void *obj, pt_handle *out);
 
 /* Closes h.  0, or -1 with EBADF (never opened, closed already, or its slot
  * reused since). */
-int pt_handle_close_at(struct pt_site *site, struct pt_htable *t, pt_handle h);
+PT_API int pt_handle_close_at(struct pt_site *site, struct pt_htable *t, pt_handle h);
 
 /* The object of h, with a reference taken at site.  type NULL accepts any
  * type.  0 with *out set, or -1 with EBADF (bad, closed or reused handle) or
  * EPROTOTYPE (an object of another type); *out is then NULL. */
-int pt_handle_ref_at(struct pt_site *site, struct pt_htable *t, pt_handle h,
-		     const struct pt_objtype *type, uint32_t reftag, void **out);
+PT_API int pt_handle_ref_at(struct pt_site *site, struct pt_htable *t, pt_handle h,
+			    const struct pt_objtype *type, uint32_t reftag, void **out);
 
 /* ---------------------------------------------------------------------------
  * Verification and tracking
@@ -555,11 +562,11 @@ enum pt_verify_action {
 	PT_VERIFY_EXIT,
 	PT_VERIFY_ABORT,
 };
-void pt_verify_set(enum pt_verify_action action);
+PT_API void pt_verify_set(enum pt_verify_action action);
 
 /* Also check the main program at exit (like a module unload); so does
  * POOLTAG_CHECK_EXIT=1 in the environment. */
-void pt_verify_at_exit(int on);
+PT_API void pt_verify_at_exit(int on);
 
 #define PT_TRACK_BLOCKS 1u /* a record per live block (with PT_TRACK_STACKS, its stack) */
 #define PT_TRACK_STACKS 2u /* record the call stack of every reference, handle (and block) */
@@ -567,10 +574,10 @@ void pt_verify_at_exit(int on);
  * returns the previous ones.  They apply to acquisitions made after the
  * call.  While blocks are tracked every allocation takes the library's
  * path: see make bench for the cost. */
-unsigned pt_track_set(unsigned flags);
+PT_API unsigned pt_track_set(unsigned flags);
 
 /* Reports go to this stream (default stderr). */
-void pt_verify_output(FILE *f);
+PT_API void pt_verify_output(FILE *f);
 
 /* ---------------------------------------------------------------------------
  * Options and fault injection
@@ -590,8 +597,8 @@ void pt_verify_output(FILE *f);
 /* Applies options.  0, or -1 with errno EINVAL and a one-line message in
  * pt_config_error(); options before the bad one stay applied.  Call it
  * before other threads use the library. */
-int pt_config(const char *options);
-const char *pt_config_error(void);
+PT_API int pt_config(const char *options);
+PT_API const char *pt_config_error(void);
 
 /*
  * Systematic fault injection for a test function: runs fn(arg) in a child
@@ -606,7 +613,7 @@ const char *pt_config_error(void);
  * with errno (EINVAL: bad options).  Each run forks: call it while the
  * program has a single thread.
  */
-int pt_fault_each(void (*fn)(void *arg), void *arg, const char *options, FILE *report);
+PT_API int pt_fault_each(void (*fn)(void *arg), void *arg, const char *options, FILE *report);
 
 /* ---------------------------------------------------------------------------
  * Export
@@ -621,7 +628,7 @@ int pt_fault_each(void (*fn)(void *arg), void *arg, const char *options, FILE *r
 
 /* The segment's file name (e.g. "/dev/shm/pooltag-1234"), or NULL if the
  * counters are not exported.  The string stays valid until exit. */
-const char *pt_export_path(void);
+PT_API const char *pt_export_path(void);
 
 #ifdef __cplusplus
 }

@@ -38,7 +38,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "faultrun.h"
 #include "preload.h"
 
 static int ended; /* this process has written its verdict */

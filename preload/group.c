@@ -27,10 +27,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "faultrun.h"
 #include "preload.h"
 #include "reach.h"
-#include "stack.h"
 
 #define SHOW_GROUPS 32 /* lost groups listed, then a count of the rest */
 #define SHOW_FRAMES 16

@@ -4,7 +4,7 @@
  *
  * Every block is glibc's (__libc_malloc and friends, called directly) with
  * the library's header in front: tag, meta (slot, alignment) and the
- * checked size word (src/internal.h).  A block's header alone says how to
+ * checked size word (src/block.h).  A block's header alone says how to
  * free it, whoever frees it, so blocks handed out before start-up, while a
  * hook was busy, or by another thread's slow path, all free correctly: their
  * slot is 0 and they are simply not counted.
@@ -29,9 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "faultrun.h"
 #include "preload.h"
-#include "stack.h"
 
 void *__libc_malloc(size_t n);
 void *__libc_calloc(size_t n, size_t size);

@@ -13,7 +13,7 @@
  *              fatal signals, fork children)
  *   exec.c     the exec family: what was executed, no stale segment
  *
- * Every block handed out carries the library's 16-byte header (internal.h),
+ * Every block handed out carries the library's 16-byte header (block.h),
  * allocated from glibc's own entry points (__libc_malloc and friends), so
  * the interposer never needs dlsym to find the allocator: there is no
  * start-up window in which malloc is unknown, and nothing to bootstrap.
@@ -26,9 +26,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "internal.h"
-#include "stack.h"
-#include "tagmap.h"
+#include "pooltag.h"
+#include "runlib.h" /* all the interposer reaches of the library */
 
 #define PT_EXPORT __attribute__((visibility("default")))
 

@@ -28,10 +28,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "faultrun.h"
 #include "preload.h"
 #include "reach.h"
-#include "stack.h"
 
 static int unload_findings; /* findings reported at dlclose, for the exit status */
 

@@ -39,10 +39,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "elfsym.h"
 #include "preload.h"
-#include "stack.h"
-#include "unwind.h"
 
 #define MAX_RUN_MODULES 4096
 

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "preload.h"
-#include "runsupp.h"
 
 #define FRAMES 32
 

@@ -74,10 +74,9 @@ static inline int pt_fault_check(unsigned kind, const struct pt_site *site, uint
 		return pt_fault_check_slow(kind, site, tag, size);
 	return 0;
 }
-int pt_fault_logging(void); /* is this a driven run */
 void pt_fault_defaults(void); /* no failures, no filters */
-void pt_fault_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void pt_fault_finding(void); /* call before logging a finding */
+/* pt_fault_logging, pt_fault_log, pt_fault_finding: runlib.h (the
+ * interposer logs its findings to a driven run too). */
 void pt_fault_catch_crashes(void); /* report fatal signals of a driven run */
 
 /* ---- faultrun.c (the driver) ---- */

@@ -12,8 +12,11 @@
 #include "pooltag.h"
 #include "segfmt.h"
 
-/* The block header, its layout and the block layer: block.h. */
+/* The block header, its layout and the block layer: block.h.  What the
+ * interposer reaches too (the segment, the registry's entry points,
+ * tracking's records, stacks): runlib.h. */
 #include "block.h"
+#include "runlib.h"
 
 /*
  * Counters (struct pt__ctr in pooltag.h).  A thread that owns its shard is
@@ -45,17 +48,7 @@ void pt_config_register(struct pt_option_group *g);
 int pt_fault_option(const char *key, const char *val, char *err, size_t errlen);
 int pt_special_option(const char *key, const char *val, char *err, size_t errlen);
 
-/* ---- segment.c: the export segment ---- */
-struct pt_seg {
-	struct pt_seg_header *hdr;
-	struct pt_seg_slot *slots;
-	struct pt_seg_desc *descs;
-	struct pt_seg_module *modules;
-	char *strings;
-	char *shards;
-};
-extern struct pt_seg pt_seg; /* valid after pt_seg_init() */
-void pt_seg_init(void);      /* lifecycle.c: idempotent, thread-safe; never fails (falls back to private memory) */
+/* ---- segment.c: the export segment (the rest in runlib.h) ---- */
 void pt_seg_create(void);    /* once, from pt_seg_init: a file, else private memory */
 void pt_seg_fork_prepare(void); /* lifecycle.c's fork handlers, every library lock held */
 void pt_seg_fork_parent(void);
@@ -64,33 +57,15 @@ int pt_seg_commit(uint64_t off, uint64_t len); /* make [off, off+len) writable w
 extern int pt_seg_pending; /* a fork child that has not exported yet */
 void pt_seg_export_child(void);
 void pt_seg_keep_private(void); /* a fork child that never exports */
-void pt_seg_remove(void); /* unlink the segment's name now (a verifier stop) */
-void pt_seg_exec_prepare(void); /* an exec is coming: unlink the segment's name */
-void pt_seg_exec_failed(void);  /* it failed: export a new file at the next count */
-/* fdplace.c: pooltag's own descriptors above the program's range. */
-int pt_fd_base(void);     /* the lowest number they take */
-int pt_fd_high(int fd);   /* fd moved up (close-on-exec, the original closed); fd if no room */
-void pt_seg_lock(void);
-void pt_seg_unlock(void);
 static inline struct pt__ctr *pt_seg_shard(uint32_t shard)
 {
 	return (struct pt__ctr *)(pt_seg.shards + (uint64_t)shard * pt_seg.hdr->shard_stride);
 }
 
-/* ---- registry.c: slots, strings, descriptions (callers hold pt_seg_lock) ---- */
+/* ---- registry.c: slots, strings, descriptions (callers hold pt_seg_lock; the rest in runlib.h) ---- */
 uint32_t pt_registry_slot(const struct pt_site *site, uint32_t tag, unsigned pool);
-/* As pt_registry_slot, charged to module id (a site descriptor made at run
- * time for a program counter lies in no module of its own: pooltag run). */
+/* pt_registry_slot_in's module for "the module holding the site descriptor". */
 #define PT_MODULE_OF_SITE UINT32_MAX
-uint32_t pt_registry_slot_in(const struct pt_site *site, uint32_t tag, unsigned pool,
-			     uint32_t module);
-int pt_registry_describe(uint32_t tag, const char *desc, const char *binary);
-int pt_registry_described(uint32_t tag);
-void pt_registry_module(uint32_t id, const char *name, const char *path, uint32_t state);
-void pt_registry_forget_module(uint32_t id); /* its sites are gone with its code */
-/* Gives slot its function, file and line once they are known (pooltag run
- * resolves lines only for the sites a report shows).  Segment lock held. */
-void pt_registry_locate(uint32_t slot, const char *func, const char *file, unsigned line);
 uint32_t pt_registry_committed(void); /* slots [0, n) have counter pages in every shard */
 #define PT_FIRST_COMMIT 128u /* slots backed when the segment is made (one page of counters) */
 
@@ -102,10 +77,6 @@ void pt_shard_atfork_child(void);
 
 /* ---- block.c (besides block.h) ---- */
 uint32_t pt_slot_of(struct pt_site *site, uint32_t tag, unsigned cls); /* 0: bad tag or class */
-void pt_count_event(uint32_t slot, uint64_t bytes, int is_release);
-
-/* ---- shard.c ---- */
-void pt_slot_sum(uint32_t slot, struct pt_count *out); /* one slot over all shards */
 
 /* ---- module.c ---- */
 uint32_t pt_module_id(const struct pt_module *m);
@@ -144,7 +115,6 @@ int pt_verify_module(struct pt_module *m, int apply_action);
  * so (exit status PT_BUGCHECK_EXIT, or abort); returns under "continue".
  * Async-signal-safe. */
 void pt_verify_finding(void);
-unsigned pt_track_flags(void);
 uint32_t pt_track_stack(void); /* a stack id for a new record, 0 when stacks are off */
 
 /* ---- track.c: records of live blocks while blocks are tracked ---- */
@@ -153,17 +123,9 @@ void pt_track_install(int on);
 void pt_track_block_add(struct pt_trec *r, uint32_t slot);
 void pt_track_block_del(struct pt_trec *r);
 uint32_t pt_track_block_sample(uint32_t slot); /* a stack of a live block of slot, or 0 */
-/* Calls fn for every live record, every stripe locked meanwhile (fn must
- * not allocate or free a tracked block). */
-void pt_track_each(void (*fn)(struct pt_trec *r, void *arg), void *arg);
-size_t pt_track_count(void); /* live records (exact while no thread allocates) */
-extern __thread int pt_track_cs __attribute__((tls_model("initial-exec")));
-extern __thread int pt_track_cs_pending __attribute__((tls_model("initial-exec")));
-extern void (*pt_track_cs_park)(void);
 void pt_track_fork_prepare(void);
 void pt_track_fork_release(void);
 void pt_track_fork_child(void); /* releases, and starts the child's generation */
-extern uint32_t pt_track_gen;   /* this process's: 0, a fork child's parent's + 1 */
 
 /* ---- special.c: the verifier's special pool ---- */
 extern int pt_special_on; /* a selection is configured: the special layer is installed */
