@@ -331,6 +331,42 @@ static void site_text(FILE *f, uint32_t slot)
 		fprintf(f, "%s", str(s->func));
 }
 
+/* The frame at return address pc from the symbol tables alone (module
+ * and function, no line, no inline chain): no debug information is read. */
+static int frame_cheap(uintptr_t pc, struct pt_frame *fr)
+{
+	Dl_info di;
+	const char *b;
+
+	*fr = (struct pt_frame){.pc = pc, .module = "?", .func = "?"};
+	if (dladdr((void *)(pc - 1), &di) && di.dli_fname) {
+		b = strrchr(di.dli_fname, '/');
+		fr->module = b ? b + 1 : di.dli_fname;
+		if (!*fr->module)
+			fr->module = pt_run_module_name(0);
+		fr->offset = pc - (uintptr_t)di.dli_fbase;
+		if (di.dli_sname)
+			fr->func = di.dli_sname;
+	}
+	if ((b = pt_elfsym_lookup(pc - 1, NULL)))
+		fr->func = b;
+	return 1;
+}
+
+/* Is pc in the C library or the dynamic linker (asked of the dynamic
+ * linker, no symbol read)? */
+static int startup_pc(uintptr_t pc)
+{
+	Dl_info di;
+	const char *b;
+
+	if (!dladdr((void *)(pc - 1), &di) || !di.dli_fname)
+		return 0;
+	b = strrchr(di.dli_fname, '/');
+	b = b ? b + 1 : di.dli_fname;
+	return prefix(b, "libc.so") || prefix(b, "ld-linux");
+}
+
 /* A group's stack, symbolised: frames [lo, hi) are shown (the
  * interposer's and start-up's left out), head is the headline's (-1: no
  * frame of the program's own). */
@@ -339,18 +375,33 @@ struct gstack {
 	int n, lo, hi, head;
 };
 
-static void gstack_get(const struct grp *g, struct gstack *s)
+/*
+ * Symbolises g's stack into s.  Frames outside main (the C library's
+ * start-up) are never shown, so the walk stops at main: loading the C
+ * library's debug information (compressed, most of a short run's cost)
+ * is left to reports that show one of its frames.  cheap: the symbol
+ * tables only (frame_cheap), for a decision that needs no line.
+ */
+static void gstack_get(const struct grp *g, struct gstack *s, int cheap)
 {
 	uintptr_t pcs[PT_STACK_DEPTH];
 	unsigned npc = g->stack ? pt_stack_pcs(g->stack, pcs, PT_STACK_DEPTH) : 0;
 
 	if (npc > PT_STACK_DEPTH)
 		npc = PT_STACK_DEPTH;
+	/* The outermost frames in the C library or the dynamic linker are a
+	 * thread's start-up, never shown (see below): not symbolised either. */
+	while (!cheap && npc > 1 && startup_pc(pcs[npc - 1]))
+		npc--;
 	s->n = 0;
 	for (unsigned i = 0; i < npc && s->n < PT_STACK_DEPTH * 2; i++) {
-		int k = frames_at(pcs[i], s->fr + s->n, PT_STACK_DEPTH * 2 - s->n);
-		if (!prefix(s->fr[s->n].module, "libpooltag")) /* the interposer's hooks */
-			s->n += k;
+		struct pt_frame *fr = s->fr + s->n;
+		int k = cheap ? frame_cheap(pcs[i], fr) : frames_at(pcs[i], fr, PT_STACK_DEPTH * 2 - s->n);
+		if (prefix(fr->module, "libpooltag")) /* the interposer's hooks */
+			continue;
+		s->n += k;
+		if (!fr[k - 1].inlined && fr[k - 1].func && strcmp(fr[k - 1].func, "main") == 0)
+			break;
 	}
 	s->lo = 0;
 	s->hi = s->n;
@@ -379,7 +430,7 @@ static void group_text(FILE *f, const struct grp *g, int with_stack)
 {
 	struct gstack s;
 
-	gstack_get(g, &s);
+	gstack_get(g, &s, 0);
 	if (s.lo >= s.hi) {
 		site_text(f, g->slot); /* no stack: the site */
 		fputc('\n', f);
@@ -412,7 +463,7 @@ static int group_rt(const struct grp *g)
 		return 0;
 	if (!g->stack)
 		return 1;
-	gstack_get(g, &s);
+	gstack_get(g, &s, 1);
 	/* The C library's or the dynamic linker's own work on the program's
 	 * behalf (a thread's DTV) stays theirs; the C++ library's is the
 	 * program's. */
