@@ -35,7 +35,7 @@ LIB_CFLAGS  := $(ALL_CFLAGS) $(LIB_INC) -fvisibility=hidden
 CLI_CFLAGS  := $(ALL_CFLAGS) $(CLI_INC) \
 	-DPT_TAGS_DEFAULT='"$(PREFIX)/share/pooltag/pooltag.txt"' \
 	-DPT_PRELOAD_DEFAULT='"$(PREFIX)/lib/pooltag/libpooltag-preload.so"'
-LDLIBS   := -pthread -ldw -ldl $(EXTRA_LDFLAGS)
+LDLIBS   := -pthread -ldw -ldl -lm $(EXTRA_LDFLAGS)
 # The CLI's full-screen monitor (pooltag mon); the library does not link it.
 CURSES_LIBS := -lncursesw
 
