@@ -163,6 +163,8 @@ int pt_sample_option(const char *key, const char *val, char *err, size_t errlen)
 		pthread_mutex_lock(&samp.lock);
 		samp.mean = v;
 		__atomic_fetch_add(&samp.gen, 1, __ATOMIC_RELEASE);
+		pt__tls_sample = 0; /* this thread restarts at its next allocation;
+				       others at their next crossing */
 		if (pt_seg.hdr && !samp.disabled)
 			__atomic_store_n(&pt_seg.hdr->sample_mean, v, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&samp.lock);
@@ -179,6 +181,7 @@ int pt_sample_option(const char *key, const char *val, char *err, size_t errlen)
 		samp.have_seed = 1;
 		samp.nthreads = 0;
 		__atomic_fetch_add(&samp.gen, 1, __ATOMIC_RELEASE);
+		pt__tls_sample = 0;
 		pthread_mutex_unlock(&samp.lock);
 		return 0;
 	}
