@@ -5,6 +5,7 @@
  * both tables.  Deterministic: fixed seeds, no timing.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +187,46 @@ PT_TEST(test_bounds)
 	free(v);
 }
 
+/* Threads sample, free and resize each other's sampled blocks at once:
+ * every sample taken is taken off again (run under TSan too). */
+static void *churn(void *arg)
+{
+	void *v[256] = {0};
+	uint64_t s = (uintptr_t)arg * 7919 + 1;
+
+	for (int i = 0; i < 20000; i++) {
+		int k = i % 256;
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		if ((s >> 60) == 0)
+			v[k] = pt_realloc(v[k], 64 + (s >> 40) % 8192, "Smp4");
+		else {
+			pt_free(v[k], "Smp4");
+			v[k] = pt_alloc(PT_PAGED, 16 + (s >> 40) % 4096, "Smp4");
+		}
+	}
+	for (int k = 0; k < 256; k++)
+		pt_free(v[k], "Smp4");
+	return NULL;
+}
+
+PT_TEST(test_threads)
+{
+	pthread_t th[4];
+	uint64_t nlive, est, ntaken, taken0;
+
+	PT_CHECK_EQ(pt_config("sample=4K"), 0);
+	table_sums(&nlive, &est, &taken0);
+	for (uintptr_t t = 0; t < 4; t++)
+		pthread_create(&th[t], NULL, churn, (void *)t);
+	for (int t = 0; t < 4; t++)
+		pthread_join(th[t], NULL);
+	table_sums(&nlive, &est, &ntaken);
+	PT_CHECK(ntaken - taken0 > 1000);
+	PT_CHECK_EQ(nlive, 0);
+	PT_CHECK_EQ(est, 0);
+	PT_CHECK_EQ(pt_config("sample=512K"), 0);
+}
+
 PT_TEST(test_nothing_outstanding)
 {
 	struct pt_count c;
@@ -201,7 +242,8 @@ int main(void)
 	PT_RUN(test_options);
 	PT_RUN(test_estimate_and_release);
 	PT_RUN(test_resize);
-	PT_RUN(test_bounds);
+	PT_RUN(test_threads);
+	PT_RUN(test_bounds); /* last: it fills the table */
 	PT_RUN(test_nothing_outstanding);
 	return pt_test_done();
 }
