@@ -35,7 +35,7 @@ LIB_CFLAGS  := $(ALL_CFLAGS) $(LIB_INC) -fvisibility=hidden
 CLI_CFLAGS  := $(ALL_CFLAGS) $(CLI_INC) \
 	-DPT_TAGS_DEFAULT='"$(PREFIX)/share/pooltag/pooltag.txt"' \
 	-DPT_PRELOAD_DEFAULT='"$(PREFIX)/lib/pooltag/libpooltag-preload.so"'
-LDLIBS   := -pthread -ldw -ldl $(EXTRA_LDFLAGS)
+LDLIBS   := -pthread -ldw -ldl -lm $(EXTRA_LDFLAGS)
 # The CLI's full-screen monitor (pooltag mon); the library does not link it.
 CURSES_LIBS := -lncursesw
 
@@ -79,7 +79,8 @@ PROGS    := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%) \
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(O)/%.o)
 
 # Tests that exercise threads; check-tsan runs these.
-TSAN_TESTS := test_counter test_nonpaged test_stack test_unwind test_object test_handle test_special
+TSAN_TESTS := test_counter test_nonpaged test_stack test_unwind test_object test_handle test_special \
+              test_sample
 
 .PHONY: all deps build-deps build-tests test check check-asan check-tsan fuzz bench demo demo-small install clean
 SEED     := $(O)/examples/seed/host $(O)/examples/seed/libsey.so $(O)/examples/seed/libsey_fixed.so

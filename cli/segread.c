@@ -93,6 +93,15 @@ static const char *check_header(const struct pt_seg_header *h, uint64_t file_siz
 		return "counts exceed their tables";
 	if (h->shards_off % 8 || h->shard_stride % 8)
 		return "misaligned counters";
+	/* The sample table is optional (0 from an older writer); when there,
+	 * it lies between the string area's end and shard 0. */
+	if (h->samples_off &&
+	    (h->max_samples > 65536 || h->samples_off % 8 ||
+	     !region_ok(h->samples_off, h->max_samples, sizeof(struct pt_seg_sample),
+			h->strings_off + h->strings_size, h->shards_off)))
+		return "bad sample table: outside its place between the strings and the counters";
+	if (h->nsamples > (h->samples_off ? h->max_samples : 0))
+		return "bad sample table: more entries than it holds";
 	return NULL;
 }
 
@@ -102,6 +111,7 @@ static uint64_t in_use(const struct pt_seg_header *h, uint32_t nshards)
 	return (uint64_t)h->nslots * (sizeof(struct pt_seg_slot) + sizeof(struct pt_seg_ctr)) +
 	       (uint64_t)h->ndescs * sizeof(struct pt_seg_desc) +
 	       (uint64_t)h->nmodules * sizeof(struct pt_seg_module) + h->strings_used +
+	       (uint64_t)h->nsamples * sizeof(struct pt_seg_sample) +
 	       (uint64_t)nshards * h->nslots * sizeof(struct pt_seg_ctr);
 }
 
@@ -252,6 +262,74 @@ static const char *str_at(const char *strs, uint32_t used, uint32_t off)
 	return strs + off;
 }
 
+/*
+ * The sampled stacks into v: each entry checked (slot, depth, every string)
+ * before use.  0; or -1 with *why set (corrupt) or NULL (out of memory).
+ * The live counters of an entry change while it is read; each is a value
+ * of some instant, which is all an estimate needs.
+ */
+static int read_samples(struct pt_view *v, int fd, const struct pt_seg_header *h,
+			const struct pt_seg_slot *slots, const char *strs, const char **why)
+{
+	struct pt_seg_sample *t;
+	int rc = 0;
+
+	*why = NULL;
+	if (!h->samples_off)
+		return 0;
+	v->sample_mean = h->sample_mean;
+	v->sample_ndropped = h->sample_ndropped;
+	if (!h->nsamples)
+		return 0;
+	t = calloc(h->nsamples, sizeof(*t));
+	if (!t)
+		return -1;
+	if (read_at(fd, t, (size_t)h->nsamples * sizeof(*t), h->samples_off) != 0) {
+		*why = "cannot read the sample table (truncated?)";
+		free(t);
+		return -1;
+	}
+	for (uint32_t i = 0; i < h->nsamples && rc == 0; i++) {
+		const struct pt_seg_sample *e = &t[i];
+		struct pt_vsample s = {0};
+
+		if (e->slot == 0 || e->slot >= h->nslots || e->depth > PT_SEG_SAMPLE_FRAMES) {
+			*why = "bad sample table: an entry names a bad slot or depth";
+			rc = -1;
+			break;
+		}
+		s.tag = slots[e->slot].tag;
+		s.pool = slots[e->slot].pool;
+		s.line = slots[e->slot].line;
+		s.file = str_at(strs, h->strings_used, slots[e->slot].file);
+		s.func = str_at(strs, h->strings_used, slots[e->slot].func);
+		s.nlive = e->nlive;
+		s.live_est = e->live_est;
+		s.ntaken = e->ntaken;
+		s.depth = e->depth;
+		for (unsigned f = 0; f < e->depth && s.file && s.func; f++) {
+			s.frames[f].pc = e->frames[f].pc;
+			s.frames[f].off = e->frames[f].off;
+			s.frames[f].path = str_at(strs, h->strings_used, e->frames[f].path);
+			if (!s.frames[f].path)
+				s.file = NULL;
+		}
+		if (!s.file || !s.func || s.pool >= PT_SEG_CLASS_REFS) {
+			*why = "bad sample table: an entry names a bad string or class";
+			rc = -1;
+			break;
+		}
+		/* A sample taken and not yet counted, or released and not yet
+		 * subtracted, reads as a transient wrap: shown as nothing live. */
+		if (s.nlive > s.ntaken || (int64_t)s.live_est < 0)
+			s.nlive = s.live_est = 0;
+		if (pt_view_add_sample(v, &s) != 0)
+			rc = -1;
+	}
+	free(t);
+	return rc;
+}
+
 int pt_segread_fd(struct pt_view *v, int fd, const char *name, char *err, size_t errlen)
 {
 	struct pt_seg_header h;
@@ -361,6 +439,12 @@ int pt_segread_fd(struct pt_view *v, int fd, const char *name, char *err, size_t
 			snprintf(err, errlen, "%s: out of memory", name);
 			goto out;
 		}
+	}
+	if (read_samples(v, fd, &h, slots, strs, &why) != 0) {
+		if (why)
+			goto corrupt;
+		snprintf(err, errlen, "%s: out of memory", name);
+		goto out;
 	}
 	rc = 0;
 	goto out;

@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "kview.h"
 #include "pooltag.h"
+#include "sampled.h"
 #include "segfmt.h"
 #include "suspects.h"
 #include "tally.h"
@@ -560,6 +561,10 @@ int pt_cmd_used(int argc, char **argv)
 		print_csv(stdout, &v, db, t, shown, &o);
 	else
 		print_text(stdout, &v, db, t, n, shown, &o, total);
+	if (o.fmt == FMT_TEXT && o.sites && pt_sampled_print(stdout, &v, pattern, o.top) != 0) {
+		pt_err("out of memory");
+		goto out;
+	}
 	rc = pt_flush_stdout();
 	goto out;
 usage: /* the message is printed */

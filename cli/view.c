@@ -44,6 +44,7 @@ void pt_view_free(struct pt_view *v)
 	}
 	free(v->rows);
 	free(v->descs);
+	free(v->samples);
 	pt_view_init(v);
 }
 
@@ -162,5 +163,25 @@ int pt_view_add_desc(struct pt_view *v, uint32_t tag, const char *binary, const 
 	if (!d.binary || !d.desc)
 		return -1;
 	v->descs[v->ndescs++] = d;
+	return 0;
+}
+
+/* Appends a sampled path, copying its strings.  0, or -1 on out of memory. */
+int pt_view_add_sample(struct pt_view *v, const struct pt_vsample *s)
+{
+	struct pt_vsample c = *s;
+	struct pt_vsample *a = pt_view_grow(v->samples, &v->samples_cap, v->nsamples, sizeof(*a));
+
+	if (!a)
+		return -1;
+	v->samples = a;
+	c.file = pt_view_strdup0(v, s->file);
+	c.func = pt_view_strdup0(v, s->func);
+	if (!c.file || !c.func)
+		return -1;
+	for (unsigned i = 0; i < c.depth; i++)
+		if (!(c.frames[i].path = pt_view_strdup0(v, s->frames[i].path)))
+			return -1;
+	v->samples[v->nsamples++] = c;
 	return 0;
 }

@@ -33,6 +33,22 @@ struct pt_vdesc {
 	const char *desc;
 };
 
+/* A sampled call path (src/sample.h): the live blocks sampled with one
+ * stack at one site, and the bytes they stand for.  Estimates, not counts. */
+#define PT_VSAMPLE_FRAMES 16
+struct pt_vsample {
+	uint32_t tag, pool, line;   /* the site charged, as its row */
+	const char *file, *func;    /* "" when unknown */
+	uint64_t nlive;             /* sampled blocks live */
+	uint64_t live_est;          /* estimated live bytes */
+	uint64_t ntaken;            /* samples ever taken on this path */
+	unsigned depth;             /* frames, innermost first */
+	struct {
+		uint64_t pc, off;   /* the return address; as an offset in path */
+		const char *path;   /* the module's file, "" when unknown */
+	} frames[PT_VSAMPLE_FRAMES];
+};
+
 struct pt_view_chunk;
 
 struct pt_view {
@@ -59,6 +75,11 @@ struct pt_view {
 	 * loaded then, one per line ("" none, NULL unknown); all owned by the
 	 * view.  kernel_format is NULL for every other source. */
 	const char *kernel_format, *kernel_source, *kernel_modules;
+	/* Sampled call paths (a segment only): mean bytes between samples (0:
+	 * sampling off, or a writer without samples), samples not recorded. */
+	struct pt_vsample *samples;
+	size_t nsamples, samples_cap;
+	uint64_t sample_mean, sample_ndropped;
 };
 
 void pt_view_init(struct pt_view *v);
@@ -70,5 +91,6 @@ const char *pt_view_strdup(struct pt_view *v, const char *s, size_t len);
 /* Appends a row or description, copying its strings.  0, or -1 on out of memory. */
 int pt_view_add_row(struct pt_view *v, const struct pt_row *r);
 int pt_view_add_desc(struct pt_view *v, uint32_t tag, const char *binary, const char *desc);
+int pt_view_add_sample(struct pt_view *v, const struct pt_vsample *s);
 
 #endif /* PT_VIEW_H */

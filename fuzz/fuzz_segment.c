@@ -43,6 +43,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    !r->module || !r->file || !r->func)
 				abort();
 		}
+		for (size_t i = 0; i < v.nsamples; i++) {
+			const struct pt_vsample *sm = &v.samples[i];
+			if (sm->depth > PT_VSAMPLE_FRAMES || sm->nlive > sm->ntaken || sm->pool > 1 ||
+			    !sm->file || !sm->func)
+				abort();
+			for (unsigned f = 0; f < sm->depth; f++)
+				if (!sm->frames[f].path)
+					abort();
+		}
 	}
 	pt_view_free(&v);
 	return 0;

@@ -159,8 +159,9 @@ PT_API uint32_t pt_tag_of(const void *p);
  * it links.  They are inline because a call into the library costs more
  * than the accounting itself: at the call site the tag and the site are
  * constants, and what is left is a load and compare of the site's cached
- * slot, malloc, three header stores, and two adds to counters that only this
- * thread writes.  Any other case (first call at a site, first count of a
+ * slot, malloc, three header stores, two adds to counters that only this
+ * thread writes, and a subtract from the sampler's byte countdown.  Any
+ * other case (first call at a site, first count of a
  * thread, non-paged pool, a header that does not check out) calls the
  * library, which handles everything.  A thread whose pt__tls_ctr is NULL
  * takes the library's path for every call, and so does every thread while
@@ -193,6 +194,10 @@ struct pt__ctr {
 
 PT_API extern __thread struct pt__ctr *pt__tls_ctr __attribute__((tls_model("initial-exec")));
 PT_API extern uint32_t pt__fast_slots;
+/* Bytes this thread may still allocate before the next sampled allocation
+ * (src/sample.h): an allocation that would take it below zero goes to the
+ * library, which samples it. */
+PT_API extern __thread int64_t pt__tls_sample __attribute__((tls_model("initial-exec")));
 /* Bit i set: a block whose pointer lies at page offset 64*i..64*i+63 was
  * freed with its pages (a mapping of its own); a free there asks the
  * library before reading the header, which may be unmapped. */
@@ -267,10 +272,11 @@ static inline void *pt__alloc_inline(struct pt_site *site, enum pt_pool pool, si
 	uint64_t key = __atomic_load_n(&site->key, __ATOMIC_RELAXED);
 	uint32_t slot = pt__key_slot(key);
 	struct pt__ctr *c = pt__tls_ctr;
+	int64_t left = pt__tls_sample - (int64_t)size;
 	struct pt__hdr *h;
 
 	if (__builtin_expect(!pt__key_matches(key, tag, PT_PAGED) || pool != PT_PAGED ||
-				     size > PT__INLINE_MAX || !c ||
+				     size > PT__INLINE_MAX || !c || left < 0 ||
 				     slot >= __atomic_load_n(&pt__fast_slots, __ATOMIC_RELAXED),
 			     0))
 		return pt_alloc_at(site, pool, size, tag);
@@ -279,6 +285,7 @@ static inline void *pt__alloc_inline(struct pt_site *site, enum pt_pool pool, si
 		return NULL; /* malloc set errno */
 	pt__hdr_set(h, tag, slot, size);
 	pt__ctr_count(&c[slot], size, 0);
+	pt__tls_sample = left;
 	return h + 1;
 }
 

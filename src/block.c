@@ -228,8 +228,13 @@ void *pt_block_alloc(struct pt_block_req *r)
 	struct pt_block_layer *top = __atomic_load_n(&pt_block_top, __ATOMIC_ACQUIRE);
 	void *p = top->alloc(top, r);
 
-	if (p && r->slot)
+	if (p && r->slot) {
 		pt_block_count(r->slot, r->size, 0);
+		/* The sampler's countdown (sample.h): a subtract and a branch
+		 * taken once in about 512 KiB. */
+		if (pt_unlikely((pt__tls_sample -= (int64_t)r->size) < 0))
+			pt_sample_hit(p, r->slot, r->size);
+	}
 	return p;
 }
 
@@ -245,6 +250,8 @@ void pt_block_release(struct pt__hdr *h, const struct pt_block_backend *be,
 
 	if (slot)
 		pt_block_count(slot, pt_hdr_size(h), 1);
+	if (pt_unlikely(pt_meta_sampled(h->meta)))
+		pt_sample_drop(h + 1);
 	pt__hdr_kill(h);
 	owner = mark < PT_ALIGN_MARKS ? __atomic_load_n(&owners[mark], __ATOMIC_ACQUIRE) : NULL;
 	if (owner)
@@ -257,6 +264,7 @@ void *pt_block_resize(struct pt__hdr *h, struct pt_block_req *r)
 {
 	uint64_t old_size = pt_hdr_size(h);
 	uint32_t old_slot = pt_meta_slot(h->meta);
+	int sampled = pt_meta_sampled(h->meta);
 	void *n = PT_BLOCK_MOVE;
 
 	if (pt_block_is_plain(h->meta))
@@ -272,8 +280,15 @@ void *pt_block_resize(struct pt__hdr *h, struct pt_block_req *r)
 	if (n) {
 		if (old_slot)
 			pt_block_count(old_slot, old_size, 1);
-		if (r->slot)
+		/* Resized in place (the new header has no sampled bit): for the
+		 * sampler, the old block is freed and the new one allocated. */
+		if (sampled)
+			pt_sample_drop(h + 1);
+		if (r->slot) {
 			pt_block_count(r->slot, r->size, 0);
+			if (pt_unlikely((pt__tls_sample -= (int64_t)r->size) < 0))
+				pt_sample_hit(n, r->slot, r->size);
+		}
 	}
 	return n;
 }

@@ -13,7 +13,8 @@
  *        +---------------------------------+------------------+-----------------
  *                                                             ^ pointer returned
  *
- * meta packs the counter slot (24 bits), the pool (2) and a 6-bit mark: 0
+ * meta packs the counter slot (24 bits), the pool (1), the sampled bit (1,
+ * sample.h's PT_META_SAMPLED) and a 6-bit mark: 0
  * for an ordinary block, PT_ALIGN_TRACKED for a block with a tracking
  * record in front, PT_ALIGN_SPECIAL for a special-pool block, else log2 of
  * the alignment.  word packs the requested size (40 bits) and a 24-bit check
@@ -80,9 +81,11 @@ static inline uint32_t pt_meta_slot(uint32_t meta)
 {
 	return meta & PT__SLOT_MASK;
 }
+/* The pool: the low bit of the 2-bit field; the high bit is sample.c's
+ * PT_META_SAMPLED. */
 static inline unsigned pt_meta_pool(uint32_t meta)
 {
-	return (meta >> PT__SLOT_BITS) & 3;
+	return (meta >> PT__SLOT_BITS) & 1;
 }
 static inline unsigned pt_meta_align_log2(uint32_t meta)
 {

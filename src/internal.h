@@ -17,6 +17,7 @@
  * tracking's records, stacks): runlib.h. */
 #include "block.h"
 #include "runlib.h"
+#include "sample.h"
 
 /*
  * Counters (struct pt__ctr in pooltag.h).  A thread that owns its shard is

@@ -42,12 +42,14 @@ static void atfork_prepare(void)
 	pt_track_fork_prepare();
 	pt_special_fork_prepare();
 	pt_block_fork_prepare();
+	pt_sample_fork_prepare();
 	pt_seg_fork_prepare();
 }
 
 static void atfork_parent(void)
 {
 	pt_seg_fork_parent();
+	pt_sample_fork_release();
 	pt_block_fork_release();
 	pt_special_fork_release();
 	pt_track_fork_release();
@@ -61,6 +63,7 @@ static void atfork_parent(void)
 static void atfork_child(void)
 {
 	pt_seg_fork_child();
+	pt_sample_fork_release();
 	pt_block_fork_release();
 	pt_special_fork_release();
 	pt_track_fork_child();

@@ -87,6 +87,11 @@ static uint32_t intern(const char *s)
 	return off;
 }
 
+uint32_t pt_registry_string(const char *s)
+{
+	return reg.str_hash ? intern(s) : 1;
+}
+
 /* Backs the next SLOTS_PER_COMMIT slots: their descriptors and their
  * counters in every shard. */
 static int commit_more(void)

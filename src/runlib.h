@@ -41,6 +41,7 @@ struct pt_seg {
 	struct pt_seg_desc *descs;
 	struct pt_seg_module *modules;
 	char *strings;
+	struct pt_seg_sample *samples; /* sample.c's table */
 	char *shards;
 };
 extern struct pt_seg pt_seg; /* valid after pt_seg_init() */
@@ -62,6 +63,8 @@ int pt_fd_high(int fd);   /* fd moved up (close-on-exec, the original closed); f
 uint32_t pt_registry_slot_in(const struct pt_site *site, uint32_t tag, unsigned pool,
 			     uint32_t module);
 int pt_registry_describe(uint32_t tag, const char *desc, const char *binary);
+/* s in the string area: its offset, 0 for "", 1 ("?") when it does not fit. */
+uint32_t pt_registry_string(const char *s);
 int pt_registry_described(uint32_t tag);
 void pt_registry_module(uint32_t id, const char *name, const char *path, uint32_t state);
 void pt_registry_forget_module(uint32_t id); /* its sites are gone with its code */

@@ -9,6 +9,8 @@
  *   descs_off           struct pt_seg_desc[max_descs]     (tag descriptions)
  *   modules_off         struct pt_seg_module[max_modules] (the program and its plugins)
  *   strings_off         char[strings_size]                (NUL-terminated strings)
+ *   samples_off         struct pt_seg_sample[max_samples] (sampled stacks; optional:
+ *                       0 from a writer older than them)
  *   shards_off          nshards shards of shard_stride bytes each; shard s holds
  *                       struct pt_seg_ctr[max_slots], indexed by slot.
  *
@@ -73,7 +75,18 @@ struct pt_seg_header {
 	uint32_t max_modules;
 	uint32_t nmodules; /* modules [0, nmodules) are valid; 0 is the main program */
 	uint64_t flags;    /* PT_SEG_FLAG_*; 0 from a writer older than the flags */
-	uint64_t reserved[5];
+
+	/* The sampled-stack table (struct pt_seg_sample), between the string
+	 * area and shard 0.  All 0 from a writer older than the table, which
+	 * wrote these bytes as reserved zeros: a reader then shows no samples.
+	 * Not a version bump: a reader of version 2 that ignores them misreads
+	 * nothing. */
+	uint64_t samples_off;
+	uint32_t max_samples;
+	uint32_t nsamples;        /* published: entries [0, nsamples) are valid */
+	uint64_t sample_mean;     /* mean bytes between samples; 0: sampling off */
+	uint64_t sample_ndropped; /* samples not recorded: table full, or no stack */
+	uint64_t reserved[1];
 };
 
 /* The writer holds the liveness lock (src/seglock.h) for as long as it
@@ -121,10 +134,43 @@ struct pt_seg_ctr {
 	uint64_t bytes_freed; /* requested bytes of all frees */
 };
 
+/*
+ * One sampled stack: the live allocations that were sampled with this call
+ * stack at this counter slot.  Each sampled block stands for the bytes the
+ * sampler skipped to reach it, its weight (size / (1 - exp(-size / mean)),
+ * src/sample.h), so live_est estimates the bytes live through this path.
+ * The writer fills slot, depth and frames once and then publishes the entry
+ * (nsamples, release order); the three counters change afterwards with
+ * relaxed atomic adds and subtracts and are read as a snapshot of some
+ * instant each, not of one instant together.
+ *
+ * Frames, innermost first, are return addresses (pc) and, for a reader in
+ * another process, the same addresses as offsets in the module's file
+ * (off: pc minus the module's load bias, the address pooltag resolves in
+ * the file) and the file's path (a string offset; 0 when unknown).
+ */
+#define PT_SEG_SAMPLE_FRAMES 16
+struct pt_seg_frame {
+	uint64_t pc;
+	uint64_t off;
+	uint32_t path; /* string offset */
+	uint32_t reserved;
+};
+struct pt_seg_sample {
+	uint32_t slot;     /* the counter slot charged; 1 <= slot < nslots */
+	uint32_t depth;    /* frames [0, depth) are valid; <= PT_SEG_SAMPLE_FRAMES */
+	uint64_t nlive;    /* sampled blocks live */
+	uint64_t live_est; /* their weights summed: estimated live bytes */
+	uint64_t ntaken;   /* samples ever taken here */
+	struct pt_seg_frame frames[PT_SEG_SAMPLE_FRAMES];
+};
+
 _Static_assert(sizeof(struct pt_seg_header) == 256, "segment header is 256 bytes");
 _Static_assert(sizeof(struct pt_seg_slot) == 32, "slot is 32 bytes");
 _Static_assert(sizeof(struct pt_seg_desc) == 16, "description is 16 bytes");
 _Static_assert(sizeof(struct pt_seg_ctr) == 32, "counter block is 32 bytes");
 _Static_assert(sizeof(struct pt_seg_module) == 16, "module is 16 bytes");
+_Static_assert(sizeof(struct pt_seg_sample) == 32 + 24 * PT_SEG_SAMPLE_FRAMES,
+	       "sampled stack is 416 bytes");
 
 #endif /* PT_SEGFMT_H */

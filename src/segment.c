@@ -126,7 +126,10 @@ static void layout(struct pt_seg_header *h)
 	h->modules_off = h->descs_off + round_page((uint64_t)h->max_descs * sizeof(struct pt_seg_desc));
 	h->strings_off =
 		h->modules_off + round_page((uint64_t)h->max_modules * sizeof(struct pt_seg_module));
-	h->shards_off = h->strings_off + round_page(h->strings_size);
+	h->max_samples = PT_SAMPLE_TABLE;
+	h->samples_off = h->strings_off + round_page(h->strings_size);
+	h->shards_off =
+		h->samples_off + round_page((uint64_t)h->max_samples * sizeof(struct pt_seg_sample));
 	h->shard_stride = round_page((uint64_t)h->max_slots * sizeof(struct pt_seg_ctr));
 	h->size = h->shards_off + h->shard_stride * h->max_shards;
 }
@@ -327,6 +330,7 @@ static void set_pointers(void *base)
 	pt_seg.descs = (struct pt_seg_desc *)((char *)base + h->descs_off);
 	pt_seg.modules = (struct pt_seg_module *)((char *)base + h->modules_off);
 	pt_seg.strings = (char *)base + h->strings_off;
+	pt_seg.samples = (struct pt_seg_sample *)((char *)base + h->samples_off);
 	pt_seg.shards = (char *)base + h->shards_off;
 }
 
@@ -353,6 +357,7 @@ static int for_used_ranges(int (*put)(void *ctx, uint64_t off, uint64_t len), vo
 	rc = rc ? rc : put(ctx, h->descs_off, (uint64_t)h->ndescs * sizeof(struct pt_seg_desc));
 	rc = rc ? rc : put(ctx, h->modules_off, (uint64_t)h->nmodules * sizeof(struct pt_seg_module));
 	rc = rc ? rc : put(ctx, h->strings_off, h->strings_used);
+	rc = rc ? rc : put(ctx, h->samples_off, (uint64_t)h->nsamples * sizeof(struct pt_seg_sample));
 	for (uint32_t s = 0; !rc && s < h->nshards; s++)
 		rc = put(ctx, h->shards_off + s * h->shard_stride, ctr_bytes);
 	return rc;
@@ -547,12 +552,13 @@ void pt_seg_create(void)
 	struct pt_seg_header geo = {0};
 	const char *exp = getenv("POOLTAG_EXPORT");
 	void *base = NULL;
+	int deferred = 0;
 
 	layout(&geo);
 	seg.size = geo.size;
 	if (exp && strcmp(exp, "0") == 0)
 		; /* asked for no export */
-	else if (defer_to_interposer())
+	else if ((deferred = defer_to_interposer()))
 		say(" links libpooltag and runs under pooltag run: pooltag run's counters are "
 		    "exported, the program's own stay private", NULL);
 	else if (!(base = make_file(fill_new, &geo)))
@@ -565,6 +571,7 @@ void pt_seg_create(void)
 		write_header(base, &geo, 0);
 	}
 	set_pointers(base);
+	pt_sample_setup(deferred || pt__seg_interposer);
 }
 
 const char *pt_export_path(void)

@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# Sampled stacks (src/sample.h): with no tracking on, `pooltag used PID
+# --sites` shows the call paths of the live memory, estimated from about
+# one allocation in 512 KiB.  tests/progs/sampler holds 48 MiB through one
+# path and 16 MiB through another, from the same allocation site; the seed
+# is fixed, so every run samples the same blocks.
+
+load helpers
+
+setup() {
+	pt_setup
+}
+
+teardown() {
+	pt_teardown
+}
+
+# sampler_start [POOLTAG]: starts the sampler as "s" with that POOLTAG
+# (default a fixed seed), allocates, and sets SPID.
+sampler_start() {
+	rm -f "$PT_TMP/s.in" "$PT_TMP/s.out"
+	POOLTAG=${1:-sample.seed=7} prog_start s "$PROGS/sampler"
+	prog_send s pid
+	prog_expect s 'pid [0-9]+'
+	SPID=${REPLY#pid }
+	prog_cmd s alloc
+}
+
+# estimate FN: the estimated live MiB of the sampled path through FN, from
+# $output ("" if no path goes through FN).
+estimate() {
+	printf '%s\n' "$output" | awk -v fn="$1" '
+		/ sampled: ~/ { est = $0; next }
+		est != "" && $0 ~ (" in " fn " ") {
+			sub(/.* sampled: ~/, "", est); split(est, w, " ")
+			v = w[1]; if (w[2] == "KiB") v /= 1024; if (w[2] == "GiB") v *= 1024
+			print v; exit
+		}
+		{ est = "" }'
+}
+
+# within V LO HI: LO <= V <= HI, as decimals.
+within() {
+	awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v != "" && v >= lo && v <= hi) }'
+}
+
+@test "sampled: two call paths in a 3:1 ratio, estimated, and freed memory drops out" {
+	sampler_start
+	ptrun used "$SPID" --sites
+	pt_ok
+	[[ $output == *" Sampled call paths (one allocation in about 512.0 KiB has its stack recorded;"* ]] ||
+		fail "no sampled section: $output"
+	# Both paths, each from the shared site, through its own caller to main.
+	[[ $output == *"Samp sampled: ~"*" MiB live ("*" samples) at tests/progs/sampler.c:"*" in grab"* ]] ||
+		fail "no sampled line: $output"
+	[[ $output == *"via sampler.c:"*" in build_a <- sampler.c:"*" in main"* ]] || fail "no path a: $output"
+	[[ $output == *"via sampler.c:"*" in build_b <- sampler.c:"*" in main"* ]] || fail "no path b: $output"
+	a=$(estimate build_a) b=$(estimate build_b)
+	# 48 and 16 MiB: about 96 and 32 samples, whose estimates have a
+	# standard deviation of about 10 % and 18 %; the bounds are four of them.
+	within "$a" 28 68 || fail "path a: ~$a MiB, expected about 48"
+	within "$b" 5 28 || fail "path b: ~$b MiB, expected about 16"
+	within "$(awk -v a="$a" -v b="$b" 'BEGIN { print a / b }')" 1.5 6 || fail "ratio $a / $b"
+	# Path a's biggest: listed first.
+	first=$(printf '%s\n' "$output" | grep -m1 -A1 ' sampled: ~' | tail -1)
+	[[ $first == *build_a* ]] || fail "path a is not first: $output"
+
+	prog_cmd s free_a
+	ptrun used "$SPID" --sites
+	pt_ok
+	[ -z "$(estimate build_a)" ] || fail "freed path a still shows: $output"
+	[ "$(estimate build_b)" = "$b" ] || fail "path b changed: $b, now $(estimate build_b)"
+	prog_stop s
+}
+
+@test "sampled: the same seed samples the same blocks; sample=0 turns sampling off" {
+	sampler_start
+	ptrun used "$SPID" --sites
+	pt_ok
+	first=$output
+	prog_stop s
+	sampler_start
+	ptrun used "$SPID" --sites
+	pt_ok
+	[ "${output#* pid * (sampler)}" = "${first#* pid * (sampler)}" ] || fail "runs differ: $first -- $output"
+	prog_stop s
+
+	sampler_start sample=0
+	ptrun used "$SPID" --sites
+	pt_ok
+	[[ $output != *"Sampled call paths"* ]] || fail "sampling was off: $output"
+	[[ $output == *" Samp "*"16384 67108864"* ]] || fail "exact counts changed: $output"
+	prog_stop s
+
+	# A coarser interval: fewer samples, the same estimate within bounds.
+	sampler_start sample=4M,sample.seed=7
+	ptrun used "$SPID" --sites
+	pt_ok
+	[[ $output == *"one allocation in about 4.0 MiB"* ]] || fail "interval: $output"
+	within "$(estimate build_a)" 16 96 || fail "path a at 4 MiB: $output"
+	prog_stop s
+}
+
+@test "sampled: a bad sample= option is reported and skipped" {
+	POOLTAG=sample=lots prog_start s "$PROGS/sampler"
+	prog_send s pid
+	prog_expect s 'pid [0-9]+'
+	grep -q "sample=lots" "$PT_TMP/s.err" || fail "no report: $(cat "$PT_TMP/s.err")"
+	prog_stop s
+}
+
+# patch FILE OFFSET HEX: writes the bytes HEX (e.g. ffff0000) at OFFSET.
+patch() {
+	printf "$(printf '%s' "$3" | sed 's/../\\x&/g')" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+@test "sampled: a corrupt sample table is refused with one line naming the file" {
+	sampler_start
+	cp "$(seg_of "$SPID")" "$PT_TMP/good"
+	prog_stop s
+	ptrun used "$PT_TMP/good" --sites
+	pt_ok
+	[[ $output == *"via sampler.c:"*" in build_a"* ]] || fail "the copy reads: $output"
+	off=$(od -An -t u8 -j 216 -N 8 "$PT_TMP/good" | tr -d ' ')
+
+	cp "$PT_TMP/good" "$PT_TMP/count"
+	patch "$PT_TMP/count" 228 ffff0000 # nsamples beyond max_samples
+	ptrun used "$PT_TMP/count"
+	assert_error "corrupt segment .*count: bad sample table: more entries than it holds"
+
+	cp "$PT_TMP/good" "$PT_TMP/place"
+	patch "$PT_TMP/place" 216 0800000000000000 # samples_off inside the header
+	ptrun used "$PT_TMP/place"
+	assert_error "corrupt segment .*place: bad sample table: outside its place"
+
+	cp "$PT_TMP/good" "$PT_TMP/slot"
+	patch "$PT_TMP/slot" "$off" ffffff00 # entry 0's slot
+	ptrun used "$PT_TMP/slot"
+	assert_error "corrupt segment .*slot: bad sample table: an entry names a bad slot or depth"
+
+	cp "$PT_TMP/good" "$PT_TMP/depth"
+	patch "$PT_TMP/depth" $((off + 4)) 11000000 # entry 0's depth: 17 frames
+	ptrun used "$PT_TMP/depth"
+	assert_error "bad sample table: an entry names a bad slot or depth"
+
+	cp "$PT_TMP/good" "$PT_TMP/path"
+	patch "$PT_TMP/path" $((off + 32 + 16)) ffffff7f # entry 0's first frame's path
+	ptrun used "$PT_TMP/path"
+	assert_error "bad sample table: an entry names a bad string"
+
+	# An older writer's header: no table, no samples, the rest as before.
+	cp "$PT_TMP/good" "$PT_TMP/old"
+	patch "$PT_TMP/old" 216 00000000000000000000000000000000000000000000000000000000000000000000000000000000
+	ptrun used "$PT_TMP/old" --sites
+	pt_ok
+	[[ $output != *"Sampled call paths"* ]] && [[ $output == *" Samp "* ]] || fail "old: $output"
+}
