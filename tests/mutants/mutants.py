@@ -5,8 +5,8 @@
 # library, the interposer and the CLI.
 MUTANTS = [
     ("shard0-dropped", "cli/segread.c",
-     "for (uint32_t sh = 0; sh < h->nshards; sh++)",
-     "for (uint32_t sh = 1; sh < h->nshards; sh++)",
+     "for (uint32_t sh = 0; sh < n; sh++)",
+     "for (uint32_t sh = 1; sh < n; sh++)",
      "test_segment test_scrape test_counter", "live numbers exporter"),
     ("special-fill-before-unchecked", "src/special.c",
      "under = fill_broken(r->data, hdr_start, r->fill, &ufirst, &ulast);",
@@ -63,8 +63,8 @@ MUTANTS = [
      "if (0)",
      "", "run"),
     ("exit-report-block-count", "preload/report.c",
-     "\t\t\tblocks += c.curblocks;\n",
-     "\t\t\tblocks += c.curblocks + 1;\n",
+     "\t\t\tr->blocks += g->count;\n",
+     "\t\t\tr->blocks += g->count + 1;\n",
      "", "run"),
     # CLI
     ("used-total-paged-wrong", "cli/used.c",

@@ -12,7 +12,10 @@
 # lines in $PT_MUTANT_DIR/results/NAME.log.  Set PT_MUTANT_ALL=1 to run
 # every unit test program and every end-to-end file for each bug instead
 # of those of its area, PT_MUTANT_E2E to run these end-to-end files (names
-# without .bats) for every bug.
+# without .bats) for every bug.  Exits non-zero, before building anything,
+# when a bug named is not in mutants.py or its text to replace does not
+# occur exactly once; and at the end when a bug was missed or its planted
+# tree did not build.
 set -u
 src=$(cd "$(dirname "$0")/../.." && pwd)
 dir=${PT_MUTANT_DIR:-/tmp/pooltag-mutants}
@@ -24,6 +27,28 @@ if [ "${PT_MUTANT_REUSE:-}" != 1 ]; then
 		(cd "$dir/tree" && tar -xf -)
 fi
 cd "$dir/tree" || exit 1
+# The bugs to plant, each checked first: a name not in mutants.py, or a
+# text to replace that does not occur exactly once (the source moved on),
+# stops the run before anything is built, rather than leave that bug out.
+python3 - "$@" <<'PY' >"$dir/list" || exit 1
+import sys
+sys.path.insert(0, "tests/mutants")
+from mutants import MUTANTS
+want = set(sys.argv[1:])
+bad = sorted(want - {m[0] for m in MUTANTS})
+for name in bad:
+    sys.stderr.write("%s: no such bug in tests/mutants/mutants.py\n" % name)
+for name, path, old, new, unit, e2e in MUTANTS:
+    if not want or name in want:
+        n = open(path).read().count(old)
+        if n != 1:
+            sys.stderr.write("%s: the text to replace occurs %d times in %s\n" % (name, n, path))
+            bad.append(name)
+        # "-" for none: a tab is blank to read, so an empty field would vanish
+        print("%s\t%s\t%s\t%s" % (name, path, unit or "-", e2e or "-"))
+sys.exit(1 if bad else 0)
+PY
+
 # What a bug's tests need: the CLI, examples and libraries (all), the
 # programs and plugins of the end-to-end tests, and its unit programs.
 progs=$(ls tests/progs/*.c tests/plugins/*.c tests/uprogs/*.c | sed -e 's|^tests/uprogs/\(lib.*\)\.c$|build/tests/uprogs/\1.so|' \
@@ -32,17 +57,6 @@ make -s -j2 all $progs >"$dir/build.log" 2>&1 || {
 	echo "the unplanted tree does not build: $dir/build.log"
 	exit 1
 }
-
-python3 - "$@" <<'PY' >"$dir/list" || exit 1
-import sys
-sys.path.insert(0, "tests/mutants")
-from mutants import MUTANTS
-want = set(sys.argv[1:])
-for name, path, old, new, unit, e2e in MUTANTS:
-    if not want or name in want:
-        # "-" for none: a tab is blank to read, so an empty field would vanish
-        print("%s\t%s\t%s\t%s" % (name, path, unit or "-", e2e or "-"))
-PY
 
 apply() { # NAME: plants the bug, keeping the file in FILE.orig
 	python3 - "$1" <<'PY'
@@ -59,12 +73,13 @@ for name, path, old, new, unit, e2e in MUTANTS:
 PY
 }
 
-missed=0
+missed=0 broken=0
 while IFS='	' read -r name path unit e2e; do
 	[ "$unit" != - ] || unit=
 	[ "$e2e" != - ] || e2e=
 	if ! apply "$name"; then
 		echo "$name: NOT PLANTED"
+		broken=$((broken + 1))
 		continue
 	fi
 	log="$dir/results/$name.log"
@@ -73,7 +88,9 @@ while IFS='	' read -r name path unit e2e; do
 	# shellcheck disable=SC2086 # lists of targets
 	if ! make -s -j2 all $progs $units >"$log" 2>&1; then
 		echo "$name: the planted tree does not build (see $log)"
+		broken=$((broken + 1))
 		mv "$path.orig" "$path"
+		touch "$path"
 		continue
 	fi
 	if [ "${PT_MUTANT_ALL:-}" = 1 ]; then
@@ -110,3 +127,6 @@ while IFS='	' read -r name path unit e2e; do
 	touch "$path"
 done <"$dir/list"
 echo "$missed missed"
+# Non-zero when a bug went unnoticed or could not be planted or built.
+[ "$broken" -eq 0 ] || echo "$broken not planted or not built"
+[ "$missed" -eq 0 ] && [ "$broken" -eq 0 ]
