@@ -128,7 +128,7 @@ $(O)/libptcli.a: $(CLI_OBJ)
 $(O)/pooltag: $(O)/cli/main.o $(O)/libptcli.a $(O)/libpooltag.a
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDLIBS) $(CURSES_LIBS)
-$(O)/tests/%: tests/%.c tests/pt_test.h tests/pt_libtest.h $(wildcard tests/plugins/*.h) \
+$(O)/tests/%: tests/%.c tests/pt_test.h tests/pt_libtest.h tests/pt_cmdtest.h $(wildcard tests/plugins/*.h) \
 		$(O)/libptcli.a $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)

@@ -70,7 +70,7 @@ MUTANTS = [
     ("used-total-paged-wrong", "cli/used.c",
      "\tput_cols(f, &total[PT_PAGED], o->verbose);\n\tfputc('\\n', f);",
      "\tput_cols(f, &total[PT_NONPAGED], o->verbose);\n\tfputc('\\n', f);",
-     "test_view", "used live"),
+     "test_used", "used live"),
     ("snapshot-frees-written-as-allocs", "cli/snapshot.c",
      "snap_pools[r->pool], r->nallocs, r->nfrees, r->bytes_alloc, r->bytes_freed,",
      "snap_pools[r->pool], r->nallocs, r->nallocs, r->bytes_alloc, r->bytes_freed,",
@@ -86,5 +86,5 @@ MUTANTS = [
     ("tally-frees-not-summed", "cli/tally.c",
      "s->nfrees += rows[j]->nfrees;",
      "s->nfrees = rows[j]->nfrees;",
-     "test_view", "used snapshot_diff"),
+     "test_tally test_used", "used snapshot_diff"),
 ]
