@@ -78,7 +78,7 @@ MUTANTS = [
     ("ls-stale-shown-live", "cli/ls.c",
      "e[i].stale ? \"stale\" : \"live\"",
      "e[i].stale ? \"live\" : \"live\"",
-     "", "ls"),
+     "test_ls", "ls"),
     ("recording-drops-free-only-changes", "cli/recording.c",
      "} else if (c[0] != r->nallocs || c[1] != r->nfrees || c[2] != r->bytes_alloc ||\n\t\t           c[3] != r->bytes_freed) {",
      "} else if (c[0] != r->nallocs || c[2] != r->bytes_alloc) {",
