@@ -19,7 +19,7 @@ MUTANTS = [
     ("diff-refs-handles-never-suspects", "cli/diff.c",
      "(ch.d_used > 0 || ch.pool >= 2)",
      "(ch.d_used > 0)",
-     "test_snapshot", "snapshot_diff numbers seed"),
+     "test_diff", "snapshot_diff numbers seed"),
     ("behalf-innermost-wins", "src/module.c",
      "\tif (!prev)\n\t\tbehalf = caller;",
      "\tbehalf = caller;",
