@@ -6,27 +6,41 @@
 #
 #	sh tests/mutants/plant.sh [NAME...]      (default: every bug)
 #
-# The copy is $PT_MUTANT_DIR (default /tmp/pooltag-mutants), built once and
-# then rebuilt incrementally; each bug is undone before the next.  Results:
-# one line per bug on standard output, and for each bug the failing TAP
-# lines in $PT_MUTANT_DIR/results/NAME.log.  Set PT_MUTANT_ALL=1 to run
-# every unit test program and every end-to-end file for each bug instead
-# of those of its area, PT_MUTANT_E2E to run these end-to-end files (names
-# without .bats) for every bug.  Exits non-zero, before building anything,
-# when a bug named is not in mutants.py or its text to replace does not
-# occur exactly once; and at the end when a bug was missed or its planted
-# tree did not build.
+# The copy is $PT_MUTANT_DIR (default /tmp/pooltag-mutants), built whole
+# at the start and then rebuilt incrementally; each bug is undone before
+# the next.  Results: one line per bug on standard output, and for each bug
+# the failing TAP lines in $PT_MUTANT_DIR/results/NAME.log (the whole output
+# of its unit and end-to-end runs in NAME.unit.tap and NAME.e2e.tap).  Set
+# PT_MUTANT_ALL=1 to run every unit test program and every end-to-end file
+# for each bug instead of those of its area, PT_MUTANT_E2E to run these
+# end-to-end files (names without .bats) for every bug.  Exits non-zero,
+# before building anything, when a bug named is not in mutants.py or its
+# text to replace does not occur exactly once; and at the end when a bug
+# was missed or its planted tree did not build.
 set -u
 src=$(cd "$(dirname "$0")/../.." && pwd)
 dir=${PT_MUTANT_DIR:-/tmp/pooltag-mutants}
 mkdir -p "$dir/tree" "$dir/results"
 # The tree as committed plus what is not yet (no build products), unless
 # PT_MUTANT_REUSE=1 keeps the copy (and its build) from a previous run.
+# The files are extracted with the time of the copy (tar -m), so all of
+# the copy's build is redone: with their times in the source tree, a file
+# older than its object left planted by the last bug of a previous run
+# would keep that object, and the bug, in every run after.
 if [ "${PT_MUTANT_REUSE:-}" != 1 ]; then
 	(cd "$src" && git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T -) |
-		(cd "$dir/tree" && tar -xf -)
+		(cd "$dir/tree" && tar -xmf -)
 fi
 cd "$dir/tree" || exit 1
+# A run interrupted with a bug planted left FILE.orig: put back in a copy
+# kept, dropped in a fresh one (FILE was copied again).
+find . -path ./build -prune -o -name '*.orig' -type f -print | while read -r f; do
+	if [ "${PT_MUTANT_REUSE:-}" = 1 ]; then
+		mv "$f" "${f%.orig}" && touch "${f%.orig}"
+	else
+		rm -f "$f"
+	fi
+done
 # The bugs to plant, each checked first: a name not in mutants.py, or a
 # text to replace that does not occur exactly once (the source moved on),
 # stops the run before anything is built, rather than leave that bug out.
@@ -116,7 +130,9 @@ while IFS='	' read -r name path unit e2e; do
 		echo "# e2e ($e2e)"
 		grep '^not ok' "$log.e2e"
 	} >"$log"
-	rm -f "$log.unit" "$log.e2e"
+	# The whole output, with each failure's diagnostics, beside it.
+	mv "$log.unit" "$dir/results/$name.unit.tap"
+	mv "$log.e2e" "$dir/results/$name.e2e.tap"
 	if [ -z "$u$e" ]; then
 		echo "$name: MISSED"
 		missed=$((missed + 1))
