@@ -120,7 +120,10 @@ while IFS='	' read -r name path unit e2e; do
 		: >"$log.unit"
 	fi
 	PT_TESTS= PT_E2E=$e2e sh tests/run.sh build >"$log.e2e" 2>&1
-	u=$(grep '^not ok' "$log.unit" | sed 's/^not ok [0-9]* - //' |
+	# Each failed unit test as PROGRAM: TEST (run.sh heads a program's
+	# output with "# build/tests/PROGRAM").
+	u=$(awk '/^# build\/tests\// { p = $2; sub(/.*\//, "", p) }
+		/^not ok/ { sub(/^not ok [0-9]* - /, ""); print p ": " $0 }' "$log.unit" |
 		tr '\n' ',' | sed 's/,$//')
 	e=$(grep '^not ok' "$log.e2e" | grep -v -e 'exited with status' |
 		sed 's/^not ok [0-9]* //' | tr '\n' ',' | sed 's/,$//')
