@@ -227,6 +227,64 @@ PT_TEST(test_round_trip)
 	free(text);
 }
 
+/* Outstanding counts per sample, as the replay gives them. */
+static int collect_outstanding(void *ctx, size_t s, int64_t taken, const struct pt_row *rows,
+                               size_t nrows)
+{
+	struct states *st = ctx;
+
+	st->nrows[s] = nrows;
+	for (size_t i = 0; i < nrows && i < 8; i++)
+		st->nallocs[s][i] = rows[i].nallocs - rows[i].nfrees;
+	return 0;
+}
+
+/* A site whose frees alone move (what it held being given back): each
+ * such sample is a count line, and the reader's state follows it. */
+PT_TEST(test_frees_alone)
+{
+	struct pt_rec_writer *w;
+	struct pt_recording r;
+	struct states st = {0};
+	struct pt_view v;
+	size_t len;
+	char *text;
+
+	head(&v, 1000);
+	row(&v, "Kept", PT_PAGED, 1, 10, 0, 100);
+	w = pt_rec_create(path, &v, 1000000, errbuf, sizeof(errbuf));
+	PT_CHECK(w != NULL);
+	if (!w) {
+		pt_view_free(&v);
+		return;
+	}
+	PT_CHECK_EQ(pt_rec_append(w, &v, errbuf, sizeof(errbuf)), 0);
+	for (int k = 1; k <= 2; k++) {
+		pt_view_free(&v);
+		head(&v, 1000 + 1000 * k);
+		row(&v, "Kept", PT_PAGED, 1, 10, k == 1 ? 4 : 10, 100);
+		PT_CHECK_EQ(pt_rec_append(w, &v, errbuf, sizeof(errbuf)), 0);
+	}
+	PT_CHECK_EQ(pt_rec_close(w, errbuf, sizeof(errbuf)), 0);
+	pt_view_free(&v);
+	text = slurp(&len);
+	PT_CHECK(memmem(text, len, "sample\t2000\t1\ncount\t0\t10\t4\t1000\t400\n", 36) != NULL);
+	PT_CHECK(memmem(text, len, "sample\t3000\t1\ncount\t0\t10\t10\t1000\t1000\n", 38) != NULL);
+	pt_rec_init(&r);
+	PT_CHECK_EQ(pt_rec_parse(&r, text, len, "t.rec", errbuf, sizeof(errbuf)), 0);
+	PT_CHECK_STR(r.note, "");
+	PT_CHECK_EQ(r.nsamples, 3);
+	PT_CHECK_EQ(r.sites.nrows, 1);
+	if (r.sites.nrows == 1) {
+		PT_CHECK_EQ(r.sites.rows[0].nfrees, 10);
+		PT_CHECK_EQ(r.sites.rows[0].bytes_freed, 1000);
+	}
+	PT_CHECK_EQ(pt_rec_replay(&r, collect_outstanding, &st), 0);
+	PT_CHECK(st.nallocs[0][0] == 10 && st.nallocs[1][0] == 6 && st.nallocs[2][0] == 0);
+	pt_rec_free(&r);
+	free(text);
+}
+
 /* A process with no site yet: its first sample is empty (nothing for the
  * writer to keep, so no counter table exists), and a later one is not.
  * Under UBSan this once failed in the writer. */
@@ -505,6 +563,7 @@ int main(void)
 	PT_RUN(test_fit_large_counters);
 	PT_RUN(test_fit_degenerate);
 	PT_RUN(test_round_trip);
+	PT_RUN(test_frees_alone);
 	PT_RUN(test_empty_first_sample);
 	PT_RUN(test_cut_at_every_byte);
 	PT_RUN(test_rejects);

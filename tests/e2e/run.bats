@@ -55,6 +55,7 @@ leaky_lines() {
 	L_SOCKET=$(src_line tests/uprogs/leaky.c '/* LEAK socket */')
 	L_PIPE=$(src_line tests/uprogs/leaky.c '/* LEAK pipe */')
 	L_FOPEN=$(src_line tests/uprogs/leaky.c '/* LEAK fopen */')
+	L_CLOSED=$(src_line tests/uprogs/leaky.c '/* CLOSED open */')
 }
 
 @test "run: a leaking program's blocks and descriptors are reported at the lines that took them" {
@@ -133,6 +134,12 @@ leaky_lines() {
 	pt_ok
 	[[ $output =~ leaky\ +handles\ +Pipe\ +2\ +2\ +0\ +leaky.c:$L_PIPE\ in\ main ]] || fail "$output"
 	[[ $output =~ leaky\ +handles\ +Sock\ +1\ +1\ +0\ +leaky.c:$L_SOCKET\ in\ main ]] || fail "$output"
+	# Every close gave its handle back: the five descriptors left open
+	# are all it holds, and the line that closed its three holds none.
+	ptrun refs --all "$pid"
+	pt_ok
+	[ "${lines[0]}" = " pid $pid (leaky): 5 references and handles held" ] || fail "$output"
+	[[ $output =~ leaky\ +handles\ +File\ +0\ +3\ +3\ +leaky.c:$L_CLOSED\ in\ main ]] || fail "$output"
 	prog_send lk go
 	prog_stop lk
 }

@@ -1,7 +1,7 @@
 /*
  * leaky.c - a program that knows nothing of pooltag and leaks on purpose
  * (tests/e2e/run.bats): memory at known lines, through its own wrapper,
- * and descriptors of several kinds.
+ * descriptors of several kinds, and descriptors closed again.
  *
  * usage: leaky [clean] [wait]
  * Prints "pid N".  Without "clean" it leaves what the LEAK lines take;
@@ -52,6 +52,9 @@ int main(int argc, char **argv)
 	memset(d, 2, 300);
 	if (fd < 0 || s < 0 || p != 0 || !f || !b || !c)
 		return 3;
+	/* Opened and closed again, three times on one number: nothing held. */
+	for (int i = 0; i < 3; i++)
+		close(open("/dev/null", O_RDONLY));      /* CLOSED open */
 	if (wait) {
 		printf("ready\n");
 		fflush(stdout);
