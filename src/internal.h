@@ -56,6 +56,7 @@ struct pt_seg {
 };
 extern struct pt_seg pt_seg; /* valid after pt_seg_init() */
 void pt_seg_init(void);      /* lifecycle.c: idempotent, thread-safe; never fails (falls back to private memory) */
+void pt_seg_probe(void);     /* what start-up asks the dynamic linker, asked before its once */
 void pt_seg_create(void);    /* once, from pt_seg_init: a file, else private memory */
 void pt_seg_fork_prepare(void); /* lifecycle.c's fork handlers, every library lock held */
 void pt_seg_fork_parent(void);

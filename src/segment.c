@@ -58,10 +58,23 @@ int pt_seg_pending;
 __attribute__((weak)) int pt__seg_interposer;
 
 /* Is this a program's own copy of the library, running under `pooltag
- * run`?  The interposer's copy owns the segment then (preload/owner.c). */
+ * run`?  The interposer's copy owns the segment then (preload/owner.c).
+ * 0 not asked yet, 1 no, 2 yes. */
+static int interposer_seen;
+
+/* Asks the dynamic linker, before start-up's once (lifecycle.c: no lock of
+ * the library is held while calling into it).  Every thread that starts
+ * the library may ask; all get the same answer. */
+void pt_seg_probe(void)
+{
+	int seen = !pt__seg_interposer && dlsym(RTLD_DEFAULT, "pooltag_run_interposer") ? 2 : 1;
+
+	__atomic_store_n(&interposer_seen, seen, __ATOMIC_RELEASE);
+}
+
 static int defer_to_interposer(void)
 {
-	return !pt__seg_interposer && dlsym(RTLD_DEFAULT, "pooltag_run_interposer") != NULL;
+	return __atomic_load_n(&interposer_seen, __ATOMIC_ACQUIRE) == 2;
 }
 
 /* All of the module's state.  lock serialises registration, shard attach and
