@@ -188,7 +188,8 @@ struct pt_run_findings {
 	int scanned;                  /* the memory was classified by the exit scan */
 	struct pt_run_mem *mem;       /* group.c's groups, the BLOCKS groups' source */
 };
-/* Gathers the groups (lock held); a fork child's leave out what it inherited. */
+/* Gathers the groups (site lock held; the memory's are added once
+ * classified, after it); a fork child's leave out what it inherited. */
 void pt_run_collect(uint32_t module, struct pt_run_findings *r);
 void pt_run_findings_free(struct pt_run_findings *r);
 /* Up to max frames of a group's stack, innermost first, pooltag's own left out. */
