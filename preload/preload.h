@@ -108,9 +108,14 @@ struct pt_run_module {
 /* Calls fn for every module seen so far (under the site lock). */
 void pt_run_modules(void (*fn)(const struct pt_run_module *m, void *arg), void *arg);
 const struct pt_run_module *pt_run_module_by_id(uint32_t id);
-/* A module just unloaded by dlclose (lo: an address it had): forgets its
- * pcs; returns its id, or 0 if none of ours was there. */
-uint32_t pt_run_module_gone(uintptr_t lo);
+/* A module just unloaded by dlclose (addr: an address it had, path: its
+ * file as the dynamic linker named it): forgets its pcs; returns its id,
+ * or 0 if none of ours was there. */
+uint32_t pt_run_module_gone(uintptr_t addr, const char *path);
+/* dlclose calls under way: an object they unmap keeps its pcs known until
+ * pt_run_module_gone, so registration then checks a pc's module against
+ * the object the dynamic linker has there (site.c). */
+extern int pt_run_closing;
 void pt_run_site_init(void); /* at start-up, from the constructor */
 void pt_run_lock(void);
 void pt_run_unlock(void);

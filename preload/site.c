@@ -55,6 +55,7 @@ __thread int pt_run_busy __attribute__((tls_model("initial-exec")));
 __thread struct pt_run_tc pt_run_tc[PT_RUN_TC] __attribute__((tls_model("initial-exec")));
 __thread uint32_t pt_run_tc_gen __attribute__((tls_model("initial-exec")));
 uint32_t pt_run_gen = 1;
+int pt_run_closing;
 
 /* A pc's registration: its site descriptor (the registry's key for its
  * slots, memory and handles alike) and the module charged. */
@@ -177,14 +178,18 @@ static void tab_put(struct pctab *t, uintptr_t pc, uint64_t info)
 	}
 }
 
-/* A copy of the table with room to grow, leaving out the pcs in [lo, hi). */
-static struct pctab *tab_copy(const struct pctab *old, uint32_t cap, uintptr_t lo, uintptr_t hi)
+static int pc_of_gone(uintptr_t pc, uint64_t info, const struct pt_run_module *gone);
+
+/* A copy of the table with room to grow, leaving out the pcs of module gone
+ * (NULL: none). */
+static struct pctab *tab_copy(const struct pctab *old, uint32_t cap,
+			      const struct pt_run_module *gone)
 {
 	struct pctab *t = tab_new(cap);
 
 	if (t && old)
 		for (uint32_t i = 0; i <= old->mask; i++)
-			if (old->e[i].pc && !(old->e[i].pc >= lo && old->e[i].pc < hi))
+			if (old->e[i].pc && !(gone && pc_of_gone(old->e[i].pc, old->e[i].info, gone)))
 				tab_put(t, old->e[i].pc, old->e[i].info);
 	return t;
 }
@@ -195,7 +200,7 @@ static void tab_insert(uintptr_t pc, uint64_t info)
 	struct pctab *t = st.tab;
 
 	if (!t || (t->n + 1) * 2 > t->mask + 1) {
-		struct pctab *n = tab_copy(t, t ? (t->mask + 1) * 2 : 4096, 0, 0);
+		struct pctab *n = tab_copy(t, t ? (t->mask + 1) * 2 : 4096, NULL);
 		if (!n)
 			return; /* stays a miss: registered again next time, same slot */
 		__atomic_store_n(&st.tab, n, __ATOMIC_RELEASE);
@@ -293,7 +298,8 @@ struct pc_facts {
 	struct pt_frame where;  /* the result; where.file NULL if none */
 };
 
-static void facts_get(uintptr_t pc, struct pc_facts *f)
+/* The object part of the facts: no lock of the dynamic linker's taken. */
+static void facts_object(uintptr_t pc, struct pc_facts *f)
 {
 	struct dl_find_object dlfo;
 	const struct link_map *lm;
@@ -307,6 +313,11 @@ static void facts_get(uintptr_t pc, struct pc_facts *f)
 		f->is_program = !lm->l_name || !*lm->l_name;
 		f->path = f->is_program ? program_invocation_name : lm->l_name;
 	}
+}
+
+static void facts_get(uintptr_t pc, struct pc_facts *f)
+{
+	facts_object(pc, f);
 	/* A module with line information (a program built with -g) gets its
 	 * line now, so the live segment shows it; one without (a distribution's
 	 * binary) never loads libdw here: a report asks for the line later. */
@@ -320,13 +331,22 @@ static void facts_get(uintptr_t pc, struct pc_facts *f)
 			  : pt_elfsym_lookup(pc - 1, NULL); /* in the module's mapped table: stays */
 }
 
+/* Is module m (a plugin) the object the facts describe?  Not when m was
+ * unloaded and another object loaded in its place before the dlclose hook
+ * marked m gone (dl.c): both then cover the same addresses. */
+static int same_object(const struct pt_run_module *m, const struct pc_facts *f)
+{
+	return !f->found || (m->bias == f->bias && m->path && !strcmp(m->path, f->path));
+}
+
 /* The module holding pc, registered if new (lock held). */
 static uint32_t module_of(uintptr_t pc, const struct pc_facts *f)
 {
 	const char *base;
 
 	for (uint32_t i = 0; i < st.nmods; i++)
-		if (!st.mods[i].gone && pc >= st.mods[i].lo && pc < st.mods[i].hi)
+		if (!st.mods[i].gone && pc >= st.mods[i].lo && pc < st.mods[i].hi &&
+		    (i == 0 || same_object(&st.mods[i], f)))
 			return i;
 	if (!f->found)
 		return 0; /* code the dynamic linker does not know (generated): the program's */
@@ -354,14 +374,17 @@ void pt_run_modules(void (*fn)(const struct pt_run_module *m, void *arg), void *
 
 /* ---- registration ---- */
 
-static struct run_site *site_lookup(uintptr_t pc)
+/* The registration of pc (lock held), the newest first; with f, only one
+ * made for the object the facts describe (a plugin unloaded whose dlclose
+ * is not through yet may have left one of its own, see pt_run_closing). */
+static struct run_site *site_lookup(uintptr_t pc, const struct pc_facts *f)
 {
 	struct run_site *s;
 
 	if (!st.sites)
 		return NULL;
 	for (s = st.sites[pc_hash(pc) & st.sites_mask]; s; s = s->next)
-		if (s->pc == pc)
+		if (s->pc == pc && (!f || s->module == 0 || same_object(&st.mods[s->module], f)))
 			return s;
 	return NULL;
 }
@@ -379,7 +402,7 @@ static void by_slot_set(uint32_t slot, struct run_site *s)
  * did meanwhile; NULL when out of memory. */
 static struct run_site *site_make(uintptr_t pc, const struct pc_facts *f)
 {
-	struct run_site *s = site_lookup(pc);
+	struct run_site *s = site_lookup(pc, f);
 	const struct pt_run_module *m;
 	uint32_t tag, slot, h;
 	char buf[64];
@@ -434,11 +457,14 @@ static struct run_site *site_make(uintptr_t pc, const struct pc_facts *f)
  * the lock, so two threads may both learn them: the first to register wins. */
 static struct run_site *site_locked(uintptr_t pc)
 {
+	int check = __atomic_load_n(&pt_run_closing, __ATOMIC_ACQUIRE) != 0;
 	struct run_site *s;
 	struct pc_facts f;
 
+	if (check)
+		facts_object(pc, &f);
 	pthread_mutex_lock(&st.lock);
-	s = site_lookup(pc);
+	s = site_lookup(pc, check ? &f : NULL);
 	if (s || (pc >= st.self_lo && pc < st.self_hi))
 		return s;
 	pthread_mutex_unlock(&st.lock);
@@ -457,17 +483,22 @@ uint64_t pt_run_site_miss(uintptr_t pc)
 {
 	struct pt_run_tc *e = &pt_run_tc[(pc ^ (pc >> 10)) & (PT_RUN_TC - 1)];
 	uint64_t info = 0;
+	int known;
 
 	if (pt_run_tc_gen != __atomic_load_n(&pt_run_gen, __ATOMIC_ACQUIRE))
 		tc_flush();
-	if (!tab_find(__atomic_load_n(&st.tab, __ATOMIC_ACQUIRE), pc, &info)) {
+	known = tab_find(__atomic_load_n(&st.tab, __ATOMIC_ACQUIRE), pc, &info);
+	/* While a dlclose is under way the table may hold an unmapped object's
+	 * pc: the registration checks it against the object there now. */
+	if (!known || __atomic_load_n(&pt_run_closing, __ATOMIC_ACQUIRE)) {
 		struct run_site *s;
 
 		if (pt_run_busy || pt_sym_held() || !__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE))
-			return 0; /* nested in a hook's slow work, or before start-up: uncounted */
+			return known ? info : 0; /* nested in a hook's slow work, or before start-up */
 		pt_run_busy = 1;
 		s = site_locked(pc);
-		if (!tab_find(st.tab, pc, &info)) {
+		known = tab_find(st.tab, pc, &info);
+		if (!known || (s && info != s->info)) {
 			info = s ? s->info : 0;
 			tab_insert(pc, info);
 		}
@@ -568,24 +599,39 @@ uint32_t pt_run_handle_slot(uintptr_t pc, uint32_t tag)
 	return slot;
 }
 
-uint32_t pt_run_module_gone(uintptr_t addr)
+/* Was pc registered for module gone?  A pc in its range registered for
+ * another module belongs to the object loaded in its place since. */
+static int pc_of_gone(uintptr_t pc, uint64_t info, const struct pt_run_module *gone)
+{
+	uint32_t slot = PT_RUN_INFO_SLOT(info);
+	const struct run_site *s;
+
+	if (pc < gone->lo || pc >= gone->hi)
+		return 0;
+	if (slot && pt_seg.slots[slot].module == gone->id)
+		return 1;
+	s = site_lookup(pc, NULL);
+	return !s || s->module == gone->id;
+}
+
+uint32_t pt_run_module_gone(uintptr_t addr, const char *path)
 {
 	uint32_t id = 0;
 	struct pctab *t;
 
 	for (uint32_t i = 1; i < st.nmods; i++) {
 		struct pt_run_module *m = &st.mods[i];
-		if (m->gone || addr < m->lo || addr >= m->hi)
+		if (m->gone || addr < m->lo || addr >= m->hi || !m->path || strcmp(m->path, path))
 			continue;
 		m->gone = 1;
 		id = i;
 		/* Its pcs may be reused by the next module mapped there. */
-		t = tab_copy(st.tab, st.tab ? st.tab->mask + 1 : 4096, m->lo, m->hi);
+		t = tab_copy(st.tab, st.tab ? st.tab->mask + 1 : 4096, m);
 		if (t)
 			__atomic_store_n(&st.tab, t, __ATOMIC_RELEASE);
 		for (uint32_t h = 0; st.sites && h <= st.sites_mask; h++)
 			for (struct run_site **p = &st.sites[h]; *p;)
-				if ((*p)->pc >= m->lo && (*p)->pc < m->hi)
+				if ((*p)->module == id)
 					*p = (*p)->next;
 				else
 					p = &(*p)->next;
