@@ -1,0 +1,371 @@
+/*
+ * test_lifecycle.c - the library's life beside the dynamic linker
+ * (src/lifecycle.c).
+ *
+ * The dynamic linker: no lock of the library may be held while it calls
+ * into the dynamic linker, which holds its own lock while a constructor
+ * runs inside dlopen.  Two cases are made to happen, not hoped for: the
+ * plugin's constructor waits (stormplug_ctor_hook) until the other thread
+ * sleeps in the kernel on a futex (/proc/self/task/TID/syscall says so) or
+ * has finished its call, and only then calls the library itself:
+ *  - start-up: the first call of a process into the library (the other
+ *    thread) against a constructor's first call;
+ *  - references under the objects' lock while fault injection hashes the
+ *    stack of each (fail.stack=), which names the modules of its frames.
+ * Then a storm: threads loading and unloading copies of the plugin with
+ * dlopen and with pt_module_load, each load's constructor allocating at
+ * call sites never registered, every third load allocating inside a
+ * dl_iterate_phdr callback too; the counts are exact afterwards.  Each runs in
+ * a child process with a watchdog (alarm): a deadlock is a child killed by
+ * SIGALRM.  Start-up's case must run before this process first calls the
+ * library, so it is the first test.
+ *
+ * Needs tests/plugins/stormplug.c built as plugins/stormplug.so beside
+ * this program ($PT_STORMPLUG to override); linked with -rdynamic, so the
+ * plugin finds pooltag and the hook here.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <pooltag.h>
+
+#include "pt_libtest.h"
+
+#define WATCHDOG 120 /* seconds: only a deadlock comes near it */
+
+/* ---- the plugin ---- */
+
+static char storm_dir[PATH_MAX];
+
+/* A copy of plugins/stormplug.so ($PT_STORMPLUG) named libstormN.so in
+ * storm_dir, its path in out; 0 or -1 (said why). */
+static int storm_copy(int n, char *out, size_t len)
+{
+	const char *env = getenv("PT_STORMPLUG");
+	char self[PATH_MAX], src[PATH_MAX + 32];
+	ssize_t k;
+
+	if (env) {
+		snprintf(src, sizeof(src), "%s", env);
+	} else {
+		k = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (k <= 0)
+			return -1;
+		self[k] = '\0';
+		snprintf(src, sizeof(src), "%s/plugins/stormplug.so", dirname(self));
+	}
+	if (!storm_dir[0]) {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(storm_dir, sizeof(storm_dir), "%s/pt-lifecycle.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(storm_dir)) {
+			printf("# mkdtemp %s: %s\n", storm_dir, strerror(errno));
+			storm_dir[0] = 0;
+			return -1;
+		}
+	}
+	snprintf(out, len, "%s/libstorm%d.so", storm_dir, n);
+	if (access(out, R_OK) == 0)
+		return 0;
+	if (copy_file(src, out) != 0) {
+		printf("# cannot copy %s (built? $PT_STORMPLUG)\n", src);
+		return -1;
+	}
+	return 0;
+}
+
+static void storm_cleanup(void)
+{
+	char path[PATH_MAX + 32];
+
+	if (!storm_dir[0])
+		return;
+	for (int n = 0; n < 64; n++) {
+		snprintf(path, sizeof(path), "%s/libstorm%d.so", storm_dir, n);
+		unlink(path);
+	}
+	rmdir(storm_dir);
+	storm_dir[0] = 0;
+}
+
+/* ---- a constructor that waits for another thread ---- */
+
+static struct {
+	int armed;              /* the next constructor waits */
+	pid_t tid;              /* for this thread to sleep in the kernel */
+	int in_ctor;            /* the constructor is waiting */
+	int done;               /* or for it to finish its call */
+	void (*then)(void);     /* what the constructor does next (besides its allocations) */
+} race;
+
+/* Waits until thread tid sleeps on a futex or *done is set. */
+static void wait_blocked(pid_t tid, const int *done)
+{
+	char path[64], buf[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	while (!__atomic_load_n(done, __ATOMIC_ACQUIRE)) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			return; /* the kernel does not tell: go on (the case may not happen) */
+		buf[n] = 0;
+		if (buf[0] >= '0' && buf[0] <= '9' && strtol(buf, NULL, 10) == SYS_futex)
+			return;
+		sched_yield();
+	}
+}
+
+/* Called by stormplug's constructor inside dlopen, before it allocates. */
+void stormplug_ctor_hook(void);
+void stormplug_ctor_hook(void)
+{
+	if (!__atomic_exchange_n(&race.armed, 0, __ATOMIC_ACQ_REL))
+		return;
+	__atomic_store_n(&race.in_ctor, 1, __ATOMIC_RELEASE);
+	wait_blocked(race.tid, &race.done);
+	if (race.then)
+		race.then();
+}
+
+static void *load_plugin(void *path)
+{
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h)
+		printf("# dlopen: %s\n", dlerror());
+	else
+		dlclose(h);
+	return h;
+}
+
+/* Starts a thread loading path whose constructor waits for this thread;
+ * returns once the constructor waits. */
+static int start_racing_load(pthread_t *t, char *path, void (*then)(void))
+{
+	race.tid = gettid();
+	race.done = 0;
+	race.in_ctor = 0;
+	race.then = then;
+	__atomic_store_n(&race.armed, 1, __ATOMIC_RELEASE);
+	if (pthread_create(t, NULL, load_plugin, path) != 0)
+		return -1;
+	while (!__atomic_load_n(&race.in_ctor, __ATOMIC_ACQUIRE))
+		sched_yield();
+	return 0;
+}
+
+/* Runs fn in a child under the watchdog; its exit status, or -1 when it
+ * was killed (said why). */
+static int in_child(int (*fn)(void), const char *what)
+{
+	int st;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		alarm(WATCHDOG);
+		exit(fn());
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(st)) {
+		printf("# %s: %s\n", what,
+		       WTERMSIG(st) == SIGALRM ? "deadlocked (the watchdog ended it)"
+					       : strsignal(WTERMSIG(st)));
+		return -1;
+	}
+	return WEXITSTATUS(st);
+}
+
+/* ---- start-up against a constructor ---- */
+
+static int startup_child(void)
+{
+	char path[PATH_MAX + 32];
+	pthread_t t;
+	void *p, *h;
+
+	if (storm_copy(0, path, sizeof(path)) != 0 || start_racing_load(&t, path, NULL) != 0)
+		return 2;
+	/* This process's first call into the library, while the constructor
+	 * waits inside dlopen; the constructor's own first call follows as
+	 * soon as this thread sleeps in the kernel. */
+	p = pt_alloc(PT_PAGED, 8, "Rac1");
+	__atomic_store_n(&race.done, 1, __ATOMIC_RELEASE);
+	pt_free(p, "Rac1");
+	pthread_join(t, &h);
+	return !h || count_of("Stm1", PT_PAGED).nallocs != 2 ||
+	       count_of("Rac1", PT_PAGED).curblocks != 0;
+}
+
+PT_TEST(test_startup_beside_a_constructor)
+{
+	PT_CHECK_EQ(in_child(startup_child, "start-up beside a constructor"), 0);
+}
+
+/* ---- the objects' lock against a constructor ---- */
+
+static void *race_obj;
+
+static void ref_and_deref(void)
+{
+	if (pt_obj_ref(race_obj) == 0)
+		pt_obj_deref(race_obj);
+}
+
+static int objects_child(void)
+{
+	char path[PATH_MAX + 32];
+	struct pt_objtype *type;
+	pthread_t t;
+	void *h;
+	int rc;
+
+	/* A stack hash no stack has: nothing fails, every acquisition is
+	 * hashed, under the objects' lock for a reference. */
+	if (pt_config("fail.stack=1") != 0)
+		return 3;
+	type = pt_objtype_create("Race", PT_PAGED, "RacO", NULL, 0);
+	race_obj = type ? pt_obj_create(type, 32, 0) : NULL;
+	if (!race_obj || storm_copy(1, path, sizeof(path)) != 0 ||
+	    start_racing_load(&t, path, ref_and_deref) != 0)
+		return 2;
+	rc = pt_obj_ref(race_obj);
+	__atomic_store_n(&race.done, 1, __ATOMIC_RELEASE);
+	if (rc == 0)
+		pt_obj_deref(race_obj);
+	pthread_join(t, &h);
+	pt_obj_deref(race_obj);
+	return rc != 0 || !h || count_of("RacO", PT_PAGED).curblocks != 0;
+}
+
+PT_TEST(test_objects_lock_beside_a_constructor)
+{
+	PT_CHECK_EQ(in_child(objects_child, "objects' lock beside a constructor"), 0);
+}
+
+/* ---- the storm ---- */
+
+#define STORM_DL 3       /* threads loading with dlopen */
+#define STORM_MOD 2      /* threads loading with pt_module_load */
+#define STORM_LOADS 60   /* loads per thread */
+
+struct stormer {
+	int n;              /* its copy of the plugin */
+	int use_module;     /* pt_module_load, else dlopen */
+	uint64_t allocs;    /* Stm1 allocations it caused */
+	int failed;
+};
+
+static void *storm_thread(void *arg)
+{
+	struct stormer *s = arg;
+	char path[PATH_MAX + 32];
+	int (*work)(int), (*iterate)(void);
+
+	if (storm_copy(2 + s->n, path, sizeof(path)) != 0) {
+		s->failed = 1;
+		return NULL;
+	}
+	for (int i = 0; i < STORM_LOADS && !s->failed; i++) {
+		struct pt_module *m = NULL;
+		void *h = NULL;
+
+		if (s->use_module)
+			m = pt_module_load(path);
+		else
+			h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		if (!m && !h) {
+			printf("# load %s: %s\n", path, s->use_module ? pt_module_error() : dlerror());
+			s->failed = 1;
+			break;
+		}
+		s->allocs += 2; /* the constructor's */
+		*(void **)&work = m ? pt_module_sym(m, "storm_work") : dlsym(h, "storm_work");
+		*(void **)&iterate = m ? pt_module_sym(m, "storm_iterate") : dlsym(h, "storm_iterate");
+		if (!work || !iterate) {
+			s->failed = 1;
+		} else {
+			s->allocs += (uint64_t)work(1 + (i + s->n) % 8);
+			if (i % 3 == s->n % 3)
+				s->allocs += (uint64_t)iterate();
+		}
+		if (m && pt_module_unload(m) != 0) {
+			printf("# %s held something at its unload\n", path);
+			s->failed = 1;
+		}
+		if (h)
+			dlclose(h);
+	}
+	return NULL;
+}
+
+static int storm_child(void)
+{
+	struct stormer s[STORM_DL + STORM_MOD];
+	pthread_t t[STORM_DL + STORM_MOD];
+	uint64_t want = 0;
+	struct pt_count c;
+	FILE *quiet = fopen("/dev/null", "w");
+	int bad = 0;
+
+	if (quiet)
+		pt_verify_output(quiet); /* a line per clean unload otherwise */
+	for (int i = 0; i < STORM_DL + STORM_MOD; i++) {
+		s[i] = (struct stormer){.n = i, .use_module = i >= STORM_DL};
+		if (pthread_create(&t[i], NULL, storm_thread, &s[i]) != 0)
+			return 2;
+	}
+	for (int i = 0; i < STORM_DL + STORM_MOD; i++) {
+		pthread_join(t[i], NULL);
+		bad |= s[i].failed;
+		want += s[i].allocs;
+	}
+	c = count_of("Stm1", PT_PAGED);
+	if (c.nallocs != want || c.nfrees != want || c.curbytes != 0) {
+		printf("# Stm1: %" PRIu64 " allocations, %" PRIu64 " frees, %" PRIu64
+		       " bytes outstanding; made %" PRIu64 "\n",
+		       c.nallocs, c.nfrees, c.curbytes, want);
+		bad = 1;
+	}
+	pt_verify_output(stderr);
+	if (quiet)
+		fclose(quiet);
+	return bad;
+}
+
+PT_TEST(test_dlopen_storm)
+{
+	PT_CHECK_EQ(in_child(storm_child, "dlopen storm"), 0);
+}
+
+int main(void)
+{
+	char path[PATH_MAX + 32];
+
+	/* The copies are made here, so the children share them and this
+	 * process removes them. */
+	for (int n = 0; n < 2 + STORM_DL + STORM_MOD; n++)
+		if (storm_copy(n, path, sizeof(path)) != 0)
+			break;
+	PT_RUN(test_startup_beside_a_constructor); /* first: before this process uses the library */
+	PT_RUN(test_objects_lock_beside_a_constructor);
+	PT_RUN(test_dlopen_storm);
+	storm_cleanup();
+	PT_RUN(test_nothing_outstanding);
+	return pt_test_done();
+}
