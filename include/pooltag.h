@@ -158,7 +158,9 @@ uint32_t pt_tag_of(const void *p);
  * thread, non-paged pool, a header that does not check out) calls the
  * library, which handles everything.  A thread whose pt__tls_ctr is NULL
  * takes the library's path for every call, and so does every thread while
- * pt__fast_slots is 0 (blocks are being tracked).
+ * pt__fast_slots is 0 (blocks are being tracked).  pt__tls_ctr is read with
+ * a relaxed atomic load (a plain load on every target): another thread sets
+ * it to NULL while a fork is under way.
  */
 #include <stdlib.h>
 
@@ -260,7 +262,7 @@ static inline void *pt__alloc_inline(struct pt_site *site, enum pt_pool pool, si
 {
 	uint64_t key = __atomic_load_n(&site->key, __ATOMIC_RELAXED);
 	uint32_t slot = pt__key_slot(key);
-	struct pt__ctr *c = pt__tls_ctr;
+	struct pt__ctr *c = __atomic_load_n(&pt__tls_ctr, __ATOMIC_RELAXED);
 	struct pt__hdr *h;
 
 	if (__builtin_expect(!pt__key_matches(key, tag, PT_PAGED) || pool != PT_PAGED ||
@@ -278,7 +280,7 @@ static inline void *pt__alloc_inline(struct pt_site *site, enum pt_pool pool, si
 
 static inline void pt__free_inline(struct pt_site *site, void *p, uint32_t tag)
 {
-	struct pt__ctr *c = pt__tls_ctr;
+	struct pt__ctr *c = __atomic_load_n(&pt__tls_ctr, __ATOMIC_RELAXED);
 	uint32_t fast = __atomic_load_n(&pt__fast_slots, __ATOMIC_RELAXED);
 	struct pt__hdr *h;
 	uint32_t meta;

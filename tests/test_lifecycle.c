@@ -1,6 +1,6 @@
 /*
- * test_lifecycle.c - the library's life beside the dynamic linker
- * (src/lifecycle.c).
+ * test_lifecycle.c - the library's life beside the dynamic linker and
+ * across fork (src/lifecycle.c).
  *
  * The dynamic linker: no lock of the library may be held while it calls
  * into the dynamic linker, which holds its own lock while a constructor
@@ -19,6 +19,13 @@
  * a child process with a watchdog (alarm): a deadlock is a child killed by
  * SIGALRM.  Start-up's case must run before this process first calls the
  * library, so it is the first test.
+ *
+ * Fork: three threads allocate and free in balanced pairs while the main
+ * thread forks again and again; each child checks that every thread's
+ * outstanding count is the one its memory proves: the thread publishes
+ * how many blocks it holds after each call, and marks the call it is in,
+ * whose count the child may or may not hold (the fork instant fell inside
+ * it).
  *
  * Needs tests/plugins/stormplug.c built as plugins/stormplug.so beside
  * this program ($PT_STORMPLUG to override); linked with -rdynamic, so the
@@ -353,6 +360,140 @@ PT_TEST(test_dlopen_storm)
 	PT_CHECK_EQ(in_child(storm_child, "dlopen storm"), 0);
 }
 
+/* ---- fork while threads count ---- */
+
+#define FORK_WORKERS 3
+#define FORK_RING 8
+#define FORK_TIMES 300
+#define FORK_SIZE 48
+
+/* What a worker's memory proves: how many blocks it holds (after each
+ * call returned), and the call it is in: +1 inside pt_alloc, -1 inside
+ * pt_free, 0 in neither (its count is then exactly held). */
+struct fork_worker {
+	int id;
+	int held;
+	int inside;
+	int stop;
+	int started; /* it has made a call */
+	void *ring[FORK_RING];
+};
+
+static void *fork_alloc(int id)
+{
+	switch (id) {
+	case 0: return pt_alloc(PT_PAGED, FORK_SIZE, "Fk0");
+	case 1: return pt_alloc(PT_PAGED, FORK_SIZE, "Fk1");
+	default: return pt_alloc(PT_PAGED, FORK_SIZE, "Fk2");
+	}
+}
+
+static void fork_free(int id, void *p)
+{
+	switch (id) {
+	case 0: pt_free(p, "Fk0"); break;
+	case 1: pt_free(p, "Fk1"); break;
+	default: pt_free(p, "Fk2"); break;
+	}
+}
+
+static const char *const fork_tags[FORK_WORKERS] = {"Fk0", "Fk1", "Fk2"};
+
+static void *fork_worker(void *arg)
+{
+	struct fork_worker *w = arg;
+	uint64_t seed = (uint64_t)w->id * 0x9e3779b97f4a7c15ull + 1;
+
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		unsigned k;
+
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		k = (unsigned)(seed >> 40) % FORK_RING;
+		/* seq_cst: the mark is in memory before the call's counting. */
+		if (w->ring[k]) {
+			__atomic_store_n(&w->inside, -1, __ATOMIC_SEQ_CST);
+			fork_free(w->id, w->ring[k]);
+			w->ring[k] = NULL;
+			__atomic_store_n(&w->held, w->held - 1, __ATOMIC_RELEASE);
+		} else {
+			__atomic_store_n(&w->inside, 1, __ATOMIC_SEQ_CST);
+			w->ring[k] = fork_alloc(w->id);
+			__atomic_store_n(&w->held, w->held + 1, __ATOMIC_RELEASE);
+		}
+		__atomic_store_n(&w->inside, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&w->started, 1, __ATOMIC_RELEASE);
+	}
+	for (int k = 0; k < FORK_RING; k++)
+		if (w->ring[k])
+			fork_free(w->id, w->ring[k]);
+	return NULL;
+}
+
+static struct fork_worker workers[FORK_WORKERS];
+
+/* In the child, the only thread left: every worker's count against what
+ * its memory proves.  Writes a line per disagreement; 0, or 1. */
+static int fork_check(int n)
+{
+	int bad = 0;
+
+	for (int i = 0; i < FORK_WORKERS; i++) {
+		struct pt_count c = count_of(fork_tags[i], PT_PAGED);
+		int64_t out = (int64_t)c.curblocks, held = workers[i].held, in = workers[i].inside;
+		int ok = in == 0 ? out == held && c.curbytes == (uint64_t)held * FORK_SIZE
+				 : out == held || out == held + in;
+		if (!ok) {
+			char line[160];
+			int len = snprintf(line, sizeof(line),
+					   "# fork %d: %s: %" PRId64 " outstanding (%" PRIu64
+					   " bytes), the thread held %" PRId64 ", inside %" PRId64 "\n",
+					   n, fork_tags[i], out, c.curbytes, held, in);
+			if (write(1, line, (size_t)len) < 0)
+				bad = 1;
+			bad = 1;
+		}
+	}
+	return bad;
+}
+
+PT_TEST(test_fork_child_counts_what_it_holds)
+{
+	pthread_t t[FORK_WORKERS];
+	int bad = 0, failed = 0;
+
+	for (int i = 0; i < FORK_WORKERS; i++) {
+		workers[i] = (struct fork_worker){.id = i};
+		PT_CHECK(pthread_create(&t[i], NULL, fork_worker, &workers[i]) == 0);
+	}
+	/* Every worker counts (and the library has started) before the first
+	 * fork: a child that started the library would make a segment. */
+	for (int i = 0; i < FORK_WORKERS; i++)
+		while (!__atomic_load_n(&workers[i].started, __ATOMIC_ACQUIRE))
+			sched_yield();
+	for (int n = 0; n < FORK_TIMES; n++) {
+		int st;
+		pid_t pid;
+
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0)
+			_exit(fork_check(n)); /* no count: the child makes no segment */
+		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) {
+			failed++;
+			continue;
+		}
+		bad += WEXITSTATUS(st) != 0;
+	}
+	for (int i = 0; i < FORK_WORKERS; i++) {
+		__atomic_store_n(&workers[i].stop, 1, __ATOMIC_RELEASE);
+		pthread_join(t[i], NULL);
+	}
+	PT_CHECK_EQ(failed, 0);
+	PT_CHECK_EQ(bad, 0);
+	for (int i = 0; i < FORK_WORKERS; i++)
+		PT_CHECK_EQ(count_of(fork_tags[i], PT_PAGED).curblocks, 0);
+}
+
 int main(void)
 {
 	char path[PATH_MAX + 32];
@@ -366,6 +507,7 @@ int main(void)
 	PT_RUN(test_objects_lock_beside_a_constructor);
 	PT_RUN(test_dlopen_storm);
 	storm_cleanup();
+	PT_RUN(test_fork_child_counts_what_it_holds);
 	PT_RUN(test_nothing_outstanding);
 	return pt_test_done();
 }
