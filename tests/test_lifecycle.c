@@ -16,9 +16,10 @@
  * dlopen and with pt_module_load, each load's constructor allocating at
  * call sites never registered, every third load allocating inside a
  * dl_iterate_phdr callback too; the counts are exact afterwards.  Each runs in
- * a child process with a watchdog (alarm): a deadlock is a child killed by
- * SIGALRM.  Start-up's case must run before this process first calls the
- * library, so it is the first test.
+ * a child process, watched: a child whose threads all sleep on futexes,
+ * none running in between, is deadlocked (pt_libtest.h), and an alarm ends
+ * any other hang.  Start-up's case must run before this process first
+ * calls the library, so it is the first test.
  *
  * Fork: three threads allocate and free in balanced pairs while the main
  * thread forks again and again; each child checks that every thread's
@@ -48,7 +49,7 @@
 
 #include "pt_libtest.h"
 
-#define WATCHDOG 120 /* seconds: only a deadlock comes near it */
+#define WATCHDOG 120 /* seconds: only a hang comes near it */
 
 /* ---- the plugin ---- */
 
@@ -174,11 +175,13 @@ static int start_racing_load(pthread_t *t, char *path, void (*then)(void))
 	return 0;
 }
 
-/* Runs fn in a child under the watchdog; its exit status, or -1 when it
- * was killed (said why). */
+/* Runs fn in a child, watched (wait_or_deadlock: a child whose threads all
+ * sleep on futexes is deadlocked, and killed; an alarm of WATCHDOG seconds
+ * ends any other hang); its exit status, or -1 when it was killed (said
+ * why, its segment removed). */
 static int in_child(int (*fn)(void), const char *what)
 {
-	int st;
+	int st = -1;
 	pid_t pid;
 
 	fflush(stdout);
@@ -187,15 +190,21 @@ static int in_child(int (*fn)(void), const char *what)
 		alarm(WATCHDOG);
 		exit(fn());
 	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+	if (pid < 0)
 		return -1;
+	wait_or_deadlock(pid, &st);
 	if (WIFSIGNALED(st)) {
+		char seg[PATH_MAX];
+
 		printf("# %s: %s\n", what,
-		       WTERMSIG(st) == SIGALRM ? "deadlocked (the watchdog ended it)"
-					       : strsignal(WTERMSIG(st)));
+		       WTERMSIG(st) == SIGKILL	? "deadlocked: every thread waits on a futex"
+		       : WTERMSIG(st) == SIGALRM ? "did not end (the watchdog ended it)"
+						  : strsignal(WTERMSIG(st)));
+		snprintf(seg, sizeof(seg), "%s/pooltag-%d", pt_segdir(), (int)pid);
+		unlink(seg);
 		return -1;
 	}
-	return WEXITSTATUS(st);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* ---- start-up against a constructor ---- */
