@@ -616,7 +616,9 @@ int pt_fault_each(void (*fn)(void *arg), void *arg, const char *options, FILE *r
  * The counters live in a shared-memory segment, /dev/shm/pooltag-PID, mode
  * 0600, created by the first call that needs it (an allocation, a tag
  * description, a counter read) and unlinked at normal exit.  A child
- * made by fork gets its own segment with a copy of its parent's counters.
+ * made by fork gets its own segment with a copy of its parent's counters
+ * as they were at the instant of fork (its memory's instant), while the
+ * parent's other threads go on counting.
  * POOLTAG_EXPORT=0 in the environment keeps the counters in private memory.
  * docs/segment-format.md describes the format.
  */
