@@ -386,3 +386,20 @@ fixture_snap() {
 		'site|Dddd|paged|50|30|5000|3000|12|lib/d.c|dfunc' \
 		'site|Zzzz|paged|1|1|16|16|0||'
 }
+
+# Assertions on the standard error of `run --separate-stderr`.
+# has_line REGEX: some line of $stderr matches (bash regex, unanchored).
+has_line() {
+	local l
+	for l in "${stderr_lines[@]}"; do
+		[[ $l =~ $1 ]] && return 0
+	done
+	fail "no line of stderr matches '$1':"$'\n'"$stderr"
+}
+
+# last_line REGEX: the last line of stderr matches (a verdict ends every run).
+last_line() {
+	local n=${#stderr_lines[@]}
+	[ "$n" -gt 0 ] && [[ ${stderr_lines[n - 1]} =~ $1 ]] ||
+		fail "the last line of stderr does not match '$1':"$'\n'"$stderr"
+}

@@ -27,14 +27,6 @@ runp() {
 	run --separate-stderr timeout -k 5 300 "$PT" run "$@"
 }
 
-has_line() {
-	local l
-	for l in "${stderr_lines[@]}"; do
-		[[ $l =~ $1 ]] && return 0
-	done
-	fail "no line of stderr matches '$1':"$'\n'"$stderr"
-}
-
 no_line() {
 	local l
 	for l in "${stderr_lines[@]}"; do

@@ -29,22 +29,6 @@ runp() {
 	run --separate-stderr timeout -k 5 300 "$PT" run "$@"
 }
 
-# has_line REGEX: some line of $stderr matches (bash regex, unanchored).
-has_line() {
-	local l
-	for l in "${stderr_lines[@]}"; do
-		[[ $l =~ $1 ]] && return 0
-	done
-	fail "no line of stderr matches '$1':"$'\n'"$stderr"
-}
-
-# last_line REGEX: the last line of stderr matches (a verdict ends every run).
-last_line() {
-	local n=${#stderr_lines[@]}
-	[ "$n" -gt 0 ] && [[ ${stderr_lines[n - 1]} =~ $1 ]] ||
-		fail "the last line of stderr does not match '$1':"$'\n'"$stderr"
-}
-
 leaky_lines() {
 	L_MALLOC=$(src_line tests/uprogs/leaky.c '/* LEAK malloc */')
 	L_CALLOC=$(src_line tests/uprogs/leaky.c '/* LEAK calloc */')

@@ -31,21 +31,6 @@ runp() {
 	run --separate-stderr timeout -k 5 300 "$PT" run "$@"
 }
 
-has_line() {
-	local l
-	for l in "${stderr_lines[@]}"; do
-		[[ $l =~ $1 ]] && return 0
-	done
-	fail "no line of stderr matches '$1':"$'\n'"$stderr"
-}
-
-# last_line REGEX: the last line of stderr matches.
-last_line() {
-	local n=${#stderr_lines[@]}
-	[ "$n" -gt 0 ] && [[ ${stderr_lines[n - 1]} =~ $1 ]] ||
-		fail "the last line of stderr does not match '$1':"$'\n'"$stderr"
-}
-
 # no_segments: no segment file was left behind.
 no_segments() {
 	local left
