@@ -165,7 +165,9 @@ PT_API uint32_t pt_tag_of(const void *p);
  * thread, non-paged pool, a header that does not check out) calls the
  * library, which handles everything.  A thread whose pt__tls_ctr is NULL
  * takes the library's path for every call, and so does every thread while
- * pt__fast_slots is 0 (blocks are being tracked).
+ * pt__fast_slots is 0 (blocks are being tracked).  pt__tls_ctr is read with
+ * a relaxed atomic load (a plain load on every target): another thread sets
+ * it to NULL while a fork is under way.
  */
 #include <stdlib.h>
 
@@ -271,7 +273,7 @@ static inline void *pt__alloc_inline(struct pt_site *site, enum pt_pool pool, si
 {
 	uint64_t key = __atomic_load_n(&site->key, __ATOMIC_RELAXED);
 	uint32_t slot = pt__key_slot(key);
-	struct pt__ctr *c = pt__tls_ctr;
+	struct pt__ctr *c = __atomic_load_n(&pt__tls_ctr, __ATOMIC_RELAXED);
 	int64_t left = pt__tls_sample - (int64_t)size;
 	struct pt__hdr *h;
 
@@ -291,7 +293,7 @@ static inline void *pt__alloc_inline(struct pt_site *site, enum pt_pool pool, si
 
 static inline void pt__free_inline(struct pt_site *site, void *p, uint32_t tag)
 {
-	struct pt__ctr *c = pt__tls_ctr;
+	struct pt__ctr *c = __atomic_load_n(&pt__tls_ctr, __ATOMIC_RELAXED);
 	uint32_t fast = __atomic_load_n(&pt__fast_slots, __ATOMIC_RELAXED);
 	struct pt__hdr *h;
 	uint32_t meta;
@@ -628,7 +630,9 @@ PT_API int pt_fault_each(void (*fn)(void *arg), void *arg, const char *options, 
  * The counters live in a shared-memory segment, /dev/shm/pooltag-PID, mode
  * 0600, created by the first call that needs it (an allocation, a tag
  * description, a counter read) and unlinked at normal exit.  A child
- * made by fork gets its own segment with a copy of its parent's counters.
+ * made by fork gets its own segment with a copy of its parent's counters
+ * as they were at the instant of fork (its memory's instant), while the
+ * parent's other threads go on counting.
  * POOLTAG_EXPORT=0 in the environment keeps the counters in private memory.
  * docs/segment-format.md describes the format.
  */

@@ -7,13 +7,20 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <link.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "preload.h"
 #include "reach.h"
 
+/* Is the object that held addr, named name, still loaded?  By name too:
+ * another thread's dlopen may have put another object at that address
+ * between the dlclose and this look. */
 struct still {
 	uintptr_t addr;
+	char name[PATH_MAX];
 	int found;
 };
 
@@ -22,6 +29,8 @@ static int still_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	struct still *q = arg;
 
 	(void)size;
+	if (!info->dlpi_name || strcmp(info->dlpi_name, q->name) != 0)
+		return 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
@@ -47,24 +56,32 @@ PT_EXPORT int dlclose(void *handle)
 		return -1;
 	void *volatile hv = handle; /* dlclose(NULL) is an error, not a crash */
 
-	if (hv && dlinfo(hv, RTLD_DI_LINKMAP, &lm) == 0 && lm)
+	if (hv && dlinfo(hv, RTLD_DI_LINKMAP, &lm) == 0 && lm) {
 		q.addr = (uintptr_t)lm->l_ld; /* an address inside the object */
+		snprintf(q.name, sizeof(q.name), "%s", lm->l_name ? lm->l_name : "");
+	}
 	if (q.addr && !pt_run_busy && __atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE))
 		pt_run_names_keep(q.addr); /* the object may go: name its frames first */
+	/* From the unmapping to pt_run_module_gone, its pcs are still known:
+	 * registration checks them against the dynamic linker meanwhile. */
+	if (q.addr)
+		__atomic_add_fetch(&pt_run_closing, 1, __ATOMIC_ACQ_REL);
 	r = real_dlclose(handle);
 	e = errno;
-	if (r != 0 || !q.addr || pt_run_busy || !__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE))
-		return r;
-	dl_iterate_phdr(still_cb, &q);
-	if (!q.found) {
-		pt_run_busy = 1;
-		pt_run_lock();
-		id = pt_run_module_gone(q.addr);
-		pt_run_unlock();
-		if (id)
-			pt_run_report(id, "unloaded");
-		pt_run_busy = 0;
+	if (r == 0 && q.addr && !pt_run_busy && __atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE)) {
+		dl_iterate_phdr(still_cb, &q);
+		if (!q.found) {
+			pt_run_busy = 1;
+			pt_run_lock();
+			id = pt_run_module_gone(q.addr, q.name);
+			pt_run_unlock();
+			if (id)
+				pt_run_report(id, "unloaded");
+			pt_run_busy = 0;
+		}
 	}
+	if (q.addr)
+		__atomic_sub_fetch(&pt_run_closing, 1, __ATOMIC_ACQ_REL);
 	errno = e;
 	return r;
 }

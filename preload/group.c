@@ -686,12 +686,19 @@ struct pt_run_mem *pt_run_mem_collect(uint32_t module)
 	free(seen_bytes);
 	free(lc.blocks);
 	free(lc.bytes);
+	return m;
+}
+
+void pt_run_mem_classify(struct pt_run_mem *m)
+{
+	if (!m)
+		return;
 	for (size_t i = 0; i < m->ng; i++) {
 		struct grp *g = &m->g[i];
 		if (g->kind == PT_REACH_REACHABLE) {
 			m->reach_blocks += g->count;
 			m->reach_bytes += g->bytes;
-		} else if (module == UINT32_MAX && (g->rt = group_rt(g))) {
+		} else if (m->module == UINT32_MAX && (g->rt = group_rt(g))) {
 			m->rt_blocks += g->count + g->icount;
 			m->rt_bytes += g->bytes + g->ibytes;
 		} else {
@@ -701,7 +708,6 @@ struct pt_run_mem *pt_run_mem_collect(uint32_t module)
 		}
 	}
 	qsort(m->g, m->ng, sizeof(*m->g), by_kind_bytes);
-	return m;
 }
 
 int pt_run_mem_findings(const struct pt_run_mem *m)

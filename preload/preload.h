@@ -107,9 +107,14 @@ struct pt_run_module {
 /* Calls fn for every module seen so far (under the site lock). */
 void pt_run_modules(void (*fn)(const struct pt_run_module *m, void *arg), void *arg);
 const struct pt_run_module *pt_run_module_by_id(uint32_t id);
-/* A module just unloaded by dlclose (lo: an address it had): forgets its
- * pcs; returns its id, or 0 if none of ours was there. */
-uint32_t pt_run_module_gone(uintptr_t lo);
+/* A module just unloaded by dlclose (addr: an address it had, path: its
+ * file as the dynamic linker named it): forgets its pcs; returns its id,
+ * or 0 if none of ours was there. */
+uint32_t pt_run_module_gone(uintptr_t addr, const char *path);
+/* dlclose calls under way: an object they unmap keeps its pcs known until
+ * pt_run_module_gone, so registration then checks a pc's module against
+ * the object the dynamic linker has there (site.c). */
+extern int pt_run_closing;
 void pt_run_site_init(void); /* at start-up, from the constructor */
 void pt_run_lock(void);
 void pt_run_unlock(void);
@@ -187,7 +192,8 @@ struct pt_run_findings {
 	int scanned;                  /* the memory was classified by the exit scan */
 	struct pt_run_mem *mem;       /* group.c's groups, the BLOCKS groups' source */
 };
-/* Gathers the groups (lock held); a fork child's leave out what it inherited. */
+/* Gathers the groups (site lock held; the memory's are added once
+ * classified, after it); a fork child's leave out what it inherited. */
 void pt_run_collect(uint32_t module, struct pt_run_findings *r);
 void pt_run_findings_free(struct pt_run_findings *r);
 /* Up to max frames of a group's stack, innermost first, pooltag's own left out. */

@@ -35,8 +35,9 @@
  *
  * While the threads are parked nothing here allocates (a parked thread may
  * hold malloc's lock): the tables live in mappings of their own, the
- * module list was read before stopping (dl_iterate_phdr takes the dynamic
- * linker's lock), /proc is read with plain system calls.
+ * module list was read before stopping, and before the report took the
+ * site lock (pt_reach_prepare: dl_iterate_phdr takes the dynamic linker's
+ * lock, see src/lifecycle.c), /proc is read with plain system calls.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -351,6 +352,28 @@ static void root_stack(uintptr_t lo, uintptr_t a)
 	if (lo < m->lo)
 		lo = m->lo;
 	root_add(lo & ~(uintptr_t)7, m->hi);
+}
+
+/* The objects' roots were read before the site lock was taken and the
+ * threads stopped (pt_reach_prepare): an object unloaded since is mapped
+ * no more.  Keeps the parts of the roots that readable mappings hold (all
+ * of them when the maps could not be read). */
+static void roots_keep_mapped(void)
+{
+	static struct range was[MAX_ROOTS];
+	unsigned n = roots.n;
+
+	if (!maps.m)
+		return;
+	memcpy(was, roots.r, n * sizeof(was[0]));
+	roots.n = 0;
+	for (unsigned i = 0; i < n; i++)
+		for (size_t j = 0; j < maps.n; j++) {
+			const struct map *m = &maps.m[j];
+			if (m->r && m->hi > was[i].lo && m->lo < was[i].hi)
+				root_add(m->lo > was[i].lo ? m->lo : was[i].lo,
+					 m->hi < was[i].hi ? m->hi : was[i].hi);
+		}
 }
 
 /* [tp - below, tp + TCB_BYTES), clipped to the mapping holding tp. */
@@ -868,21 +891,38 @@ static void root_self(const struct self_range *q, const uintptr_t *regs, size_t 
 	root_tls(q->tp, q->tls_lo ? q->tp - q->tls_lo : 0);
 }
 
+/* The loaded objects' roots, read by pt_reach_prepare for the scan of the
+ * same thread (q.tp tells which). */
+static struct {
+	struct self_range q;
+	int ready;
+} prep;
+
+void pt_reach_prepare(void)
+{
+	prep.q = (struct self_range){.self = (uintptr_t)&pt_reach_scan, .tp = thread_pointer()};
+	prep.ready = 0;
+	if (!(pt_track_flags() & PT_TRACK_BLOCKS))
+		return;
+	roots.n = 0;
+	dl_iterate_phdr(module_cb, &prep.q);
+	prep.ready = 1;
+}
+
 int pt_reach_scan(struct pt_reach *r, void (*stopped)(void *arg), void *arg)
 {
 	static uintptr_t own_regs[8]; /* this thread's registers, spilled */
-	struct self_range q = {.self = (uintptr_t)&pt_reach_scan, .tp = thread_pointer()};
+	struct self_range q = prep.q;
 	size_t n = 0, i = 0, tbytes;
 	struct ord *ord, *otmp;
 	size_t obytes;
 	double t0 = cpu_now();
 
 	memset(r, 0, sizeof(*r));
-	if (!(pt_track_flags() & PT_TRACK_BLOCKS))
+	if (!(pt_track_flags() & PT_TRACK_BLOCKS) || !prep.ready || q.tp != thread_pointer())
 		return -1;
+	prep.ready = 0;
 	cur = r;
-	roots.n = 0;
-	dl_iterate_phdr(module_cb, &q);
 	if (exit_tid == gettid_() && pt_reach_exit_sp)
 		memcpy(own_regs, pt_reach_exit_regs, sizeof(pt_reach_exit_regs));
 #if defined(__x86_64__)
@@ -898,6 +938,7 @@ int pt_reach_scan(struct pt_reach *r, void (*stopped)(void *arg), void *arg)
 		return -1;
 	}
 	maps_read();
+	roots_keep_mapped();
 	n = pt_track_count();
 	tbytes = page_round(n * sizeof(struct pt_reach_block));
 	obytes = page_round(n * sizeof(struct ord));

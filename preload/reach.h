@@ -49,12 +49,17 @@ struct pt_reach {
 	double seconds;       /* CPU time of the scan (the scanning thread's) */
 };
 
+/* Reads the loaded objects' writable segments, the scan's first roots:
+ * asks the dynamic linker, so it is called before the site lock is taken
+ * (src/lifecycle.c), by the thread that then scans. */
+void pt_reach_prepare(void);
 /* Scans at exit: stops the other threads, classifies every live tracked
  * block, calls stopped(arg) (if set) while the threads are still stopped,
  * so that what it reads (the counters) agrees with the blocks the scan
  * saw, then lets the threads go; stopped must neither allocate nor lock.
- * 0, or -1 when blocks are not tracked or memory for the table could not
- * be mapped (r->n is 0 then). */
+ * 0, or -1 when blocks are not tracked, this thread did not call
+ * pt_reach_prepare first, or memory for the table could not be mapped (r->n
+ * is 0 then). */
 int pt_reach_scan(struct pt_reach *r, void (*stopped)(void *arg), void *arg);
 void pt_reach_release(struct pt_reach *r);
 
@@ -64,8 +69,11 @@ void pt_reach_release(struct pt_reach *r);
 /* ---- group.c ---- */
 struct pt_run_mem;
 /* What the blocks module (UINT32_MAX: all, at exit) still holds, scanned
- * and grouped when blocks are tracked; per site otherwise. */
+ * and grouped when blocks are tracked; per site otherwise (site lock held). */
 struct pt_run_mem *pt_run_mem_collect(uint32_t module);
+/* Tells the C runtime's groups by their stacks and sums the findings: it
+ * symbolises, so it runs after the site lock is released. */
+void pt_run_mem_classify(struct pt_run_mem *m);
 /* Findings: lost groups (or held sites without a scan). */
 int pt_run_mem_findings(const struct pt_run_mem *m);
 /* The first line's figures: blocks and bytes of the findings, and groups. */

@@ -114,15 +114,10 @@ void pt_run_collect(uint32_t module, struct pt_run_findings *r)
 
 	r->module = module;
 	/* Memory: lost or reachable, grouped by call path (group.c, from the
-	 * scan of reach.c); at a dlclose, held per site. */
+	 * scan of reach.c); at a dlclose, held per site.  Its groups join the
+	 * others in pt_run_classify, once the memory's are classified. */
 	r->mem = pt_run_mem_collect(module);
 	r->scanned = pt_run_mem_scanned(r->mem);
-	for (size_t i = 0; i < pt_run_mem_ngroups(r->mem); i++) {
-		struct pt_run_group *g = add(r);
-		if (!g)
-			break;
-		pt_run_mem_group(r->mem, i, g);
-	}
 	pt_run_fds_each(add_fd, r);
 	if (module == UINT32_MAX) {
 		const struct pt_run_misfree *m;
@@ -143,6 +138,19 @@ void pt_run_collect(uint32_t module, struct pt_run_findings *r)
 	/* Misuse and special-pool reports were printed when found; at exit
 	 * each counts as a finding too (the verdict, --error-exitcode). */
 	r->nmisuse = module == UINT32_MAX ? pt_misuse_count() : 0;
+}
+
+/* The memory's groups, classified (which are the C runtime's is told by
+ * their stacks, symbolised: so without the site lock), join the findings. */
+static void classify(struct pt_run_findings *r)
+{
+	pt_run_mem_classify(r->mem);
+	for (size_t i = 0; i < pt_run_mem_ngroups(r->mem); i++) {
+		struct pt_run_group *g = add(r);
+		if (!g)
+			break;
+		pt_run_mem_group(r->mem, i, g);
+	}
 	qsort(r->g, r->n, sizeof(*r->g), by_kind_module_bytes);
 }
 
@@ -426,11 +434,15 @@ int pt_run_report(uint32_t module, const char *event)
 
 	if (module == UINT32_MAX && strncmp(event, "exec ", 5) == 0)
 		return report_exec(event);
+	/* Nothing that asks the dynamic linker runs under the site lock
+	 * (src/lifecycle.c): the scan's roots are read before it, the stacks
+	 * symbolised after it. */
+	if (module == UINT32_MAX)
+		pt_reach_prepare();
 	pt_run_lock();
 	pt_run_collect(module, &r);
 	pt_run_unlock();
-	/* Unlocked from here: symbolising allocates, and a new site takes the
-	 * lock. */
+	classify(&r);
 	pt_run_suppress(&r);
 	tally(&r);
 	f = open_memstream(&buf, &textlen);

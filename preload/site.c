@@ -9,10 +9,14 @@
  * before its pc is published with release order; the table is replaced,
  * never rehashed in place, and old tables are kept so a reader holding one
  * stays safe).  A pc seen for the first time is registered under the site
- * lock: its module found with dl_iterate_phdr, its function named from the
+ * lock: its module found with _dl_find_object, its function named from the
  * module's ELF symbol table (src/elfsym.c: read once per module, then a
  * bisection), its tag chosen, a struct pt_site made for it, and a counter
- * slot registered for it.  Nothing reads DWARF here: a site's file and line
+ * slot registered for it.  What comes from the dynamic linker and from
+ * files (struct pc_facts) is learnt before the lock is taken: a constructor
+ * inside dlopen, or a dl_iterate_phdr callback, may be allocating at a new
+ * site of its own with the dynamic linker's lock held, waiting for the site
+ * lock (lifecycle.c).  Nothing reads DWARF here: a site's file and line
  * are resolved with libdw (src/symbol.c) only when a report shows the site
  * (pt_run_site_locate), so a process that reports nothing never loads debug
  * information.  A site's function is named at registration, so a site of a
@@ -26,9 +30,10 @@
  * Tags: a tag-map rule for the function, else one for the module, else the
  * module's default tag (pt_run_module_tag).
  *
- * Lock order: the site lock, then the library's (segment, symbols).
- * Everything done under it runs with pt_run_busy set, so what libdw or
- * libc allocates meanwhile is handed out uncounted and takes no lock.
+ * Lock order: the site lock, then the library's (segment).  No call into
+ * the dynamic linker or the symboliser (which calls it) is made under it.
+ * Registration runs with pt_run_busy set, so what libdw or libc allocates
+ * meanwhile is handed out uncounted and takes no lock.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -47,6 +52,7 @@ __thread int pt_run_busy __attribute__((tls_model("initial-exec")));
 __thread struct pt_run_tc pt_run_tc[PT_RUN_TC] __attribute__((tls_model("initial-exec")));
 __thread uint32_t pt_run_tc_gen __attribute__((tls_model("initial-exec")));
 uint32_t pt_run_gen = 1;
+int pt_run_closing;
 
 /* A pc's registration: its site descriptor (the registry's key for its
  * slots, memory and handles alike) and the module charged. */
@@ -79,19 +85,13 @@ static struct {
 	struct run_site **by_slot;   /* a slot's registration, for pt_run_site_locate */
 } st = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-/* Does this thread hold the site lock through pt_run_lock() (a report
- * walking the modules, which may then ask for a site's line)? */
-static __thread int run_locked __attribute__((tls_model("initial-exec")));
-
 void pt_run_lock(void)
 {
 	pthread_mutex_lock(&st.lock);
-	run_locked = 1;
 }
 
 void pt_run_unlock(void)
 {
-	run_locked = 0;
 	pthread_mutex_unlock(&st.lock);
 }
 
@@ -175,14 +175,18 @@ static void tab_put(struct pctab *t, uintptr_t pc, uint64_t info)
 	}
 }
 
-/* A copy of the table with room to grow, leaving out the pcs in [lo, hi). */
-static struct pctab *tab_copy(const struct pctab *old, uint32_t cap, uintptr_t lo, uintptr_t hi)
+static int pc_of_gone(uintptr_t pc, uint64_t info, const struct pt_run_module *gone);
+
+/* A copy of the table with room to grow, leaving out the pcs of module gone
+ * (NULL: none). */
+static struct pctab *tab_copy(const struct pctab *old, uint32_t cap,
+			      const struct pt_run_module *gone)
 {
 	struct pctab *t = tab_new(cap);
 
 	if (t && old)
 		for (uint32_t i = 0; i <= old->mask; i++)
-			if (old->e[i].pc && !(old->e[i].pc >= lo && old->e[i].pc < hi))
+			if (old->e[i].pc && !(gone && pc_of_gone(old->e[i].pc, old->e[i].info, gone)))
 				tab_put(t, old->e[i].pc, old->e[i].info);
 	return t;
 }
@@ -193,7 +197,7 @@ static void tab_insert(uintptr_t pc, uint64_t info)
 	struct pctab *t = st.tab;
 
 	if (!t || (t->n + 1) * 2 > t->mask + 1) {
-		struct pctab *n = tab_copy(t, t ? (t->mask + 1) * 2 : 4096, 0, 0);
+		struct pctab *n = tab_copy(t, t ? (t->mask + 1) * 2 : 4096, NULL);
 		if (!n)
 			return; /* stays a miss: registered again next time, same slot */
 		__atomic_store_n(&st.tab, n, __ATOMIC_RELEASE);
@@ -240,43 +244,6 @@ static int is_runtime(const char *name)
 	return 0;
 }
 
-struct find_obj {
-	uintptr_t pc;
-	uintptr_t lo, hi, bias;
-	int found, is_program;
-	char path[4096];
-};
-
-static int find_obj_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	struct find_obj *q = arg;
-	uintptr_t lo = 0, hi = 0;
-	int in = 0;
-
-	(void)size;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
-		if (ph->p_type != PT_LOAD)
-			continue;
-		if (!lo || a < lo)
-			lo = a;
-		if (b > hi)
-			hi = b;
-		if (q->pc >= a && q->pc < b)
-			in = 1;
-	}
-	if (!in)
-		return 0;
-	q->found = 1;
-	q->bias = info->dlpi_addr;
-	q->lo = lo;
-	q->hi = hi;
-	q->is_program = !info->dlpi_name || !*info->dlpi_name;
-	snprintf(q->path, sizeof(q->path), "%s", q->is_program ? program_invocation_name : info->dlpi_name);
-	return 1;
-}
-
 static uint32_t add_module(const char *name, const char *path, uintptr_t lo, uintptr_t hi,
 			   uintptr_t bias, int is_program)
 {
@@ -312,27 +279,83 @@ static uint32_t add_module(const char *name, const char *path, uintptr_t lo, uin
 	return id;
 }
 
-/* The module holding pc, registered if new (lock held). */
-static uint32_t module_of(uintptr_t pc)
+/*
+ * What registering pc needs from the dynamic linker and from the files of
+ * its module, learnt before the site lock is taken (see the top).  The
+ * object holding pc cannot go meanwhile: pc is a return address in the
+ * calling thread's stack.
+ */
+struct pc_facts {
+	int found;              /* the dynamic linker knows the object holding pc */
+	int is_program;
+	uintptr_t lo, hi, bias; /* its mapping and load bias */
+	const char *path;       /* its file (the dynamic linker's string) */
+	const char *func;       /* the function holding pc, NULL if no symbol does */
+	int looked;             /* its line was looked up (a module with DWARF): */
+	struct pt_frame where;  /* the result; where.file NULL if none */
+};
+
+/* The object part of the facts: no lock of the dynamic linker's taken. */
+static void facts_object(uintptr_t pc, struct pc_facts *f)
 {
-	struct find_obj q = {.pc = pc};
+	struct dl_find_object dlfo;
+	const struct link_map *lm;
+
+	memset(f, 0, sizeof(*f));
+	if (_dl_find_object((void *)pc, &dlfo) == 0 && (lm = dlfo.dlfo_link_map)) {
+		f->found = 1;
+		f->lo = (uintptr_t)dlfo.dlfo_map_start;
+		f->hi = (uintptr_t)dlfo.dlfo_map_end;
+		f->bias = lm->l_addr;
+		f->is_program = !lm->l_name || !*lm->l_name;
+		f->path = f->is_program ? program_invocation_name : lm->l_name;
+	}
+}
+
+static void facts_get(uintptr_t pc, struct pc_facts *f)
+{
+	facts_object(pc, f);
+	/* A module with line information (a program built with -g) gets its
+	 * line now, so the live segment shows it; one without (a distribution's
+	 * binary) never loads libdw here: a report asks for the line later. */
+	if (pt_elfsym_module(pc - 1) == PT_ELFSYM_DWARF) {
+		f->looked = 1;
+		if (pt_sym_lookup(pc, 1, &f->where) != 0)
+			f->where.file = NULL;
+	}
+	f->func = f->looked && f->where.file && strcmp(f->where.func, "?")
+			  ? f->where.func /* interned: stays valid */
+			  : pt_elfsym_lookup(pc - 1, NULL); /* in the module's mapped table: stays */
+}
+
+/* Is module m (a plugin) the object the facts describe?  Not when m was
+ * unloaded and another object loaded in its place before the dlclose hook
+ * marked m gone (dl.c): both then cover the same addresses. */
+static int same_object(const struct pt_run_module *m, const struct pc_facts *f)
+{
+	return !f->found || (m->bias == f->bias && m->path && !strcmp(m->path, f->path));
+}
+
+/* The module holding pc, registered if new (lock held). */
+static uint32_t module_of(uintptr_t pc, const struct pc_facts *f)
+{
 	const char *base;
 
 	for (uint32_t i = 0; i < st.nmods; i++)
-		if (!st.mods[i].gone && pc >= st.mods[i].lo && pc < st.mods[i].hi)
+		if (!st.mods[i].gone && pc >= st.mods[i].lo && pc < st.mods[i].hi &&
+		    (i == 0 || same_object(&st.mods[i], f)))
 			return i;
-	dl_iterate_phdr(find_obj_cb, &q);
-	if (!q.found)
+	if (!f->found)
 		return 0; /* code the dynamic linker does not know (generated): the program's */
-	base = strrchr(q.path, '/');
-	base = base ? base + 1 : q.path;
-	if (q.is_program) {
-		st.mods[0].lo = q.lo;
-		st.mods[0].hi = q.hi;
-		st.mods[0].bias = q.bias;
+	if (f->is_program) {
+		st.mods[0].lo = f->lo;
+		st.mods[0].hi = f->hi;
+		st.mods[0].bias = f->bias;
 		return 0;
 	}
-	return add_module(base, q.path, q.lo, q.hi, q.bias, 0);
+	base = strrchr(f->path, '/');
+	base = base ? base + 1 : f->path;
+	return add_module(base, f->path, f->lo, f->hi, f->bias, 0);
 }
 
 const struct pt_run_module *pt_run_module_by_id(uint32_t id)
@@ -348,14 +371,17 @@ void pt_run_modules(void (*fn)(const struct pt_run_module *m, void *arg), void *
 
 /* ---- registration ---- */
 
-static struct run_site *site_lookup(uintptr_t pc)
+/* The registration of pc (lock held), the newest first; with f, only one
+ * made for the object the facts describe (a plugin unloaded whose dlclose
+ * is not through yet may have left one of its own, see pt_run_closing). */
+static struct run_site *site_lookup(uintptr_t pc, const struct pc_facts *f)
 {
 	struct run_site *s;
 
 	if (!st.sites)
 		return NULL;
 	for (s = st.sites[pc_hash(pc) & st.sites_mask]; s; s = s->next)
-		if (s->pc == pc)
+		if (s->pc == pc && (!f || s->module == 0 || same_object(&st.mods[s->module], f)))
 			return s;
 	return NULL;
 }
@@ -369,20 +395,17 @@ static void by_slot_set(uint32_t slot, struct run_site *s)
 		st.by_slot[slot] = s;
 }
 
-/* The registration of pc (lock held, busy set); NULL for the interposer's
- * own code or when out of memory. */
-static struct run_site *site_get(uintptr_t pc)
+/* Registers pc from its facts (lock held, busy set), unless another thread
+ * did meanwhile; NULL when out of memory. */
+static struct run_site *site_make(uintptr_t pc, const struct pc_facts *f)
 {
-	struct run_site *s = site_lookup(pc);
+	struct run_site *s = site_lookup(pc, f);
 	const struct pt_run_module *m;
-	const char *name;
 	uint32_t tag, slot, h;
 	char buf[64];
 
 	if (s)
 		return s;
-	if (pc >= st.self_lo && pc < st.self_hi)
-		return NULL;
 	if (!st.sites) {
 		st.sites_mask = (1u << 16) - 1;
 		st.sites = map_zero((st.sites_mask + 1) * sizeof(*st.sites));
@@ -393,20 +416,12 @@ static struct run_site *site_get(uintptr_t pc)
 	if (!s)
 		return NULL;
 	s->pc = pc;
-	s->module = module_of(pc);
+	s->module = module_of(pc, f);
 	m = &st.mods[s->module];
-	/* A module with line information (a program built with -g) gets its
-	 * line now, so the live segment shows it; one without (a distribution's
-	 * binary) never loads libdw here: a report asks for the line later. */
-	if (pt_elfsym_module(pc - 1) == PT_ELFSYM_DWARF) {
-		s->looked = 1;
-		if (pt_sym_lookup(pc, 1, &s->where) != 0)
-			s->where.file = NULL;
-	}
-	name = s->looked && s->where.file && strcmp(s->where.func, "?") ? s->where.func
-									: pt_elfsym_lookup(pc - 1, NULL);
-	if (name) {
-		s->site.func = name; /* interned or in the module's mapped file: stays valid */
+	s->looked = f->looked;
+	s->where = f->where;
+	if (f->func) {
+		s->site.func = f->func;
 	} else {
 		snprintf(buf, sizeof(buf), "%s+0x%lx", m->name, (unsigned long)(pc - 1 - m->lo));
 		s->site.func = arena_str(buf);
@@ -433,6 +448,28 @@ static struct run_site *site_get(uintptr_t pc)
 	return s;
 }
 
+/* The registration of pc, made if new (busy set, the lock not held);
+ * returns with the site lock held.  NULL for the interposer's own code or
+ * when out of memory.  A new pc's facts are learnt between two holds of
+ * the lock, so two threads may both learn them: the first to register wins. */
+static struct run_site *site_locked(uintptr_t pc)
+{
+	int check = __atomic_load_n(&pt_run_closing, __ATOMIC_ACQUIRE) != 0;
+	struct run_site *s;
+	struct pc_facts f;
+
+	if (check)
+		facts_object(pc, &f);
+	pthread_mutex_lock(&st.lock);
+	s = site_lookup(pc, check ? &f : NULL);
+	if (s || (pc >= st.self_lo && pc < st.self_hi))
+		return s;
+	pthread_mutex_unlock(&st.lock);
+	facts_get(pc, &f);
+	pthread_mutex_lock(&st.lock);
+	return site_make(pc, &f);
+}
+
 static void tc_flush(void)
 {
 	memset(pt_run_tc, 0, sizeof(pt_run_tc));
@@ -443,18 +480,22 @@ uint64_t pt_run_site_miss(uintptr_t pc)
 {
 	struct pt_run_tc *e = &pt_run_tc[(pc ^ (pc >> 10)) & (PT_RUN_TC - 1)];
 	uint64_t info = 0;
+	int known;
 
 	if (pt_run_tc_gen != __atomic_load_n(&pt_run_gen, __ATOMIC_ACQUIRE))
 		tc_flush();
-	if (!tab_find(__atomic_load_n(&st.tab, __ATOMIC_ACQUIRE), pc, &info)) {
+	known = tab_find(__atomic_load_n(&st.tab, __ATOMIC_ACQUIRE), pc, &info);
+	/* While a dlclose is under way the table may hold an unmapped object's
+	 * pc: the registration checks it against the object there now. */
+	if (!known || __atomic_load_n(&pt_run_closing, __ATOMIC_ACQUIRE)) {
 		struct run_site *s;
 
 		if (pt_run_busy || pt_sym_held() || !__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE))
-			return 0; /* nested in a hook's slow work, or before start-up: uncounted */
+			return known ? info : 0; /* nested in a hook's slow work, or before start-up */
 		pt_run_busy = 1;
-		pthread_mutex_lock(&st.lock);
-		if (!tab_find(st.tab, pc, &info)) {
-			s = site_get(pc);
+		s = site_locked(pc);
+		known = tab_find(st.tab, pc, &info);
+		if (!known || (s && info != s->info)) {
 			info = s ? s->info : 0;
 			tab_insert(pc, info);
 		}
@@ -498,33 +539,40 @@ void pt_run_site_locate(uint32_t slot)
 	struct run_site *s;
 	int was = pt_run_busy;
 
-	int held = run_locked;
-
 	pt_run_busy = 1;
-	if (!held)
-		pthread_mutex_lock(&st.lock);
+	pthread_mutex_lock(&st.lock);
 	s = st.by_slot && slot < pt_seg.hdr->max_slots ? st.by_slot[slot] : NULL;
 	if (s && !s->looked) {
 		const struct pt_run_module *m = &st.mods[s->module];
-		int r;
+		const char *path = m->path;
+		uintptr_t pc = s->pc, bias = m->bias;
+		int gone = m->gone, r;
+		struct pt_frame where;
 
-		s->looked = 1;
-		if (m->gone) /* unloaded: its file tells */
-			r = m->path ? pt_sym_offline(m->path, s->pc - m->bias, 1, &s->where) : -1;
+		/* libdw and the dynamic linker, without the lock (lifecycle.c). */
+		pthread_mutex_unlock(&st.lock);
+		if (gone) /* unloaded: its file tells */
+			r = path ? pt_sym_offline(path, pc - bias, 1, &where) : -1;
 		else
-			r = pt_sym_lookup(s->pc, 1, &s->where);
-		if (r != 0)
-			s->where.file = NULL;
+			r = pt_sym_lookup(pc, 1, &where);
+		pthread_mutex_lock(&st.lock);
+		/* Unloaded meanwhile: what the live lookup found may be another
+		 * module's; the next call reads the file. */
+		if (!s->looked && gone == m->gone) {
+			s->looked = 1;
+			s->where = where;
+			if (r != 0)
+				s->where.file = NULL;
+		}
 	}
 	/* A site has a slot per kind (memory, descriptors): each gets it. */
-	if (s && s->where.file && !pt_seg.slots[slot].line) {
+	if (s && s->looked && s->where.file && !pt_seg.slots[slot].line) {
 		pt_seg_lock();
 		pt_registry_locate(slot, strcmp(s->where.func, "?") ? s->where.func : s->site.func,
 				   s->where.file, s->where.line);
 		pt_seg_unlock();
 	}
-	if (!held)
-		pthread_mutex_unlock(&st.lock);
+	pthread_mutex_unlock(&st.lock);
 	pt_run_busy = was;
 }
 
@@ -536,8 +584,7 @@ uint32_t pt_run_handle_slot(uintptr_t pc, uint32_t tag)
 	if (pt_run_busy || pt_sym_held() || !__atomic_load_n(&pt_run_ready, __ATOMIC_ACQUIRE))
 		return 0;
 	pt_run_busy = 1;
-	pthread_mutex_lock(&st.lock);
-	s = site_get(pc);
+	s = site_locked(pc);
 	if (s) {
 		pt_seg_lock();
 		slot = pt_registry_slot_in(&s->site, tag, PT_SEG_CLASS_HANDLES, s->module);
@@ -549,24 +596,39 @@ uint32_t pt_run_handle_slot(uintptr_t pc, uint32_t tag)
 	return slot;
 }
 
-uint32_t pt_run_module_gone(uintptr_t addr)
+/* Was pc registered for module gone?  A pc in its range registered for
+ * another module belongs to the object loaded in its place since. */
+static int pc_of_gone(uintptr_t pc, uint64_t info, const struct pt_run_module *gone)
+{
+	uint32_t slot = PT_RUN_INFO_SLOT(info);
+	const struct run_site *s;
+
+	if (pc < gone->lo || pc >= gone->hi)
+		return 0;
+	if (slot && pt_seg.slots[slot].module == gone->id)
+		return 1;
+	s = site_lookup(pc, NULL);
+	return !s || s->module == gone->id;
+}
+
+uint32_t pt_run_module_gone(uintptr_t addr, const char *path)
 {
 	uint32_t id = 0;
 	struct pctab *t;
 
 	for (uint32_t i = 1; i < st.nmods; i++) {
 		struct pt_run_module *m = &st.mods[i];
-		if (m->gone || addr < m->lo || addr >= m->hi)
+		if (m->gone || addr < m->lo || addr >= m->hi || !m->path || strcmp(m->path, path))
 			continue;
 		m->gone = 1;
 		id = i;
 		/* Its pcs may be reused by the next module mapped there. */
-		t = tab_copy(st.tab, st.tab ? st.tab->mask + 1 : 4096, m->lo, m->hi);
+		t = tab_copy(st.tab, st.tab ? st.tab->mask + 1 : 4096, m);
 		if (t)
 			__atomic_store_n(&st.tab, t, __ATOMIC_RELEASE);
 		for (uint32_t h = 0; st.sites && h <= st.sites_mask; h++)
 			for (struct run_site **p = &st.sites[h]; *p;)
-				if ((*p)->pc >= m->lo && (*p)->pc < m->hi)
+				if ((*p)->module == id)
 					*p = (*p)->next;
 				else
 					p = &(*p)->next;
@@ -596,11 +658,12 @@ static const char *const handle_kinds[][2] = {
 
 void pt_run_site_init(void)
 {
-	struct find_obj q = {.pc = (uintptr_t)&pt_run_site_init};
+	struct dl_find_object self;
 
-	dl_iterate_phdr(find_obj_cb, &q);
-	st.self_lo = q.lo;
-	st.self_hi = q.hi;
+	if (_dl_find_object((void *)&pt_run_site_init, &self) == 0) {
+		st.self_lo = (uintptr_t)self.dlfo_map_start;
+		st.self_hi = (uintptr_t)self.dlfo_map_end;
+	}
 	st.nmods = 1;
 	snprintf(st.mods[0].name, sizeof(st.mods[0].name), "%s", program_invocation_short_name);
 	st.mods[0].tag = pt_tagmap_match(&pt_run_cfg.map, PT_TAGMAP_MODULE, st.mods[0].name);

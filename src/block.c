@@ -48,15 +48,18 @@ uint32_t pt_slot_of(struct pt_site *site, uint32_t tag, unsigned cls)
 /* ---- counting ---- */
 
 /* A thread's first count attaches it to a shard; shard 0, shared by the
- * threads that found no shard of their own, takes atomic adds. */
+ * threads that found no shard of their own, takes atomic adds.  While a
+ * fork is under way every count comes here, for the fork window. */
 void pt_block_count_slow(uint32_t slot, uint64_t bytes, int is_free)
 {
 	int shared;
 	struct pt__ctr *c;
 
+	if (pt_shard_window_count(slot, bytes, is_free))
+		return; /* a fork is under way (shard.c) */
 	if (pt_unlikely(__atomic_load_n(&pt_seg_pending, __ATOMIC_ACQUIRE)))
 		pt_seg_export_child();
-	c = pt__tls_ctr;
+	c = __atomic_load_n(&pt__tls_ctr, __ATOMIC_RELAXED);
 	if (c) {
 		pt__ctr_count(&c[slot], bytes, is_free);
 		return;

@@ -167,7 +167,7 @@ void pt_block_count_slow(uint32_t slot, uint64_t bytes, int is_free);
  * two plain adds, or the slow path for a thread's first count. */
 static inline void pt_block_count(uint32_t slot, uint64_t bytes, int is_free)
 {
-	struct pt__ctr *c = pt__tls_ctr;
+	struct pt__ctr *c = __atomic_load_n(&pt__tls_ctr, __ATOMIC_RELAXED);
 
 	if (pt_unlikely(!c || __atomic_load_n(&pt_seg_pending, __ATOMIC_RELAXED))) {
 		pt_block_count_slow(slot, bytes, is_free);

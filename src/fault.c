@@ -590,7 +590,9 @@ static int site_matches(const struct where *w)
 
 /* A hash of the stack that is the same in every run, fork server or exec:
  * each pc as its module's name and its offset there (addresses move with
- * ASLR and with what else was loaded). */
+ * ASLR and with what else was loaded).  Acquisitions are decided under the
+ * objects' lock: the module comes from _dl_find_object, which takes no lock
+ * of the dynamic linker (lifecycle.c). */
 static uint64_t stack_hash(uint32_t id)
 {
 	uintptr_t pcs[PT_STACK_DEPTH];
@@ -598,13 +600,13 @@ static uint64_t stack_hash(uint32_t id)
 	uint64_t h = 0x9e3779b97f4a7c15ull;
 
 	for (unsigned i = 0; i < n && i < PT_STACK_DEPTH; i++) {
-		Dl_info info;
+		struct dl_find_object dlfo;
 		uintptr_t off = pcs[i];
-		if (dladdr((void *)pcs[i], &info) && info.dli_fbase) {
-			const char *name = info.dli_fname ? strrchr(info.dli_fname, '/') : NULL;
-			off -= (uintptr_t)info.dli_fbase;
-			name = name ? name + 1 : info.dli_fname ? info.dli_fname : "";
-			for (; *name; name++)
+		if (_dl_find_object((void *)pcs[i], &dlfo) == 0 && dlfo.dlfo_link_map) {
+			const char *path = dlfo.dlfo_link_map->l_name ? dlfo.dlfo_link_map->l_name : "";
+			const char *name = strrchr(path, '/');
+			off -= (uintptr_t)dlfo.dlfo_map_start;
+			for (name = name ? name + 1 : path; *name; name++)
 				h = mix(h ^ (unsigned char)*name);
 		}
 		h = mix(h ^ off);

@@ -50,6 +50,7 @@ int pt_fault_option(const char *key, const char *val, char *err, size_t errlen);
 int pt_special_option(const char *key, const char *val, char *err, size_t errlen);
 
 /* ---- segment.c: the export segment (the rest in runlib.h) ---- */
+void pt_seg_probe(void);     /* what start-up asks the dynamic linker, asked before its once */
 void pt_seg_create(void);    /* once, from pt_seg_init: a file, else private memory */
 void pt_seg_fork_prepare(void); /* lifecycle.c's fork handlers, every library lock held */
 void pt_seg_fork_parent(void);
@@ -75,6 +76,14 @@ uint32_t pt_registry_committed(void); /* slots [0, n) have counter pages in ever
 struct pt__ctr *pt_shard_attach(int *shared); /* *shared: shard 0, update with atomic RMW */
 int pt_shard_commit_all(uint64_t rel_off, uint64_t len); /* callers hold pt_seg_lock */
 void pt_shard_atfork_child(void);
+/* The fork window (shard.c): opened by a fork's prepare handler, with every
+ * library lock held; 0 when it cannot be (the counts then go on into the
+ * shards). */
+int pt_shard_fork_close(void);
+/* A count taken by the slow path: 1 if it went into the open window. */
+int pt_shard_window_count(uint32_t slot, uint64_t bytes, int is_free);
+void pt_shard_fork_open(void); /* the parent, once the child has its copy: window into shard 0 */
+void pt_shard_fork_child(struct pt__ctr *shard0, uint32_t nslots); /* the child: its window into its copy */
 
 /* ---- block.c (besides block.h) ---- */
 uint32_t pt_slot_of(struct pt_site *site, uint32_t tag, unsigned cls); /* 0: bad tag or class */

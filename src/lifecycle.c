@@ -29,8 +29,23 @@
  * A module never takes a lock to the left of one it holds.  Every lock is
  * held across fork, so the child inherits no lock held by a thread that is
  * not there; parent and child release them in the reverse order.  The
- * segment's own step (a copy of the counters as they are at fork) runs with
- * all of them held, so no registration is half-made in the copy.
+ * segment's own steps (the counters of the fork instant, segment.c) run
+ * with all of them held, so no registration is half-made in the child.
+ *
+ * The dynamic linker's locks come before all of these: no pooltag lock
+ * (those above, the modules' and the elfsym table's, pooltag run's site
+ * lock) and no pthread_once of the library is ever held while calling into
+ * the dynamic linker: dladdr, dladdr1, dlsym, dlopen, dlclose, dlinfo,
+ * dl_iterate_phdr, or the symboliser (symbol.c), which calls them.  The
+ * dynamic linker runs constructors and destructors, and dl_iterate_phdr
+ * runs its callbacks, with its own lock held; code there may allocate at a
+ * call site never seen, which takes pooltag's locks to register it, so the
+ * other order would deadlock.  What a registration needs from the dynamic
+ * linker is learnt before the lock is taken (the interposer's facts of a
+ * pc, site.c; the interposer probe below) or through _dl_find_object,
+ * which takes no lock (module.c, elfsym.c, unwind.c, fault.c's stack
+ * hashes).  tests/test_lifecycle.c and tests/e2e/dlstorm.bats hold the
+ * two orders against each other.
  */
 static void atfork_prepare(void)
 {
@@ -98,9 +113,18 @@ static void init_once(void)
 	atexit(pt_seg_remove);
 }
 
+/* The first call of every entry point, before it takes any lock.  The
+ * question start-up asks the dynamic linker (is pooltag run's interposer
+ * here?) is asked before the once: a thread inside dlopen, holding the
+ * linker's lock, may be waiting on the once from a constructor. */
 void pt_seg_init(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	static int done;
 
-	pthread_once(&once, init_once);
+	if (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
+		pt_seg_probe();
+		pthread_once(&once, init_once);
+		__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+	}
 }

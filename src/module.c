@@ -92,10 +92,13 @@ static __thread struct {
 	const char *path;
 } loading;
 
+/* Called with the segment's or the objects' lock held (registration,
+ * fault injection): the plugin being loaded is recognised with
+ * _dl_find_object, which takes no lock of the dynamic linker (lifecycle.c). */
 uint32_t pt_module_of(const void *addr)
 {
 	uintptr_t a = (uintptr_t)addr;
-	Dl_info di;
+	struct dl_find_object dlfo;
 	uint32_t n;
 
 	pthread_once(&main_once, main_init);
@@ -105,7 +108,8 @@ uint32_t pt_module_of(const void *addr)
 		if (__atomic_load_n(&m->loaded, __ATOMIC_ACQUIRE) && a >= m->lo && a < m->hi)
 			return i;
 	}
-	if (loading.id && dladdr(addr, &di) && di.dli_fname && !strcmp(di.dli_fname, loading.path))
+	if (loading.id && _dl_find_object((void *)addr, &dlfo) == 0 && dlfo.dlfo_link_map &&
+	    dlfo.dlfo_link_map->l_name && !strcmp(dlfo.dlfo_link_map->l_name, loading.path))
 		return loading.id;
 	return 0;
 }

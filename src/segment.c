@@ -24,7 +24,7 @@
  * only while it still leads to this file (same device and inode).
  *
  * A fork child gets its own file, a copy of the parent's counters as they
- * were when fork was called, mapped at the same address, so every pointer
+ * were at the instant of fork, mapped at the same address, so every pointer
  * into the segment stays valid in the child.  With POOLTAG_EXPORT=0, or
  * when no file can be made, the same layout lives in private anonymous
  * memory and nothing is exported (the second case says so on stderr).
@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,11 +59,26 @@ int pt_seg_pending;
 __attribute__((weak)) int pt__seg_interposer;
 
 /* Is this a program's own copy of the library, running under `pooltag
- * run`?  The interposer's copy owns the segment then (preload/owner.c). */
+ * run`?  The interposer's copy owns the segment then (preload/owner.c).
+ * 0 not asked yet, 1 no, 2 yes. */
+static int interposer_seen;
+
+/* Asks the dynamic linker, before start-up's once (lifecycle.c: no lock of
+ * the library is held while calling into it).  Every thread that starts
+ * the library may ask; all get the same answer. */
+void pt_seg_probe(void)
+{
+	int seen = !pt__seg_interposer && dlsym(RTLD_DEFAULT, "pooltag_run_interposer") ? 2 : 1;
+
+	__atomic_store_n(&interposer_seen, seen, __ATOMIC_RELEASE);
+}
+
 static int defer_to_interposer(void)
 {
-	return !pt__seg_interposer && dlsym(RTLD_DEFAULT, "pooltag_run_interposer") != NULL;
+	return __atomic_load_n(&interposer_seen, __ATOMIC_ACQUIRE) == 2;
 }
+
+struct fork_share;
 
 /* All of the module's state.  lock serialises registration, shard attach and
  * fork; the hot path never takes it. */
@@ -73,8 +89,14 @@ static struct {
 	ino_t ino;
 	size_t size;         /* bytes mapped */
 	void *fork_copy;     /* the counters as they were at fork (prepare), or NULL */
+	struct fork_share *fork_share; /* this fork's window is open: what the child gets */
 	char path[256];      /* its name; "" once unlinked or when private */
-} seg = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, NULL, ""};
+} seg = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, NULL, NULL, ""};
+
+/* Seconds a fork child waits for its parent's copy of the counters before
+ * it copies them as they are (a parent stopped in its fork handlers, by a
+ * debugger say: its copy may then hold later counts). */
+#define FORK_WAIT_S 5
 
 void pt_seg_lock(void)
 {
@@ -344,12 +366,13 @@ void pt_seg_remove(void)
 		unlink(seg.path);
 }
 
-/* The parts of the segment that hold data: the header, the published
- * slots, descriptions and strings, and each used shard's counters.  Calls
- * put(off, len) for each; stops at the first non-zero return. */
-static int for_used_ranges(int (*put)(void *ctx, uint64_t off, uint64_t len), void *ctx)
+/* The parts of the segment whose header is h that hold data: the header,
+ * the published slots, descriptions and strings, and each used shard's
+ * counters.  Calls put(off, len) for each; stops at the first non-zero
+ * return. */
+static int for_used_ranges(const struct pt_seg_header *h,
+			   int (*put)(void *ctx, uint64_t off, uint64_t len), void *ctx)
 {
-	const struct pt_seg_header *h = pt_seg.hdr;
 	uint64_t ctr_bytes = (uint64_t)pt_registry_committed() * sizeof(struct pt_seg_ctr);
 	int rc = put(ctx, 0, sizeof(*h));
 
@@ -372,39 +395,111 @@ static int put_file(void *map, uint64_t off, uint64_t len)
 	return 0;
 }
 
-static int put_mem(void *ctx, uint64_t off, uint64_t len)
+/* A copy of the used ranges of the segment image at from (its own header
+ * tells them) in private memory; NULL if none can be mapped. */
+struct span {
+	const char *from;
+	char *to;
+};
+
+static int put_span(void *ctx, uint64_t off, uint64_t len)
 {
-	memcpy((char *)ctx + off, (const char *)pt_seg.hdr + off, len);
+	struct span *sp = ctx;
+
+	memcpy(sp->to + off, sp->from + off, len);
 	return 0;
+}
+
+static void *copy_of(const void *from)
+{
+	struct span sp = {from, mmap(NULL, seg.size, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)};
+
+	if (sp.to == MAP_FAILED)
+		return NULL;
+	for_used_ranges(from, put_span, &sp);
+	return sp.to;
+}
+
+/* ---- fork ---- */
+
+/* What a fork's parent shares with its child (made before fork): a
+ * semaphore it posts once it has copied the counters, then the copy, laid
+ * out as the segment is. */
+struct fork_share {
+	sem_t copied;
+};
+#define FORK_IMAGE(share) ((char *)(share) + page_size())
+
+/* The child: has the parent made the copy?  Waits at most FORK_WAIT_S
+ * seconds (a parent stopped in its fork handlers by a debugger, or gone). */
+static int fork_copied(struct fork_share *share)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += FORK_WAIT_S;
+	while (sem_clockwait(&share->copied, CLOCK_MONOTONIC, &until) != 0)
+		if (errno != EINTR)
+			return 0;
+	return 1;
 }
 
 /*
  * Fork, in three steps the lifecycle module (lifecycle.c) calls with every
- * library lock held.  Before fork, a private copy of what was written is
- * taken: the child's memory is the parent's at the moment of fork, but a
- * shared mapping is not copied by fork, so a copy taken in the child would
- * include what the parent's other threads count after the fork.  (Counting
- * takes no lock: counts made by other threads while fork runs land in the
- * copy or not, as their blocks land in the child's memory or not; a program
- * that holds its threads across fork gets exact counts in the child.)
+ * library lock held.  The child's memory is the parent's at the instant of
+ * fork; its counters must be too.  A private mapping is copied by fork
+ * itself.  A shared one is not, and counting takes no lock: the prepare
+ * step opens shard.c's fork window, so that from then on every count goes
+ * to private memory, which fork copies at its instant, and no shard
+ * changes.  Right after fork the parent copies the counters into memory
+ * it shares with the child (made before fork), tells the child, and only
+ * then adds its window to its shards; the child copies that copy into
+ * memory of its own and adds its window.  A count in flight when the
+ * window opened lands in a shard before the instant (the copy holds it) or
+ * after (its thread was inside that call in the child's memory): the
+ * child's counts are exactly what its memory holds.  The parent waits for
+ * nothing; the child waits for the parent's copy.  tests/test_lifecycle.c
+ * forks while threads count and checks it.
+ *
+ * Without the window (no memory or descriptor for it), the copy is taken
+ * here, before fork: the child then misses what other threads counted
+ * between it and the instant of fork.
  */
 void pt_seg_fork_prepare(void)
 {
-	void *copy;
+	struct fork_share *share;
 
 	seg.fork_copy = NULL;
+	seg.fork_share = NULL;
 	if (!seg.exported)
 		return; /* private memory: fork itself copies it */
-	copy = mmap(NULL, seg.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		    -1, 0);
-	if (copy == MAP_FAILED)
-		return; /* the child copies the shared mapping itself */
-	for_used_ranges(put_mem, copy);
-	seg.fork_copy = copy;
+	share = mmap(NULL, page_size() + seg.size, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (share != MAP_FAILED) {
+		if (sem_init(&share->copied, 1, 0) == 0 && pt_shard_fork_close()) {
+			seg.fork_share = share;
+			return;
+		}
+		munmap(share, page_size() + seg.size);
+	}
+	seg.fork_copy = copy_of(pt_seg.hdr); /* NULL: the child copies the shared mapping itself */
 }
 
 void pt_seg_fork_parent(void)
 {
+	struct fork_share *share = seg.fork_share;
+
+	if (share) {
+		/* The shards stand still while the window is open. */
+		struct span sp = {(const char *)pt_seg.hdr, FORK_IMAGE(share)};
+
+		for_used_ranges(pt_seg.hdr, put_span, &sp);
+		sem_post(&share->copied);
+		munmap(share, page_size() + seg.size);
+		seg.fork_share = NULL;
+		pt_shard_fork_open();
+	}
 	if (seg.fork_copy)
 		munmap(seg.fork_copy, seg.size);
 	seg.fork_copy = NULL;
@@ -412,15 +507,16 @@ void pt_seg_fork_parent(void)
 
 /*
  * In a fork child the mapping is still the parent's file: the child's counts
- * would land in its parent's counters.  The child puts the copy taken before
- * fork at the same address, so every pointer into the segment stays valid;
- * that also drops the child's reference to the parent's file (and so to its
- * liveness lock).  It exports a file of its own only when it next counts
- * (pt_seg_export_child): a child that just calls exec never leaves a file
- * behind, since exec runs no exit handler to remove it.  Until then the
- * forking thread (the child's only one) has no pt__tls_ctr, so every count
- * takes the library's slow path, which calls pt_seg_export_child first;
- * threads started later have none either.
+ * would land in its parent's counters.  The child takes its copy (from the
+ * parent's, or the one made before fork without a window), adds its window
+ * and puts the copy at the same address, so every pointer into the segment
+ * stays valid; that also drops the child's reference to the parent's file
+ * (and so to its liveness lock).  It exports a file of its own only when it
+ * next counts (pt_seg_export_child): a child that just calls exec never
+ * leaves a file behind, since exec runs no exit handler to remove it.  Until
+ * then the forking thread (the child's only one) has no pt__tls_ctr, so
+ * every count takes the library's slow path, which calls
+ * pt_seg_export_child first; threads started later have none either.
  */
 void pt_seg_fork_child(void)
 {
@@ -432,23 +528,32 @@ void pt_seg_fork_child(void)
 		return; /* private memory: already the child's own copy */
 	seg.exported = 0;
 	seg.path[0] = 0;
-	if (!copy) {
-		copy = mmap(NULL, seg.size, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (copy == MAP_FAILED || for_used_ranges(put_mem, copy) != 0)
+	if (seg.fork_share) {
+		struct fork_share *share = seg.fork_share;
+		struct pt_seg_header *h;
+
+		/* A parent that did not copy in time: its counters as they are. */
+		copy = copy_of(fork_copied(share) ? FORK_IMAGE(share) : base);
+		munmap(share, page_size() + seg.size);
+		seg.fork_share = NULL;
+		if (!copy)
 			abort(); /* the child would corrupt its parent's counters */
+		h = copy;
+		pt_shard_fork_child((struct pt__ctr *)((char *)copy + h->shards_off), h->nslots);
+	} else if (!copy && !(copy = copy_of(base))) {
+		abort(); /* the child would corrupt its parent's counters */
 	}
 	if (mremap(copy, seg.size, seg.size, MREMAP_MAYMOVE | MREMAP_FIXED, base) == MAP_FAILED)
 		abort(); /* the child would corrupt its parent's counters */
 	fill_identity(pt_seg.hdr);
-	pt__tls_ctr = NULL;
+	__atomic_store_n(&pt__tls_ctr, NULL, __ATOMIC_RELAXED);
 	__atomic_store_n(&pt_seg_pending, 1, __ATOMIC_RELEASE);
 }
 
 static int fill_child(void *map, void *ctx)
 {
 	(void)ctx;
-	return for_used_ranges(put_file, map);
+	return for_used_ranges(pt_seg.hdr, put_file, map);
 }
 
 /* A fork child's first count: copy the private counters into a file of its
@@ -496,7 +601,7 @@ void pt_seg_exec_failed(void)
 	if (seg.exported && seg.path[0]) {
 		seg.exported = 0;
 		seg.path[0] = 0;
-		pt__tls_ctr = NULL;
+		__atomic_store_n(&pt__tls_ctr, NULL, __ATOMIC_RELAXED);
 		__atomic_store_n(&pt_seg_pending, 1, __ATOMIC_RELEASE);
 	}
 	pt_seg_unlock();

@@ -68,7 +68,9 @@ void pt_stack_stats(struct pt_stack_stats *out);
  * trailing thread-start frames of libc or a sanitizer) are left out.  Writes at most
  * len bytes including the NUL, like snprintf, and returns the length the full
  * text needs; an unknown id formats as "?".  Thread-safe; takes the
- * symboliser's mutex and may read debug information (see symbol.c).
+ * symboliser's mutex and may read debug information (see symbol.c).  Asks
+ * the dynamic linker (as pt_sym_lookup): call it holding no lock of
+ * pooltag's (lifecycle.c).
  */
 size_t pt_stack_format(uint32_t id, char *buf, size_t len, unsigned max_frames);
 
@@ -93,7 +95,11 @@ struct pt_frame {
  * signal context).  Fills *out with the innermost function at pc: if code
  * was inlined there, that is the inlined function, with its line.  Returns
  * 0, or -1 when nothing is known of pc (out then holds "?" names).
- * Thread-safe (one mutex); results are cached per pc.
+ * Thread-safe (one mutex); results are cached per pc.  Every lookup asks
+ * the dynamic linker (dl_iterate_phdr for its load counts, dladdr for a pc
+ * libdw does not know), whose locks may be held by a thread inside dlopen
+ * or a dl_iterate_phdr callback that is allocating: call it holding no lock
+ * of pooltag's (lifecycle.c).
  */
 int pt_sym_lookup(uintptr_t pc, int is_return_address, struct pt_frame *out);
 
@@ -103,7 +109,7 @@ int pt_sym_lookup(uintptr_t pc, int is_return_address, struct pt_frame *out);
  * the function the code physically belongs to; the line of out[i] (i > 0)
  * is that of its call into out[i - 1].  Returns the number of frames in the
  * chain (may exceed max; at least 1), or -1 when nothing is known of pc
- * (out[0] holds "?").
+ * (out[0] holds "?").  No lock of pooltag's may be held (as pt_sym_lookup).
  */
 int pt_sym_lookup_inline(uintptr_t pc, int is_return_address, struct pt_frame *out, unsigned max);
 

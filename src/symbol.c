@@ -206,36 +206,19 @@ static const char *pt_sym_intern_base(const char *path, const char *dflt)
 	return s ? s : dflt;
 }
 
-/* dl_iterate_phdr callback: the name of the object whose segments hold the
- * pc at *arg, stored over it (NULL for the executable, which has an empty
- * name). */
-static int pt_sym_find_self(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	uintptr_t pc = *(uintptr_t *)arg;
-
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-
-		if (ph->p_type == PT_LOAD && pc - lo < ph->p_memsz) {
-			*(uintptr_t *)arg =
-			    info->dlpi_name && *info->dlpi_name ? (uintptr_t)info->dlpi_name : 0;
-			return 1;
-		}
-	}
-	return 0;
-}
-
+/* The basename of the shared object holding this code, NULL when it is the
+ * program itself (the library linked in).  Inside the once: _dl_find_object
+ * takes no lock of the dynamic linker (lifecycle.c). */
 static void pt_sym_init_once(void)
 {
-	uintptr_t self = (uintptr_t)&pt_sym_init_once;
+	struct dl_find_object dlfo;
+	const char *self = NULL;
 
-	/* Not under the mutex: dl_iterate_phdr takes a lock of the dynamic linker,
-	 * and a destructor run by dlclose under that lock may symbolise. */
-	if (dl_iterate_phdr(pt_sym_find_self, &self) != 1)
-		self = 0;
+	if (_dl_find_object((void *)&pt_sym_init_once, &dlfo) == 0 && dlfo.dlfo_link_map &&
+	    dlfo.dlfo_link_map->l_name && *dlfo.dlfo_link_map->l_name)
+		self = dlfo.dlfo_link_map->l_name;
 	sym_lock();
-	pt_sym.self = pt_sym_intern_base((const char *)self, NULL);
+	pt_sym.self = pt_sym_intern_base(self, NULL);
 	sym_unlock();
 }
 

@@ -6,12 +6,17 @@
 #ifndef PT_LIBTEST_H
 #define PT_LIBTEST_H
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <pooltag.h>
@@ -145,6 +150,83 @@ static inline struct pt_module *load_plugin_in(const char *dir, const char *name
 	if (!keep_ctor && ctor_free)
 		ctor_free();
 	return m;
+}
+
+/* ---- deadlocks, found without timing ---- */
+
+/* 1 when every thread of process pid sleeps on a futex (its
+ * /proc/PID/task/TID/syscall), with in *ran the threads' summed run time
+ * (schedstat) and their number. */
+static inline int all_in_futex(pid_t pid, unsigned long long *ran)
+{
+	char path[96];
+	struct dirent *e;
+	DIR *d;
+	int n = 0, waiting = 0;
+
+	*ran = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		unsigned long long ns = 0;
+		FILE *f;
+		long nr = -1;
+
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/syscall", (int)pid, e->d_name);
+		f = fopen(path, "r");
+		if (f) {
+			if (fscanf(f, "%ld", &nr) != 1) /* "running" */
+				nr = -1;
+			fclose(f);
+		}
+		waiting += nr == SYS_futex;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/schedstat", (int)pid, e->d_name);
+		f = fopen(path, "r");
+		if (f) {
+			if (fscanf(f, "%llu", &ns) != 1)
+				ns = 0;
+			fclose(f);
+		}
+		*ran += ns;
+	}
+	closedir(d);
+	*ran += (unsigned long long)n;
+	return n > 0 && waiting == n;
+}
+
+/* waitpid for a child that may deadlock (it must wait on nothing with a
+ * timeout, nor on another process): found twice in a row with every thread
+ * sleeping on a futex and none having run in between, no thread is left
+ * to wake another, whatever the machine's speed.  Such a child is killed
+ * (SIGKILL). */
+static inline void wait_or_deadlock(pid_t pid, int *st)
+{
+	unsigned long long ran, was = 0;
+	int stuck = 0;
+
+	for (;;) {
+		pid_t r = waitpid(pid, st, WNOHANG);
+
+		if (r == pid || (r < 0 && errno != EINTR))
+			return;
+		if (r == 0 && all_in_futex(pid, &ran)) {
+			if (stuck && ran == was) {
+				kill(pid, SIGKILL);
+				waitpid(pid, st, 0);
+				return;
+			}
+			stuck = 1;
+			was = ran;
+		} else {
+			stuck = 0;
+		}
+		usleep(1000);
+	}
 }
 
 /* Every test program ends with this one: nothing outstanding in any pool. */

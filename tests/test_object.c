@@ -662,58 +662,6 @@ static void hook_calls_back(const struct pt_misuse *m, void *arg)
 	hook_refs = pt_obj_refs(m->addr); /* takes the objects' lock */
 }
 
-/* 1 when every thread of process pid is waiting on a futex.  The child
- * below has one thread: waiting on a lock there is a deadlock, whatever
- * the machine's speed (no other thread could ever release it). */
-static int all_in_futex(pid_t pid)
-{
-	char path[96];
-	struct dirent *e;
-	DIR *d;
-	int n = 0, waiting = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		FILE *f;
-		long nr = -1;
-
-		if (e->d_name[0] == '.')
-			continue;
-		n++;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/syscall", (int)pid, e->d_name);
-		f = fopen(path, "r");
-		if (f) {
-			if (fscanf(f, "%ld", &nr) != 1) /* "running" */
-				nr = -1;
-			fclose(f);
-		}
-		waiting += nr == SYS_futex;
-	}
-	closedir(d);
-	return n > 0 && waiting == n;
-}
-
-/* waitpid for a child that may deadlock: a child found waiting on a futex
- * with no other thread to wake it is killed (SIGKILL). */
-static void wait_or_deadlock(pid_t pid, int *st)
-{
-	for (;;) {
-		pid_t r = waitpid(pid, st, WNOHANG);
-
-		if (r == pid || (r < 0 && errno != EINTR))
-			return;
-		if (r == 0 && all_in_futex(pid)) {
-			kill(pid, SIGKILL);
-			waitpid(pid, st, 0);
-			return;
-		}
-		usleep(1000);
-	}
-}
-
 /* In a child, so that a deadlock is found and ended (wait_or_deadlock)
  * instead of hanging the run: a report about an object, with a hook that
  * asks about it. */
