@@ -397,11 +397,18 @@ struct span {
 	char *to;
 };
 
+/* Word by word with relaxed loads: a count in flight when the fork window
+ * opened may land in a shard meanwhile (a word then holds its old value or
+ * its new one, as a reader's load does). */
 static int put_span(void *ctx, uint64_t off, uint64_t len)
 {
 	struct span *sp = ctx;
+	const uint64_t *from = (const uint64_t *)(sp->from + off);
+	uint64_t *to = (uint64_t *)(sp->to + off), words = off % 8 ? 0 : len / 8;
 
-	memcpy(sp->to + off, sp->from + off, len);
+	for (uint64_t i = 0; i < words; i++)
+		to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
+	memcpy(sp->to + off + words * 8, sp->from + off + words * 8, len - words * 8);
 	return 0;
 }
 
