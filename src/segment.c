@@ -479,7 +479,7 @@ void pt_seg_fork_prepare(void)
 	share = mmap(NULL, page_size() + seg.size, PROT_READ | PROT_WRITE,
 		     MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (share != MAP_FAILED) {
-		if (sem_init(&share->copied, 1, 0) == 0 && pt_shard_fork_close()) {
+		if (sem_init(&share->copied, 1, 0) == 0 && pt_shard_window_open()) {
 			seg.fork_share = share;
 			return;
 		}
@@ -500,7 +500,7 @@ void pt_seg_fork_parent(void)
 		sem_post(&share->copied);
 		munmap(share, page_size() + seg.size);
 		seg.fork_share = NULL;
-		pt_shard_fork_open();
+		pt_shard_window_close();
 	}
 	if (seg.fork_copy)
 		munmap(seg.fork_copy, seg.size);
@@ -541,7 +541,7 @@ void pt_seg_fork_child(void)
 		if (!copy)
 			abort(); /* the child would corrupt its parent's counters */
 		h = copy;
-		pt_shard_fork_child((struct pt__ctr *)((char *)copy + h->shards_off), h->nslots);
+		pt_shard_window_child((struct pt__ctr *)((char *)copy + h->shards_off), h->nslots);
 	} else if (!copy && !(copy = copy_of(base))) {
 		abort(); /* the child would corrupt its parent's counters */
 	}
