@@ -68,9 +68,13 @@ MUTANTS = [
      "", "run"),
     # The dynamic linker and fork (src/lifecycle.c)
     ("startup-asks-linker-inside-once", "src/segment.c",
-     "return __atomic_load_n(&interposer_seen, __ATOMIC_ACQUIRE) == 2;",
-     "return !pt__seg_interposer && dlsym(RTLD_DEFAULT, \"pooltag_run_interposer\") != NULL;",
-     "test_lifecycle", ""),
+     "\tint seen = !pt__seg_interposer && dlsym(RTLD_DEFAULT, \"pooltag_run_interposer\") ? 2 : 1;\n\n"
+     "\t__atomic_store_n(&interposer_seen, seen, __ATOMIC_RELEASE);\n}\n\n"
+     "static int defer_to_interposer(void)\n{\n"
+     "\treturn __atomic_load_n(&interposer_seen, __ATOMIC_ACQUIRE) == 2;",
+     "}\n\nstatic int defer_to_interposer(void)\n{\n"
+     "\treturn !pt__seg_interposer && dlsym(RTLD_DEFAULT, \"pooltag_run_interposer\") != NULL;",
+     "test_lifecycle", "dlstorm"),
     ("site-facts-under-site-lock", "preload/site.c",
      "\tpthread_mutex_unlock(&st.lock);\n\tfacts_get(pc, &f);\n\tpthread_mutex_lock(&st.lock);",
      "\tfacts_get(pc, &f);",
@@ -78,7 +82,7 @@ MUTANTS = [
     ("fork-window-never-opened", "src/segment.c",
      "if (sem_init(&share->copied, 1, 0) == 0 && pt_shard_window_open()) {",
      "if (0) {",
-     "test_lifecycle", ""),
+     "test_lifecycle", "dlstorm"),
     # CLI
     ("used-total-paged-wrong", "cli/used.c",
      "\tput_cols(f, &total[PT_PAGED], o->verbose);\n\tfputc('\\n', f);",
