@@ -237,6 +237,7 @@ PT_TEST(test_startup_beside_a_constructor)
 /* ---- the objects' lock against a constructor ---- */
 
 static void *race_obj;
+static struct pt_objtype *race_type; /* types live until exit: kept reachable (LSan) */
 
 static void ref_and_deref(void)
 {
@@ -247,7 +248,6 @@ static void ref_and_deref(void)
 static int objects_child(void)
 {
 	char path[PATH_MAX + 32];
-	struct pt_objtype *type;
 	pthread_t t;
 	void *h;
 	int rc;
@@ -256,8 +256,8 @@ static int objects_child(void)
 	 * hashed, under the objects' lock for a reference. */
 	if (pt_config("fail.stack=1") != 0)
 		return 3;
-	type = pt_objtype_create("Race", PT_PAGED, "RacO", NULL, 0);
-	race_obj = type ? pt_obj_create(type, 32, 0) : NULL;
+	race_type = pt_objtype_create("Race", PT_PAGED, "RacO", NULL, 0);
+	race_obj = race_type ? pt_obj_create(race_type, 32, 0) : NULL;
 	if (!race_obj || storm_copy(1, path, sizeof(path)) != 0 ||
 	    start_racing_load(&t, path, ref_and_deref) != 0)
 		return 2;
