@@ -75,13 +75,16 @@ PT_EXPORT int dlclose(void *handle)
 			pt_run_lock();
 			id = pt_run_module_gone(q.addr, q.name);
 			pt_run_unlock();
-			if (id)
-				pt_run_report(id, "unloaded");
 			pt_run_busy = 0;
 		}
 	}
 	if (q.addr)
 		__atomic_sub_fetch(&pt_run_closing, 1, __ATOMIC_ACQ_REL);
+	if (id) {
+		pt_run_busy = 1;
+		pt_run_report(id, "unloaded");
+		pt_run_busy = 0;
+	}
 	errno = e;
 	return r;
 }

@@ -79,11 +79,11 @@ void pt_shard_atfork_child(void);
 /* The fork window (shard.c): opened by a fork's prepare handler, with every
  * library lock held; 0 when it cannot be (the counts then go on into the
  * shards). */
-int pt_shard_fork_close(void);
+int pt_shard_window_open(void);
 /* A count taken by the slow path: 1 if it went into the open window. */
 int pt_shard_window_count(uint32_t slot, uint64_t bytes, int is_free);
-void pt_shard_fork_open(void); /* the parent, once the child has its copy: window into shard 0 */
-void pt_shard_fork_child(struct pt__ctr *shard0, uint32_t nslots); /* the child: its window into its copy */
+void pt_shard_window_close(void); /* the parent, once the child's copy is made: window into shard 0 */
+void pt_shard_window_child(struct pt__ctr *shard0, uint32_t nslots); /* the child: its window into its copy */
 
 /* ---- block.c (besides block.h) ---- */
 uint32_t pt_slot_of(struct pt_site *site, uint32_t tag, unsigned cls); /* 0: bad tag or class */

@@ -402,11 +402,18 @@ struct span {
 	char *to;
 };
 
+/* Word by word with relaxed loads: a count in flight when the fork window
+ * opened may land in a shard meanwhile (a word then holds its old value or
+ * its new one, as a reader's load does). */
 static int put_span(void *ctx, uint64_t off, uint64_t len)
 {
 	struct span *sp = ctx;
+	const uint64_t *from = (const uint64_t *)(sp->from + off);
+	uint64_t *to = (uint64_t *)(sp->to + off), words = off % 8 ? 0 : len / 8;
 
-	memcpy(sp->to + off, sp->from + off, len);
+	for (uint64_t i = 0; i < words; i++)
+		to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
+	memcpy(sp->to + off + words * 8, sp->from + off + words * 8, len - words * 8);
 	return 0;
 }
 
@@ -477,7 +484,7 @@ void pt_seg_fork_prepare(void)
 	share = mmap(NULL, page_size() + seg.size, PROT_READ | PROT_WRITE,
 		     MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (share != MAP_FAILED) {
-		if (sem_init(&share->copied, 1, 0) == 0 && pt_shard_fork_close()) {
+		if (sem_init(&share->copied, 1, 0) == 0 && pt_shard_window_open()) {
 			seg.fork_share = share;
 			return;
 		}
@@ -498,7 +505,7 @@ void pt_seg_fork_parent(void)
 		sem_post(&share->copied);
 		munmap(share, page_size() + seg.size);
 		seg.fork_share = NULL;
-		pt_shard_fork_open();
+		pt_shard_window_close();
 	}
 	if (seg.fork_copy)
 		munmap(seg.fork_copy, seg.size);
@@ -539,7 +546,7 @@ void pt_seg_fork_child(void)
 		if (!copy)
 			abort(); /* the child would corrupt its parent's counters */
 		h = copy;
-		pt_shard_fork_child((struct pt__ctr *)((char *)copy + h->shards_off), h->nslots);
+		pt_shard_window_child((struct pt__ctr *)((char *)copy + h->shards_off), h->nslots);
 	} else if (!copy && !(copy = copy_of(base))) {
 		abort(); /* the child would corrupt its parent's counters */
 	}

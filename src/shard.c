@@ -18,19 +18,20 @@
  * as its memory is (segment.c).  The shards are shared memory, which fork
  * does not copy, and counting takes no lock; so while a fork of a process
  * exporting its counters is under way, from its prepare handler until the
- * child has copied the shards, no thread writes a shard.  The prepare
- * handler sets every thread's pt__tls_ctr to NULL, the test the inline
- * paths make anyway, so a thread's next count takes the slow path, which
- * adds it to the window: counters in private memory, which fork copies at
- * its instant.  The child adds its window to its copy of the shards; the
- * parent, once the child has its copy, adds its own to shard 0 and gives
- * the threads their shards back.  A count in flight when the window opened
- * (its thread had read its pt__tls_ctr) still lands in the shard: before
- * the fork instant, and the child's copy holds it; or after it, when its
- * thread was inside that call in the child's memory.  Either way the child
- * counts what its memory holds.  The counting paths cost nothing more;
- * readers of the parent's segment see, while the window is open (the
- * length of a fork), the counts of its opening.
+ * parent, right after the fork, has copied the shards for the child, no
+ * thread writes a shard.  The prepare handler sets every thread's
+ * pt__tls_ctr to NULL, the test the inline paths make anyway, so a
+ * thread's next count takes the slow path, which adds it to the window:
+ * counters in private memory, which fork copies at its instant.  The child
+ * adds its window to its copy of the shards; the parent, once the copy is
+ * made, adds its own to shard 0 and gives the threads their shards back.
+ * A count in flight when the window opened (its thread had read its
+ * pt__tls_ctr) still lands in the shard: before the fork instant, and the
+ * child's copy holds it; or after it, when its thread was inside that call
+ * in the child's memory.  Either way the child counts what its memory
+ * holds.  The counting paths cost nothing more; readers of the parent's
+ * segment see, while the window is open (the length of a fork), the counts
+ * of its opening.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -275,7 +276,7 @@ int pt_count_pool(enum pt_pool pool, struct pt_count *out)
 
 /* ---- the fork window ---- */
 
-int pt_shard_fork_close(void)
+int pt_shard_window_open(void)
 {
 	struct pt_seg_header *h = pt_seg.hdr;
 	uint32_t n = h->nshards;
@@ -327,7 +328,7 @@ int pt_shard_window_count(uint32_t slot, uint64_t bytes, int is_free)
 	return 1;
 }
 
-void pt_shard_fork_open(void)
+void pt_shard_window_close(void)
 {
 	struct pt_seg_header *h = pt_seg.hdr;
 
@@ -346,7 +347,7 @@ void pt_shard_fork_open(void)
 		}
 }
 
-void pt_shard_fork_child(struct pt__ctr *shard0, uint32_t nslots)
+void pt_shard_window_child(struct pt__ctr *shard0, uint32_t nslots)
 {
 	win.open = 0;
 	for (uint32_t slot = 1; slot < nslots; slot++) {

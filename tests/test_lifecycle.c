@@ -74,7 +74,8 @@ static int storm_copy(int n, char *out, size_t len)
 	}
 	if (!storm_dir[0]) {
 		const char *tmp = getenv("TMPDIR");
-		snprintf(storm_dir, sizeof(storm_dir), "%s/pt-lifecycle.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		snprintf(storm_dir, sizeof(storm_dir), "%s/pt-lifecycle.XXXXXX",
+			 tmp && *tmp ? tmp : "/tmp");
 		if (!mkdtemp(storm_dir)) {
 			printf("# mkdtemp %s: %s\n", storm_dir, strerror(errno));
 			storm_dir[0] = 0;
@@ -108,11 +109,11 @@ static void storm_cleanup(void)
 /* ---- a constructor that waits for another thread ---- */
 
 static struct {
-	int armed;              /* the next constructor waits */
-	pid_t tid;              /* for this thread to sleep in the kernel */
-	int in_ctor;            /* the constructor is waiting */
-	int done;               /* or for it to finish its call */
-	void (*then)(void);     /* what the constructor does next (besides its allocations) */
+	int armed;          /* the next constructor waits */
+	pid_t tid;          /* for this thread to sleep in the kernel */
+	int in_ctor;        /* the constructor is waiting */
+	int done;           /* or for it to finish its call */
+	void (*then)(void); /* what the constructor does next (besides its allocations) */
 } race;
 
 /* Waits until thread tid sleeps on a futex or *done is set. */
@@ -197,9 +198,9 @@ static int in_child(int (*fn)(void), const char *what)
 		char seg[PATH_MAX];
 
 		printf("# %s: %s\n", what,
-		       WTERMSIG(st) == SIGKILL	? "deadlocked: every thread waits on a futex"
+		       WTERMSIG(st) == SIGKILL   ? "deadlocked: every thread waits on a futex"
 		       : WTERMSIG(st) == SIGALRM ? "did not end (the watchdog ended it)"
-						  : strsignal(WTERMSIG(st)));
+						 : strsignal(WTERMSIG(st)));
 		snprintf(seg, sizeof(seg), "%s/pooltag-%d", pt_segdir(), (int)pid);
 		unlink(seg);
 		return -1;
@@ -236,6 +237,7 @@ PT_TEST(test_startup_beside_a_constructor)
 /* ---- the objects' lock against a constructor ---- */
 
 static void *race_obj;
+static struct pt_objtype *race_type; /* types live until exit: kept reachable (LSan) */
 
 static void ref_and_deref(void)
 {
@@ -246,7 +248,6 @@ static void ref_and_deref(void)
 static int objects_child(void)
 {
 	char path[PATH_MAX + 32];
-	struct pt_objtype *type;
 	pthread_t t;
 	void *h;
 	int rc;
@@ -255,8 +256,8 @@ static int objects_child(void)
 	 * hashed, under the objects' lock for a reference. */
 	if (pt_config("fail.stack=1") != 0)
 		return 3;
-	type = pt_objtype_create("Race", PT_PAGED, "RacO", NULL, 0);
-	race_obj = type ? pt_obj_create(type, 32, 0) : NULL;
+	race_type = pt_objtype_create("Race", PT_PAGED, "RacO", NULL, 0);
+	race_obj = race_type ? pt_obj_create(race_type, 32, 0) : NULL;
 	if (!race_obj || storm_copy(1, path, sizeof(path)) != 0 ||
 	    start_racing_load(&t, path, ref_and_deref) != 0)
 		return 2;

@@ -66,6 +66,23 @@ MUTANTS = [
      "\t\t\tr->blocks += g->count;\n",
      "\t\t\tr->blocks += g->count + 1;\n",
      "test_report", "run"),
+    # The dynamic linker and fork (src/lifecycle.c)
+    ("startup-asks-linker-inside-once", "src/segment.c",
+     "\tint seen = !pt__seg_interposer && dlsym(RTLD_DEFAULT, \"pooltag_run_interposer\") ? 2 : 1;\n\n"
+     "\t__atomic_store_n(&interposer_seen, seen, __ATOMIC_RELEASE);\n}\n\n"
+     "static int defer_to_interposer(void)\n{\n"
+     "\treturn __atomic_load_n(&interposer_seen, __ATOMIC_ACQUIRE) == 2;",
+     "}\n\nstatic int defer_to_interposer(void)\n{\n"
+     "\treturn !pt__seg_interposer && dlsym(RTLD_DEFAULT, \"pooltag_run_interposer\") != NULL;",
+     "test_lifecycle", "dlstorm"),
+    ("site-facts-under-site-lock", "preload/site.c",
+     "\tpthread_mutex_unlock(&st.lock);\n\tfacts_get(pc, &f);\n\tpthread_mutex_lock(&st.lock);",
+     "\tfacts_get(pc, &f);",
+     "", "dlstorm"),
+    ("fork-window-never-opened", "src/segment.c",
+     "if (sem_init(&share->copied, 1, 0) == 0 && pt_shard_window_open()) {",
+     "if (0) {",
+     "test_lifecycle", "dlstorm"),
     # CLI
     ("used-total-paged-wrong", "cli/used.c",
      "\tput_cols(f, &total[PT_PAGED], o->verbose);\n\tfputc('\\n', f);",

@@ -80,9 +80,9 @@ static void *load(int i, void **sym_work, void **sym_iterate)
 /* ---- the case made to happen ---- */
 
 static struct {
-	pid_t tid;   /* the main thread */
-	int in_cb;   /* the callback waits */
-	int done;    /* the main thread's allocations are made */
+	pid_t tid; /* the main thread */
+	int in_cb; /* the callback waits */
+	int done;  /* the main thread's allocations are made */
 	int (*iterate)(void (*)(void));
 } race;
 
