@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "jsonstr.h"
 #include "kmod.h"
 #include "tally.h"
 #include "trend.h"
@@ -98,24 +99,6 @@ static void print_other(const struct pt_trend *t, const struct pt_view *v, const
 	       kib, t->seconds, t->count.r2, t->count0, t->count1, t->frees, desc);
 }
 
-/* s as a JSON string; control and non-ASCII bytes as \u00XX, so the output
- * is valid JSON (and UTF-8) whatever bytes the recording held. */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 /* A double as JSON: a number, never nan or inf. */
 static void json_num(const char *key, double v)
 {
@@ -130,10 +113,10 @@ static void print_json(const struct pt_recording *r, const struct pt_trend *t, s
 
 	printf("{\"format\": \"pooltag-trend\", \"version\": 1, \"pid\": %d, \"command\": ",
 	       (int)r->sites.pid);
-	json_str(r->sites.comm);
+	pt_json_str(stdout, r->sites.comm);
 	if (r->sites.kernel_format) { /* a recording of the kernel: tags are modules */
 		printf(", \"kernel\": ");
-		json_str(r->sites.kernel_format);
+		pt_json_str(stdout, r->sites.kernel_format);
 	}
 	printf(", \"samples\": %zu", r->nsamples);
 	json_num("seconds", (double)(r->taken[r->nsamples - 1] - r->taken[0]) / 1e9);
@@ -143,7 +126,7 @@ static void print_json(const struct pt_recording *r, const struct pt_trend *t, s
 		const struct pt_trend *x = &t[i];
 
 		printf("%s\n  {\"tag\": ", i ? "," : "");
-		json_str(pt_view_tag_label(v, x->tag, tag, sizeof(tag)));
+		pt_json_str(stdout, pt_view_tag_label(v, x->tag, tag, sizeof(tag)));
 		printf(", \"pool\": \"%s\", \"shape\": \"%s\", \"leak\": %s",
 		       pool_names[x->pool & 3], pt_shape_name(x->shape),
 		       x->shape == PT_SHAPE_STEADY ? "true" : "false");
@@ -157,14 +140,14 @@ static void print_json(const struct pt_recording *r, const struct pt_trend *t, s
 		       x->nsamples, x->count0, x->count1, x->bytes0, x->bytes1, x->frees);
 		if (x->site) {
 			printf(", \"file\": ");
-			json_str(x->site->file);
+			pt_json_str(stdout, x->site->file);
 			printf(", \"line\": %" PRIu32 ", \"func\": ", x->site->line);
-			json_str(x->site->func);
+			pt_json_str(stdout, x->site->func);
 			printf(", \"module\": ");
-			json_str(x->site->module);
+			pt_json_str(stdout, x->site->module);
 		} else {
 			printf(", \"description\": ");
-			json_str(describe(x, v, db, tl, ntl, desc, sizeof(desc)));
+			pt_json_str(stdout, describe(x, v, db, tl, ntl, desc, sizeof(desc)));
 		}
 		putchar('}');
 	}
