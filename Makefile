@@ -30,7 +30,8 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread -D_GNU
 # that no two folders depend on each other (headers are included by bare
 # name; tests/clidirs.sh checks every include against these lines, and that
 # they form no cycle).
-#   formats   the view, and the files and live segments read into one
+#   formats   the view; files and live segments read into one, and what
+#             is written from one (snapshots, recordings, JSON strings)
 #   model     what is computed from views: tallies, descriptions, trends
 #   mon       the monitor: its reads, table and full-screen interface
 #   exporter  the Prometheus exposition, the scrape and the HTTP server
