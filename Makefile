@@ -24,15 +24,36 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread -D_GNU
 # interposer the library's beside their own.  Tests, fuzz targets and
 # benchmarks reach inside the library and the CLI.  Programs and plugins
 # written against pooltag see the public header alone.
+#
+# The CLI is a folder per concept, layered: a folder sees its own headers
+# and those of the folders its CLI_SEES_ line names, never one above it, so
+# that no two folders depend on each other (headers are included by bare
+# name; tests/clidirs.sh checks every include against these lines, and that
+# they form no cycle).
+#   formats   the view; files and live segments read into one, and what
+#             is written from one (snapshots, recordings, JSON strings)
+#   model     what is computed from views: tallies, descriptions, trends
+#   mon       the monitor: its reads, table and full-screen interface
+#   exporter  the Prometheus exposition, the scrape and the HTTP server
+#   cmd       the commands (parse, execute, print) and main
+CLI_DIRS          := formats model mon exporter cmd
+CLI_SEES_formats  :=
+CLI_SEES_model    := formats
+CLI_SEES_mon      := model formats
+CLI_SEES_exporter := model formats
+CLI_SEES_cmd      := mon exporter model formats
 LIB_INC     := -Iinclude -Isrc
-CLI_INC     := -Iinclude -Isrc -Icli
+# cli_inc,DIR: what the files of cli/DIR see.
+cli_inc      = -Iinclude -Isrc $(foreach d,$(1) $(CLI_SEES_$(1)),-Icli/$(d))
+# cli_dir,FILE: the CLI folder of cli/DIR/NAME.c.
+cli_dir      = $(word 2,$(subst /, ,$(1)))
 PRELOAD_INC := -Iinclude -Isrc -Ipreload
-TEST_INC    := -Iinclude -Isrc -Icli
+TEST_INC    := -Iinclude -Isrc $(CLI_DIRS:%=-Icli/%)
 USER_INC    := -Iinclude
 # The library exports its documented API alone: what include/pooltag.h
 # declares with PT_API (tests/exports.sh checks it).
 LIB_CFLAGS  := $(ALL_CFLAGS) $(LIB_INC) -fvisibility=hidden
-CLI_CFLAGS  := $(ALL_CFLAGS) $(CLI_INC) \
+CLI_CFLAGS  := $(ALL_CFLAGS) \
 	-DPT_TAGS_DEFAULT='"$(PREFIX)/share/pooltag/pooltag.txt"' \
 	-DPT_PRELOAD_DEFAULT='"$(PREFIX)/lib/pooltag/libpooltag-preload.so"'
 LDLIBS   := -pthread -ldw -ldl -lm $(EXTRA_LDFLAGS)
@@ -49,9 +70,11 @@ say = @echo "  $(1)	$(2)"
 endif
 
 LIB_SRC  := $(wildcard src/*.c)
-CLI_SRC  := $(filter-out cli/main.c,$(wildcard cli/*.c))
-# The CLI sources the fuzz targets build: all but the terminal monitor's.
-FUZZ_CLI_SRC := $(filter-out cli/mon.c cli/monui.c,$(CLI_SRC))
+CLI_SRC  := $(filter-out cli/cmd/main.c,$(wildcard cli/*/*.c))
+CLI_HDR  := $(wildcard cli/*/*.h)
+# The CLI sources the fuzz targets build: all but the terminal monitor's
+# (the full-screen interface and the command that starts it).
+FUZZ_CLI_SRC := $(filter-out cli/cmd/mon.c cli/mon/monui.c,$(CLI_SRC))
 TEST_SRC := $(wildcard tests/test_*.c)
 EX_SRC   := $(wildcard examples/*.c)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
@@ -98,7 +121,7 @@ $(O)/src/%.o: src/%.c Makefile
 $(O)/cli/%.o: cli/%.c Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CLI_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CLI_CFLAGS) $(call cli_inc,$(call cli_dir,$<)) $(DEP_FLAGS) -c -o $@ $<
 # The interposer of pooltag run: only its hooks are exported (the library
 # inside it is hidden), so the program sees malloc, open, dlclose... and
 # nothing else.
@@ -111,7 +134,7 @@ $(O)/libpooltag-preload.so: $(PRELOAD_OBJ) $(O)/libpooltag.a
 	$(Q)$(CC) -shared -Wl,-soname,libpooltag-preload.so -o $@ $(PRELOAD_OBJ) $(O)/libpooltag.a \
 		-Wl,--exclude-libs,ALL $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(PRELOAD_OBJ:.o=.d) $(O)/cli/main.d
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(PRELOAD_OBJ:.o=.d) $(O)/cli/cmd/main.d
 
 $(O)/libpooltag.a: $(LIB_OBJ)
 	$(call say,AR,$@)
@@ -126,7 +149,7 @@ $(O)/libpooltag.so.0: $(O)/libpooltag.so
 $(O)/libptcli.a: $(CLI_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
-$(O)/pooltag: $(O)/cli/main.o $(O)/libptcli.a $(O)/libpooltag.a
+$(O)/pooltag: $(O)/cli/cmd/main.o $(O)/libptcli.a $(O)/libpooltag.a
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDLIBS) $(CURSES_LIBS)
 $(O)/tests/%: tests/%.c tests/pt_test.h tests/pt_libtest.h tests/pt_cmdtest.h $(wildcard tests/plugins/*.h) \
@@ -235,14 +258,14 @@ build/fuzz/obj/src/%.o: src/%.c $(wildcard src/*.h include/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CLANG) $(FUZZ_DEFS) $(LIB_INC) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -pthread -c -o $@ $<
-build/fuzz/obj/cli/%.o: cli/%.c $(wildcard cli/*.h src/*.h include/*.h) Makefile
+build/fuzz/obj/cli/%.o: cli/%.c $(CLI_HDR) $(wildcard src/*.h include/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CLANG) $(FUZZ_DEFS) $(CLI_INC) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -pthread -c -o $@ $<
+	$(Q)$(CLANG) $(FUZZ_DEFS) $(call cli_inc,$(call cli_dir,$<)) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -pthread -c -o $@ $<
 build/fuzz/libptfuzz.a: $(FUZZ_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
-build/fuzz/%: fuzz/%.c build/fuzz/libptfuzz.a $(wildcard cli/*.h src/*.h include/*.h)
+build/fuzz/%: fuzz/%.c build/fuzz/libptfuzz.a $(CLI_HDR) $(wildcard src/*.h include/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< build/fuzz/libptfuzz.a -pthread -ldw -ldl

@@ -1,5 +1,5 @@
 /*
- * fuzz_montab.c - libFuzzer target for the monitor's table (cli/montab.c),
+ * fuzz_montab.c - libFuzzer target for the monitor's table (cli/mon/montab.c),
  * which works on counters read from an untrusted segment.
  *
  * The input is cut into 16-byte records, each a row of one of two views

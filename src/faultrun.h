@@ -2,7 +2,7 @@
  * faultrun.h - systematic fault injection, the driver's side: what a driven
  * run leaves in its result file, the fork server's protocol, and the
  * bookkeeping that turns many runs into a short list of findings.  Used by
- * `pooltag faults` (cli/faults.c) and pt_fault_each (faultrun.c); fault.c
+ * `pooltag faults` (cli/cmd/faults.c) and pt_fault_each (faultrun.c); fault.c
  * is the side inside the program.  Not part of the public API.
  *
  * The result file: one page (struct pt_fault_page) the run maps shared,

@@ -1,5 +1,5 @@
 /*
- * pt_cmdtest.h - running one of the CLI's commands (cli/cmd.h) inside a
+ * pt_cmdtest.h - running one of the CLI's commands (cli/cmd/cmd.h) inside a
  * test program, the way main.c calls it, and keeping what it printed on
  * standard output: a command's table checked beside the code that prints it.
  *

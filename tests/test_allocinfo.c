@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "allocinfo.h"
+#include "kmod.h"
 #include "pooltag.h"
 #include "pt_test.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_diff.c - `pooltag diff OLD NEW` (cli/diff.c) on two snapshots: a
+ * test_diff.c - `pooltag diff OLD NEW` (cli/cmd/diff.c) on two snapshots: a
  * tag is a leak suspect when its outstanding count and bytes both grew, or,
  * for references and handles (no bytes), its count alone; every row's
  * numbers.

@@ -1,5 +1,5 @@
 /*
- * test_ls.c - `pooltag ls` (cli/ls.c): a live process and the stale
+ * test_ls.c - `pooltag ls` (cli/cmd/ls.c): a live process and the stale
  * segment of one that died without its exit handlers, each row with its
  * state, tags and outstanding bytes; --clean removes the stale one only.
  */

@@ -1,5 +1,5 @@
 /*
- * test_tally.c - a view summed per tag (cli/tally.c): every counter of
+ * test_tally.c - a view summed per tag (cli/model/tally.c): every counter of
  * every site of a tag added into its pool, tags in order, a tag's sites
  * most bytes outstanding first, the pattern.
  */

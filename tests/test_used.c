@@ -1,5 +1,5 @@
 /*
- * test_used.c - `pooltag used` (cli/used.c) on a snapshot: each tag's row
+ * test_used.c - `pooltag used` (cli/cmd/used.c) on a snapshot: each tag's row
  * and the TOTAL row, whose non-paged and paged columns differ in every
  * number, in the short and the verbose layout.
  */

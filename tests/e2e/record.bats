@@ -188,7 +188,7 @@ EOF
 	# load made them); every block is 100 bytes.
 	fit=$(fit_rate "$PT_TMP/g.rec" Leak paged)
 	python3 -c "
-def fmt(v):  # cli/trend.c's fmt_rate, without the sign
+def fmt(v):  # cli/cmd/trendcmd.c's fmt_rate, without the sign
     a = abs(v)
     return ('%+.0f' if a >= 100 or v == 0 else '%+.1f' if a >= 1 else '%+.3g') % v
 fit = $fit

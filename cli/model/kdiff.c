@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "allocinfo.h"
+#include "kmod.h"
 #include "kview.h"
 #include "tally.h"
 

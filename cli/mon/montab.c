@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "allocinfo.h"
+#include "kmod.h"
 #include "montab.h"
 #include "pooltag.h"
 #include "segfmt.h"

@@ -24,8 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "allocinfo.h"
-#include "cmd.h"
+#include "kmod.h"
 #include "mon.h"
 #include "pooltag.h"
 #include "segfmt.h"
@@ -663,8 +662,9 @@ int pt_mon_ui(struct pt_mon *m)
 	if (!(scr = newterm(NULL, stdout, stdin))) {
 		for (int i = 0; i < 3; i++)
 			sigaction(sigs[i], &old[i], NULL);
-		pt_err("mon: cannot use the terminal (TERM=%s); redirect the output for plain tables",
-		       getenv("TERM") ? getenv("TERM") : "");
+		snprintf(m->err, sizeof(m->err),
+			 "mon: cannot use the terminal (TERM=%s); redirect the output for plain tables",
+			 getenv("TERM") ? getenv("TERM") : "");
 		return 1;
 	}
 	cbreak();
@@ -708,13 +708,14 @@ int pt_mon_ui(struct pt_mon *m)
 	free(u.lines);
 	for (int i = 0; i < 3; i++)
 		sigaction(sigs[i], &old[i], NULL);
+	m->err[0] = 0; /* what a failed read left there was shown on the status line */
 	if ((sig = g_signal)) {
 		fflush(stdout);
 		raise(sig);
 		return 128 + sig;
 	}
 	if (u.exited)
-		pt_err("process %d (%s) has exited", (int)m->pid,
-		       pt_safe_str(m->cur.comm, comm, sizeof(comm)));
+		snprintf(m->err, sizeof(m->err), "process %d (%s) has exited", (int)m->pid,
+			 pt_safe_str(m->cur.comm, comm, sizeof(comm)));
 	return 0;
 }

@@ -2,7 +2,7 @@
  * mon.c - `pooltag mon PID`: a live process's tags at each interval, with
  * what changed since the read before.  On a terminal it is a full-screen
  * monitor in the spirit of PoolMon (monui.c); otherwise it prints a plain
- * table per interval, for logs and scripts.
+ * table per interval, for logs and scripts.  The reads are monread.c's.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,84 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "allocinfo.h"
 #include "cmd.h"
+#include "kmod.h"
 #include "mon.h"
 #include "pooltag.h"
-#include "procinfo.h"
-#include "segread.h"
 
 #define MIN_INTERVAL 0.05
 #define MAX_INTERVAL 86400.0
-
-static int cmp_tally_tag(const void *key, const void *elem)
-{
-	const struct pt_tally *t = elem;
-	return memcmp(key, &t->tag, 4);
-}
-
-char *pt_mon_desc(const struct pt_mon *m, uint32_t tag, char *buf, size_t len)
-{
-	const struct pt_tally *t;
-
-	/* The tally is sorted by the tag's bytes (pt_tally_build). */
-	t = m->tally ? bsearch(&tag, m->tally, m->ntally, sizeof(*t), cmp_tally_tag) : NULL;
-	if (!t) {
-		if (len)
-			buf[0] = 0;
-		return buf;
-	}
-	if (m->kernel && len) { /* the tag column is narrow: the module in full first */
-		char lab[300];
-		size_t n = (size_t)snprintf(buf, len, "%s  ",
-					    pt_view_tag_label(&m->cur, tag, lab, sizeof(lab)));
-		if (n < len)
-			pt_tally_describe(buf + n, len - n, &m->cur, m->db, t);
-		return buf;
-	}
-	return pt_tally_describe(buf, len, &m->cur, m->db, t);
-}
-
-int pt_mon_read(struct pt_mon *m)
-{
-	struct pt_view v;
-	int rc;
-
-	pt_view_init(&v);
-	if (m->kernel && pt_allocinfo_load(&v, m->err, sizeof(m->err)) != 0) {
-		pt_view_free(&v);
-		return -1; /* the kernel does not exit */
-	}
-	rc = m->kernel ? 0 : pt_segread_pid(&v, m->pid, m->err, sizeof(m->err));
-	if (rc != 0) {
-		pt_view_free(&v);
-		/* A process that exported and exports no more is exiting: its
-		 * segment's name goes at exit, a moment before the process. */
-		if (rc != PT_SEGREAD_EXITED && m->nreads)
-			rc = pt_proc_wait_exit(m->pid, m->start_ticks, 5000) ? PT_SEGREAD_EXITED : rc;
-		return rc == PT_SEGREAD_EXITED ? 1 : -1;
-	}
-	if (m->nreads && m->start_ticks && v.start_ticks && v.start_ticks != m->start_ticks) {
-		pt_view_free(&v);
-		return 1;
-	}
-	if (!m->nreads)
-		m->start_ticks = v.start_ticks;
-	pt_montab_free(&m->tab);
-	pt_tally_free(m->tally, m->ntally);
-	m->tally = NULL;
-	m->ntally = 0;
-	pt_view_free(&m->prev);
-	m->prev = m->cur;
-	m->cur = v;
-	m->nreads++;
-	if (pt_montab_build(&m->tab, m->nreads > 1 ? &m->prev : NULL, &m->cur) != 0 ||
-	    pt_tally_build(&m->cur, NULL, &m->tally, &m->ntally) != 0) {
-		snprintf(m->err, sizeof(m->err), "out of memory");
-		return -1;
-	}
-	return 0;
-}
 
 static const char *interval_str(double s, char *buf, size_t len)
 {
@@ -342,7 +271,14 @@ int pt_cmd_mon(int argc, char **argv)
 		rc = rc == 1 ? 0 : 1;
 		goto out;
 	}
-	rc = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) ? pt_mon_ui(&m) : run_plain(&m, count);
+	if (isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)) {
+		m.err[0] = 0;
+		rc = pt_mon_ui(&m);
+		if (m.err[0])
+			pt_err("%s", m.err);
+	} else {
+		rc = run_plain(&m, count);
+	}
 out:
 	pt_montab_free(&m.tab);
 	pt_tally_free(m.tally, m.ntally);

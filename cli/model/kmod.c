@@ -1,12 +1,12 @@
 /*
  * kmod.c - the kernel's modules in tables: labels, patterns, the list of
  * loaded modules, and a view's tag named or matched as its module
- * (allocinfo.h).
+ * (kmod.h).
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "allocinfo.h"
+#include "kmod.h"
 #include "tagdb.h"
 #include "tally.h"
 

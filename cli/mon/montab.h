@@ -6,8 +6,9 @@
  * rows of a view per (tag, pool), pairs every row (call site) with the same
  * row of the previous view to get its change, orders and filters the rows
  * the way the keys ask, lists a tag's sites and the references and handles
- * held on its objects, and formats the cells to fit their columns.  cli/mon.c
- * draws it; tests/test_montab.c checks it without a terminal.
+ * held on its objects, and formats the cells to fit their columns.  monui.c
+ * and the plain tables of cli/cmd/mon.c draw it; tests/test_montab.c checks
+ * it without a terminal.
  *
  * Rows point into the current view, which must outlive the table.  Counters
  * of a live process only grow, but nothing read is trusted: a change is the

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "allocinfo.h"
+#include "jsonstr.h"
+#include "kmod.h"
 #include "kview.h"
 #include "tally.h"
 
@@ -40,21 +41,6 @@ static int cmp_kmod(const void *a, const void *b)
 static int holds(const struct pt_row *r)
 {
 	return r->nallocs || r->bytes_alloc;
-}
-
-static void put_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
 }
 
 static void put_csv_str(FILE *f, const char *s)
@@ -108,15 +94,15 @@ static void print_json(FILE *f, const struct pt_view *v, const struct kmod *m, s
 		       const struct pt_kused_opts *o, uint64_t tc, uint64_t tb, size_t th)
 {
 	fprintf(f, "{\"format\":\"pooltag-kernel-used\",\"version\":1,\"source\":");
-	put_json_str(f, v->kernel_source);
+	pt_json_str(f, v->kernel_source);
 	fprintf(f, ",\"allocinfo_version\":");
-	put_json_str(f, v->kernel_format);
+	pt_json_str(f, v->kernel_format);
 	fprintf(f, ",\"taken_ns\":%" PRId64 ",\"sort\":\"%s\",\"modules\":[", v->taken_ns,
 		sort_names[o->sort]);
 	for (size_t i = 0; i < shown; i++) {
 		int loaded = pt_kmod_loaded(v, m[i].module);
 		fprintf(f, "%s{\"module\":", i ? "," : "");
-		put_json_str(f, m[i].module);
+		pt_json_str(f, m[i].module);
 		fprintf(f, ",\"loaded\":%s,\"allocs\":%" PRIu64 ",\"bytes\":%" PRIu64
 			   ",\"sites_holding\":%zu,\"inexact_sites\":%zu",
 			loaded < 0 ? "null" : loaded ? "true" : "false", m[i].count, m[i].bytes,
@@ -129,9 +115,9 @@ static void print_json(FILE *f, const struct pt_view *v, const struct kmod *m, s
 				if (!holds(r))
 					continue;
 				fprintf(f, "%s{\"file\":", k++ ? "," : "");
-				put_json_str(f, r->file);
+				pt_json_str(f, r->file);
 				fprintf(f, ",\"line\":%" PRIu32 ",\"function\":", r->line);
-				put_json_str(f, r->func);
+				pt_json_str(f, r->func);
 				fprintf(f, ",\"allocs\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"accurate\":%s}",
 					r->nallocs, r->bytes_alloc,
 					r->flags & PT_ROW_INEXACT ? "false" : "true");

@@ -1,6 +1,7 @@
 /*
- * mon.h - `pooltag mon`: what the command (mon.c: options, reading, the
- * plain tables) shares with its full-screen interface (monui.c).
+ * mon.h - `pooltag mon`: what the command (mon.c: options, the plain
+ * tables) shares with the reads (monread.c) and the full-screen interface
+ * (monui.c), which calls the reads and nothing of the command's.
  *
  * A monitor reads one live process at each interval, keeping the read
  * before so that the table (montab.h) shows what changed in between.  It is
@@ -46,7 +47,9 @@ char *pt_mon_desc(const struct pt_mon *m, uint32_t tag, char *buf, size_t len);
 
 /* Runs the full-screen monitor on the terminal until q, a signal or the
  * process's exit; returns the exit status (a signal is re-raised once the
- * terminal is restored). */
+ * terminal is restored).  It prints nothing outside the screen: what the
+ * caller is to print on stderr once it returns (the terminal could not be
+ * used, the process exited) is left in m->err, "" when nothing. */
 int pt_mon_ui(struct pt_mon *m);
 
 #endif /* PT_MON_H */

@@ -18,8 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "allocinfo.h"
 #include "cmd.h"
+#include "kmod.h"
 #include "tally.h"
 #include "trend.h"
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "jsonstr.h"
 #include "kview.h"
 #include "pooltag.h"
 #include "sampled.h"
@@ -68,21 +69,6 @@ static int cmp_tally(const void *a, const void *b)
 	int c = vx != vy ? (vx > vy ? -1 : 1) : memcmp(&x->tag, &y->tag, 4);
 
 	return g_reverse ? -c : c;
-}
-
-static void put_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
 }
 
 static void put_csv_str(FILE *f, const char *s)
@@ -210,21 +196,21 @@ static void print_json(FILE *f, const struct pt_view *v, const struct pt_tagdb *
 	char desc[1024], tag[5];
 
 	fprintf(f, "{\"format\":\"pooltag-used\",\"version\":2,\"pid\":%d,\"command\":", (int)v->pid);
-	put_json_str(f, v->comm);
+	pt_json_str(f, v->comm);
 	if (v->import_format) {
 		fprintf(f, ",\"import\":{\"file\":");
-		put_json_str(f, v->import_file);
+		pt_json_str(f, v->import_file);
 		fprintf(f, ",\"format\":");
-		put_json_str(f, v->import_format);
+		pt_json_str(f, v->import_format);
 		fprintf(f, "}");
 	}
 	fprintf(f, ",\"taken_ns\":%lld,\"misuse\":%llu,\"sort\":\"%s\",\"tags\":[",
 		(long long)v->taken_ns, (unsigned long long)v->nmisuse, sort_names[o->sort]);
 	for (size_t i = 0; i < shown; i++) {
 		fprintf(f, "%s{\"tag\":", i ? "," : "");
-		put_json_str(f, pt_tag_str(t[i].tag, tag));
+		pt_json_str(f, pt_tag_str(t[i].tag, tag));
 		fprintf(f, ",\"description\":");
-		put_json_str(f, pt_tally_describe(desc, sizeof(desc), v, db, &t[i]));
+		pt_json_str(f, pt_tally_describe(desc, sizeof(desc), v, db, &t[i]));
 		fputc(',', f);
 		put_json_sums(f, "nonpaged", &t[i].pool[PT_NONPAGED]);
 		fputc(',', f);
@@ -240,11 +226,11 @@ static void print_json(FILE *f, const struct pt_view *v, const struct pt_tagdb *
 				struct pt_sums s[4];
 				row_sums(r, s);
 				fprintf(f, "%s{\"file\":", j ? "," : "");
-				put_json_str(f, r->file);
+				pt_json_str(f, r->file);
 				fprintf(f, ",\"line\":%u,\"function\":", r->line);
-				put_json_str(f, r->func);
+				pt_json_str(f, r->func);
 				fprintf(f, ",\"module\":");
-				put_json_str(f, r->module);
+				pt_json_str(f, r->module);
 				fprintf(f, ",\"pool\":\"%s\",", class_names[r->pool & 3]);
 				put_json_sums(f, "counts", &s[r->pool & 3]);
 				fputc('}', f);
