@@ -770,6 +770,13 @@ static int fork_many(void *(*spinner)(void *))
 	pthread_t th;
 	int bad = 0;
 
+	/* The forking thread's first object call allocates its spare record:
+	 * made here, before the spinner runs, the grandchildren inherit it and
+	 * never call malloc.  A child of a threaded process may find the C
+	 * library's allocator locked by a thread that no longer exists in it;
+	 * glibc's malloc resets its locks at fork, ASan's allocator (clang 14)
+	 * does not, and the grandchild would wait forever. */
+	(void)pt_obj_refs(fork_objs[0]);
 	if (pthread_create(&th, NULL, spinner, NULL) != 0)
 		return 100;
 	for (int i = 0; i < 100; i++) {
