@@ -166,9 +166,10 @@ EOF
 		# counted as the read happens.
 		((c[4] >= ha && c[5] == 0 && c[6] == c[4])) || fail "Hdr ${c[*]:4} after $ha"
 		((c[7] >= 56 * (c[6] - 1) && c[7] <= 56 * (c[6] + 1))) || fail "Hdr ${c[*]:4}"
-		# A request takes its Req before its Hdr and frees it after: the
-		# counts are never more than a request apart.
-		((c[0] >= c[4] - 1 && c[0] <= c[4] + 1)) || fail "Req ${c[*]:0:2} against Hdr ${c[*]:4}"
+		# No check of Req against Hdr here: a live read is of one instant
+		# per counter slot, not across slots, and the program serves on
+		# while the reader goes from one tag's slot to the next.  The two
+		# agree exactly at the end, below.
 		pa=${c[0]} pf=${c[1]} ka=${c[2]} kf=${c[3]} ha=${c[4]}
 		first=${first:-$ha}
 		reads=$((reads + 1))
