@@ -38,12 +38,16 @@ static char *metrics(void *arg, size_t *len)
 
 static void usage(void)
 {
-	printf("usage: pooltag exporter [--listen ADDR] [--sites] [--max-processes N]\n"
-	       "                        [--max-series N] [--max-connections N] [--once] [--kernel]\n"
+	printf("usage: pooltag exporter [--listen ADDR] [--sites] [--sampled-paths N]\n"
+	       "                        [--max-processes N] [--max-series N]\n"
+	       "                        [--max-connections N] [--once] [--kernel]\n"
 	       "  serves /metrics in the Prometheus text format: the counters of every\n"
 	       "  process of yours that exports them\n"
 	       "  --listen ADDR        HOST:PORT, [IPV6]:PORT or :PORT (default " DEFAULT_LISTEN ")\n"
-	       "  --sites              per call site series too\n"
+	       "  --sites              per call site series too, and the biggest sampled\n"
+	       "                       call paths of each process\n"
+	       "  --sampled-paths N    sampled call paths per process with --sites\n"
+	       "                       (default 10; 0: none)\n"
 	       "  --max-processes N    processes read per scrape (default 1000)\n"
 	       "  --max-series N       per-process series per scrape (default 100000)\n"
 	       "  --max-connections N  clients served at once; a new one takes the place\n"
@@ -59,9 +63,11 @@ int pt_cmd_exporter(int argc, char **argv)
 		{"max-processes", required_argument, 0, 'P'},
 		{"max-series", required_argument, 0, 'N'}, {"once", no_argument, 0, 'o'},
 		{"max-connections", required_argument, 0, 'C'},
+		{"sampled-paths", required_argument, 0, 'p'},
 		{"help", no_argument, 0, 'h'}, {"kernel", no_argument, 0, 'K'},
 		{0, 0, 0, 0}};
-	struct exporter x = {.opts = {.max_processes = 1000, .max_series = 100000, .log = stderr}};
+	struct exporter x = {
+		.opts = {.max_processes = 1000, .max_series = 100000, .paths = 10, .log = stderr}};
 	struct pt_http_limits lim = PT_HTTP_LIMITS_DEFAULT;
 	const char *listen_at = DEFAULT_LISTEN;
 	struct sockaddr_storage ss;
@@ -91,6 +97,12 @@ int pt_cmd_exporter(int argc, char **argv)
 				x.opts.max_processes = (size_t)v;
 			else
 				x.opts.max_series = (size_t)v;
+			break;
+		case 'p':
+			v = pt_parse_count("exporter", "--sampled-paths", optarg);
+			if (v < 0)
+				return 2;
+			x.opts.paths = (size_t)v;
 			break;
 		case 'C':
 			v = pt_parse_count("exporter", "--max-connections", optarg);

@@ -17,6 +17,7 @@
 #include "kmod.h"
 #include "mon.h"
 #include "pooltag.h"
+#include "sampled.h"
 
 #define MIN_INTERVAL 0.05
 #define MAX_INTERVAL 86400.0
@@ -75,7 +76,6 @@ static void print_plain(struct pt_mon *m, size_t *idx)
 		       (unsigned long long)pt_sums_diff(&t->total[p]),
 		       (unsigned long long)pt_sums_used(&t->total[p]),
 		       (long long)t->total_chg[p].bytes);
-	putchar('\n');
 }
 
 static void sleep_for(double s)
@@ -86,8 +86,9 @@ static void sleep_for(double s)
 		;
 }
 
-/* The plain mode: count tables (0: until the process exits). */
-static int run_plain(struct pt_mon *m, long count)
+/* The plain mode: count tables (0: until the process exits), each followed
+ * by the biggest sampled call paths (at most paths of them). */
+static int run_plain(struct pt_mon *m, long count, long paths)
 {
 	size_t *idx = NULL, cap = 0;
 	int rc;
@@ -102,6 +103,12 @@ static int run_plain(struct pt_mon *m, long count)
 			}
 		}
 		print_plain(m, idx);
+		if (paths && !m->kernel && pt_sampled_print(stdout, &m->cur, m->opts.pattern, paths) != 0) {
+			pt_err("out of memory");
+			rc = 1;
+			break;
+		}
+		putchar('\n');
 		if ((rc = pt_flush_stdout()) != 0 || (count && i + 1 >= count))
 			break;
 		sleep_for(m->interval);
@@ -136,6 +143,8 @@ static void usage(void)
 	       "                          (or PoolMon's letters t a f d b m, and c)\n"
 	       "  -r, --reverse           reverse the order\n"
 	       "  -p, --pools WHICH       both, paged or nonpaged\n"
+	       "  -w, --sampled-paths N   plain mode: the N biggest sampled call paths\n"
+	       "                          under each table (w in the monitor: all)\n"
 	       "      --tags FILE         pooltag.txt-format descriptions (repeatable)\n"
 	       "keys: h in the monitor; man pooltag for all\n");
 }
@@ -174,12 +183,13 @@ int pt_cmd_mon(int argc, char **argv)
 		{"interval", required_argument, 0, 'i'}, {"count", required_argument, 0, 'n'},
 		{"sort", required_argument, 0, 's'},     {"reverse", no_argument, 0, 'r'},
 		{"pools", required_argument, 0, 'p'},    {"tags", required_argument, 0, 'T'},
+		{"sampled-paths", required_argument, 0, 'w'},
 		{"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
 	static const char *const pools[] = {"both", "paged", "nonpaged"};
 	struct pt_mon m = {.interval = 1.0, .opts = {.sort = PT_MON_SORT_TAG}};
 	char **tagfiles = calloc((size_t)argc + 1, sizeof(char *));
 	size_t ntagfiles = 0;
-	long count = 0;
+	long count = 0, paths = 0;
 	int c, rc = 2, k;
 
 	pt_view_init(&m.prev);
@@ -190,7 +200,7 @@ int pt_cmd_mon(int argc, char **argv)
 	}
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "i:n:s:rp:h", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:n:s:rp:w:h", longs, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (parse_interval(optarg, &m.interval) != 0)
@@ -223,6 +233,10 @@ int pt_cmd_mon(int argc, char **argv)
 				goto out;
 			}
 			m.opts.pools = (enum pt_mon_pools)k;
+			break;
+		case 'w':
+			if ((paths = pt_parse_count("mon", "--sampled-paths", optarg)) < 0)
+				goto out;
 			break;
 		case 'T':
 			tagfiles[ntagfiles++] = optarg;
@@ -277,7 +291,7 @@ int pt_cmd_mon(int argc, char **argv)
 		if (m.err[0])
 			pt_err("%s", m.err);
 	} else {
-		rc = run_plain(&m, count);
+		rc = run_plain(&m, count, paths);
 	}
 out:
 	pt_montab_free(&m.tab);

@@ -19,6 +19,7 @@
 #include "expo.h"
 #include "kscrape.h"
 #include "procinfo.h"
+#include "sampled.h"
 #include "scrape.h"
 #include "segfmt.h"
 #include "view.h"
@@ -30,6 +31,7 @@ enum fam {
 	F_MISUSE, F_START,
 	F_SITE_OUT_ALLOCS, F_SITE_OUT_BYTES, F_SITE_ALLOCS, F_SITE_FREES,
 	F_SITE_REFS_HELD, F_SITE_HANDLES_HELD,
+	F_SAMPLED_BYTES, F_SAMPLED_BLOCKS,
 	F_PROCESSES, F_SERIES, F_SKIPPED_PROCESSES, F_SKIPPED_SERIES, F_STALE, F_ERRORS,
 	F_EXITED, F_DURATION,
 	NFAMS
@@ -75,6 +77,10 @@ static const struct {
 	{"pooltag_site_references_held", PT_EXPO_GAUGE,
 	 "References held that were taken at the call site."},
 	{"pooltag_site_handles_held", PT_EXPO_GAUGE, "Handles open that were opened at the call site."},
+	{"pooltag_sampled_live_bytes", PT_EXPO_GAUGE,
+	 "Estimated bytes live through a sampled call path (an estimate from sampled stacks, not a count)."},
+	{"pooltag_sampled_live_blocks", PT_EXPO_GAUGE,
+	 "Sampled blocks live through the call path, whose stacks the estimate rests on."},
 	{"pooltag_scrape_processes", PT_EXPO_GAUGE, "Processes whose counters this scrape holds."},
 	{"pooltag_scrape_series", PT_EXPO_GAUGE, "Per-process series in this scrape."},
 	{"pooltag_scrape_skipped_processes", PT_EXPO_GAUGE,
@@ -91,7 +97,9 @@ static const struct {
 };
 
 /* What a group is: which families its values go to (consecutive ones). */
-enum kind { K_PROC, K_POOL, K_REFS, K_HANDLES, K_SITE_POOL, K_SITE_REFS, K_SITE_HANDLES };
+enum kind {
+	K_PROC, K_POOL, K_REFS, K_HANDLES, K_SITE_POOL, K_SITE_REFS, K_SITE_HANDLES, K_SAMPLED
+};
 
 static const struct {
 	enum fam first;
@@ -100,7 +108,7 @@ static const struct {
 	[K_PROC] = {F_MISUSE, 2},	  [K_POOL] = {F_OUT_ALLOCS, 6},
 	[K_REFS] = {F_REFS_HELD, 3},	  [K_HANDLES] = {F_HANDLES_HELD, 3},
 	[K_SITE_POOL] = {F_SITE_OUT_ALLOCS, 4}, [K_SITE_REFS] = {F_SITE_REFS_HELD, 1},
-	[K_SITE_HANDLES] = {F_SITE_HANDLES_HELD, 1},
+	[K_SITE_HANDLES] = {F_SITE_HANDLES_HELD, 1}, [K_SAMPLED] = {F_SAMPLED_BYTES, 2},
 };
 
 struct group {
@@ -183,8 +191,36 @@ static void groups_merge(struct groups *gs)
 
 static const char *const pool_names[] = {"paged", "nonpaged"};
 
+/* The groups of the view's biggest sampled call paths (at most paths of
+ * them), after the process's labels l[0, 2). */
+static void add_sampled(struct groups *gs, const struct pt_view *v, struct pt_expo_label *l,
+			size_t paths)
+{
+	struct pt_spaths sp;
+	char tag[11];
+
+	if (pt_sampled_top(&sp, v, NULL, (long)paths) != 0) {
+		gs->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < sp.n; i++) {
+		const struct pt_spath *p = &sp.p[i];
+		uint64_t val[2] = {p->s->live_est, p->s->nlive};
+
+		pt_expo_tag(p->s->tag, tag);
+		l[2] = (struct pt_expo_label){"tag", tag};
+		l[3] = (struct pt_expo_label){"pool", pool_names[p->s->pool & 1]};
+		l[4] = (struct pt_expo_label){"site", p->where};
+		l[5] = (struct pt_expo_label){"function", p->func};
+		l[6] = (struct pt_expo_label){"path", p->via};
+		group_add(gs, K_SAMPLED, l, 7, val);
+	}
+	pt_sampled_free(&sp);
+}
+
 /* The groups of one process's view. */
-static void build_groups(struct groups *gs, const struct pt_view *v, const char *pid, int sites)
+static void build_groups(struct groups *gs, const struct pt_view *v, const char *pid, int sites,
+			 size_t paths)
 {
 	struct pt_expo_label l[8] = {{"pid", pid}, {"comm", v->comm}};
 	uint64_t val[6] = {v->nmisuse, v->created_ns > 0 ? (uint64_t)v->created_ns : 0};
@@ -226,6 +262,8 @@ static void build_groups(struct groups *gs, const struct pt_view *v, const char 
 			group_add(gs, refs ? K_SITE_REFS : K_SITE_HANDLES, l, 7, p);
 		}
 	}
+	if (sites && paths)
+		add_sampled(gs, v, l, paths);
 	groups_merge(gs);
 }
 
@@ -358,7 +396,7 @@ static int scrape_one(const struct pt_scrape_opts *o, struct pt_scrape_state *st
 		return 0;
 	}
 	snprintf(pid, sizeof(pid), "%d", (int)ent->pid);
-	build_groups(&gs, &v, pid, o->sites);
+	build_groups(&gs, &v, pid, o->sites, o->paths);
 	rc = gs.oom ? -1 : 0;
 	t->processes++;
 	for (size_t i = 0; rc == 0 && i < gs.n; i++) {

@@ -22,7 +22,8 @@
 struct pt_scrape_opts {
 	size_t max_processes; /* segments read per scrape */
 	size_t max_series;    /* per-process series per scrape */
-	int sites;            /* per-site series too */
+	int sites;            /* per-site series too, and the sampled call paths' */
+	size_t paths;         /* sampled call paths per process (the biggest) */
 	int kernel;           /* the kernel's /proc/allocinfo too (kscrape.h) */
 	FILE *log;            /* one line per unreadable segment; NULL: silent */
 };

@@ -8,8 +8,9 @@
  * changed since the read before are highlighted.  PoolMon's keys work (t a
  * f d b m sort, p pools, l highlighting, h or ? help, q or Esc quits), plus
  * c (sort by change), r (reverse), / (filter), arrows and e or Enter
- * (expand), space (pause), + and - (interval), s (rates per second) and
- * Ctrl-L (read now).
+ * (expand), space (pause), + and - (interval), s (rates per second),
+ * Ctrl-L (read now) and w, which shows the sampled call paths of the
+ * biggest live consumers in place of the table (sampled.h).
  *
  * The terminal is always given back: q, SIGINT, SIGTERM and SIGHUP all leave
  * through endwin() (a signal is re-raised after it, so the caller sees it),
@@ -27,6 +28,7 @@
 #include "kmod.h"
 #include "mon.h"
 #include "pooltag.h"
+#include "sampled.h"
 #include "segfmt.h"
 
 #define POLL_MS 200
@@ -74,6 +76,14 @@ struct ui {
 	size_t *order, *sites;
 	struct line *lines;
 	size_t nlines;
+	/* w: the sampled call paths in place of the table, from the read of
+	 * paths_read under the filter paths_pattern (symbolised once per read
+	 * and filter, not per redraw), scrolled to paths_top. */
+	int paths, paths_stale;
+	struct pt_spaths sp;
+	unsigned long paths_read;
+	char paths_pattern[64];
+	size_t paths_top;
 };
 
 static volatile sig_atomic_t g_signal;
@@ -400,6 +410,54 @@ static void draw_header(struct ui *u)
 		put(3, &x, "  Description", A_REVERSE);
 }
 
+/* The area under the header in w mode: two lines per path, biggest first,
+ * the filter applied; the titles line says how figures are to be read. */
+static void draw_paths(struct ui *u, int area)
+{
+	struct pt_mon *m = u->m;
+	char b[1200], tag[5], est[64];
+	int x = 0;
+
+	const char *pattern = m->opts.pattern ? m->opts.pattern : "";
+
+	if (u->paths_stale || m->nreads != u->paths_read || strcmp(pattern, u->paths_pattern)) {
+		pt_sampled_free(&u->sp);
+		if (pt_sampled_top(&u->sp, &m->cur, m->opts.pattern, -1) != 0)
+			snprintf(u->msg, sizeof(u->msg), "out of memory");
+		u->paths_stale = 0;
+		u->paths_read = m->nreads;
+		snprintf(u->paths_pattern, sizeof(u->paths_pattern), "%s", pattern);
+	}
+	attron(A_REVERSE);
+	mvhline(3, 0, ' ', COLS);
+	attroff(A_REVERSE);
+	snprintf(b, sizeof(b), " Sampled call paths: one allocation in about %s; '~' marks estimates",
+		 pt_sampled_human(u->sp.mean, est, sizeof(est)));
+	put(3, &x, u->sp.mean ? b : " Sampled call paths", A_REVERSE);
+	if (!u->sp.n) {
+		x = 0;
+		put(HEAD_LINES, &x,
+		    m->kernel ? " the kernel's counters have no sampled stacks"
+		    : !u->sp.mean ? " the process samples no stacks (POOLTAG=sample=0, or an older library)"
+				  : " no sampled block is live",
+		    A_NORMAL);
+		return;
+	}
+	if (u->paths_top + (size_t)area / 2 > u->sp.n)
+		u->paths_top = u->sp.n > (size_t)area / 2 ? u->sp.n - (size_t)area / 2 : 0;
+	for (int y = 0; y + 1 < area && u->paths_top + (size_t)y / 2 < u->sp.n; y += 2) {
+		const struct pt_spath *p = &u->sp.p[u->paths_top + (size_t)y / 2];
+		x = 0;
+		snprintf(b, sizeof(b), " %-4s ~%s live (%llu sample%s) at %s in %s",
+			 pt_tag_print(p->s->tag, tag), pt_sampled_human(p->s->live_est, est, sizeof(est)),
+			 (unsigned long long)p->s->nlive, p->s->nlive == 1 ? "" : "s", p->where, p->func);
+		put(HEAD_LINES + y, &x, b, A_BOLD);
+		x = 0;
+		snprintf(b, sizeof(b), "       via %s", *p->via ? p->via : "(no frames recorded)");
+		put(HEAD_LINES + y + 1, &x, b, A_NORMAL);
+	}
+}
+
 static const char *const help_text[] = {
 	"pooltag mon: keys",
 	"",
@@ -410,6 +468,7 @@ static const char *const help_text[] = {
 	"  /             filter by tag pattern ('?' one character, '*' any)",
 	"  Up Down PgUp PgDn Home End (or j k)   select a row",
 	"  e, Enter      expand the row: sites, references and handles",
+	"  w             sampled call paths of the live memory, or the table",
 	"  s             changes since the last read, or per second",
 	"  l             highlighting of changed cells on and off",
 	"  space         pause and resume",
@@ -454,6 +513,10 @@ static void draw(struct ui *u)
 	if (u->top + (size_t)area > u->nlines)
 		u->top = u->nlines > (size_t)area ? u->nlines - (size_t)area : 0;
 	draw_header(u);
+	if (u->paths) {
+		draw_paths(u, area);
+		goto status;
+	}
 	for (int i = 0; i < area && u->top + (size_t)i < u->nlines; i++)
 		draw_line(u, HEAD_LINES + i, &u->lines[u->top + (size_t)i],
 			  (long)(u->top + (size_t)i) == sel);
@@ -462,6 +525,7 @@ static void draw(struct ui *u)
 		put(HEAD_LINES, &x, u->m->opts.pattern ? " no tag matches the filter" : " no tags yet",
 		    A_NORMAL);
 	}
+status:
 	x = 0;
 	if (u->editing) {
 		char b[128];
@@ -471,7 +535,10 @@ static void draw(struct ui *u)
 		move(LINES - 1, x < COLS ? x : COLS - 1);
 	} else {
 		curs_set(0);
-		put(LINES - 1, &x, *u->msg ? u->msg : " q quit  h help  t a f d b m c sort  r reverse  p pools  / filter  e expand",
+		put(LINES - 1, &x,
+		    *u->msg	 ? u->msg
+		    : u->paths ? " w table  q quit  h help  / filter  arrows scroll"
+			       : " q quit  h help  t a f d b m c sort  r reverse  p pools  / filter  e expand",
 		    *u->msg ? A_BOLD : A_NORMAL);
 	}
 	refresh();
@@ -515,6 +582,37 @@ static void set_sort(struct ui *u, enum pt_mon_sort s)
 	u->m->opts.sort = s;
 }
 
+/* Scrolls the paths shown in w mode: 1 if ch was a scrolling key. */
+static int scroll_paths(struct ui *u, int ch, int area)
+{
+	size_t page = area > 3 ? (size_t)area / 2 - 1 : 1;
+
+	switch (ch) {
+	case KEY_UP:
+	case 'k':
+		u->paths_top -= u->paths_top > 0;
+		return 1;
+	case KEY_DOWN:
+	case 'j':
+		u->paths_top++; /* clamped when drawn */
+		return 1;
+	case KEY_PPAGE:
+		u->paths_top = u->paths_top > page ? u->paths_top - page : 0;
+		return 1;
+	case KEY_NPAGE:
+		u->paths_top += page;
+		return 1;
+	case KEY_HOME:
+		u->paths_top = 0;
+		return 1;
+	case KEY_END:
+		u->paths_top = u->sp.n;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* Acts on a key; returns 1 to read now. */
 static int on_key(struct ui *u, int ch)
 {
@@ -532,6 +630,8 @@ static int on_key(struct ui *u, int ch)
 	}
 	if (ch != KEY_RESIZE)
 		u->msg[0] = 0;
+	if (u->paths && scroll_paths(u, ch, area))
+		return 0;
 	switch (ch) {
 	case 'q':
 	case 'Q':
@@ -624,6 +724,11 @@ static int on_key(struct ui *u, int ch)
 		if ((sel = selected_line(u)) >= 0)
 			toggle_expanded(u, u->sel);
 		break;
+	case 'w':
+		u->paths = !u->paths;
+		u->paths_top = 0;
+		u->paths_stale = 1;
+		break;
 	case 12: /* Ctrl-L */
 		clearok(curscr, TRUE);
 		return !u->paused;
@@ -706,6 +811,7 @@ int pt_mon_ui(struct pt_mon *m)
 	free(u.order);
 	free(u.sites);
 	free(u.lines);
+	pt_sampled_free(&u.sp);
 	for (int i = 0; i < 3; i++)
 		sigaction(sigs[i], &old[i], NULL);
 	m->err[0] = 0; /* what a failed read left there was shown on the status line */

@@ -93,6 +93,17 @@ prog_start() {
 	PT_FDS+=("$w" "$r")
 }
 
+# sampler_start [POOLTAG]: starts tests/progs/sampler as "s" with that
+# POOLTAG (default a fixed seed), allocates, and sets SPID.
+sampler_start() {
+	rm -f "$PT_TMP/s.in" "$PT_TMP/s.out"
+	POOLTAG=${1:-sample.seed=7} prog_start s "$PROGS/sampler"
+	prog_send s pid
+	prog_expect s 'pid [0-9]+'
+	SPID=${REPLY#pid }
+	prog_cmd s alloc
+}
+
 prog_send() {
 	printf '%s\n' "$2" >&"${PROG_IN[$1]}" || fail "$1: cannot write '$2' (exited?)"
 }

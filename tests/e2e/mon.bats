@@ -432,6 +432,61 @@ cells_of() { # MASK FROM TO
 		fail "a change without a rate: $(cat "$PT_TMP/plain.out")"
 }
 
+@test "mon: w shows the sampled call paths in place of the table; -w N under plain tables" {
+	sampler_start
+	term_start
+	mon_start -i 3600 "$SPID"
+	keys w
+	screen_wait "^ Sampled call paths: one allocation in about 512\.0 KiB; '~' marks estimates$"
+	# The biggest first, two lines each.
+	screen_wait '^ Samp ~[0-9.]+ MiB live \([0-9]+ samples\) at tests/progs/sampler\.c:[0-9]+ in grab$'
+	screen_wait '^       via sampler\.c:[0-9]+ in build_a <- sampler\.c:[0-9]+ in main$'
+	[ "$(screen | grep -m1 '^       via ')" = "$(screen | grep '^       via .*build_a')" ] ||
+		fail "build_a is not first:"$'\n'"$(screen)"
+	screen_wait 'in build_b <- '
+	screen_wait '^ w table  q quit'
+	# Scrolling, on a screen with room for one path: Down leaves the
+	# first above, Up brings it back.
+	tm resize-window -x 80 -y 8
+	screen_gone 'in build_b <- '
+	keys Down
+	screen_wait 'in build_b <- '
+	screen_gone 'in build_a <- '
+	keys Up
+	screen_wait 'in build_a <- '
+	tm resize-window -x 80 -y 24
+	screen_wait 'in build_b <- '
+	# The filter applies; with no match, says so.
+	keys /
+	keys -l 'Zz*'
+	keys Enter
+	screen_wait '^ no sampled block is live$'
+	keys / BSpace BSpace BSpace Enter
+	screen_wait 'in build_a <- '
+	# Freed memory leaves after a read.
+	prog_cmd s free_a
+	keys C-l
+	screen_gone 'in build_a <- '
+	screen_wait 'in build_b <- '
+	keys w
+	screen_wait '^ Tag  Pool'
+	order_wait 'Samp/P'
+	keys q
+	screen_wait '^rc=0$'
+
+	ptrun mon -n 2 -i 0.1 -w 1 "$SPID"
+	pt_ok
+	[ "$(grep -c '^ Samp sampled: ~' <<<"$output")" -eq 2 ] || fail "not one path per table: $output"
+	[ "$(grep -c '^       via sampler.c:[0-9]* in build_b <- sampler.c:[0-9]* in main$' <<<"$output")" -eq 2 ] ||
+		fail "path b: $output"
+	ptrun mon -n 1 "$SPID"
+	pt_ok
+	[[ $output != *"Sampled call paths"* ]] || fail "paths without -w: $output"
+	ptrun mon -n 1 -w x "$SPID"
+	assert_usage_error "mon: --sampled-paths wants a non-negative number, not 'x'"
+	prog_stop s
+}
+
 @test "mon: bad arguments and processes" {
 	ptrun mon
 	assert_usage_error 'mon: which process\?'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Sampled stacks (src/sample.h): with no tracking on, `pooltag used PID
-# --sites` shows the call paths of the live memory, estimated from about
-# one allocation in 512 KiB.  tests/progs/sampler holds 48 MiB through one
+# --sites` and the exporter show the call paths of the live memory,
+# estimated from about one allocation in 512 KiB (mon.bats: the monitor).  tests/progs/sampler holds 48 MiB through one
 # path and 16 MiB through another, from the same allocation site; the seed
 # is fixed, so every run samples the same blocks.
 
@@ -13,17 +13,6 @@ setup() {
 
 teardown() {
 	pt_teardown
-}
-
-# sampler_start [POOLTAG]: starts the sampler as "s" with that POOLTAG
-# (default a fixed seed), allocates, and sets SPID.
-sampler_start() {
-	rm -f "$PT_TMP/s.in" "$PT_TMP/s.out"
-	POOLTAG=${1:-sample.seed=7} prog_start s "$PROGS/sampler"
-	prog_send s pid
-	prog_expect s 'pid [0-9]+'
-	SPID=${REPLY#pid }
-	prog_cmd s alloc
 }
 
 # estimate FN: the estimated live MiB of the sampled path through FN, from
@@ -70,6 +59,36 @@ within() {
 	pt_ok
 	[ -z "$(estimate build_a)" ] || fail "freed path a still shows: $output"
 	[ "$(estimate build_b)" = "$b" ] || fail "path b changed: $b, now $(estimate build_b)"
+	prog_stop s
+}
+
+@test "sampled: the exporter's biggest paths with --sites, checked by promtool" {
+	sampler_start
+	ptrun exporter --once --sites
+	pt_ok
+	promtool check metrics <<<"$output" || fail "promtool rejects: $output"
+	l="pid=\"$SPID\",comm=\"sampler\",tag=\"Samp\",pool=\"paged\",site=\"tests/progs/sampler.c:$(src_line tests/progs/sampler.c 'pt_alloc(PT_PAGED, n, "Samp")')\",function=\"grab\""
+	a=$(grep -F "pooltag_sampled_live_bytes{$l,path=\"sampler.c:" <<<"$output" | grep -F ' in build_a <- sampler.c:' | grep -F ' in main"}' | awk '{ print $NF }')
+	b=$(grep -F "pooltag_sampled_live_bytes{$l,path=\"sampler.c:" <<<"$output" | grep -F ' in build_b <- ' | awk '{ print $NF }')
+	n=$(grep -F "pooltag_sampled_live_blocks{$l," <<<"$output" | grep -F build_a | awk '{ print $NF }')
+	# The same estimates as `used --sites` (same seed): 48 and 16 MiB.
+	within "$((a >> 20))" 28 68 || fail "path a: $a bytes: $output"
+	within "$((b >> 20))" 5 28 || fail "path b: $b bytes: $output"
+	within "$n" 40 200 || fail "path a's sampled blocks: $n"
+	[ "$(grep -c '^# TYPE pooltag_sampled_live_bytes gauge$' <<<"$output")" -eq 1 ] || fail "TYPE: $output"
+
+	ptrun exporter --once --sites --sampled-paths 1
+	pt_ok
+	[ "$(grep -c '^pooltag_sampled_live_bytes{' <<<"$output")" -eq 1 ] && [[ $output == *build_a* ]] ||
+		fail "--sampled-paths 1: $output"
+	ptrun exporter --once --sites --sampled-paths 0
+	pt_ok
+	[[ $output != *pooltag_sampled_live_bytes\{* ]] || fail "--sampled-paths 0: $output"
+	ptrun exporter --once
+	pt_ok
+	[[ $output != *pooltag_sampled_* ]] || fail "without --sites: $output"
+	ptrun exporter --once --sites --sampled-paths some
+	assert_usage_error "exporter: --sampled-paths wants a non-negative number, not 'some'"
 	prog_stop s
 }
 
