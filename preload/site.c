@@ -507,31 +507,49 @@ uint64_t pt_run_site_miss(uintptr_t pc)
 	return info;
 }
 
-/* The first caller outside the wrappers, found by unwinding: a few frames
- * first (a wrapper is usually called directly), more if they are all
- * wrappers.  pc is the wrapper's site, a return address in the stack. */
+/* The walk of pt_run_unwrap: frames up to the wrapper's site are passed
+ * over; above it, the first frame outside the wrappers gives the site. */
+struct unwrap {
+	uintptr_t pc;  /* the wrapper's site */
+	uint64_t info; /* the answer so far */
+	int above;     /* the wrapper's site was met */
+	unsigned left; /* frames still allowed: to meet it, then above it */
+};
+
+static int unwrap_frame(uintptr_t pc, void *arg)
+{
+	struct unwrap *u = arg;
+	uint64_t up;
+
+	if (!u->above) {
+		if (pc != u->pc)
+			return --u->left == 0; /* not in the hook's few frames: given up */
+		u->above = 1;
+		u->left = 32;
+		return 0;
+	}
+	up = pt_run_site(pc);
+	if (!PT_RUN_INFO_SLOT(up))
+		return 1; /* the interposer's own code, or busy: the wrapper's own site */
+	if (!(up & PT_RUN_WRAP)) {
+		u->info = up;
+		return 1;
+	}
+	return --u->left == 0;
+}
+
+/* The first caller outside the wrappers, found by unwinding frame by frame
+ * as far as needed: usually the hook's frames, the wrapper's and its
+ * caller's, whose rules stay cached (an allocation's callers are many, and
+ * stepping through them would miss the rule cache on each).  pc is the
+ * wrapper's site, a return address in the stack; at most 32 wrappers deep. */
 uint64_t pt_run_unwrap(uintptr_t pc, uint64_t info)
 {
-	uintptr_t pcs[32];
-	unsigned n, i, max = 8;
+	struct unwrap u = {pc, info & ~PT_RUN_WRAP, 0, 8};
 
-	if (pt_run_busy)
-		return info & ~PT_RUN_WRAP;
-	for (;;) {
-		n = pt_unwind(pcs, max, 0);
-		for (i = 0; i < n && pcs[i] != pc; i++)
-			;
-		for (i++; i < n; i++) {
-			uint64_t up = pt_run_site(pcs[i]);
-			if (!PT_RUN_INFO_SLOT(up))
-				return info & ~PT_RUN_WRAP; /* the interposer's own code or busy */
-			if (!(up & PT_RUN_WRAP))
-				return up;
-		}
-		if (n < max || max == 32)
-			return info & ~PT_RUN_WRAP;
-		max = 32;
-	}
+	if (!pt_run_busy)
+		pt_unwind_each(1, unwrap_frame, &u);
+	return u.info;
 }
 
 void pt_run_site_locate(uint32_t slot)

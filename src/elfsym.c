@@ -54,7 +54,8 @@ static void *map_anon(size_t bytes)
 }
 
 /* Heapsort by address: in place, O(n log n), and no malloc (glibc's qsort
- * may allocate, and a malloc hook may be what called us). */
+ * may allocate, and a malloc hook may be what called us).  The fallback of
+ * sort_syms when no scratch memory can be mapped. */
 static void sift(struct esym *v, size_t i, size_t n)
 {
 	for (;;) {
@@ -74,7 +75,7 @@ static void sift(struct esym *v, size_t i, size_t n)
 	}
 }
 
-static void sort_syms(struct esym *v, size_t n)
+static void heap_sort(struct esym *v, size_t n)
 {
 	for (size_t i = n / 2; i-- > 0;)
 		sift(v, i, n);
@@ -84,6 +85,46 @@ static void sort_syms(struct esym *v, size_t n)
 		v[k] = t;
 		sift(v, 0, k);
 	}
+}
+
+/* Sorts by address: a least-significant-digit radix sort over the bytes in
+ * which the addresses differ (a module spans a few MiB: three or four
+ * passes), each stable and linear.  A large program's tens of thousands of
+ * symbols sort in a fraction of a millisecond, where the heapsort's cache
+ * misses cost a few: this runs once per module, at a process's first
+ * allocation from it. */
+static void sort_syms(struct esym *v, size_t n)
+{
+	struct esym *tmp = n > 64 ? map_anon(n * sizeof(*v)) : NULL, *from = v, *to = tmp;
+	uintptr_t differ = 0;
+
+	if (!tmp) {
+		heap_sort(v, n);
+		return;
+	}
+	for (size_t i = 1; i < n; i++)
+		differ |= v[i].addr ^ v[0].addr;
+	for (unsigned shift = 0; shift < 8 * sizeof(uintptr_t); shift += 8) {
+		size_t count[256] = {0}, at = 0;
+
+		if (!((differ >> shift) & 0xff))
+			continue; /* every address has this byte: the order stays */
+		for (size_t i = 0; i < n; i++)
+			count[(from[i].addr >> shift) & 0xff]++;
+		for (unsigned d = 0; d < 256; d++) {
+			size_t c = count[d];
+			count[d] = at;
+			at += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			to[count[(from[i].addr >> shift) & 0xff]++] = from[i];
+		struct esym *t = from;
+		from = to;
+		to = t;
+	}
+	if (from != v)
+		memcpy(v, from, n * sizeof(*v));
+	munmap(tmp, n * sizeof(*v));
 }
 
 /* len bytes of fd at off, read into a fresh anonymous mapping (a file

@@ -844,6 +844,32 @@ __attribute__((noinline)) unsigned pt_unwind(uintptr_t *pcs, unsigned max, unsig
 	return n;
 }
 
+__attribute__((noinline)) unsigned pt_unwind_each(unsigned skip,
+						   int (*fn)(uintptr_t pc, void *arg), void *arg)
+{
+	struct regs r;
+	uintptr_t hi;
+	unsigned n = 0;
+
+	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+			 : "=r"(r.pc), "=r"(r.sp), "=r"(r.bp));
+	r.adj = 0;
+	hi = stack_top(r.sp);
+	if (!hi)
+		return 0;
+	uintptr_t lo = r.sp;
+	for (unsigned i = 0; i < skip && i < PT_UW_MAX_FRAMES; i++)
+		if (step(&r, lo, hi) < 0)
+			return 0;
+	while (n < PT_UW_MAX_FRAMES && step(&r, lo, hi) == 0) {
+		n++;
+		if (fn(r.pc, arg))
+			break;
+	}
+	__asm__ volatile("" ::: "memory"); /* no tail call: this frame is walked */
+	return n;
+}
+
 __attribute__((noinline)) unsigned pt_unwind_regs(uintptr_t pc, uintptr_t sp, uintptr_t bp,
 						   uintptr_t *pcs, unsigned max)
 {
@@ -875,6 +901,22 @@ __attribute__((noinline)) unsigned pt_unwind(uintptr_t *pcs, unsigned max, unsig
 
 	for (int i = 1 + (int)skip; i < n && k < max; i++)
 		pcs[k++] = (uintptr_t)buf[i];
+	__asm__ volatile("" ::: "memory");
+	return k;
+}
+
+__attribute__((noinline)) unsigned pt_unwind_each(unsigned skip,
+						   int (*fn)(uintptr_t pc, void *arg), void *arg)
+{
+	void *buf[256];
+	int n = backtrace(buf, 256);
+	unsigned k = 0;
+
+	for (int i = 1 + (int)skip; i < n; i++) {
+		k++;
+		if (fn((uintptr_t)buf[i], arg))
+			break;
+	}
 	__asm__ volatile("" ::: "memory");
 	return k;
 }

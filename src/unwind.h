@@ -37,6 +37,16 @@
 unsigned pt_unwind(uintptr_t *pcs, unsigned max, unsigned skip);
 
 /*
+ * The same walk, frame by frame: calls fn(pc, arg) with each return address
+ * pt_unwind(pcs, max, skip) would store, innermost first, until fn returns
+ * non-zero or the walk ends.  Returns the number of calls made.  A frame
+ * is stepped only when fn asks for the next one, so a caller that needs
+ * the first few frames does not pay for (nor miss the cache on) the rules
+ * of the frames above them.  Same safety as pt_unwind; fn must not unwind.
+ */
+unsigned pt_unwind_each(unsigned skip, int (*fn)(uintptr_t pc, void *arg), void *arg);
+
+/*
  * Walks from a register state (pc: the instruction, not a return address;
  * sp, bp: rsp and rbp there) of the calling thread's stack, storing the
  * return addresses found in pcs[0..max).  A state whose sp is not in the

@@ -334,6 +334,67 @@ PT_TEST(test_skip_max)
 	PT_CHECK_EQ(pt_unwind(some, 0, 0), 0);
 }
 
+/* pt_unwind_each: the frames pt_unwind stores, one call each, as far as
+ * the callback asks; skip as pt_unwind's. */
+struct each {
+	uintptr_t pcs[MAXF];
+	unsigned n, stop_at; /* the callback returns 1 at call stop_at */
+};
+
+static int each_frame(uintptr_t pc, void *arg)
+{
+	struct each *e = arg;
+
+	if (e->n < MAXF)
+		e->pcs[e->n] = pc;
+	return ++e->n == e->stop_at;
+}
+
+/* Both walks from one function, as compare_here: index 0 differs. */
+__attribute__((noinline)) static void each_here(struct cmp *c, unsigned skip, unsigned stop_at)
+{
+	uintptr_t pcs[MAXF];
+	struct each e = {.stop_at = stop_at};
+	unsigned n = pt_unwind(pcs, MAXF, skip), m = pt_unwind_each(skip, each_frame, &e);
+
+	c->n_unwind = m;
+	c->n_bt = n;
+	c->mismatch = -1;
+	PT_CHECK_EQ(m, e.n);
+	for (unsigned i = 1; i < m && i < n; i++)
+		if (pcs[i] != e.pcs[i]) {
+			c->mismatch = (int)i;
+			c->got = e.pcs[i];
+			c->want = pcs[i];
+			break;
+		}
+	if (skip) /* the frames above the one skipped are this function's callers: equal */
+		PT_CHECK(m == 0 || pcs[0] == e.pcs[0]);
+	__asm__ volatile("" ::: "memory");
+}
+
+static int cb_each(void *arg)
+{
+	each_here(arg, 0, 0);
+	return 0;
+}
+
+PT_TEST(test_each)
+{
+	struct cmp c;
+
+	/* Every frame, through code without frame pointers. */
+	nofp_chain(6, cb_each, &c);
+	check_cmp(&c, 11);
+	/* Stopped by the callback: exactly that many calls. */
+	each_here(&c, 0, 3);
+	PT_CHECK_EQ(c.n_unwind, 3);
+	PT_CHECK_EQ(c.mismatch, -1);
+	each_here(&c, 1, 2);
+	PT_CHECK_EQ(c.n_unwind, 2);
+	PT_CHECK_EQ(c.mismatch, -1);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -348,5 +409,6 @@ int main(void)
 	PT_RUN(test_cycle);
 	PT_RUN(test_foreign_stack);
 	PT_RUN(test_skip_max);
+	PT_RUN(test_each);
 	return pt_test_done();
 }
