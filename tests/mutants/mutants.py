@@ -85,8 +85,8 @@ MUTANTS = [
      "test_lifecycle", "dlstorm"),
     # CLI
     ("used-total-paged-wrong", "cli/cmd/used.c",
-     "\tput_cols(f, &total[PT_PAGED], o->verbose);\n\tfputc('\\n', f);",
-     "\tput_cols(f, &total[PT_NONPAGED], o->verbose);\n\tfputc('\\n', f);",
+     "count_vals(v + V_P, &r->total[PT_PAGED], &r->v);",
+     "count_vals(v + V_P, &r->total[PT_NONPAGED], &r->v);",
      "test_used", "used live"),
     ("snapshot-frees-written-as-allocs", "cli/formats/snapshot.c",
      "snap_pools[r->pool], r->nallocs, r->nfrees, r->bytes_alloc, r->bytes_freed,",

@@ -1,0 +1,33 @@
+/*
+ * used.h - `pooltag used`'s options, shared by the process's table
+ * (used.c) and the kernel's (usedk.c).
+ */
+#ifndef PT_USED_H
+#define PT_USED_H
+
+#include "cmd.h"
+#include "suspects.h"
+
+enum used_sort {
+	USED_SORT_TAG,
+	USED_SORT_NONPAGED,
+	USED_SORT_PAGED,
+	USED_SORT_DIFF,
+	USED_SORT_ALLOCS
+};
+
+struct used_opts {
+	struct pt_cmdopt c; /* --tags, --json, --csv */
+	int verbose, sites, reverse, suspects;
+	int sorted; /* -s or -r given */
+	enum used_sort sort;
+	long top; /* -1: all */
+	const char *pattern; /* NULL: every tag (or module) */
+	const char *target;
+	struct pt_suspect_opts so;
+};
+
+/* `pooltag used` of a kernel view v: the exit status. */
+int pt_used_kernel(const struct used_opts *o, const struct pt_view *v);
+
+#endif /* PT_USED_H */
