@@ -19,6 +19,7 @@
 #include "allocinfo.h"
 #include "kview.h"
 #include "pooltag.h"
+#include "used.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -44,6 +45,19 @@ static void check(const struct pt_view *v, const struct pt_allocinfo *info)
 	}
 }
 
+/* The table of `used kernel` (by bytes, with sites) in fmt. */
+static void print_kused(const struct pt_view *v, const struct used_opts *o, enum pt_emit_fmt fmt)
+{
+	struct pt_kused k;
+	struct pt_emit e;
+
+	if (pt_kused_build(v, o->pattern, PT_KSORT_BYTES, 0, &k) == 0) {
+		pt_emit_init(&e, devnull, fmt);
+		pt_used_kernel_print(&e, v, &k, o);
+	}
+	pt_kused_free(&k);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pt_allocinfo info;
@@ -61,15 +75,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (v.kernel_format || (strncmp(err, "fuzz:", 5) && strcmp(err, "out of memory")))
 			abort();
 	} else {
-		struct pt_kused_opts o = {.sort = PT_KSORT_BYTES, .sites = 1, .top = -1};
+		struct used_opts o = {.sort = USED_SORT_NONPAGED, .sites = 1, .top = -1};
 
 		check(&v, &info);
-		pt_kused_print(devnull, &v, &o);
-		o.fmt = PT_KFMT_JSON;
+		print_kused(&v, &o, PT_EMIT_TEXT);
 		o.pattern = "*a*";
-		pt_kused_print(devnull, &v, &o);
-		o.fmt = PT_KFMT_CSV;
-		pt_kused_print(devnull, &v, &o);
+		print_kused(&v, &o, PT_EMIT_JSON);
+		print_kused(&v, &o, PT_EMIT_CSV);
 		pt_kdiff_print(devnull, &v, &v, -1);
 	}
 	pt_view_free(&v);

@@ -27,7 +27,15 @@ struct used_opts {
 	struct pt_suspect_opts so;
 };
 
+struct pt_kused;
+
 /* `pooltag used` of a kernel view v: the exit status. */
 int pt_used_kernel(const struct used_opts *o, const struct pt_view *v);
+
+/* Prints the kernel's table k of v (kview.h) as the options ask: the
+ * modules (the first o->top), with o->sites their sites holding memory,
+ * and the TOTAL. */
+void pt_used_kernel_print(struct pt_emit *e, const struct pt_view *v, const struct pt_kused *k,
+			  const struct used_opts *o);
 
 #endif /* PT_USED_H */

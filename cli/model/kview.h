@@ -11,22 +11,41 @@
 
 #include "view.h"
 
-enum pt_ksort { PT_KSORT_MODULE, PT_KSORT_BYTES, PT_KSORT_COUNT };
-enum pt_kfmt { PT_KFMT_TEXT, PT_KFMT_JSON, PT_KFMT_CSV };
+struct pt_tally;
 
-struct pt_kused_opts {
-	enum pt_ksort sort;
-	enum pt_kfmt fmt;
-	int reverse, sites;
-	long top;            /* the first N modules only; -1 all */
-	const char *pattern; /* module pattern (pt_kmod_match), NULL all */
+enum pt_ksort { PT_KSORT_MODULE, PT_KSORT_BYTES, PT_KSORT_COUNT };
+
+/* A module of the kernel's table: its sites' sums. */
+struct pt_kmodule {
+	const struct pt_tally *t; /* its sites: t->sites */
+	const char *module;       /* "" for the kernel's own sites */
+	uint64_t count, bytes;    /* outstanding */
+	size_t holding;           /* sites with a count or bytes outstanding */
+	size_t inexact;           /* sites the kernel marked inaccurate */
 };
 
-/* Prints the modules of kernel view v to f: per module the outstanding
- * count, bytes and sites holding memory, then a TOTAL; with o->sites each
- * module's sites that hold memory, most bytes first.  0, or -1 on out of
- * memory (nothing printed). */
-int pt_kused_print(FILE *f, const struct pt_view *v, const struct pt_kused_opts *o);
+/* The kernel's table of a view, by module. */
+struct pt_kused {
+	struct pt_tally *t; /* the view's tallies, one per module */
+	size_t nt;
+	struct pt_kmodule *m; /* the modules matching the pattern, sorted */
+	size_t n;
+	struct pt_kmodule total; /* the sums of m (no t, no module) */
+};
+
+/* Does site r hold memory (a count or bytes outstanding)? */
+static inline int pt_krow_holds(const struct pt_row *r)
+{
+	return r->nallocs || r->bytes_alloc;
+}
+
+/* Sums kernel view v per module into k: the modules matching pattern
+ * (pt_kmod_match; NULL all), sorted by sort (largest first; by name for
+ * PT_KSORT_MODULE and ties), reversed if reverse.  0, or -1 on out of
+ * memory.  k is freed with pt_kused_free either way. */
+int pt_kused_build(const struct pt_view *v, const char *pattern, enum pt_ksort sort, int reverse,
+		   struct pt_kused *k);
+void pt_kused_free(struct pt_kused *k);
 
 /* Prints what changed from kernel view ov to nv: sites whose outstanding
  * count or bytes moved, those where both grew first (leak suspects), then
