@@ -1,6 +1,6 @@
 /*
  * diff.c - `pooltag diff OLD NEW`: which tags (or call sites) grew between
- * two reads of a process (of the kernel: kdiff.c).
+ * two reads of a process (of the kernel: diffk.c).
  *
  * A leak suspect is a tag whose outstanding count and bytes both rose: the
  * frees did not keep pace with the allocations.  (References and handles
@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "kview.h"
+#include "diff.h"
 #include "pooltag.h"
 #include "tally.h"
 
@@ -284,21 +284,6 @@ static void diff_print(struct pt_emit *e, const struct diff_opts *o, const struc
 
 /* ---- The command --------------------------------------------------------- */
 
-/* Two reads of the kernel: sites and modules (kdiff.c). */
-static int diff_kernel(const struct diff_opts *o, const struct diff_result *r)
-{
-	if (!r->ov.kernel_format || !r->nv.kernel_format) {
-		pt_err("%s is the kernel and %s is not: nothing to compare",
-		       r->ov.kernel_format ? o->old : o->new, r->ov.kernel_format ? o->new : o->old);
-		return 1;
-	}
-	if (pt_kdiff_print(stdout, &r->ov, &r->nv, o->top) != 0) {
-		pt_err("out of memory");
-		return 1;
-	}
-	return pt_flush_stdout();
-}
-
 static int diff_run(const struct diff_opts *o, struct diff_result *r)
 {
 	struct pt_emit e;
@@ -311,8 +296,8 @@ static int diff_run(const struct diff_opts *o, struct diff_result *r)
 		pt_err("%s", err);
 		return 1;
 	}
-	if (r->ov.kernel_format || r->nv.kernel_format)
-		return diff_kernel(o, r);
+	if (r->ov.kernel_format || r->nv.kernel_format) /* sites and modules */
+		return pt_diff_kernel(&r->ov, &r->nv, o->old, o->new, o->top);
 	if ((rc = diff_execute(o, r)) != 0)
 		return rc;
 	pt_emit_init(&e, stdout, PT_EMIT_TEXT);
