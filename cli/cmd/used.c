@@ -9,7 +9,7 @@
  *
  * Parsed into struct used_opts, read and computed into struct used_result,
  * printed through the emitter (emit.h) in text, JSON or CSV; the kernel's
- * table is usedk.c's.
+ * table is usedk.c's, the suspects' usedsus.c's.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,7 +19,6 @@
 #include "pooltag.h"
 #include "sampled.h"
 #include "segfmt.h"
-#include "suspects.h"
 #include "tally.h"
 #include "used.h"
 
@@ -257,13 +256,16 @@ static int check_view(const struct used_opts *o, const struct pt_view *v)
 	return 0;
 }
 
-/* The tags of r->v matching the pattern, summed, sorted and counted. */
+/* The tags of r->v matching the pattern, summed; for the table (not
+ * --suspects, which has its own order) sorted and totalled. */
 static int used_execute(const struct used_opts *o, struct used_result *r)
 {
 	if (pt_tally_build(&r->v, o->pattern, &r->t, &r->n) != 0) {
 		pt_err("out of memory");
 		return 1;
 	}
+	if (o->suspects)
+		return 0;
 	for (size_t i = 0; i < r->n; i++)
 		for (int p = 0; p < 2; p++) {
 			r->total[p].nallocs += r->t[i].pool[p].nallocs;
@@ -510,17 +512,6 @@ static void used_print(struct pt_emit *e, const struct used_opts *o, const struc
 
 /* ---- The command --------------------------------------------------------- */
 
-/* --suspects: its own text table (suspects.c). */
-static int used_suspects(struct used_opts *o, struct used_result *r)
-{
-	char b[512];
-
-	o->so.top = o->top;
-	printf(" %s\n", pt_view_name(&r->v, b, sizeof(b)));
-	pt_suspects_print(stdout, &r->v, r->db, r->t, r->n, &o->so);
-	return pt_flush_stdout();
-}
-
 /* Reads the target and prints what the options ask of it. */
 static int used_run(struct used_opts *o, struct used_result *r)
 {
@@ -537,8 +528,8 @@ static int used_run(struct used_opts *o, struct used_result *r)
 		return pt_used_kernel(o, &r->v);
 	if ((rc = check_view(o, &r->v)) != 0 || (rc = used_execute(o, r)) != 0)
 		return rc;
-	if (o->suspects)
-		return used_suspects(o, r);
+	if (o->suspects) /* its own order and table: usedsus.c */
+		return pt_used_suspects(o, &r->v, r->db, r->t, r->n);
 	pt_emit_init(&e, stdout, o->c.fmt);
 	used_print(&e, o, r);
 	if (o->c.fmt == PT_EMIT_TEXT && o->sites &&

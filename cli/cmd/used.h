@@ -28,6 +28,12 @@ struct used_opts {
 };
 
 struct pt_kused;
+struct pt_tally;
+
+/* `pooltag used --suspects` of the tallies t[0..n) of v (suspects.h):
+ * the exit status. */
+int pt_used_suspects(const struct used_opts *o, const struct pt_view *v,
+		     const struct pt_tagdb *db, const struct pt_tally *t, size_t n);
 
 /* `pooltag used` of a kernel view v: the exit status. */
 int pt_used_kernel(const struct used_opts *o, const struct pt_view *v);
