@@ -327,7 +327,7 @@ enum { SHORT = 1, VERBOSE = 2 };
 
 /* A tag: a line of text, an object of JSON's "tags" (the TOTAL row too);
  * CSV has no row per tag, but one per pool or site (site_table).  A site
- * of counts is written in text as a line of this table (used_site). */
+ * of counts is written in text as a line of this table (print_site). */
 static const struct pt_emit_col tag_cols[] = {
 	{.in = T, .val = V_LABEL, .title = "Tag", .sep = " ", .width = -4},
 	{.in = J, .val = V_TAG, .key = "tag"},
@@ -513,7 +513,7 @@ static void used_print(struct pt_emit *e, const struct used_opts *o, const struc
 /* ---- The command --------------------------------------------------------- */
 
 /* Reads the target and prints what the options ask of it. */
-static int used_run(struct used_opts *o, struct used_result *r)
+static int used_run(const struct used_opts *o, struct used_result *r)
 {
 	char err[1024];
 	struct pt_emit e;

@@ -29,9 +29,9 @@
  *   BOOL    yes, no              true, false               yes, no
  *
  * A WORD is the program's own, from a fixed set (a pool's name), which
- * CSV needs no quotes for.  A value never set (zero) is SKIP.  Text is written as given: a caller
- * makes untrusted strings safe for a terminal (tally.h) before they reach
- * a text cell.
+ * CSV needs no quotes for.  A value never set (zero) is SKIP.  Text is
+ * written as given: a caller makes an untrusted string safe for a terminal
+ * (pt_safe_str) before it reaches a text cell.
  *
  * Around the rows, JSON has structure (objects, arrays, keys) that text and
  * CSV do not, and text has prose (titles, notes): pt_emit_obj, _arr, _key,
@@ -133,8 +133,8 @@ struct pt_emit_table {
 struct pt_emit {
 	FILE *f;
 	enum pt_emit_fmt fmt;
-	/* Which columns with a layout are shown: a command with two text
-	 * layouts (used's short and verbose) sets the one it prints. */
+	/* Which columns with a layout are shown: a command whose table has
+	 * two layouts (used's short and verbose text) sets the one it prints. */
 	unsigned layout;
 	/* JSON with ", " and ": " between members, and each array on lines
 	 * of its own: the member that opens it, each element, its end. */
@@ -172,9 +172,10 @@ void pt_emit_head(struct pt_emit *e, const struct pt_emit_table *t);
 
 /* A row of t with values v, written if the format is one of in: a line in
  * text and CSV, an object in JSON (an element of the array open, or the
- * value of a key).  Nothing where the format shows no column of t (text:
+ * value of a key).  No line where the format shows no column of t (text:
  * or every cell is SKIP).  pt_emit_row_open leaves the JSON object open
- * for more members (an array of sub-rows), closed by pt_emit_end. */
+ * for more members (an array of sub-rows), to be closed by pt_emit_end
+ * when in holds PT_IN_JSON. */
 void pt_emit_row(struct pt_emit *e, unsigned in, const struct pt_emit_table *t,
 		 const struct pt_val *v);
 void pt_emit_row_open(struct pt_emit *e, unsigned in, const struct pt_emit_table *t,
