@@ -31,7 +31,8 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread -D_GNU
 # name; tests/clidirs.sh checks every include against these lines, and that
 # they form no cycle).
 #   formats   the view; files and live segments read into one, and what
-#             is written from one (snapshots, recordings, JSON strings)
+#             is written from one (snapshots, recordings, tables as text,
+#             JSON and CSV)
 #   model     what is computed from views: tallies, descriptions, trends
 #   mon       the monitor: its reads, table and full-screen interface
 #   exporter  the Prometheus exposition, the scrape and the HTTP server

@@ -17,8 +17,10 @@
 #include <string.h>
 
 #include "allocinfo.h"
+#include "diff.h"
 #include "kview.h"
 #include "pooltag.h"
+#include "used.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -44,6 +46,32 @@ static void check(const struct pt_view *v, const struct pt_allocinfo *info)
 	}
 }
 
+/* The table of `used kernel` (by bytes, with sites) in fmt. */
+static void print_kused(const struct pt_view *v, const struct used_opts *o, enum pt_emit_fmt fmt)
+{
+	struct pt_kused k;
+	struct pt_emit e;
+
+	if (pt_kused_build(v, o->pattern, PT_KSORT_BYTES, 0, &k) == 0) {
+		pt_emit_init(&e, devnull, fmt);
+		pt_used_kernel_print(&e, v, &k, o);
+	}
+	pt_kused_free(&k);
+}
+
+/* The table of `diff` of v against itself. */
+static void print_kdiff(const struct pt_view *v)
+{
+	struct pt_kdiff d;
+	struct pt_emit e;
+
+	if (pt_kdiff_build(v, v, &d) == 0) {
+		pt_emit_init(&e, devnull, PT_EMIT_TEXT);
+		pt_diff_kernel_print(&e, v, v, &d, -1);
+	}
+	pt_kdiff_free(&d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pt_allocinfo info;
@@ -61,16 +89,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (v.kernel_format || (strncmp(err, "fuzz:", 5) && strcmp(err, "out of memory")))
 			abort();
 	} else {
-		struct pt_kused_opts o = {.sort = PT_KSORT_BYTES, .sites = 1, .top = -1};
+		struct used_opts o = {.sort = USED_SORT_NONPAGED, .sites = 1, .top = -1};
 
 		check(&v, &info);
-		pt_kused_print(devnull, &v, &o);
-		o.fmt = PT_KFMT_JSON;
+		print_kused(&v, &o, PT_EMIT_TEXT);
 		o.pattern = "*a*";
-		pt_kused_print(devnull, &v, &o);
-		o.fmt = PT_KFMT_CSV;
-		pt_kused_print(devnull, &v, &o);
-		pt_kdiff_print(devnull, &v, &v, -1);
+		print_kused(&v, &o, PT_EMIT_JSON);
+		print_kused(&v, &o, PT_EMIT_CSV);
+		print_kdiff(&v);
 	}
 	pt_view_free(&v);
 	return 0;

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "emit.h"
 #include "tagdb.h"
 #include "view.h"
 
@@ -26,6 +27,35 @@ int pt_cmd_record(int argc, char **argv);
 int pt_cmd_trend(int argc, char **argv);
 int pt_cmd_plot(int argc, char **argv);
 int pt_cmd_run(int argc, char **argv);
+
+/* What a command's parse step returns to go on; anything else is the exit
+ * status (0 after --help, 2 after a usage error), the message printed. */
+#define PT_PARSED (-1)
+
+/* The options several commands share: --tags FILE (repeatable), and for
+ * those printing tables --json and --csv.  A command lists the long
+ * options it takes with these values, and hands each option getopt_long
+ * returns to pt_cmdopt_take first. */
+enum { PT_OPT_TAGS = 0x100, PT_OPT_JSON, PT_OPT_CSV };
+
+struct pt_cmdopt {
+	char **tagfiles; /* the --tags files, pointers into argv */
+	size_t ntagfiles;
+	enum pt_emit_fmt fmt; /* PT_EMIT_TEXT unless --json or --csv */
+};
+
+/* Readies c for argc arguments and restarts getopt, quiet (the command
+ * words its errors, pt_getopt_err): 0, or -1 out of memory.  Freed with
+ * pt_cmdopt_free, whatever it returned. */
+int pt_cmdopt_init(struct pt_cmdopt *c, int argc);
+
+/* Takes option opt with argument arg if it is a shared one: 1, else 0. */
+int pt_cmdopt_take(struct pt_cmdopt *c, int opt, char *arg);
+
+/* The tag database of the --tags files (pt_tagdb_for). */
+struct pt_tagdb *pt_cmdopt_tagdb(const struct pt_cmdopt *c, char *err, size_t errlen);
+
+void pt_cmdopt_free(struct pt_cmdopt *c);
 
 /* Prints "pooltag: <message>" on stderr. */
 void pt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

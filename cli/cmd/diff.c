@@ -1,6 +1,6 @@
 /*
  * diff.c - `pooltag diff OLD NEW`: which tags (or call sites) grew between
- * two reads of a process.
+ * two reads of a process (of the kernel: diffk.c).
  *
  * A leak suspect is a tag whose outstanding count and bytes both rose: the
  * frees did not keep pace with the allocations.  (References and handles
@@ -16,11 +16,28 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "kview.h"
+#include "diff.h"
 #include "pooltag.h"
 #include "tally.h"
 
 static const char *const class_names[] = {"Paged", "NonPaged", "Refs", "Handles"};
+
+struct diff_opts {
+	struct pt_cmdopt c; /* --tags */
+	int sites;
+	long top; /* -1: all */
+	const char *old, *new;
+};
+
+/* What the table shows, read and computed. */
+struct diff_result {
+	struct pt_view ov, nv;
+	struct pt_tagdb *db;
+	struct pt_tally *ot, *nt; /* the views' tallies */
+	size_t on, nn;
+	struct change *c; /* suspects first, largest growth first */
+	size_t n;
+};
 
 struct change {
 	uint32_t tag;
@@ -81,52 +98,6 @@ static const struct pt_tally *find_tally(const struct pt_tally *t, size_t n, uin
 	return NULL;
 }
 
-static void print(const struct change *c, size_t n, const struct pt_view *ov,
-		  const struct pt_view *nv, const struct pt_tagdb *db, int sites, long top)
-{
-	char desc[1024], tag[5], b1[512], b2[512], da[24], df[24];
-	/* A dump with outstanding counts only cannot say how many were
-	 * allocated or freed in between. */
-	int counts = !ov->outstanding_only && !nv->outstanding_only;
-	int header = -1;
-	long shown = 0;
-
-	printf(" Comparing OLD: %s with NEW: %s", pt_view_name(ov, b1, sizeof(b1)),
-	       pt_view_name(nv, b2, sizeof(b2)));
-	if (!ov->import_format && !nv->import_format)
-		printf(", %.2f s apart", (double)(nv->taken_ns - ov->taken_ns) / 1e9);
-	printf("\n");
-	if (n == 0) {
-		printf(" No tag changed.\n");
-		return;
-	}
-	for (size_t i = 0; i < n && (top < 0 || shown < top); i++, shown++) {
-		if (header != c[i].suspect) {
-			header = c[i].suspect;
-			printf("\n %s\n", header ? "Leak suspects: outstanding count and bytes grew"
-						 : "Other changes:");
-			printf(" %-4s %-8s %12s %12s %9s %9s %9s %10s\n", "Tag", "Pool", "+Diff", "+Used",
-			       "+Allocs", "+Frees", "Diff", "Used");
-		}
-		snprintf(da, sizeof(da), "%+" PRId64, delta(c[i].old.nallocs, c[i].new.nallocs));
-		snprintf(df, sizeof(df), "%+" PRId64, delta(c[i].old.nfrees, c[i].new.nfrees));
-		printf(" %-4s %-8s %+12" PRId64 " %+12" PRId64 " %9s %9s %9" PRIu64 " %10" PRIu64 "   ",
-		       pt_tag_print(c[i].tag, tag), class_names[c[i].pool & 3], c[i].d_diff,
-		       c[i].d_used, counts ? da : "-", counts ? df : "-", pt_sums_diff(&c[i].new),
-		       pt_sums_used(&c[i].new));
-		if (sites && c[i].site)
-			printf("at %s:%u in %s\n", pt_safe_str(c[i].site->file, b1, sizeof(b1)),
-			       c[i].site->line,
-			       pt_safe_str(*c[i].site->func ? c[i].site->func : "?", b2, sizeof(b2)));
-		else if (c[i].tally)
-			printf("%s\n", pt_tally_describe(desc, sizeof(desc), nv, db, c[i].tally));
-		else
-			printf("(no longer allocated)\n");
-	}
-	if ((size_t)shown < n)
-		printf(" ... %zu more changes not shown\n", n - (size_t)shown);
-}
-
 /* Builds the change list of two views: per tag and pool, or per site. */
 static struct change *compare(const struct pt_view *ov, const struct pt_view *nv,
 			      const struct pt_tally *ot, size_t on, const struct pt_tally *nt,
@@ -178,95 +149,178 @@ static struct change *compare(const struct pt_view *ov, const struct pt_view *nv
 	return c;
 }
 
-int pt_cmd_diff(int argc, char **argv)
+/* ---- Parse --------------------------------------------------------------- */
+
+static int diff_parse(int argc, char **argv, struct diff_opts *o)
 {
 	static const struct option longs[] = {{"sites", no_argument, 0, 'S'},
 					      {"top", required_argument, 0, 't'},
-					      {"tags", required_argument, 0, 'T'},
+					      {"tags", required_argument, 0, PT_OPT_TAGS},
 					      {"help", no_argument, 0, 'h'},
 					      {0, 0, 0, 0}};
-	char **tagfiles = calloc((size_t)argc + 1, sizeof(char *));
-	struct pt_view ov, nv;
-	struct pt_tally *ot = NULL, *nt = NULL;
-	struct pt_tagdb *db = NULL;
-	struct change *c = NULL;
-	size_t ntagfiles = 0, on = 0, nn = 0, n = 0;
-	int ch, sites = 0, rc = 1;
-	long top = -1;
-	char err[1024];
+	int ch;
 
-	pt_view_init(&ov);
-	pt_view_init(&nv);
-	if (!tagfiles)
+	*o = (struct diff_opts){.top = -1};
+	if (pt_cmdopt_init(&o->c, argc) != 0)
 		return 1;
-	optind = 1;
-	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "t:h", longs, NULL)) != -1) {
 		if (ch == 'h') {
 			fprintf(stdout, "usage: pooltag diff [--sites] [-t N] [--tags FILE] OLD NEW\n"
 					"  OLD and NEW: PIDs, snapshots, segments, or dumps saved from\n"
 					"  WinDbg's !poolused or PoolMon (poolmon /n); or two reads of the\n"
 					"  kernel: 'kernel', kernel snapshots, saved /proc/allocinfo\n");
-			rc = 0;
-			goto out;
+			return 0;
 		}
 		if (ch == 'S')
-			sites = 1;
-		else if (ch == 'T')
-			tagfiles[ntagfiles++] = optarg;
-		else if (ch == 't' && (top = pt_parse_count("diff", "-t", optarg)) >= 0)
-			continue;
-		else if (ch == 't')
-			goto usage;
-		else {
-			pt_getopt_err("diff", argv);
-			goto usage;
-		}
+			o->sites = 1;
+		else if (ch == 't' && (o->top = pt_parse_count("diff", "-t", optarg)) < 0)
+			return 2;
+		else if (ch != 't' && !pt_cmdopt_take(&o->c, ch, optarg))
+			return pt_getopt_err("diff", argv);
 	}
-	if (argc - optind != 2) {
-		pt_usage_err("diff", "wants two arguments, OLD and NEW (PIDs, snapshots or dumps)");
-		goto usage;
-	}
-	if (!(db = pt_tagdb_for(tagfiles, ntagfiles, err, sizeof(err))) ||
-	    pt_target_load(argv[optind], &ov, err, sizeof(err)) != 0 ||
-	    pt_target_load(argv[optind + 1], &nv, err, sizeof(err)) != 0) {
-		pt_err("%s", err);
-		goto out;
-	}
-	if (ov.kernel_format || nv.kernel_format) { /* sites and modules: kdiff.c */
-		if (!ov.kernel_format || !nv.kernel_format)
-			pt_err("%s is the kernel and %s is not: nothing to compare",
-			       argv[optind + !ov.kernel_format], argv[optind + !!ov.kernel_format]);
-		else if (pt_kdiff_print(stdout, &ov, &nv, top) != 0)
-			pt_err("out of memory");
-		else
-			rc = pt_flush_stdout();
-		goto out;
-	}
-	if (sites && (ov.import_format || nv.import_format)) {
+	if (argc - optind != 2)
+		return pt_usage_err("diff", "wants two arguments, OLD and NEW (PIDs, snapshots or dumps)");
+	o->old = argv[optind];
+	o->new = argv[optind + 1];
+	return PT_PARSED;
+}
+
+/* ---- Execute ------------------------------------------------------------- */
+
+static int diff_execute(const struct diff_opts *o, struct diff_result *r)
+{
+	if (o->sites && (r->ov.import_format || r->nv.import_format)) {
 		pt_err("%s: a %s dump has no call sites (--sites)",
-		       argv[optind + !ov.import_format],
-		       ov.import_format ? ov.import_format : nv.import_format);
-		goto out;
+		       r->ov.import_format ? o->old : o->new,
+		       r->ov.import_format ? r->ov.import_format : r->nv.import_format);
+		return 1;
 	}
-	if (pt_tally_build(&ov, NULL, &ot, &on) != 0 || pt_tally_build(&nv, NULL, &nt, &nn) != 0 ||
-	    !(c = compare(&ov, &nv, ot, on, nt, nn, sites, &n))) {
+	if (pt_tally_build(&r->ov, NULL, &r->ot, &r->on) != 0 ||
+	    pt_tally_build(&r->nv, NULL, &r->nt, &r->nn) != 0 ||
+	    !(r->c = compare(&r->ov, &r->nv, r->ot, r->on, r->nt, r->nn, o->sites, &r->n))) {
 		pt_err("out of memory");
-		goto out;
+		return 1;
 	}
-	qsort(c, n, sizeof(*c), cmp_change);
-	print(c, n, &ov, &nv, db, sites, top);
-	rc = pt_flush_stdout();
-	goto out;
-usage: /* the message is printed */
-	rc = 2;
-out:
-	free(c);
-	pt_tally_free(ot, on);
-	pt_tally_free(nt, nn);
-	pt_tagdb_free(db);
-	pt_view_free(&ov);
-	pt_view_free(&nv);
-	free(tagfiles);
+	qsort(r->c, r->n, sizeof(*r->c), cmp_change);
+	return 0;
+}
+
+/* ---- Print --------------------------------------------------------------- */
+
+enum { V_TAG, V_POOL, V_DDIFF, V_DUSED, V_DALLOCS, V_DFREES, V_DIFF, V_USED, V_WHAT, V_N };
+
+/* A change: growth of the outstanding count and bytes, allocations and
+ * frees in between (unknown for a dump of outstanding counts), what is
+ * outstanding in NEW; then the description, or the site. */
+static const struct pt_emit_col change_cols[] = {
+	{.in = PT_IN_TEXT, .val = V_TAG, .title = "Tag", .sep = " ", .width = -4},
+	{.in = PT_IN_TEXT, .val = V_POOL, .title = "Pool", .sep = " ", .width = -8},
+	{.in = PT_IN_TEXT, .val = V_DDIFF, .title = "+Diff", .sep = " ", .width = 12},
+	{.in = PT_IN_TEXT, .val = V_DUSED, .title = "+Used", .sep = " ", .width = 12},
+	{.in = PT_IN_TEXT, .val = V_DALLOCS, .title = "+Allocs", .sep = " ", .width = 9},
+	{.in = PT_IN_TEXT, .val = V_DFREES, .title = "+Frees", .sep = " ", .width = 9},
+	{.in = PT_IN_TEXT, .val = V_DIFF, .title = "Diff", .sep = " ", .width = 9},
+	{.in = PT_IN_TEXT, .val = V_USED, .title = "Used", .sep = " ", .width = 10},
+	{.in = PT_IN_TEXT, .val = V_WHAT, .sep = "   "},
+};
+static const struct pt_emit_table change_table = PT_EMIT_TABLE(change_cols);
+
+static void print_change(struct pt_emit *e, const struct diff_result *r, const struct change *c,
+			 int sites)
+{
+	/* A dump with outstanding counts only cannot say how many were
+	 * allocated or freed in between. */
+	int counts = !r->ov.outstanding_only && !r->nv.outstanding_only;
+	struct pt_val v[V_N];
+	char desc[1024], tag[5], b1[512], b2[512];
+
+	v[V_TAG] = pt_val_str(pt_tag_print(c->tag, tag));
+	v[V_POOL] = pt_val_word(class_names[c->pool & 3]);
+	v[V_DDIFF] = pt_val_delta(c->d_diff);
+	v[V_DUSED] = pt_val_delta(c->d_used);
+	v[V_DALLOCS] = counts ? pt_val_delta(delta(c->old.nallocs, c->new.nallocs)) : pt_val_null();
+	v[V_DFREES] = counts ? pt_val_delta(delta(c->old.nfrees, c->new.nfrees)) : pt_val_null();
+	v[V_DIFF] = pt_val_u64(pt_sums_diff(&c->new));
+	v[V_USED] = pt_val_u64(pt_sums_used(&c->new));
+	if (sites && c->site)
+		snprintf(desc, sizeof(desc), "at %s:%u in %s", pt_safe_str(c->site->file, b1, sizeof(b1)),
+			 c->site->line,
+			 pt_safe_str(*c->site->func ? c->site->func : "?", b2, sizeof(b2)));
+	else if (c->tally)
+		pt_tally_describe(desc, sizeof(desc), &r->nv, r->db, c->tally);
+	else
+		snprintf(desc, sizeof(desc), "(no longer allocated)");
+	v[V_WHAT] = pt_val_str(desc);
+	pt_emit_row(e, PT_IN_ALL, &change_table, v);
+}
+
+static void diff_print(struct pt_emit *e, const struct diff_opts *o, const struct diff_result *r)
+{
+	char b1[512], b2[512];
+	int header = -1;
+	size_t shown = 0;
+
+	pt_emit_text(e, " Comparing OLD: %s with NEW: %s", pt_view_name(&r->ov, b1, sizeof(b1)),
+		     pt_view_name(&r->nv, b2, sizeof(b2)));
+	if (!r->ov.import_format && !r->nv.import_format)
+		pt_emit_text(e, ", %.2f s apart", (double)(r->nv.taken_ns - r->ov.taken_ns) / 1e9);
+	pt_emit_text(e, "\n");
+	if (r->n == 0) {
+		pt_emit_text(e, " No tag changed.\n");
+		return;
+	}
+	for (; shown < r->n && (o->top < 0 || shown < (size_t)o->top); shown++) {
+		if (header != r->c[shown].suspect) {
+			header = r->c[shown].suspect;
+			pt_emit_text(e, "\n %s\n", header ? "Leak suspects: outstanding count and bytes grew"
+							   : "Other changes:");
+			pt_emit_head(e, &change_table);
+		}
+		print_change(e, r, &r->c[shown], o->sites);
+	}
+	if (shown < r->n)
+		pt_emit_text(e, " ... %zu more changes not shown\n", r->n - shown);
+}
+
+/* ---- The command --------------------------------------------------------- */
+
+static int diff_run(const struct diff_opts *o, struct diff_result *r)
+{
+	struct pt_emit e;
+	char err[1024];
+	int rc;
+
+	if (!(r->db = pt_cmdopt_tagdb(&o->c, err, sizeof(err))) ||
+	    pt_target_load(o->old, &r->ov, err, sizeof(err)) != 0 ||
+	    pt_target_load(o->new, &r->nv, err, sizeof(err)) != 0) {
+		pt_err("%s", err);
+		return 1;
+	}
+	if (r->ov.kernel_format || r->nv.kernel_format) /* sites and modules */
+		return pt_diff_kernel(&r->ov, &r->nv, o->old, o->new, o->top);
+	if ((rc = diff_execute(o, r)) != 0)
+		return rc;
+	pt_emit_init(&e, stdout, PT_EMIT_TEXT);
+	diff_print(&e, o, r);
+	return pt_flush_stdout();
+}
+
+int pt_cmd_diff(int argc, char **argv)
+{
+	struct diff_opts o;
+	struct diff_result r = {.db = NULL};
+	int rc = diff_parse(argc, argv, &o);
+
+	pt_view_init(&r.ov);
+	pt_view_init(&r.nv);
+	if (rc == PT_PARSED)
+		rc = diff_run(&o, &r);
+	free(r.c);
+	pt_tally_free(r.ot, r.on);
+	pt_tally_free(r.nt, r.nn);
+	pt_tagdb_free(r.db);
+	pt_view_free(&r.ov);
+	pt_view_free(&r.nv);
+	pt_cmdopt_free(&o.c);
 	return rc;
 }

@@ -2,7 +2,8 @@
  * mon.c - `pooltag mon PID`: a live process's tags at each interval, with
  * what changed since the read before.  On a terminal it is a full-screen
  * monitor in the spirit of PoolMon (monui.c); otherwise it prints a plain
- * table per interval, for logs and scripts.  The reads are monread.c's.
+ * table per interval, for logs and scripts, through the emitter (emit.h).
+ * The reads are monread.c's.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,54 +29,127 @@ static const char *interval_str(double s, char *buf, size_t len)
 	return buf;
 }
 
-/* One table of the plain mode: exact numbers, changes since the read
- * before and rates per second. */
-static void print_plain(struct pt_mon *m, size_t *idx)
+/* The values of a row of the plain table: a tag and pool, or a TOTAL. */
+enum {
+	V_LABEL, /* the tag, or the kernel's module */
+	V_POOL,
+	V_ALLOCS,
+	V_DALLOCS, /* the changes since the read before */
+	V_FREES,
+	V_DFREES,
+	V_DIFF,
+	V_BYTES,
+	V_DBYTES,
+	V_PERALLOC,
+	V_RALLOCS, /* the changes per second */
+	V_RFREES,
+	V_RBYTES,
+	V_DESC,
+	V_N
+};
+
+/* The text layouts: a process's tags, or the kernel's modules (longer). */
+enum { PROC = 1, KERNEL = 2 };
+
+#define T PT_IN_TEXT
+
+/* A tag and pool: exact numbers, changes since the read before and rates
+ * per second. */
+static const struct pt_emit_col row_cols[] = {
+	{.in = T, .layout = PROC, .val = V_LABEL, .title = "Tag", .sep = " ", .width = -4},
+	{.in = T, .layout = KERNEL, .val = V_LABEL, .title = "Module", .sep = " ", .width = -20},
+	{.in = T, .val = V_POOL, .title = "Pool", .sep = " ", .width = -5},
+	{.in = T, .val = V_ALLOCS, .title = "Allocs", .sep = " ", .width = 10},
+	{.in = T, .val = V_DALLOCS, .title = "Change", .sep = " ", .width = 8},
+	{.in = T, .val = V_FREES, .title = "Frees", .sep = " ", .width = 10},
+	{.in = T, .val = V_DFREES, .title = "Change", .sep = " ", .width = 8},
+	{.in = T, .val = V_DIFF, .title = "Diff", .sep = " ", .width = 9},
+	{.in = T, .val = V_BYTES, .title = "Bytes", .sep = " ", .width = 12},
+	{.in = T, .val = V_DBYTES, .title = "Change", .sep = " ", .width = 10},
+	{.in = T, .val = V_PERALLOC, .title = "Per-Alloc", .sep = " ", .width = 9},
+	{.in = T, .val = V_RALLOCS, .title = "Allocs/s", .sep = " ", .width = 10, .prec = 1},
+	{.in = T, .val = V_RFREES, .title = "Frees/s", .sep = " ", .width = 10, .prec = 1},
+	{.in = T, .val = V_RBYTES, .title = "Bytes/s", .sep = " ", .width = 12, .prec = 1},
+	{.in = T, .val = V_DESC, .sep = "  "},
+};
+static const struct pt_emit_table row_table = PT_EMIT_TABLE(row_cols);
+
+/* A pool's TOTAL: its first number one column narrower, so that it ends
+ * where a process's rows' do after the wider label. */
+static const struct pt_emit_col total_cols[] = {
+	{.in = T, .val = V_LABEL, .sep = " "},
+	{.in = T, .val = V_POOL, .sep = " ", .width = -5},
+	{.in = T, .val = V_ALLOCS, .sep = " ", .width = 9},
+	{.in = T, .val = V_DALLOCS, .sep = " ", .width = 8},
+	{.in = T, .val = V_FREES, .sep = " ", .width = 10},
+	{.in = T, .val = V_DFREES, .sep = " ", .width = 8},
+	{.in = T, .val = V_DIFF, .sep = " ", .width = 9},
+	{.in = T, .val = V_BYTES, .sep = " ", .width = 12},
+	{.in = T, .val = V_DBYTES, .sep = " ", .width = 10},
+};
+static const struct pt_emit_table total_table = PT_EMIT_TABLE(total_cols);
+
+/* The counts of s and their changes c at v. */
+static void count_vals(struct pt_val *v, const struct pt_sums *s, const struct pt_mon_delta *c)
 {
-	const struct pt_montab *t = &m->tab;
-	size_t n = pt_montab_order(t, &m->opts, idx);
-	char when[32], iv[32], comm[128], desc[512], tag[300], r[3][32];
-	int tw = m->kernel ? 20 : 4; /* the tag column: a module's label is longer */
+	v[V_ALLOCS] = pt_val_u64(s->nallocs);
+	v[V_DALLOCS] = pt_val_i64(c->nallocs);
+	v[V_FREES] = pt_val_u64(s->nfrees);
+	v[V_DFREES] = pt_val_i64(c->nfrees);
+	v[V_DIFF] = pt_val_u64(pt_sums_diff(s));
+	v[V_BYTES] = pt_val_u64(pt_sums_used(s));
+	v[V_DBYTES] = pt_val_i64(c->bytes);
+}
+
+/* The read: who, when, how often, in what order. */
+static void print_plain_head(struct pt_emit *e, const struct pt_mon *m)
+{
+	char when[32], iv[32], comm[128];
 	time_t secs = (time_t)(m->cur.taken_ns / 1000000000);
 	struct tm tm;
 
 	localtime_r(&secs, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 	if (m->kernel)
-		printf(" %s", pt_view_name(&m->cur, comm, sizeof(comm)));
+		pt_emit_text(e, " %s", pt_view_name(&m->cur, comm, sizeof(comm)));
 	else
-		printf(" pid %d (%s)", (int)m->pid, pt_safe_str(m->cur.comm, comm, sizeof(comm)));
-	printf("  %s  every %s  sort %s%s%s%s\n", when,
-	       interval_str(m->interval, iv, sizeof(iv)), pt_mon_sort_name(m->opts.sort),
-	       m->opts.reverse ? " (reversed)" : "", m->opts.pattern ? "  filter " : "",
-	       m->opts.pattern ? m->opts.pattern : "");
-	printf(" %-*s %-5s %10s %8s %10s %8s %9s %12s %10s %9s %10s %10s %12s\n", tw,
-	       m->kernel ? "Module" : "Tag", "Pool",
-	       "Allocs", "Change", "Frees", "Change", "Diff", "Bytes", "Change", "Per-Alloc",
-	       "Allocs/s", "Frees/s", "Bytes/s");
+		pt_emit_text(e, " pid %d (%s)", (int)m->pid, pt_safe_str(m->cur.comm, comm, sizeof(comm)));
+	pt_emit_text(e, "  %s  every %s  sort %s%s%s%s\n", when,
+		     interval_str(m->interval, iv, sizeof(iv)), pt_mon_sort_name(m->opts.sort),
+		     m->opts.reverse ? " (reversed)" : "", m->opts.pattern ? "  filter " : "",
+		     m->opts.pattern ? m->opts.pattern : "");
+	pt_emit_head(e, &row_table);
+}
+
+/* One table of the plain mode; idx has room for every row's index. */
+static void print_plain(struct pt_emit *e, const struct pt_mon *m, size_t *idx)
+{
+	const struct pt_montab *t = &m->tab;
+	size_t n = pt_montab_order(t, &m->opts, idx);
+	char desc[512], tag[300];
+	struct pt_val v[V_N];
+
+	e->layout = m->kernel ? KERNEL : PROC;
+	print_plain_head(e, m);
 	for (size_t i = 0; i < n; i++) {
 		const struct pt_mon_row *w = &t->rows[idx[i]];
-		snprintf(r[0], sizeof(r[0]), "%.1f", pt_montab_rate(t, w->chg.nallocs));
-		snprintf(r[1], sizeof(r[1]), "%.1f", pt_montab_rate(t, w->chg.nfrees));
-		snprintf(r[2], sizeof(r[2]), "%.1f", pt_montab_rate(t, w->chg.bytes));
-		printf(" %-*s %-5s %10llu %8lld %10llu %8lld %9llu %12llu %10lld %9llu %10s %10s %12s  %s\n",
-		       tw, pt_view_tag_label(&m->cur, w->tag, tag, sizeof(tag)),
-		       w->pool == PT_PAGED ? "Paged" : "Nonp",
-		       (unsigned long long)w->now.nallocs, (long long)w->chg.nallocs,
-		       (unsigned long long)w->now.nfrees, (long long)w->chg.nfrees,
-		       (unsigned long long)pt_sums_diff(&w->now),
-		       (unsigned long long)pt_sums_used(&w->now), (long long)w->chg.bytes,
-		       (unsigned long long)pt_mon_peralloc(&w->now), r[0], r[1], r[2],
-		       pt_mon_desc(m, w->tag, desc, sizeof(desc)));
+
+		v[V_LABEL] = pt_val_str(pt_view_tag_label(&m->cur, w->tag, tag, sizeof(tag)));
+		v[V_POOL] = pt_val_word(w->pool == PT_PAGED ? "Paged" : "Nonp");
+		count_vals(v, &w->now, &w->chg);
+		v[V_PERALLOC] = pt_val_u64(pt_mon_peralloc(&w->now));
+		v[V_RALLOCS] = pt_val_dbl(pt_montab_rate(t, w->chg.nallocs));
+		v[V_RFREES] = pt_val_dbl(pt_montab_rate(t, w->chg.nfrees));
+		v[V_RBYTES] = pt_val_dbl(pt_montab_rate(t, w->chg.bytes));
+		v[V_DESC] = pt_val_str(pt_mon_desc(m, w->tag, desc, sizeof(desc)));
+		pt_emit_row(e, PT_IN_ALL, &row_table, v);
 	}
-	for (int p = PT_NONPAGED; p >= PT_PAGED; p--)
-		printf(" TOTAL %-5s %9llu %8lld %10llu %8lld %9llu %12llu %10lld\n",
-		       p == PT_PAGED ? "Paged" : "Nonp", (unsigned long long)t->total[p].nallocs,
-		       (long long)t->total_chg[p].nallocs, (unsigned long long)t->total[p].nfrees,
-		       (long long)t->total_chg[p].nfrees,
-		       (unsigned long long)pt_sums_diff(&t->total[p]),
-		       (unsigned long long)pt_sums_used(&t->total[p]),
-		       (long long)t->total_chg[p].bytes);
+	for (int p = PT_NONPAGED; p >= PT_PAGED; p--) {
+		v[V_LABEL] = pt_val_word("TOTAL");
+		v[V_POOL] = pt_val_word(p == PT_PAGED ? "Paged" : "Nonp");
+		count_vals(v, &t->total[p], &t->total_chg[p]);
+		pt_emit_row(e, PT_IN_ALL, &total_table, v);
+	}
 }
 
 static void sleep_for(double s)
@@ -91,8 +165,10 @@ static void sleep_for(double s)
 static int run_plain(struct pt_mon *m, long count, long paths)
 {
 	size_t *idx = NULL, cap = 0;
+	struct pt_emit e;
 	int rc;
 
+	pt_emit_init(&e, stdout, PT_EMIT_TEXT);
 	for (long i = 0;; i++) {
 		if (m->tab.nrows + 1 > cap) {
 			free(idx);
@@ -102,13 +178,13 @@ static int run_plain(struct pt_mon *m, long count, long paths)
 				return 1;
 			}
 		}
-		print_plain(m, idx);
+		print_plain(&e, m, idx);
 		if (paths && !m->kernel && pt_sampled_print(stdout, &m->cur, m->opts.pattern, paths) != 0) {
 			pt_err("out of memory");
 			rc = 1;
 			break;
 		}
-		putchar('\n');
+		pt_emit_text(&e, "\n");
 		if ((rc = pt_flush_stdout()) != 0 || (count && i + 1 >= count))
 			break;
 		sleep_for(m->interval);
@@ -177,128 +253,138 @@ static int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
-int pt_cmd_mon(int argc, char **argv)
+/* What the command line asks beyond struct pt_mon's options. */
+struct mon_args {
+	struct pt_cmdopt c; /* --tags */
+	long count;         /* plain mode: the tables to print; 0 until the process exits */
+	long paths;         /* plain mode: sampled call paths under each table */
+};
+
+/* One option of getopt_long's: 0, or 2 on a usage error (printed). */
+static int take_opt(struct pt_mon *m, struct mon_args *a, int c, char *arg, char **argv)
+{
+	static const char *const pools[] = {"both", "paged", "nonpaged"};
+	int k;
+
+	switch (c) {
+	case 'i':
+		return parse_interval(arg, &m->interval) != 0 ? 2 : 0;
+	case 'n':
+		if ((a->count = pt_parse_count("mon", "-n", arg)) < 0)
+			return 2;
+		return a->count == 0 ? pt_usage_err("mon", "-n wants at least 1 table") : 0;
+	case 's':
+		if ((k = pt_mon_sort_parse(arg)) < 0)
+			return pt_usage_err("mon", "unknown sort key '%s': tag, allocs, frees, diff, bytes, "
+					    "peralloc or change", arg);
+		m->opts.sort = (enum pt_mon_sort)k;
+		return 0;
+	case 'r':
+		m->opts.reverse = 1;
+		return 0;
+	case 'p':
+		for (k = 0; k < 3 && strcmp(arg, pools[k]) != 0; k++)
+			;
+		if (k == 3)
+			return pt_usage_err("mon", "unknown pools '%s': both, paged or nonpaged", arg);
+		m->opts.pools = (enum pt_mon_pools)k;
+		return 0;
+	case 'w':
+		return (a->paths = pt_parse_count("mon", "--sampled-paths", arg)) < 0 ? 2 : 0;
+	default:
+		return pt_cmdopt_take(&a->c, c, arg) ? 0 : pt_getopt_err("mon", argv);
+	}
+}
+
+/* The arguments after the options: [PATTERN] PID|kernel. */
+static int take_args(struct pt_mon *m, int argc, char **argv)
+{
+	char err[256];
+
+	if (argc - optind < 1 || argc - optind > 2)
+		return pt_usage_err("mon", argc - optind < 1 ? "which process?" : "too many arguments");
+	m->kernel = strcmp(argv[argc - 1], "kernel") == 0;
+	if (!m->kernel && parse_pid(argv[argc - 1], &m->pid) != 0)
+		return 2;
+	if (argc - optind < 2)
+		return PT_PARSED;
+	if (m->kernel && strlen(argv[optind]) >= sizeof(m->pattern))
+		return pt_usage_err("mon", "module pattern longer than %zu bytes", sizeof(m->pattern) - 1);
+	if (!m->kernel && pt_tag_pattern_check(argv[optind], err, sizeof(err)) != 0)
+		return pt_usage_err("mon", "bad tag pattern '%s': %s", argv[optind], err);
+	snprintf(m->pattern, sizeof(m->pattern), "%s", argv[optind]);
+	m->opts.pattern = m->pattern;
+	return PT_PARSED;
+}
+
+static int mon_parse(int argc, char **argv, struct pt_mon *m, struct mon_args *a)
 {
 	static const struct option longs[] = {
 		{"interval", required_argument, 0, 'i'}, {"count", required_argument, 0, 'n'},
 		{"sort", required_argument, 0, 's'},     {"reverse", no_argument, 0, 'r'},
-		{"pools", required_argument, 0, 'p'},    {"tags", required_argument, 0, 'T'},
+		{"pools", required_argument, 0, 'p'},    {"tags", required_argument, 0, PT_OPT_TAGS},
 		{"sampled-paths", required_argument, 0, 'w'},
 		{"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
-	static const char *const pools[] = {"both", "paged", "nonpaged"};
-	struct pt_mon m = {.interval = 1.0, .opts = {.sort = PT_MON_SORT_TAG}};
-	char **tagfiles = calloc((size_t)argc + 1, sizeof(char *));
-	size_t ntagfiles = 0;
-	long count = 0, paths = 0;
-	int c, rc = 2, k;
+	int c, rc;
 
-	pt_view_init(&m.prev);
-	pt_view_init(&m.cur);
-	if (!tagfiles) {
+	a->count = a->paths = 0;
+	if (pt_cmdopt_init(&a->c, argc) != 0) {
 		pt_err("out of memory");
 		return 1;
 	}
-	optind = 1;
-	opterr = 0;
 	while ((c = getopt_long(argc, argv, "i:n:s:rp:w:h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			if (parse_interval(optarg, &m.interval) != 0)
-				goto out;
-			break;
-		case 'n':
-			if ((count = pt_parse_count("mon", "-n", optarg)) < 0)
-				goto out;
-			if (count == 0) {
-				pt_usage_err("mon", "-n wants at least 1 table");
-				goto out;
-			}
-			break;
-		case 's':
-			if ((k = pt_mon_sort_parse(optarg)) < 0) {
-				pt_usage_err("mon", "unknown sort key '%s': tag, allocs, frees, diff, bytes, "
-					     "peralloc or change", optarg);
-				goto out;
-			}
-			m.opts.sort = (enum pt_mon_sort)k;
-			break;
-		case 'r':
-			m.opts.reverse = 1;
-			break;
-		case 'p':
-			for (k = 0; k < 3 && strcmp(optarg, pools[k]) != 0; k++)
-				;
-			if (k == 3) {
-				pt_usage_err("mon", "unknown pools '%s': both, paged or nonpaged", optarg);
-				goto out;
-			}
-			m.opts.pools = (enum pt_mon_pools)k;
-			break;
-		case 'w':
-			if ((paths = pt_parse_count("mon", "--sampled-paths", optarg)) < 0)
-				goto out;
-			break;
-		case 'T':
-			tagfiles[ntagfiles++] = optarg;
-			break;
-		case 'h':
+		if (c == 'h') {
 			usage();
-			rc = 0;
-			goto out;
-		default:
-			pt_getopt_err("mon", argv);
-			goto out;
+			return 0;
 		}
+		if ((rc = take_opt(m, a, c, optarg, argv)) != 0)
+			return rc;
 	}
-	if (argc - optind < 1 || argc - optind > 2) {
-		pt_usage_err("mon", argc - optind < 1 ? "which process?" : "too many arguments");
-		goto out;
+	return take_args(m, argc, argv);
+}
+
+/* The first read, then the monitor or the plain tables. */
+static int mon_run(struct pt_mon *m, const struct mon_args *a)
+{
+	int rc;
+
+	if (!(m->db = pt_cmdopt_tagdb(&a->c, m->err, sizeof(m->err)))) {
+		pt_err("%s", m->err);
+		return 1;
 	}
-	m.kernel = strcmp(argv[argc - 1], "kernel") == 0;
-	if (!m.kernel && parse_pid(argv[argc - 1], &m.pid) != 0)
-		goto out;
-	if (argc - optind == 2) {
-		char err[256];
-		if (m.kernel && strlen(argv[optind]) >= sizeof(m.pattern)) {
-			pt_usage_err("mon", "module pattern longer than %zu bytes", sizeof(m.pattern) - 1);
-			goto out;
-		}
-		if (!m.kernel && pt_tag_pattern_check(argv[optind], err, sizeof(err)) != 0) {
-			pt_usage_err("mon", "bad tag pattern '%s': %s", argv[optind], err);
-			goto out;
-		}
-		snprintf(m.pattern, sizeof(m.pattern), "%s", argv[optind]);
-		m.opts.pattern = m.pattern;
-	}
-	rc = 1;
-	if (!(m.db = pt_tagdb_for(tagfiles, ntagfiles, m.err, sizeof(m.err)))) {
-		pt_err("%s", m.err);
-		goto out;
-	}
-	if ((rc = pt_mon_read(&m)) != 0) {
+	if ((rc = pt_mon_read(m)) != 0) {
 		/* Exited before the first read (a zombie included): the end the
 		 * monitor reports with status 0, whenever it comes. */
 		if (rc == 1)
-			pt_err("process %d has exited", (int)m.pid);
+			pt_err("process %d has exited", (int)m->pid);
 		else
-			pt_err("%s", m.err);
-		rc = rc == 1 ? 0 : 1;
-		goto out;
+			pt_err("%s", m->err);
+		return rc == 1 ? 0 : 1;
 	}
-	if (isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)) {
-		m.err[0] = 0;
-		rc = pt_mon_ui(&m);
-		if (m.err[0])
-			pt_err("%s", m.err);
-	} else {
-		rc = run_plain(&m, count, paths);
-	}
-out:
+	if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))
+		return run_plain(m, a->count, a->paths);
+	m->err[0] = 0;
+	rc = pt_mon_ui(m);
+	if (m->err[0])
+		pt_err("%s", m->err);
+	return rc;
+}
+
+int pt_cmd_mon(int argc, char **argv)
+{
+	struct pt_mon m = {.interval = 1.0, .opts = {.sort = PT_MON_SORT_TAG}};
+	struct mon_args a = {.c = {.tagfiles = NULL}};
+	int rc;
+
+	pt_view_init(&m.prev);
+	pt_view_init(&m.cur);
+	if ((rc = mon_parse(argc, argv, &m, &a)) == PT_PARSED)
+		rc = mon_run(&m, &a);
 	pt_montab_free(&m.tab);
 	pt_tally_free(m.tally, m.ntally);
 	pt_view_free(&m.prev);
 	pt_view_free(&m.cur);
 	pt_tagdb_free(m.db);
-	free(tagfiles);
+	pt_cmdopt_free(&a.c);
 	return rc;
 }

@@ -23,19 +23,10 @@
 #include <string.h>
 
 #include "suspects.h"
-#include "tagdb.h"
 
-static const char *const class_names[] = {"Paged", "NonPaged", "Refs", "Handles"};
-
-struct cand {
-	const struct pt_tally *t;
-	unsigned cls;
-	double score;
-};
-
-static int cmp_cand(const void *a, const void *b)
+static int cmp_suspect(const void *a, const void *b)
 {
-	const struct cand *x = a, *y = b;
+	const struct pt_suspect *x = a, *y = b;
 	uint64_t dx = pt_sums_diff(&x->t->pool[x->cls]), dy = pt_sums_diff(&y->t->pool[y->cls]);
 
 	if (x->score != y->score)
@@ -47,26 +38,6 @@ static int cmp_cand(const void *a, const void *b)
 	return x->cls < y->cls ? -1 : x->cls > y->cls;
 }
 
-static void put_line(FILE *f, const struct pt_view *v, const struct pt_tagdb *db,
-                     const struct pt_tally *t, unsigned cls, const char *extra)
-{
-	const struct pt_sums *s = &t->pool[cls];
-	char tag[5], desc[1024];
-
-	fprintf(f, " %-4s %-8s %11llu %11llu %11llu %12llu %5.1f%%  %s%s\n",
-	        pt_tag_print(t->tag, tag), class_names[cls], (unsigned long long)s->nallocs,
-	        (unsigned long long)s->nfrees, (unsigned long long)pt_sums_diff(s),
-	        (unsigned long long)pt_sums_used(s),
-	        s->nallocs ? 100.0 * (double)s->nfrees / (double)s->nallocs : 0.0,
-	        pt_tally_describe(desc, sizeof(desc), v, db, t), extra);
-}
-
-static void put_head(FILE *f)
-{
-	fprintf(f, " %-4s %-8s %11s %11s %11s %12s %6s  %s\n", "Tag", "Pool", "Allocs", "Frees",
-	        "Diff", "Used", "Freed", "Description");
-}
-
 /* Is outstanding count d within 2% of a suspect's ds?  Counts under 50
  * match by chance too easily to mean anything. */
 static int close_to(uint64_t d, uint64_t ds)
@@ -76,83 +47,68 @@ static int close_to(uint64_t d, uint64_t ds)
 	return ds >= 50 && gap <= ds / 50;
 }
 
-size_t pt_suspects_print(FILE *f, const struct pt_view *v, const struct pt_tagdb *db,
-                         const struct pt_tally *t, size_t n, const struct pt_suspect_opts *o)
+/* The suspect of s->s[0..shown) whose outstanding count d is closest to,
+ * within 2%; NULL if none. */
+static const struct pt_suspect *closest(const struct pt_suspects *s, uint64_t d)
 {
-	struct cand *c = calloc(4 * n + 1, sizeof(*c));
-	size_t nc = 0, shown, nheld = 0;
-	char tag[5];
+	const struct pt_suspect *best = NULL;
+	uint64_t best_gap = UINT64_MAX;
 
-	if (!c) {
-		fprintf(f, " (out of memory)\n");
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++)
-		for (unsigned k = 0; k < 4; k++) {
-			const struct pt_sums *s = &t[i].pool[k];
-			double a = (double)s->nallocs, d = (double)pt_sums_diff(s);
-
-			if (s->nallocs < o->min_allocs || s->nallocs == 0 ||
-			    (double)s->nfrees * 100.0 > (double)o->max_freed * a)
-				continue;
-			c[nc++] = (struct cand){&t[i], k, d * d / a};
+	for (size_t j = 0; j < s->shown; j++) {
+		uint64_t ds = pt_sums_diff(&s->s[j].t->pool[s->s[j].cls]);
+		uint64_t gap = d > ds ? d - ds : ds - d;
+		if (close_to(d, ds) && gap < best_gap) {
+			best = &s->s[j];
+			best_gap = gap;
 		}
-	qsort(c, nc, sizeof(*c), cmp_cand);
-	shown = o->top >= 0 && (size_t)o->top < nc ? (size_t)o->top : nc;
-
-	fprintf(f, " Leak suspects: at least %llu allocations, at most %u%% of them freed\n",
-	        (unsigned long long)o->min_allocs, o->max_freed);
-	fprintf(f, " (ranked by kept share times outstanding count)\n\n");
-	if (!nc) {
-		fprintf(f,
-		        " None: every tag with at least %llu allocations freed more than %u%% of "
-		        "them.\n",
-		        (unsigned long long)o->min_allocs, o->max_freed);
-		free(c);
-		return 0;
 	}
-	put_head(f);
-	for (size_t i = 0; i < shown; i++)
-		put_line(f, v, db, c[i].t, c[i].cls, "");
-	if (shown < nc)
-		fprintf(f, " ... %zu more suspects not shown (-t %ld)\n", nc - shown, o->top);
+	return best;
+}
 
-	/* Held with them: any other tag and class whose outstanding count is
-	 * close to a shown suspect's, the closest suspect named. */
+/* Held with them: any other tag and class whose outstanding count is close
+ * to a shown suspect's, the closest suspect named. */
+static void find_held(const struct pt_tally *t, size_t n, struct pt_suspects *s)
+{
 	for (size_t i = 0; i < n; i++)
 		for (unsigned k = 0; k < 4; k++) {
-			const struct pt_sums *s = &t[i].pool[k];
-			uint64_t d = pt_sums_diff(s), best_gap = UINT64_MAX;
-			const struct cand *best = NULL;
-			char extra[64];
+			uint64_t d = pt_sums_diff(&t[i].pool[k]);
+			const struct pt_suspect *like;
 			int is_suspect = 0;
 
-			for (size_t j = 0; j < nc && !is_suspect; j++)
-				is_suspect = c[j].t == &t[i] && c[j].cls == k;
-			if (is_suspect || !d)
+			for (size_t j = 0; j < s->n && !is_suspect; j++)
+				is_suspect = s->s[j].t == &t[i] && s->s[j].cls == k;
+			if (is_suspect || !d || !(like = closest(s, d)))
 				continue;
-			for (size_t j = 0; j < shown; j++) {
-				uint64_t ds = pt_sums_diff(&c[j].t->pool[c[j].cls]);
-				uint64_t gap = d > ds ? d - ds : ds - d;
-				if (close_to(d, ds) && gap < best_gap) {
-					best = &c[j];
-					best_gap = gap;
-				}
-			}
-			if (!best)
-				continue;
-			if (!nheld++) {
-				fprintf(f, "\n Held with them: outstanding count within 2%% of a "
-				           "suspect's\n");
-				fprintf(
-				    f,
-				    " (allocations that objects which never die keep alive)\n\n");
-				put_head(f);
-			}
-			snprintf(extra, sizeof(extra), " [like %s %s]",
-			         pt_tag_print(best->t->tag, tag), class_names[best->cls]);
-			put_line(f, v, db, &t[i], k, extra);
+			s->held[s->nheld++] = (struct pt_held){&t[i], k, like};
 		}
-	free(c);
-	return nc;
+}
+
+int pt_suspects_find(const struct pt_tally *t, size_t n, const struct pt_suspect_opts *o,
+		     struct pt_suspects *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (!(s->s = calloc(4 * n + 1, sizeof(*s->s))) ||
+	    !(s->held = calloc(4 * n + 1, sizeof(*s->held))))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		for (unsigned k = 0; k < 4; k++) {
+			const struct pt_sums *p = &t[i].pool[k];
+			double a = (double)p->nallocs, d = (double)pt_sums_diff(p);
+
+			if (p->nallocs < o->min_allocs || p->nallocs == 0 ||
+			    (double)p->nfrees * 100.0 > (double)o->max_freed * a)
+				continue;
+			s->s[s->n++] = (struct pt_suspect){&t[i], k, d * d / a};
+		}
+	qsort(s->s, s->n, sizeof(*s->s), cmp_suspect);
+	s->shown = o->top >= 0 && (size_t)o->top < s->n ? (size_t)o->top : s->n;
+	find_held(t, n, s);
+	return 0;
+}
+
+void pt_suspects_free(struct pt_suspects *s)
+{
+	free(s->s);
+	free(s->held);
+	memset(s, 0, sizeof(*s));
 }
