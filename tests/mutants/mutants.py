@@ -31,7 +31,7 @@ MUTANTS = [
     ("trend-risen-off-by-one", "cli/model/trend.c",
      "} else if (count > t->count0) {",
      "} else if (count > t->count0 + 1) {",
-     "test_recording", "record numbers"),
+     "test_trend", "record numbers"),
     ("winimport-no-unwrap", "cli/formats/winimport.c",
      "if (a < 0) /* take_num keeps them at -2^31 or above */",
      "if (0)",
