@@ -103,7 +103,7 @@ PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(O)/%.o)
 
 # Tests that exercise threads; check-tsan runs these.
 TSAN_TESTS := test_counter test_nonpaged test_stack test_unwind test_objref test_objmap test_objfork \
-              test_handle test_special test_sample test_lifecycle
+              test_handle test_special test_sample test_lifecycle test_track test_shard
 
 .PHONY: all deps build-deps build-tests test check check-asan check-tsan fuzz bench demo demo-small install clean
 SEED     := $(O)/examples/seed/host $(O)/examples/seed/libsey.so $(O)/examples/seed/libsey_fixed.so
