@@ -1,8 +1,10 @@
 /*
- * test_objmap.c - objects found by id (src/object.c over src/objmap.c): a
- * lookup takes a reference charged to its line, a duplicate id is refused,
- * an id is free again with its object's last reference, even inside the
- * delete routine and right after a lookup another thread raced with.
+ * test_objmap.c - the map of objects (src/objmap.c), and objects found by id
+ * through it (src/object.c): the map's keys, growth and removal without
+ * tombstones; a lookup takes a reference charged to its line, a duplicate
+ * id is refused, an id is free again with its object's last reference,
+ * even inside the delete routine and right after a lookup another thread
+ * raced with.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -12,6 +14,7 @@
 
 #include <pooltag.h>
 
+#include "objmap.h"
 #include "pt_libtest.h"
 #include "segread.h"
 
@@ -27,6 +30,86 @@ static struct site_count refs_at(const char *tag, unsigned line)
 {
 	return site_count(CLS_REFS, tag, "test_objmap.c", line, NULL);
 }
+
+/* ---- the map ---- */
+
+static char vals[4096]; /* value i is &vals[i]: non-NULL, and tells i */
+
+static void map_free(struct pt_objmap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	*m = (struct pt_objmap){0};
+}
+
+PT_TEST(test_map_empty_and_overwrite)
+{
+	struct pt_objmap m = {0};
+
+	PT_CHECK(pt_objmap_get(&m, 0) == NULL);
+	pt_objmap_del(&m, 0); /* nothing to remove, no table yet */
+	PT_CHECK_EQ(m.cap, 0);
+	PT_CHECK_EQ(pt_objmap_put(&m, 0, &vals[1]), 0); /* key 0 is a key */
+	PT_CHECK_EQ(m.n, 1);
+	PT_CHECK(m.cap >= 2 && (m.cap & (m.cap - 1)) == 0);
+	PT_CHECK(pt_objmap_get(&m, 0) == &vals[1]);
+	PT_CHECK(pt_objmap_get(&m, 1) == NULL);
+	PT_CHECK_EQ(pt_objmap_put(&m, 0, &vals[2]), 0);
+	PT_CHECK_EQ(m.n, 1);
+	PT_CHECK(pt_objmap_get(&m, 0) == &vals[2]);
+	pt_objmap_del(&m, 12345);
+	PT_CHECK_EQ(m.n, 1);
+	pt_objmap_del(&m, 0);
+	PT_CHECK_EQ(m.n, 0);
+	PT_CHECK(pt_objmap_get(&m, 0) == NULL);
+	pt_objmap_del(&m, 0);
+	PT_CHECK_EQ(m.n, 0);
+	map_free(&m);
+}
+
+/* Keys of every shape (addresses 16 apart, small ids, high bits): the
+ * table doubles at half load, and removing every other key leaves each
+ * of the rest reachable, however the runs of the table were shifted. */
+PT_TEST(test_map_grow_and_remove)
+{
+	struct pt_objmap m = {0};
+	uint64_t keys[3000];
+	int missing = 0, wrong = 0;
+
+	for (int i = 0; i < 3000; i++)
+		keys[i] = i < 1000 ? 0x7f0000001000ull + 16 * (uint64_t)i
+		          : i < 2000 ? (uint64_t)(i - 1000)
+		                     : (uint64_t)(i - 2000) << 48;
+	for (int i = 0; i < 3000; i++) {
+		PT_CHECK_EQ(pt_objmap_put(&m, keys[i], &vals[i]), 0);
+		if (2 * m.n > m.cap)
+			PT_FAIL_("%zu entries in a table of %zu", m.n, m.cap);
+	}
+	PT_CHECK_EQ(m.n, 2999); /* key 0 twice: an id and a shift of 0 */
+	PT_CHECK_EQ(m.cap, 8192);
+	for (int i = 0; i < 3000; i += 2)
+		pt_objmap_del(&m, keys[i]);
+	for (int i = 0; i < 3000; i++) {
+		void *v = pt_objmap_get(&m, keys[i]);
+
+		if (i % 2 == 0 && keys[i] != 0)
+			wrong += v != NULL;
+		else if (keys[i] != 0)
+			missing += v != &vals[i];
+	}
+	PT_CHECK_EQ(missing, 0);
+	PT_CHECK_EQ(wrong, 0);
+	PT_CHECK_EQ(m.n, 1500); /* key 0 went with index 1000 */
+	for (int i = 1; i < 3000; i += 2)
+		pt_objmap_del(&m, keys[i]);
+	PT_CHECK_EQ(m.n, 0);
+	for (size_t i = 0; i < m.cap; i++)
+		missing += m.vals[i] != NULL;
+	PT_CHECK_EQ(missing, 0);
+	map_free(&m);
+}
+
+/* ---- objects by id ---- */
 
 PT_TEST(test_lookup_by_id)
 {
@@ -196,6 +279,8 @@ int main(void)
 	t_id = pt_objtype_create("ById", PT_PAGED, "ObjI", NULL, PT_OBJTYPE_BY_ID);
 	t_dying = pt_objtype_create("Dying", PT_PAGED, "ObjD", dying_delete, PT_OBJTYPE_BY_ID);
 	t_race = pt_objtype_create("Race", PT_PAGED, "ObjR", NULL, PT_OBJTYPE_BY_ID);
+	PT_RUN(test_map_empty_and_overwrite);
+	PT_RUN(test_map_grow_and_remove);
 	PT_RUN(test_lookup_by_id);
 	PT_RUN(test_lookup_while_dying);
 	PT_RUN(test_id_free_once_not_found);
