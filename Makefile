@@ -103,8 +103,8 @@ PROGS    := $(PROG_SRC:tests/progs/%.c=$(O)/tests/progs/%) \
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(O)/%.o)
 
 # Tests that exercise threads; check-tsan runs these.
-TSAN_TESTS := test_counter test_nonpaged test_stack test_unwind test_object test_handle test_special \
-              test_sample test_lifecycle
+TSAN_TESTS := test_counter test_nonpaged test_stack test_unwind test_objref test_objmap test_objfork \
+              test_handle test_special test_sample test_lifecycle test_track test_shard
 
 .PHONY: all deps build-deps build-tests test check check-asan check-tsan fuzz bench demo demo-small install clean
 SEED     := $(O)/examples/seed/host $(O)/examples/seed/libsey.so $(O)/examples/seed/libsey_fixed.so
@@ -157,8 +157,12 @@ $(O)/tests/%: tests/%.c tests/pt_test.h tests/pt_libtest.h tests/pt_cmdtest.h $(
 		$(O)/libptcli.a $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_INC) -rdynamic -o $@ $< $(O)/libptcli.a $(O)/libpooltag.a \
-		$(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_INC) -rdynamic -o $@ $< $(O)/libptcli.a $(TEST_LIB) $(LDLIBS)
+TEST_LIB = $(O)/libpooltag.a
+# A test that loads tests/plugins/modplug.so without calling every part of
+# the API the plugin calls carries the whole library, as a host does, so
+# that the plugin resolves it all from the test program (-rdynamic).
+$(O)/tests/test_objref: TEST_LIB = -Wl,--whole-archive $(O)/libpooltag.a -Wl,--no-whole-archive
 # The interposer's unit tests link its objects: the test program is an
 # interposed program itself (its malloc, close... are the hooks), and calls
 # the interposer's modules directly; what is to be counted they do through a

@@ -1,8 +1,8 @@
 /*
- * test_recording.c - recordings and trends: the least-squares fit, the
- * writer and reader agreeing sample by sample, a cut at every byte read as
- * the complete samples before it, every rejected input with its message,
- * and the shapes trend tells apart.
+ * test_recording.c - recordings: the writer and reader agreeing sample by
+ * sample, a cut at every byte read as the complete samples before it, and
+ * every rejected input with its message.  What is computed from them is in
+ * test_trend.c.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,68 +13,10 @@
 #include "pooltag.h"
 #include "pt_test.h"
 #include "recording.h"
-#include "trend.h"
 
 static char tmpdir[64] = "/tmp/pt-test-rec.XXXXXX";
 static char path[128];
 static char errbuf[1024];
-
-#define NEAR(a, b, eps) ((a) - (b) < (eps) && (b) - (a) < (eps))
-
-/* ---------------------------------------------------------------------------
- * The fit
- */
-
-PT_TEST(test_fit_exact_line)
-{
-	struct pt_fit_acc a = {0};
-	struct pt_fit f;
-
-	for (int i = 0; i < 10; i++)
-		pt_fit_add(&a, 0.5 * i, 3 + 2 * 0.5 * i);
-	PT_CHECK_EQ(pt_fit_solve(&a, &f), 0);
-	PT_CHECK(NEAR(f.slope, 2, 1e-9));
-	PT_CHECK(NEAR(f.intercept, 3, 1e-9));
-	PT_CHECK(NEAR(f.r2, 1, 1e-9));
-}
-
-/* Counters in the trillions with a slope of 5: the shift by the first point
- * keeps the digits that matter. */
-PT_TEST(test_fit_large_counters)
-{
-	struct pt_fit_acc a = {0};
-	struct pt_fit f;
-
-	for (int i = 0; i <= 100; i++)
-		pt_fit_add(&a, 1000 + i, 1e12 + 5.0 * i + (i % 2 ? 0.5 : -0.5));
-	PT_CHECK_EQ(pt_fit_solve(&a, &f), 0);
-	PT_CHECK(NEAR(f.slope, 5, 1e-3));
-	PT_CHECK(f.r2 > 0.999 && f.r2 <= 1);
-	PT_CHECK(NEAR(f.intercept + f.slope * 1000, 1e12, 1));
-}
-
-PT_TEST(test_fit_degenerate)
-{
-	struct pt_fit_acc a = {0};
-	struct pt_fit f;
-
-	PT_CHECK_EQ(pt_fit_solve(&a, &f), -1);
-	pt_fit_add(&a, 1, 1);
-	PT_CHECK_EQ(pt_fit_solve(&a, &f), -1); /* one point */
-	pt_fit_add(&a, 1, 5);
-	PT_CHECK_EQ(pt_fit_solve(&a, &f), -1); /* no time passed */
-	PT_CHECK(f.slope == 0 && f.r2 == 0);
-	memset(&a, 0, sizeof(a));
-	for (int i = 0; i < 5; i++)
-		pt_fit_add(&a, i, 7);
-	PT_CHECK_EQ(pt_fit_solve(&a, &f), 0); /* flat: no slope, nothing explained */
-	PT_CHECK(f.slope == 0 && f.r2 == 0 && NEAR(f.intercept, 7, 1e-9));
-	memset(&a, 0, sizeof(a));
-	for (int i = 0; i < 40; i++) /* a triangle: rises and falls */
-		pt_fit_add(&a, i, i < 20 ? i : 40 - i);
-	PT_CHECK_EQ(pt_fit_solve(&a, &f), 0);
-	PT_CHECK(f.r2 < 0.1);
-}
 
 /* ---------------------------------------------------------------------------
  * Writing and reading
@@ -457,101 +399,6 @@ PT_TEST(test_rejects)
 	}
 }
 
-/* ---------------------------------------------------------------------------
- * Trends
- */
-
-/* The outstanding count of each test tag at sample i of n (one per second). */
-static uint64_t shape_count(int which, int i, int n)
-{
-	switch (which) {
-	case 0: /* Stdy: 10 more per second, a little noise */
-		return (uint64_t)(100 + 10 * i + (i % 3 == 0 ? 2 : 0));
-	case 1: /* Wave: rises to 50, then back to where it began */
-		return (uint64_t)(i < n / 2 ? 5 + 5 * i : 5 + 5 * (n - i) - 5);
-	case 2: /* Plat: grows, then levels off for the second half */
-		return (uint64_t)(i < n / 2 ? 10 * i : 10 * (n / 2));
-	case 3: /* Flat */
-		return 42;
-	case 5: /* Rse1: one block more at the second sample only */
-		return i == 1 ? 11 : 10;
-	default: /* Fall */
-		return (uint64_t)(1000 - 7 * i);
-	}
-}
-
-PT_TEST(test_trend_shapes)
-{
-	static const char *const tags[] = {"Stdy", "Wave", "Plat", "Flat", "Fall", "Rse1"};
-	static const int want[] = {PT_SHAPE_STEADY, PT_SHAPE_RETURNS, PT_SHAPE_LEVELS,
-	                           PT_SHAPE_FLAT,   PT_SHAPE_FALLING, PT_SHAPE_RETURNS};
-	struct pt_rec_writer *w = NULL;
-	struct pt_recording r;
-	struct pt_trend *t = NULL;
-	size_t nt = 0;
-	const int n = 30;
-
-	for (int i = 0; i < n; i++) {
-		struct pt_view v;
-
-		head(&v, (int64_t)i * 1000000000);
-		for (int k = 0; k < 6; k++) {
-			uint64_t c = shape_count(k, i, n);
-
-			/* Allocations go on; the frees make up the difference. */
-			row(&v, tags[k], PT_PAGED, (uint32_t)k, 2000 + 100 * (uint64_t)i,
-			    2000 + 100 * (uint64_t)i - c, 64);
-		}
-		/* A tag that leaked only its last sample: too short to tell. */
-		if (i == n - 1)
-			row(&v, "Late", PT_PAGED, 9, 5, 0, 8);
-		if (i == 0)
-			w = pt_rec_create(path, &v, 1000000, errbuf, sizeof(errbuf));
-		PT_CHECK(w != NULL);
-		if (w)
-			PT_CHECK_EQ(pt_rec_append(w, &v, errbuf, sizeof(errbuf)), 0);
-		pt_view_free(&v);
-	}
-	PT_CHECK_EQ(pt_rec_close(w, errbuf, sizeof(errbuf)), 0);
-	pt_rec_init(&r);
-	PT_CHECK_EQ(pt_rec_read(&r, path, errbuf, sizeof(errbuf)), 0);
-	PT_CHECK_EQ(pt_trend_compute(&r, 0, &t, &nt), 0);
-	PT_CHECK_EQ(nt, 7);
-	for (size_t i = 0; i < nt; i++) {
-		int k = 0;
-
-		while (k < 6 && memcmp(&t[i].tag, tags[k], 4))
-			k++;
-		if (k == 6) {
-			PT_CHECK(!memcmp(&t[i].tag, "Late", 4));
-			PT_CHECK_EQ(t[i].shape, PT_SHAPE_SHORT);
-			PT_CHECK_EQ(t[i].first, n - 1);
-			continue;
-		}
-		if (t[i].shape != want[k])
-			PT_FAIL_("%s: shape %s, expected %s", tags[k], pt_shape_name(t[i].shape),
-			         pt_shape_name(want[k]));
-		if (k == 0) {
-			PT_CHECK_EQ(i, 0); /* the leak comes first */
-			PT_CHECK(NEAR(t[i].count.slope, 10, 0.2));
-			PT_CHECK(NEAR(t[i].bytes.slope, 640, 13));
-			PT_CHECK(t[i].count.r2 > 0.99);
-			PT_CHECK(t[i].count0 == 102 && t[i].count1 == 390);
-			PT_CHECK(NEAR(t[i].seconds, n - 1, 1e-9));
-			PT_CHECK_EQ(t[i].frees, 100 * (n - 1) - (t[i].count1 - t[i].count0));
-		}
-	}
-	free(t);
-	/* Per site: the same verdicts, each series pointing at its row. */
-	PT_CHECK_EQ(pt_trend_compute(&r, 1, &t, &nt), 0);
-	PT_CHECK_EQ(nt, 7);
-	PT_CHECK(nt && t[0].site && t[0].site->line == 0 && t[0].shape == PT_SHAPE_STEADY);
-	for (size_t i = 1; i < nt; i++)
-		PT_CHECK(t[i].shape != PT_SHAPE_STEADY);
-	free(t);
-	pt_rec_free(&r);
-}
-
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -559,16 +406,13 @@ int main(void)
 		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/t.rec", tmpdir);
-	PT_RUN(test_fit_exact_line);
-	PT_RUN(test_fit_large_counters);
-	PT_RUN(test_fit_degenerate);
 	PT_RUN(test_round_trip);
 	PT_RUN(test_frees_alone);
 	PT_RUN(test_empty_first_sample);
 	PT_RUN(test_cut_at_every_byte);
 	PT_RUN(test_rejects);
-	PT_RUN(test_trend_shapes);
 	unlink(path);
 	rmdir(tmpdir);
 	return pt_test_done();
 }
+

@@ -8,7 +8,7 @@
  * PT_ON_BEHALF, so what it acquires is charged to the plugin's line; the
  * plugin can also call the _impl function directly, and then the charge
  * stays on the provider's own line.  In the plugin the references are weak:
- * tests/test_object.c loads the plugin too and defines no providers, and a
+ * tests/test_objref.c loads the plugin too and defines no providers, and a
  * weak reference resolves to NULL there instead of failing the load.
  *
  * Plugin exports: what the tests look up with pt_module_sym.  The plugin
