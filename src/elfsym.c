@@ -127,6 +127,44 @@ static void sort_syms(struct esym *v, size_t n)
 	munmap(tmp, n * sizeof(*v));
 }
 
+/* Is name a better name than best for one address?  Fewer leading
+ * underscores (malloc, not __libc_malloc), then the shorter, then the first
+ * in byte order: the choice does not depend on the symbol table's order. */
+static int better_name(const char *name, const char *best)
+{
+	size_t un = strspn(name, "_"), ub = strspn(best, "_"), ln, lb;
+	int c;
+
+	if (un != ub)
+		return un < ub;
+	ln = strlen(name);
+	lb = strlen(best);
+	if (ln != lb)
+		return ln < lb;
+	c = strcmp(name, best);
+	return c < 0;
+}
+
+/* Keeps one symbol per address of the sorted v[0, n), the best named, with
+ * the largest size of the aliases; returns how many are left. */
+static size_t drop_aliases(struct esym *v, size_t n)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (out && v[out - 1].addr == v[i].addr) {
+			struct esym *k = &v[out - 1];
+			if (better_name(v[i].name, k->name))
+				k->name = v[i].name;
+			if (v[i].size > k->size)
+				k->size = v[i].size;
+			continue;
+		}
+		v[out++] = v[i];
+	}
+	return out;
+}
+
 /* len bytes of fd at off, read into a fresh anonymous mapping (a file
  * mapping would show in /proc/self/maps under the module's path, where
  * libdwfl would take it for part of the module: see read_symbols).  NULL if
@@ -224,6 +262,7 @@ static void read_symbols(struct emod *m, const char *path)
 		n++;
 	}
 	sort_syms(m->syms, n);
+	n = drop_aliases(m->syms, n);
 	m->n = n;
 out:
 	/* strs stays mapped when a name points into it. */
