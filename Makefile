@@ -20,10 +20,12 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fPIC -pthread -D_GNU_SOURCE
 # Each part sees only the headers it may use: the library its own and the
-# public one (never the CLI's or the interposer's); the CLI and the
-# interposer the library's beside their own.  Tests, fuzz targets and
-# benchmarks reach inside the library and the CLI.  Programs and plugins
-# written against pooltag see the public header alone.
+# public one (never the CLI's, the interposer's or common/'s); the CLI and
+# the interposer the library's and common/'s beside their own; common/ (what
+# the CLI and the interposer share that is no part of the library) the
+# public header beside its own.  Tests, fuzz targets and benchmarks reach
+# inside the library and the CLI.  Programs and plugins written against
+# pooltag see the public header alone.
 #
 # The CLI is a folder per concept, layered: a folder sees its own headers
 # and those of the folders its CLI_SEES_ line names, never one above it, so
@@ -44,12 +46,13 @@ CLI_SEES_mon      := model formats
 CLI_SEES_exporter := model formats
 CLI_SEES_cmd      := mon exporter model formats
 LIB_INC     := -Iinclude -Isrc
+COMMON_INC  := -Iinclude -Icommon
 # cli_inc,DIR: what the files of cli/DIR see.
-cli_inc      = -Iinclude -Isrc $(foreach d,$(1) $(CLI_SEES_$(1)),-Icli/$(d))
+cli_inc      = -Iinclude -Isrc -Icommon $(foreach d,$(1) $(CLI_SEES_$(1)),-Icli/$(d))
 # cli_dir,FILE: the CLI folder of cli/DIR/NAME.c.
 cli_dir      = $(word 2,$(subst /, ,$(1)))
-PRELOAD_INC := -Iinclude -Isrc -Ipreload
-TEST_INC    := -Iinclude -Isrc $(CLI_DIRS:%=-Icli/%)
+PRELOAD_INC := -Iinclude -Isrc -Icommon -Ipreload
+TEST_INC    := -Iinclude -Isrc -Icommon $(CLI_DIRS:%=-Icli/%)
 USER_INC    := -Iinclude
 # The library exports its documented API alone: what include/pooltag.h
 # declares with PT_API (tests/exports.sh checks it).
@@ -71,6 +74,7 @@ say = @echo "  $(1)	$(2)"
 endif
 
 LIB_SRC  := $(wildcard src/*.c)
+COMMON_SRC := $(wildcard common/*.c)
 CLI_SRC  := $(filter-out cli/cmd/main.c,$(wildcard cli/*/*.c))
 CLI_HDR  := $(wildcard cli/*/*.h)
 # The CLI sources the fuzz targets build: all but the terminal monitor's
@@ -90,6 +94,7 @@ UPROG_CXX := $(wildcard tests/uprogs/*.cc)
 CXX ?= g++
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(O)/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(O)/tests/%)
 EXAMPLES := $(EX_SRC:examples/%.c=$(O)/examples/%)
@@ -119,6 +124,12 @@ $(O)/src/%.o: src/%.c Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(LIB_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
+# common/ is built once, hidden as the library is, and linked into the
+# interposer and the CLI (libptcommon.a), never into the library.
+$(O)/common/%.o: common/%.c Makefile
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) $(COMMON_INC) $(DEP_FLAGS) -fvisibility=hidden -c -o $@ $<
 $(O)/cli/%.o: cli/%.c Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
@@ -130,12 +141,13 @@ $(O)/preload/%.o: preload/%.c Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) $(PRELOAD_INC) $(DEP_FLAGS) -fvisibility=hidden -fno-plt -c -o $@ $<
-$(O)/libpooltag-preload.so: $(PRELOAD_OBJ) $(O)/libpooltag.a
+$(O)/libpooltag-preload.so: $(PRELOAD_OBJ) $(O)/libptcommon.a $(O)/libpooltag.a
 	$(call say,LD,$@)
-	$(Q)$(CC) -shared -Wl,-soname,libpooltag-preload.so -o $@ $(PRELOAD_OBJ) $(O)/libpooltag.a \
-		-Wl,--exclude-libs,ALL $(LDLIBS)
+	$(Q)$(CC) -shared -Wl,-soname,libpooltag-preload.so -o $@ $(PRELOAD_OBJ) $(O)/libptcommon.a \
+		$(O)/libpooltag.a -Wl,--exclude-libs,ALL $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(PRELOAD_OBJ:.o=.d) $(O)/cli/cmd/main.d
+-include $(LIB_OBJ:.o=.d) $(COMMON_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(PRELOAD_OBJ:.o=.d) \
+	$(O)/cli/cmd/main.d
 
 $(O)/libpooltag.a: $(LIB_OBJ)
 	$(call say,AR,$@)
@@ -150,14 +162,18 @@ $(O)/libpooltag.so.0: $(O)/libpooltag.so
 $(O)/libptcli.a: $(CLI_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
-$(O)/pooltag: $(O)/cli/cmd/main.o $(O)/libptcli.a $(O)/libpooltag.a
+$(O)/libptcommon.a: $(COMMON_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(O)/pooltag: $(O)/cli/cmd/main.o $(O)/libptcli.a $(O)/libptcommon.a $(O)/libpooltag.a
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDLIBS) $(CURSES_LIBS)
 $(O)/tests/%: tests/%.c tests/pt_test.h tests/pt_libtest.h tests/pt_cmdtest.h $(wildcard tests/plugins/*.h) \
-		$(O)/libptcli.a $(O)/libpooltag.a
+		$(O)/libptcli.a $(O)/libptcommon.a $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_INC) -rdynamic -o $@ $< $(O)/libptcli.a $(TEST_LIB) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_INC) -rdynamic -o $@ $< $(O)/libptcli.a $(O)/libptcommon.a \
+		$(TEST_LIB) $(LDLIBS)
 TEST_LIB = $(O)/libpooltag.a
 # A test that loads tests/plugins/modplug.so without calling every part of
 # the API the plugin calls carries the whole library, as a host does, so
@@ -171,10 +187,11 @@ $(O)/tests/test_objref: TEST_LIB = -Wl,--whole-archive $(O)/libpooltag.a -Wl,--n
 # check-asan leaves these out, and they run in the plain build.
 PRELOAD_TESTS := test_hooks test_fds test_report
 $(PRELOAD_TESTS:%=$(O)/tests/%): $(O)/tests/%: tests/%.c tests/pt_test.h tests/pt_runtest.h \
-		$(PRELOAD_OBJ) $(O)/libpooltag.a $(O)/tests/plugins/runplug.so
+		$(PRELOAD_OBJ) $(O)/libptcommon.a $(O)/libpooltag.a $(O)/tests/plugins/runplug.so
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(PRELOAD_INC) -o $@ $< $(PRELOAD_OBJ) $(O)/libpooltag.a $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(PRELOAD_INC) -o $@ $< $(PRELOAD_OBJ) $(O)/libptcommon.a \
+		$(O)/libpooltag.a $(LDLIBS)
 # test_unwind walks call chains built with and without frame pointers.
 UW_CHAIN := $(O)/tests/unwind/chain_fp.o $(O)/tests/unwind/chain_nofp.o
 $(O)/tests/unwind/chain_fp.o: tests/unwind/chain.c tests/unwind/chain.h Makefile
@@ -252,25 +269,29 @@ $(O)/bench/%: bench/%.c $(O)/libpooltag.a
 	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_INC) -O2 -o $@ $< $(O)/libpooltag.a $(LDLIBS)
 
 # Fuzz targets: clang's libFuzzer with ASan+UBSan, always in build/fuzz.
-# The library and CLI sources are compiled once for all of them into one
-# archive (instrumented for coverage with fuzzer-no-link); each target links
-# only its own file against it.
+# The library, common/ and CLI sources are compiled once for all of them
+# into one archive (instrumented for coverage with fuzzer-no-link); each
+# target links only its own file against it.
 FUZZ_SAN    := address,undefined
 FUZZ_DEFS   := -std=gnu11 -g -O1 -D_GNU_SOURCE -DPT_TAGS_DEFAULT='""'
 FUZZ_CFLAGS := $(FUZZ_DEFS) $(TEST_INC) -fsanitize=fuzzer,$(FUZZ_SAN)
-FUZZ_OBJ    := $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_CLI_SRC) $(LIB_SRC))
+FUZZ_OBJ    := $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_CLI_SRC) $(COMMON_SRC) $(LIB_SRC))
 build/fuzz/obj/src/%.o: src/%.c $(wildcard src/*.h include/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CLANG) $(FUZZ_DEFS) $(LIB_INC) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -pthread -c -o $@ $<
-build/fuzz/obj/cli/%.o: cli/%.c $(CLI_HDR) $(wildcard src/*.h include/*.h) Makefile
+build/fuzz/obj/common/%.o: common/%.c $(wildcard common/*.h include/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CLANG) $(FUZZ_DEFS) $(COMMON_INC) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -pthread -c -o $@ $<
+build/fuzz/obj/cli/%.o: cli/%.c $(CLI_HDR) $(wildcard src/*.h common/*.h include/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CLANG) $(FUZZ_DEFS) $(call cli_inc,$(call cli_dir,$<)) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -pthread -c -o $@ $<
 build/fuzz/libptfuzz.a: $(FUZZ_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
-build/fuzz/%: fuzz/%.c build/fuzz/libptfuzz.a $(CLI_HDR) $(wildcard src/*.h include/*.h)
+build/fuzz/%: fuzz/%.c build/fuzz/libptfuzz.a $(CLI_HDR) $(wildcard src/*.h common/*.h include/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< build/fuzz/libptfuzz.a -pthread -ldw -ldl

@@ -1,6 +1,6 @@
 /*
  * fuzz_runsupp.c - libFuzzer target for the suppressions parser of pooltag
- * run (src/runsupp.c).
+ * run (common/runsupp.c).
  *
  * The input is parsed as a suppressions file.  Besides sanitizer findings it
  * aborts when an invariant breaks: an error without a "fuzz:LINE: " prefix,

@@ -1,6 +1,6 @@
 /*
  * fuzz_tagmap.c - libFuzzer target for the tag-map parser of pooltag run
- * (src/tagmap.c).
+ * (common/tagmap.c).
  *
  * The input is parsed as a tag map; the start of it also as a wrapper
  * list.  Besides sanitizer findings it aborts when an invariant breaks: a

@@ -7,7 +7,7 @@
  *   POOLTAG_RUN_STATUS=FILE       "end PID findings N" lines for pooltag run's exit status
  *   POOLTAG_RUN_SPOOL=FILE        reports for pooltag run to print (channel.c)
  *   POOLTAG_RUN_JSON=FILE         a JSON line per report appended to FILE (json.c)
- *   POOLTAG_RUN_SUPPRESS=FILE     suppressions (src/runsupp.h)
+ *   POOLTAG_RUN_SUPPRESS=FILE     suppressions (common/runsupp.h)
  *   POOLTAG_RUN_GEN_SUPP=1        print suppression entries for the findings
  *   POOLTAG_RUN_QUIET=1           no line for a clean run
  *   POOLTAG_RUN_ALL=1             also list memory the C runtime holds at exit

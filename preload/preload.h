@@ -28,6 +28,7 @@
 
 #include "pooltag.h"
 #include "runlib.h" /* all the interposer reaches of the library */
+#include "tagmap.h" /* common/: the tag map it applies */
 
 #define PT_EXPORT __attribute__((visibility("default")))
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "preload.h"
+#include "runsupp.h"
 
 #define FRAMES 32
 

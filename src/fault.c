@@ -40,6 +40,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "faultrun.h"
 #include "internal.h"
 #include "stack.h"

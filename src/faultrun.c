@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "faultrun.h"
 #include "internal.h"
 #include "stack.h"

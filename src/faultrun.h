@@ -2,8 +2,10 @@
  * faultrun.h - systematic fault injection, the driver's side: what a driven
  * run leaves in its result file, the fork server's protocol, and the
  * bookkeeping that turns many runs into a short list of findings.  Used by
- * `pooltag faults` (cli/cmd/faults.c) and pt_fault_each (faultrun.c); fault.c
- * is the side inside the program.  Not part of the public API.
+ * `pooltag faults` (cli/cmd/faults.c) and pt_fault_each (faultrun.c), a
+ * driver of the library's API, so it is the library's; fault.c is the side
+ * inside the program (fault.h), which writes the result file and serves the
+ * protocol.  Not part of the public API.
  *
  * The result file: one page (struct pt_fault_page) the run maps shared,
  * then lines appended by the run, one record each, fields separated by tabs:
@@ -25,13 +27,6 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "pooltag.h"
-
-#define PT_FAULT_ALLOC 1u
-#define PT_FAULT_REF 2u
-#define PT_FAULT_HANDLE 4u
-#define PT_FAULT_ALL 7u
-
 #define PT_FAULT_PAGE 4096
 
 struct pt_fault_page {
@@ -51,33 +46,6 @@ struct pt_fault_reply {
 	int32_t kind;
 	int32_t value;
 };
-
-/* ---- fault.c (inside the program) ---- */
-extern int pt_fault_active;
-void pt_fault_point_slow(void);
-int pt_fault_check_slow(unsigned kind, const struct pt_site *site, uint32_t tag, size_t size);
-/* As pt_fault_check, for an acquisition known by its counter slot (the
- * interposer's sites); call only while pt_fault_active. */
-int pt_fault_check_slot(unsigned kind, uint32_t slot, uint32_t tag, size_t size);
-/* At the start of every acquisition, before any lock: a driven program's
- * first one starts the fork server there. */
-static inline void pt_fault_point(void)
-{
-	if (__builtin_expect(__atomic_load_n(&pt_fault_active, __ATOMIC_RELAXED), 0))
-		pt_fault_point_slow();
-}
-/* Should this acquisition fail?  1 with errno ENOMEM when it should. */
-static inline int pt_fault_check(unsigned kind, const struct pt_site *site, uint32_t tag,
-				 size_t size)
-{
-	if (__builtin_expect(__atomic_load_n(&pt_fault_active, __ATOMIC_RELAXED), 0))
-		return pt_fault_check_slow(kind, site, tag, size);
-	return 0;
-}
-void pt_fault_defaults(void); /* no failures, no filters */
-/* pt_fault_logging, pt_fault_log, pt_fault_finding: runlib.h (the
- * interposer logs its findings to a driven run too). */
-void pt_fault_catch_crashes(void); /* report fatal signals of a driven run */
 
 /* ---- faultrun.c (the driver) ---- */
 

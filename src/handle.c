@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "faultrun.h"
+#include "fault.h"
 #include "internal.h"
 
 struct hslot {

@@ -13,7 +13,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "faultrun.h"
 #include "internal.h"
 
 static struct {

@@ -41,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "faultrun.h"
+#include "fault.h"
 #include "internal.h"
 #include "objmap.h"
 #include "stack.h"

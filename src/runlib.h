@@ -14,10 +14,9 @@
  *   stack.h    call stacks and their symbols, unwind.h the unwinder it
  *              runs to find a caller, elfsym.h function names of stripped
  *              modules
- *   tagmap.h, runsupp.h   the tag map and suppressions files it applies
- *              (parsed here, in the library, so the CLI checks them with
- *              the same code before the program starts)
  * and reaches the rest of the library through the declarations below.
+ * The files it applies (the tag map, suppressions) are no part of the
+ * library: their parsers are in common/, shared with the CLI.
  */
 #ifndef PT_RUNLIB_H
 #define PT_RUNLIB_H
@@ -29,9 +28,7 @@
 #include "segfmt.h"
 #include "block.h"
 #include "elfsym.h"
-#include "runsupp.h"
 #include "stack.h"
-#include "tagmap.h"
 #include "unwind.h"
 
 /* ---- segment.c: the export segment ---- */

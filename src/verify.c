@@ -23,7 +23,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "faultrun.h"
 #include "internal.h"
 #include "stack.h"
 

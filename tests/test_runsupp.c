@@ -1,5 +1,5 @@
 /*
- * test_runsupp.c - the suppressions file of pooltag run (src/runsupp.c):
+ * test_runsupp.c - the suppressions file of pooltag run (common/runsupp.c):
  * the grammar, its errors with file and line, LeakSanitizer's unanchored
  * matching and its anchors, kinds, depths, limits; fdplace.c's placement.
  */

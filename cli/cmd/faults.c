@@ -32,6 +32,7 @@
 
 #include "cmd.h"
 #include "faultrun.h"
+#include "pooltag.h"
 
 #define RESULT_FD 200 /* where a run finds its result file */
 #define SERVER_FD 201 /* and its fork server's socket */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "textfields.h"
+#include "prochdr.h"
 #include "readfile.h"
 #include "recording.h"
 
@@ -28,19 +29,18 @@
  * Reading
  */
 
-enum { K_PID, K_UID, K_COMMAND, K_CREATED, K_START_TICKS, K_INTERVAL, K_KERNEL, K_NKEYS };
-static const char *const rec_keys[K_NKEYS] = {"pid",     "uid",         "command",
-                                              "created", "start_ticks", "interval_us",
-                                              "kernel"};
-#define REC_REQUIRED (1u << K_PID | 1u << K_UID | 1u << K_COMMAND)
-/* A recording of the kernel (allocinfo.h) names no process. */
-#define REC_REQUIRED_KERNEL (1u << K_UID | 1u << K_COMMAND)
-#define rec_required(p) ((p)->seen & 1u << K_KERNEL ? REC_REQUIRED_KERNEL : REC_REQUIRED)
+/* The header's keys (prochdr.h), and those a recording requires; one of
+ * the kernel (allocinfo.h) names no process, so it needs no pid. */
+#define REC_KEYS                                                                                   \
+	(PT_PH_BIT(PT_PH_PID) | PT_PH_BIT(PT_PH_UID) | PT_PH_BIT(PT_PH_COMMAND) |                  \
+	 PT_PH_BIT(PT_PH_CREATED) | PT_PH_BIT(PT_PH_START_TICKS) | PT_PH_BIT(PT_PH_INTERVAL_US) |  \
+	 PT_PH_BIT(PT_PH_KERNEL))
+#define REC_REQUIRED (PT_PH_BIT(PT_PH_PID) | PT_PH_BIT(PT_PH_UID) | PT_PH_BIT(PT_PH_COMMAND))
 
 struct rec_parser {
 	struct pt_tf_parser tp; /* where, for messages; decoded strings */
 	struct pt_recording *r;
-	unsigned seen; /* header keys, one bit each */
+	struct pt_ph hdr; /* the header lines */
 };
 
 /* Four counters, which must be consistent: frees <= allocs. */
@@ -175,77 +175,6 @@ static int rec_data_line(struct rec_parser *p, const char *s, size_t n)
 	return pt_tf_fail(&p->tp, "unknown line type '%s' in a sample", pt_tf_quote(s, k, q));
 }
 
-/* A header line "KEY VALUE" (the value may hold spaces: the command). */
-static int rec_header(struct rec_parser *p, const char *s, size_t n)
-{
-	struct pt_view *v = &p->r->sites;
-	char q[PT_TF_QUOTE_SIZE];
-	size_t k = 0, len;
-	uint64_t x;
-	int key;
-
-	while (k < n && s[k] != ' ' && s[k] != '\t')
-		k++;
-	for (key = 0; key < K_NKEYS; key++)
-		if (k == strlen(rec_keys[key]) && !memcmp(s, rec_keys[key], k))
-			break;
-	if (key == K_NKEYS)
-		return pt_tf_fail(&p->tp, "unknown line type '%s'", pt_tf_quote(s, k, q));
-	if (p->seen & 1u << key)
-		return pt_tf_fail(&p->tp, "duplicated key '%s'", rec_keys[key]);
-	if (k == n || s[k] != ' ')
-		return pt_tf_fail(&p->tp, "wrong field count: expected '%s VALUE'", rec_keys[key]);
-	p->seen |= 1u << key;
-	struct pt_tf val = {s + k + 1, n - k - 1};
-	switch (key) {
-	case K_PID:
-		if (p->seen & 1u << K_KERNEL)
-			return pt_tf_fail(&p->tp, "a recording of the kernel has no pid");
-		if (pt_tf_num(&p->tp, val, "pid", 1, INT32_MAX, &x) < 0)
-			return -1;
-		v->pid = (int32_t)x;
-		return 0;
-	case K_UID:
-		if (pt_tf_num(&p->tp, val, "uid", 0, UINT32_MAX, &x) < 0)
-			return -1;
-		v->uid = (uint32_t)x;
-		return 0;
-	case K_COMMAND:
-		memset(v->comm, 0, sizeof(v->comm));
-		if (pt_tf_unescape(&p->tp, val, "command", 0, v->comm, sizeof(v->comm) - 1, &len) < 0)
-			return -1;
-		if (len > sizeof(v->comm) - 1) {
-			v->comm[0] = '\0';
-			return pt_tf_fail(&p->tp, "command longer than %zu bytes", sizeof(v->comm) - 1);
-		}
-		return 0;
-	case K_CREATED:
-		if (pt_tf_num(&p->tp, val, "created", 0, INT64_MAX, &x) < 0)
-			return -1;
-		v->created_ns = (int64_t)x;
-		return 0;
-	case K_START_TICKS:
-		return pt_tf_num(&p->tp, val, "start_ticks", 0, UINT64_MAX, &v->start_ticks);
-	case K_KERNEL:
-		/* "kernel FORMAT SOURCE": the kernel's allocinfo, read from SOURCE. */
-		if (val.n < 5 || (memcmp(val.s, "1.0 ", 4) && memcmp(val.s, "2.0 ", 4)))
-			return pt_tf_fail(&p->tp, "kernel wants 'FORMAT SOURCE', FORMAT 1.0 or 2.0");
-		if (p->seen & 1u << K_PID)
-			return pt_tf_fail(&p->tp, "a recording of the kernel has no pid");
-		v->kernel_format = pt_view_strdup(v, val.s, 3);
-		v->kernel_source = pt_view_strdup(v, val.s + 4, val.n - 4);
-		v->outstanding_only = 1;
-		if (!v->kernel_format || !v->kernel_source)
-			return pt_tf_fail(&p->tp, "out of memory");
-		return 0;
-	default:
-		if (pt_tf_num(&p->tp, val, "interval_us", 0, INT64_MAX, &x) < 0)
-			return -1;
-		p->r->interval_us = (int64_t)x;
-		return 0;
-	}
-}
-
 /* "sample TAKEN NLINES". */
 static int rec_sample(struct rec_parser *p, const char *s, size_t n, uint64_t *nlines)
 {
@@ -323,7 +252,14 @@ static int rec_check_line(struct rec_parser *p, const char *s, size_t n)
 int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char *name, char *err,
                  size_t errlen)
 {
-	struct rec_parser p = {.tp = {.name = name ? name : "(buffer)", .err = err}, .r = r};
+	struct rec_parser p = {
+	    .tp = {.name = name ? name : "(buffer)", .err = err},
+	    .r = r,
+	    .hdr = {.keys = REC_KEYS,
+	            .required = REC_REQUIRED,
+	            .v = &r->sites,
+	            .interval_us = &r->interval_us},
+	};
 	uint64_t pending = 0; /* lines left in the current sample */
 	size_t pos = 0, n;
 	int ret = -1, insample = 0;
@@ -350,7 +286,7 @@ int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char
 			pt_tf_fail(&p.tp, "line longer than 1 MiB");
 			goto out;
 		}
-		if (!has_nl && (p.seen & rec_required(&p)) == rec_required(&p))
+		if (!has_nl && pt_ph_complete(&p.hdr))
 			goto cut; /* the last line, cut short */
 		if (!has_nl) {
 			pt_tf_fail(&p.tp, "truncated (the header is incomplete)");
@@ -381,14 +317,7 @@ int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char
 			pending--;
 		} else if (n >= 6 && !memcmp(s, "sample", 6) &&
 		           (n == 6 || s[6] == '\t' || s[6] == ' ')) {
-			unsigned missing = rec_required(&p) & ~p.seen;
-
-			for (int key = 0; key < K_NKEYS; key++)
-				if (missing & 1u << key) {
-					pt_tf_fail(&p.tp, "missing required key '%s'", rec_keys[key]);
-					goto out;
-				}
-			if (rec_sample(&p, s, n, &pending) < 0)
+			if (pt_ph_check(&p.hdr, &p.tp) < 0 || rec_sample(&p, s, n, &pending) < 0)
 				goto out;
 			if (!rec_complete(buf, len, pos, pending))
 				goto cut;
@@ -403,7 +332,7 @@ int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char
 			pt_tf_fail(&p.tp, "'%s' line outside a sample (a sample's line count is wrong)",
 			         pt_tf_quote(s, k, q));
 			goto out;
-		} else if (rec_header(&p, s, n) < 0) {
+		} else if (pt_ph_line(&p.hdr, &p.tp, s, n) < 0) {
 			goto out;
 		}
 	}

@@ -24,6 +24,7 @@
 
 #include "textfields.h"
 #include "pooltag.h"
+#include "prochdr.h"
 #include "readfile.h"
 #include "snapshot.h"
 
@@ -33,12 +34,14 @@
 #define PT_SNAP_HEAD_LEN (sizeof(PT_SNAP_HEAD) - 1)
 #define PT_SNAP_TMP      ".pooltag-snap.XXXXXX"
 
-/* Header keys, in the order the writer emits them. */
-enum { K_PID, K_UID, K_COMMAND, K_TAKEN, K_CREATED, K_START_TICKS, K_MISUSE, K_NKEYS };
-static const char *const snap_keys[K_NKEYS] = {
-    "pid", "uid", "command", "taken", "created", "start_ticks", "misuse",
-};
-#define SNAP_REQUIRED (1u << K_PID | 1u << K_UID | 1u << K_COMMAND | 1u << K_TAKEN)
+/* The header's keys (prochdr.h), and those a snapshot requires. */
+#define SNAP_KEYS                                                                                  \
+	(PT_PH_BIT(PT_PH_PID) | PT_PH_BIT(PT_PH_UID) | PT_PH_BIT(PT_PH_COMMAND) |                  \
+	 PT_PH_BIT(PT_PH_TAKEN) | PT_PH_BIT(PT_PH_CREATED) | PT_PH_BIT(PT_PH_START_TICKS) |        \
+	 PT_PH_BIT(PT_PH_MISUSE))
+#define SNAP_REQUIRED                                                                              \
+	(PT_PH_BIT(PT_PH_PID) | PT_PH_BIT(PT_PH_UID) | PT_PH_BIT(PT_PH_COMMAND) |                  \
+	 PT_PH_BIT(PT_PH_TAKEN))
 
 /* Counter classes by name; version 1 knew the first two. */
 #define SNAP_NCLASSES 4
@@ -47,7 +50,7 @@ static const char *const snap_pools[SNAP_NCLASSES] = {"paged", "nonpaged", "refs
 struct snap_parser {
 	struct pt_tf_parser tp; /* where, for messages; decoded strings */
 	struct pt_view *v;
-	unsigned seen;         /* header keys seen, one bit per key */
+	struct pt_ph hdr;      /* the header lines */
 	int data;              /* a desc, site or end line was seen: the header is over */
 	int ended;             /* the end line was seen: nothing may follow */
 	size_t nsites, ndescs; /* lines seen, for the end line's check */
@@ -69,55 +72,6 @@ static int snap_magic(struct snap_parser *p, const char *s, size_t n)
 		                 version, PT_SNAP_VERSION);
 	p->version = (unsigned)version;
 	return 0;
-}
-
-/* A header line "KEY VALUE", value s[k + 1..n).  Errors: a key after the
- * data lines, a duplicated key, no value, a bad value. */
-static int snap_header(struct snap_parser *p, int key, const char *s, size_t n, size_t k)
-{
-	struct pt_view *v = p->v;
-	struct pt_tf val = {s + k + 1, n - k - 1};
-	size_t len;
-	uint64_t x;
-
-	if (p->data)
-		return pt_tf_fail(&p->tp, "header key '%s' after the desc/site lines", snap_keys[key]);
-	if (p->seen & 1u << key)
-		return pt_tf_fail(&p->tp, "duplicated key '%s'", snap_keys[key]);
-	if (k == n || s[k] != ' ')
-		return pt_tf_fail(&p->tp, "wrong field count: expected '%s VALUE'", snap_keys[key]);
-	p->seen |= 1u << key;
-	switch (key) {
-	case K_PID:
-		if (pt_tf_num(&p->tp, val, "pid", 1, INT32_MAX, &x) < 0)
-			return -1;
-		v->pid = (int32_t)x;
-		return 0;
-	case K_UID:
-		if (pt_tf_num(&p->tp, val, "uid", 0, UINT32_MAX, &x) < 0)
-			return -1;
-		v->uid = (uint32_t)x;
-		return 0;
-	case K_COMMAND:
-		memset(v->comm, 0, sizeof(v->comm));
-		if (pt_tf_unescape(&p->tp, val, "command", 0, v->comm, sizeof(v->comm) - 1, &len) < 0)
-			return -1;
-		if (len > sizeof(v->comm) - 1) {
-			v->comm[0] = '\0';
-			return pt_tf_fail(&p->tp, "command longer than %zu bytes", sizeof(v->comm) - 1);
-		}
-		return 0;
-	case K_TAKEN:
-	case K_CREATED:
-		if (pt_tf_num(&p->tp, val, snap_keys[key], 0, INT64_MAX, &x) < 0)
-			return -1;
-		*(key == K_TAKEN ? &v->taken_ns : &v->created_ns) = (int64_t)x;
-		return 0;
-	case K_START_TICKS:
-		return pt_tf_num(&p->tp, val, "start_ticks", 0, UINT64_MAX, &v->start_ticks);
-	default:
-		return pt_tf_num(&p->tp, val, "misuse", 0, UINT64_MAX, &v->nmisuse);
-	}
 }
 
 /* "site TAG POOL NALLOCS NFREES BYTES_ALLOC BYTES_FREED LINE FILE FUNC",
@@ -202,8 +156,8 @@ static int snap_end(struct snap_parser *p, const struct pt_tf *f)
 }
 
 /* Any line after the first.  Data lines (desc, site, end) are TAB
- * separated; header lines are "KEY VALUE".  The first data line closes the
- * header, so the required keys are checked there. */
+ * separated; header lines are "KEY VALUE" (prochdr.h).  The first data line
+ * closes the header, so the required keys are checked there. */
 static int snap_line(struct snap_parser *p, const char *s, size_t n)
 {
 	static const struct {
@@ -212,8 +166,8 @@ static int snap_line(struct snap_parser *p, const char *s, size_t n)
 		int (*parse)(struct snap_parser *p, const struct pt_tf *f);
 	} types[] = {{"desc", 4, snap_desc}, {"site", 10, snap_site}, {"end", 3, snap_end}};
 	struct pt_tf f[11];
-	char q[PT_TF_QUOTE_SIZE];
 	size_t k = 0, i, nf, want;
+	int key;
 
 	if (n == 0)
 		return pt_tf_fail(&p->tp, "empty line");
@@ -226,13 +180,8 @@ static int snap_line(struct snap_parser *p, const char *s, size_t n)
 			return pt_tf_fail(&p->tp, "fields of %s lines must be separated by TABs",
 			                 types[i].type);
 		if (!p->data) {
-			unsigned missing = SNAP_REQUIRED & ~p->seen;
-			int key;
-
-			for (key = 0; key < K_NKEYS; key++)
-				if (missing & 1u << key)
-					return pt_tf_fail(&p->tp, "missing required key '%s'",
-					                 snap_keys[key]);
+			if (pt_ph_check(&p->hdr, &p->tp) < 0)
+				return -1;
 			p->data = 1;
 		}
 		want = types[i].nfields + (types[i].parse == snap_site && p->version >= 2);
@@ -242,10 +191,10 @@ static int snap_line(struct snap_parser *p, const char *s, size_t n)
 			                 types[i].type, nf, want);
 		return types[i].parse(p, f);
 	}
-	for (i = 0; i < K_NKEYS; i++)
-		if (k == strlen(snap_keys[i]) && !memcmp(s, snap_keys[i], k))
-			return snap_header(p, (int)i, s, n, k);
-	return pt_tf_fail(&p->tp, "unknown line type '%s'", pt_tf_quote(s, k, q));
+	if (p->data && (key = pt_ph_key(&p->hdr, s, n)) >= 0)
+		return pt_tf_fail(&p->tp, "header key '%s' after the desc/site lines",
+		                  pt_ph_names[key]);
+	return pt_ph_line(&p->hdr, &p->tp, s, n);
 }
 
 /* Parses buf[0..len) into v.  Errors (with the line they were found on):
@@ -253,7 +202,11 @@ static int snap_line(struct snap_parser *p, const char *s, size_t n)
 int pt_snap_parse(struct pt_view *v, const char *buf, size_t len, const char *name, char *err,
                   size_t errlen)
 {
-	struct snap_parser p = {.tp = {.name = name ? name : "(buffer)", .err = err}, .v = v};
+	struct snap_parser p = {
+	    .tp = {.name = name ? name : "(buffer)", .err = err},
+	    .v = v,
+	    .hdr = {.keys = SNAP_KEYS, .required = SNAP_REQUIRED, .v = v},
+	};
 	size_t pos = 0;
 	int ret = -1;
 

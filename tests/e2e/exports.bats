@@ -3,7 +3,8 @@
 # with PT_API, and nothing else; each of those names is in pooltag(3).
 # tests/exports.sh makes the comparison; the tests after the first show it
 # notices each kind of difference, on copies of the header and the manual.
-# The interposer reaches the library through src/runlib.h alone.
+# The interposer reaches the library through src/runlib.h alone; the
+# library sees nothing of common/ (what the interposer and the CLI share).
 
 load helpers
 
@@ -73,9 +74,25 @@ exports() {
 	local f inc bad=
 	for f in "$PT_SRC"/preload/*.[ch]; do
 		while read -r inc; do
+			# Its own headers, and common/'s (no part of the library).
 			[ -e "$PT_SRC/preload/$inc" ] && continue
+			[ -e "$PT_SRC/common/$inc" ] && continue
 			case $inc in pooltag.h | runlib.h) ;; *) bad="$bad ${f##*/}:$inc" ;; esac
 		done < <(sed -n 's/^#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
 	done
 	[ -z "$bad" ] || fail "library headers included by preload/:$bad"
+}
+
+@test "exports: the library includes nothing of common/, and its -I paths do not name it" {
+	local f inc bad=
+	for f in "$PT_SRC"/src/*.[ch]; do
+		while read -r inc; do
+			[ -e "$PT_SRC/src/$inc" ] && continue
+			[ -e "$PT_SRC/common/$inc" ] && bad="$bad ${f##*/}:$inc"
+		done < <(sed -n 's/^#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
+	done
+	[ -z "$bad" ] || fail "common/ headers included by src/:$bad"
+	run sed -n 's/^LIB_INC[[:space:]]*:=//p' "$PT_SRC/Makefile"
+	[ -n "$output" ] || fail "no LIB_INC line in the Makefile"
+	[[ "$output" != *common* ]] || fail "the library's -I paths name common/: $output"
 }

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
 #include "tagmap.h"
 
 #define MAX_FILE (1u << 20)
