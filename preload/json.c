@@ -9,23 +9,17 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "jsonstr.h"
 #include "preload.h"
 
 #define PT_RUN_JSON_VERSION 1
 #define FRAMES 64
 
+/* An untrusted string (a function, file or module name, a descriptor's
+ * target) as a JSON string: valid UTF-8 whatever the bytes (jsonstr.h). */
 static void jstr(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
+	pt_json_str(f, s ? s : "");
 }
 
 static void group(FILE *f, const struct pt_run_group *g)

@@ -212,6 +212,22 @@ assert o["bad_frees"] == 2 and o["findings"] == 3, o
 PY
 }
 
+@test "verdict: --json is valid UTF-8 whatever the names: a descriptor's target in Latin-1" {
+	command -v python3 >/dev/null || skip "no python3"
+	name=$(printf '%s/caf\351-\303\251' "$PT_TMP") # "café" in Latin-1, then in UTF-8
+	runp --json "$PT_TMP/r.json" -- bash -c 'exec 7>"$1"' sh "$name"
+	python3 - "$PT_TMP/r.json" "$PT_TMP" <<'PY' || fail "$(cat "$PT_TMP/r.json")"
+import json, sys
+raw = open(sys.argv[1], "rb").read()
+o = json.loads(raw.decode("utf-8"))  # strict: a raw 0xe9 byte would fail here
+fd = [g for g in o["groups"] if g["kind"] == "descriptor"]
+assert len(fd) == 1 and fd[0]["fd"] == 7, o
+# The stray byte escaped as itself, the valid sequence kept.
+assert fd[0]["target"] == sys.argv[2] + "/caf\u00e9-\u00e9", ascii(fd[0]["target"])
+assert b"\\u00e9-\xc3\xa9" in raw, raw
+PY
+}
+
 @test "verdict: suppressions leave findings out; --gen-suppressions prints entries that do" {
 	runp --gen-suppressions -- "$UP/ends" dfree
 	has_line "^  suppression entries for these findings:$"

@@ -1,7 +1,8 @@
 /*
  * jsonstr.h - strings from untrusted sources (a process's name, a file
- * name, a tag, a description) written as JSON strings, for every JSON the
- * CLI prints (used, used kernel, trend).
+ * name, a tag, a description) written as JSON strings, for every JSON
+ * pooltag prints: the CLI's (used, used kernel, trend...) and pooltag run's
+ * report (--json, docs/run-json-format.md).
  *
  * The output is valid JSON and valid UTF-8 whatever the bytes: a valid
  * UTF-8 sequence passes through as it is; '"' and '\' are escaped with a
