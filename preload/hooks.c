@@ -131,8 +131,19 @@ static inline void *alloc_block(size_t n, unsigned mark, uint64_t info, int zero
 	user = pt_block_init(base, PT_RUN_INFO_TAG(info), slot, PT_PAGED, mark, n);
 	if (pt_unlikely(n > PT__INLINE_MAX))
 		pt_block_gone_forget(user); /* a mapping of its own may reuse an address */
-	if (slot)
+	if (slot) {
 		pt_block_count(slot, n, 0);
+		/* The sampler's countdown, as pt_block_alloc's: a subtract and
+		 * a branch taken once in about 512 KiB.  Its stack starts at
+		 * the hook's caller (pt_sample_hit keeps the frames above the
+		 * return address into the hook). */
+		if (pt_unlikely((pt__tls_sample -= (int64_t)n) < 0)) {
+			int was = pt_run_busy;
+			pt_run_busy = 1;
+			pt_sample_hit(user, slot, n);
+			pt_run_busy = was;
+		}
+	}
 	return user;
 }
 
@@ -206,6 +217,15 @@ static inline struct pt__hdr *header(void *p, const char *op, int release, uintp
 	return h;
 }
 
+static __attribute__((noinline)) void drop_sample(void *p)
+{
+	int was = pt_run_busy;
+
+	pt_run_busy = 1;
+	pt_sample_drop(p);
+	pt_run_busy = was;
+}
+
 static __attribute__((noinline)) void free_block(struct pt__hdr *h)
 {
 	int was = pt_run_busy;
@@ -267,6 +287,8 @@ PT_EXPORT void free(void *p)
 	slot = pt_meta_slot(h->meta);
 	if (slot)
 		pt_block_count(slot, pt_hdr_size(h), 1);
+	if (pt_unlikely(pt_meta_sampled(h->meta)))
+		drop_sample(p);
 	if (pt_unlikely(libc_alone(h, 0, 0)))
 		pt_block_gone_add(p, h->tag, slot); /* glibc unmaps it */
 	pt__hdr_kill(h); /* see block.h */
@@ -438,6 +460,8 @@ __attribute__((constructor)) static void pt_run_start(void)
 	max_slots = pt_seg.hdr->max_slots;
 	if (pt_run_cfg.track)
 		pt_track_set(pt_run_cfg.track);
+	else
+		pt_sample_setup(0); /* nothing tracked: stacks by sampling (sample.h) */
 	pt_stack_init(); /* loads the unwinder now, not inside a hook */
 	pt_run_site_init();
 	pt_run_fds_init();

@@ -81,11 +81,17 @@ static inline uint32_t pt_meta_slot(uint32_t meta)
 {
 	return meta & PT__SLOT_MASK;
 }
-/* The pool: the low bit of the 2-bit field; the high bit is sample.c's
- * PT_META_SAMPLED. */
+/* The pool: the low bit of the 2-bit field; the high bit is
+ * PT_META_SAMPLED, set on a block whose stack the sampler recorded
+ * (sample.h), so that its release takes it off the live estimate. */
 static inline unsigned pt_meta_pool(uint32_t meta)
 {
 	return (meta >> PT__SLOT_BITS) & 1;
+}
+#define PT_META_SAMPLED (2u << PT__SLOT_BITS)
+static inline int pt_meta_sampled(uint32_t meta)
+{
+	return (meta & PT_META_SAMPLED) != 0;
 }
 static inline unsigned pt_meta_align_log2(uint32_t meta)
 {

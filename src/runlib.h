@@ -49,6 +49,23 @@ void pt_seg_remove(void); /* unlink the segment's name now (a verifier stop) */
 void pt_seg_exec_prepare(void); /* an exec is coming: unlink the segment's name */
 void pt_seg_exec_failed(void);  /* it failed: export a new file at the next count */
 
+/* ---- sample.c: sampled stacks (sample.h) ---- */
+/* The countdown (pt__tls_sample) crossed zero at the allocation of user
+ * (size bytes, counted at slot): draws the next distance and records the
+ * stack above the caller's return address.  A thread's first crossing only
+ * starts its sampler.  Never fails the allocation: a sample that cannot be
+ * recorded is counted as dropped.  The interposer's hooks call it as
+ * pt_block_alloc does. */
+void pt_sample_hit(void *user, uint32_t slot, uint64_t size);
+
+/* A block with PT_META_SAMPLED is being released (or resized in place). */
+void pt_sample_drop(const void *user);
+
+/* Sampling off, or as configured (off 0): segment.c sets it once the
+ * segment is made (off in the interposer's copy, and in a program's copy
+ * deferring to it); the interposer turns it on when it tracks nothing. */
+void pt_sample_setup(int off);
+
 /* ---- fdplace.c: pooltag's own descriptors above the program's range ---- */
 int pt_fd_base(void);     /* the lowest number they take */
 int pt_fd_high(int fd);   /* fd moved up (close-on-exec, the original closed); fd if no room */

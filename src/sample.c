@@ -437,7 +437,9 @@ __attribute__((noinline)) void pt_sample_hit(void *user, uint32_t slot, uint64_t
 	unsigned mark = pt_meta_align_log2(((struct pt__hdr *)user - 1)->meta);
 
 	if (samp.disabled || mean == 0) {
-		pt__tls_sample = INT64_MAX; /* crosses again after 8 EiB */
+		/* Looked at again after a MiB: a sampler switched on later
+		 * (pt_sample_setup) starts in every thread then. */
+		pt__tls_sample = 1 << 20;
 		return;
 	}
 	if (tls_gen != gen) {

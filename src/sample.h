@@ -28,8 +28,11 @@
  * sample in a side table keyed by address and takes its weight off the
  * path's live figures.
  *
- * Not in the interposer's copy of the library, nor in a program's own copy
- * under `pooltag run`: the interposer records stacks itself.
+ * Under `pooltag run`, the interposer's copy of the library samples when
+ * it tracks nothing (--track none: its hooks count down and release as the
+ * library does); with blocks tracked every block has a record, and the
+ * sampler is off.  A program's own copy under `pooltag run` defers to the
+ * interposer's and never samples.
  */
 #ifndef PT_SAMPLE_H
 #define PT_SAMPLE_H
@@ -43,26 +46,8 @@
 #define PT_SAMPLE_TABLE 1024u      /* distinct (stack, slot) entries in the segment */
 #define PT_SAMPLE_LIVE (1u << 16) /* sampled blocks live at once, at most */
 
-/* The high bit of the header's 2-bit pool field (block.h's pt_hdr_meta). */
-#define PT_META_SAMPLED (2u << PT__SLOT_BITS)
-
-static inline int pt_meta_sampled(uint32_t meta)
-{
-	return (meta & PT_META_SAMPLED) != 0;
-}
-
-/* The countdown crossed zero at the allocation of user (size bytes, counted
- * at slot): draws the next distance and records the block's stack.  A
- * thread's first crossing only starts its sampler.  Never fails the
- * allocation: a sample that cannot be recorded is counted as dropped. */
-void pt_sample_hit(void *user, uint32_t slot, uint64_t size);
-
-/* A block with PT_META_SAMPLED is being released (or resized in place). */
-void pt_sample_drop(const void *user);
-
-/* segment.c, once the segment is made: off (the interposer's copy, or a
- * program's copy deferring to it) or as configured. */
-void pt_sample_setup(int off);
+/* pt_sample_hit, pt_sample_drop and pt_sample_setup: runlib.h (the
+ * interposer's hooks call them too). */
 
 /* Fork: the sampler's lock, held across fork (lifecycle.c). */
 void pt_sample_fork_prepare(void);

@@ -6,8 +6,8 @@
  * its offset there (pt_sym_offline), as pooltag reads another process's
  * segment: nothing of the process is trusted beyond the strings' bounds,
  * and a file that is gone or has no symbols leaves "module+0xOFF".  The
- * library's own frames (functions named pt_*) are left out from the
- * innermost end, and start-up frames after main from the outermost.  A
+ * library's own frames (functions named pt_*, and the hooks of pooltag
+ * run's interposer) are left out from the innermost end, and start-up frames after main from the outermost.  A
  * lookup opens the module's file, so each distinct frame is looked up once
  * per call: paths share their outer frames (main, its callers).
  */
@@ -20,6 +20,7 @@
 #include "tally.h"
 
 #define SHOW_FRAMES 6
+#define PRELOAD_SO "libpooltag-preload.so" /* pooltag run's interposer */
 
 const char *pt_sampled_human(uint64_t n, char *buf, size_t len)
 {
@@ -100,8 +101,10 @@ static void name_path(struct frames *fs, const struct pt_vsample *s, char *via, 
 		int w;
 
 		base = base ? base + 1 : s->frames[i].path;
-		if (!seen_user && !strncmp(fr->func, "pt_", 3))
-			continue; /* the library's own frames */
+		if (!seen_user && (!strncmp(fr->func, "pt_", 3) || !strcmp(base, PRELOAD_SO)))
+			continue; /* the library's own frames, or the interposer's hooks */
+		if (!seen_user && fr->file && fr->line == s->line && !strcmp(fr->func, s->func))
+			continue; /* the site itself, which its line names already */
 		seen_user = 1;
 		if (fr->file)
 			w = snprintf(via + at, len - at, "%s%s:%u in %s", shown ? " <- " : "",

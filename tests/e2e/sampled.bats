@@ -92,6 +92,48 @@ within() {
 	prog_stop s
 }
 
+@test "sampled: pooltag run --track none samples an unmodified program; tracking turns it off" {
+	local up="$PT_BUILD/tests/uprogs/usampler"
+	POOLTAG=sample.seed=7 prog_start u "$PT" run --track none -- "$up"
+	prog_send u pid
+	prog_expect u 'pid [0-9]+'
+	upid=${REPLY#pid }
+	prog_cmd u alloc
+	ptrun used "$upid" --sites
+	pt_ok
+	[[ $output == *" Sampled call paths (one allocation in about 512.0 KiB"* ]] || fail "no sampled section: $output"
+	# The paths start at grab's callers: the interposer's hooks and the
+	# site's own frame are left out, as for the library's API.
+	[[ $output == *" sampled: ~"*" MiB live ("*" samples) at usampler.c:$(src_line tests/uprogs/usampler.c 'malloc(n)') in grab"* ]] ||
+		fail "no sampled line: $output"
+	[[ $output == *"       via usampler.c:"*" in build_a <- usampler.c:"*" in main"* ]] || fail "no path a: $output"
+	a=$(estimate build_a) b=$(estimate build_b)
+	within "$a" 28 68 || fail "path a: ~$a MiB, expected about 48"
+	within "$b" 5 28 || fail "path b: ~$b MiB, expected about 16"
+	# The free hook takes sampled blocks off their path.
+	prog_cmd u free_a
+	ptrun used "$upid" --sites
+	pt_ok
+	[ -z "$(estimate build_a)" ] || fail "freed path a still shows: $output"
+	[ "$(estimate build_b)" = "$b" ] || fail "path b changed: $b, now $(estimate build_b)"
+	prog_send u quit
+	prog_stop u || fail "pooltag run exited with status $?: $(cat "$PT_TMP/u.err")"
+	grep -q "exit: clean, nothing held" "$PT_TMP/u.err" || fail "verdict: $(cat "$PT_TMP/u.err")"
+
+	# With blocks tracked (the default), each has its stack: no sampling.
+	rm -f "$PT_TMP/u.in" "$PT_TMP/u.out"
+	prog_start u "$PT" run -- "$up"
+	prog_send u pid
+	prog_expect u 'pid [0-9]+'
+	upid=${REPLY#pid }
+	prog_cmd u alloc
+	ptrun used "$upid" --sites
+	pt_ok
+	[[ $output != *"Sampled call paths"* ]] || fail "sampled while tracking: $output"
+	prog_send u quit
+	prog_stop u
+}
+
 @test "sampled: the same seed samples the same blocks; sample=0 turns sampling off" {
 	sampler_start
 	ptrun used "$SPID" --sites
