@@ -406,6 +406,19 @@ static void text(FILE *f, const struct pt_run_findings *r)
 	fputc('\n', f);
 }
 
+/* The report's text made safe for a terminal: the names in it are the
+ * program's (its symbols, its files, what its descriptors point at), and a
+ * control byte among them (an escape sequence in a file name) becomes '?',
+ * as the CLI shows untrusted strings.  Line ends are the report's own. */
+static void printable(char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if ((c < 0x20 && c != '\n') || c == 0x7f)
+			text[i] = '?';
+	}
+}
+
 /* An exec: the image ends, nothing it holds is a finding. */
 static int report_exec(const char *event)
 {
@@ -420,8 +433,11 @@ static int report_exec(const char *event)
 		     (int)getpid(), child_of, event,
 		     pt_run_cfg.follow_exec ? "followed"
 					    : "not followed (pooltag run -f follows it)");
-	if (n > 0)
-		pt_run_write(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	if (n > 0) {
+		size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+		printable(line, len); /* the event names the program exec'd */
+		pt_run_write(line, len);
+	}
 	return 0;
 }
 
@@ -452,8 +468,10 @@ int pt_run_report(uint32_t module, const char *event)
 	}
 	if (r.findings && pt_fault_logging())
 		log_findings(&r);
-	if (buf && textlen)
+	if (buf && textlen) {
+		printable(buf, textlen);
 		pt_run_write(buf, textlen);
+	}
 	free(buf);
 	if (pt_run_cfg.json[0])
 		pt_run_json(&r);

@@ -212,6 +212,13 @@ assert o["bad_frees"] == 2 and o["findings"] == 3, o
 PY
 }
 
+@test "verdict: the text report passes no control byte of a name to the terminal" {
+	name=$(printf '%s/x\033[31mred\a' "$PT_TMP") # an escape sequence and a bell
+	runp -- bash -c 'exec 7>"$1"' sh "$name"
+	[[ $stderr == *"fd 7 [File] $PT_TMP/x?[31mred? opened by "* ]] || fail "target: $stderr"
+	[[ $stderr != *$'\033'* && $stderr != *$'\a'* ]] || fail "a control byte reached stderr: $(printf '%s' "$stderr" | cat -v)"
+}
+
 @test "verdict: --json is valid UTF-8 whatever the names: a descriptor's target in Latin-1" {
 	command -v python3 >/dev/null || skip "no python3"
 	name=$(printf '%s/caf\351-\303\251' "$PT_TMP") # "café" in Latin-1, then in UTF-8
