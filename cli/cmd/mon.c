@@ -18,6 +18,7 @@
 #include "kmod.h"
 #include "mon.h"
 #include "pooltag.h"
+#include "safestr.h"
 #include "sampled.h"
 
 #define MIN_INTERVAL 0.05

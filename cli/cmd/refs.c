@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "safestr.h"
 #include "segfmt.h"
 #include "tally.h"
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "pooltag.h"
+#include "safestr.h"
 #include "sampled.h"
 #include "segfmt.h"
 #include "tally.h"
@@ -426,7 +427,7 @@ static void print_site(struct pt_emit *e, const struct pt_view *view, const stru
 {
 	struct pt_val v[V_N] = {[V_TAG] = tv[V_TAG], [V_DESC] = tv[V_DESC], [V_LABEL] = pt_val_str("")};
 	struct pt_sums s[4];
-	char b1[512], b2[256], at[1024];
+	char b1[512], b2[256], b3[256], at[1024];
 
 	row_sums(r, s);
 	v[V_POOL] = pt_val_word(class_names[r->pool & 3]);
@@ -441,7 +442,8 @@ static void print_site(struct pt_emit *e, const struct pt_view *view, const stru
 			     r->pool == PT_SEG_CLASS_REFS ? "references" : "handles",
 			     (unsigned long long)(r->nallocs - r->nfrees),
 			     (unsigned long long)r->nallocs, pt_safe_str(r->file, b1, sizeof(b1)),
-			     r->line, *r->func ? r->func : "?", *r->module ? " (" : "", r->module,
+			     r->line, pt_safe_str(*r->func ? r->func : "?", b2, sizeof(b2)),
+			     *r->module ? " (" : "", pt_safe_str(r->module, b3, sizeof(b3)),
 			     *r->module ? ")" : "");
 		return;
 	}

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "safestr.h"
 #include "sampled.h"
 #include "stack.h"
 #include "tagdb.h"
