@@ -294,6 +294,31 @@ PT_TEST(test_unsafe_text)
 	PT_CHECK_STR(done(f), " ?[2J    |   a??\xc3\xa9|?]0;x??\n");
 }
 
+/* CSV writes an untrusted string's unsafe bytes as text does: control
+ * bytes and DEL alike. */
+PT_TEST(test_unsafe_csv)
+{
+	static const struct pt_emit_col c[] = {
+		{.in = PT_IN_ALL, .val = 0, .key = "name", .sep = " "},
+	};
+	static const struct pt_emit_table t = PT_EMIT_TABLE(c);
+	static const char *const want[] = {
+		" ?[2Ja??\xc3\xa9?\n",
+		"{\"name\":\"\\u001b[2Ja\\u000d\\u007f\xc3\xa9\\u0007\"}\n",
+		"name\n\"?[2Ja??\xc3\xa9?\"\n",
+	};
+	struct pt_val v[1] = {pt_val_str("\033[2Ja\r\x7f\xc3\xa9\a")};
+
+	for (int fmt = PT_EMIT_TEXT; fmt <= PT_EMIT_CSV; fmt++) {
+		struct pt_emit e;
+		FILE *f = start(&e, (enum pt_emit_fmt)fmt);
+
+		pt_emit_head(&e, &t);
+		pt_emit_row(&e, PT_IN_ALL, &t, v);
+		PT_CHECK_STR(done(f), want[fmt]);
+	}
+}
+
 int main(void)
 {
 	PT_RUN(test_text);
@@ -306,5 +331,6 @@ int main(void)
 	PT_RUN(test_untitled_and_skipped);
 	PT_RUN(test_word);
 	PT_RUN(test_unsafe_text);
+	PT_RUN(test_unsafe_csv);
 	return pt_test_done();
 }

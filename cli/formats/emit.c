@@ -191,13 +191,14 @@ static void json_row(struct pt_emit *e, unsigned in, const struct pt_emit_table 
 
 /* ---- CSV ----------------------------------------------------------------- */
 
+/* Quoted, '"' doubled, unsafe bytes as text writes them. */
 static void csv_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
 		if (*s == '"')
 			fputc('"', f);
-		fputc((unsigned char)*s < 0x20 ? '?' : *s, f);
+		fputc(pt_safe_byte((unsigned char)*s) ? *s : '?', f);
 	}
 	fputc('"', f);
 }

@@ -60,6 +60,11 @@ hostile_start() {
 	[[ $output == *"      references: 2 held, 2 taken, at $SITE ($COMM)"* ]] || fail "references: $output"
 	[[ $output == *"      handles: 1 held, 1 taken, at $SITE ($COMM)"* ]] || fail "handles: $output"
 	[[ $output == *" Evil sampled: ~"*" at $SITE"* ]] || fail "sampled path: $output"
+	# CSV as text: the DEL of the file's name too.
+	ptrun used --csv --sites "$HPID"
+	pt_ok
+	clean
+	[[ $output == *'"Evob",refs,"?[31mevil??.c",7,"?]0;pwned?fn",2,0,2,0,'* ]] || fail "CSV: $output"
 	ptrun used --suspects --min-allocs 1 "$HPID"
 	pt_ok
 	clean
