@@ -180,7 +180,7 @@ static int run_plain(struct pt_mon *m, long count, long paths)
 			}
 		}
 		print_plain(&e, m, idx);
-		if (paths && !m->kernel && pt_sampled_print(stdout, &m->cur, m->opts.pattern, paths) != 0) {
+		if (paths && !m->kernel && pt_sampled_emit(&e, &m->cur, m->opts.pattern, paths) != 0) {
 			pt_err("out of memory");
 			rc = 1;
 			break;
