@@ -75,12 +75,15 @@ static const struct pt_emit_col row_cols[] = {
 };
 static const struct pt_emit_table row_table = PT_EMIT_TABLE(row_cols);
 
-/* A pool's TOTAL: its first number one column narrower, so that it ends
- * where a process's rows' do after the wider label. */
+/* A pool's TOTAL, its columns where the rows' are: after a process's
+ * tags, its first number one column narrower, since "TOTAL" is one wider
+ * than a tag; the kernel's module column holds it. */
 static const struct pt_emit_col total_cols[] = {
-	{.in = T, .val = V_LABEL, .sep = " "},
+	{.in = T, .layout = PROC, .val = V_LABEL, .sep = " "},
+	{.in = T, .layout = KERNEL, .val = V_LABEL, .sep = " ", .width = -20},
 	{.in = T, .val = V_POOL, .sep = " ", .width = -5},
-	{.in = T, .val = V_ALLOCS, .sep = " ", .width = 9},
+	{.in = T, .layout = PROC, .val = V_ALLOCS, .sep = " ", .width = 9},
+	{.in = T, .layout = KERNEL, .val = V_ALLOCS, .sep = " ", .width = 10},
 	{.in = T, .val = V_DALLOCS, .sep = " ", .width = 8},
 	{.in = T, .val = V_FREES, .sep = " ", .width = 10},
 	{.in = T, .val = V_DFREES, .sep = " ", .width = 8},

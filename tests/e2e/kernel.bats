@@ -379,6 +379,14 @@ assert leaks == [("[sey]", 120, 26), ("[sey]", 29, 13)], leaks' "$output"
 	[ "$(echo ${lines[2]} | cut -d' ' -f1-9)" = "(kernel) Nonp 327 0 0 0 327 1331840 0" ]
 	[ "$(echo ${lines[3]} | cut -d' ' -f1-9)" = "[sey] Nonp 39 0 0 0 39 107328 0" ]
 	[ "$(grep -c '^ Module ' <<<"$output")" -eq 2 ]
+	# The TOTAL rows fill the module column: their numbers stand under the
+	# rows' numbers.
+	row=' %-20s %-5s %10s %8s %10s %8s %9s %12s %10s'
+	[[ ${lines[2]} == "$(printf "$row" '(kernel)' Nonp 327 0 0 0 327 1331840 0) "* ]] ||
+		fail "row: '${lines[2]}'"
+	[ "${lines[7]}" = "$(printf "$row" TOTAL Nonp 370 0 0 0 370 1445368 0)" ] ||
+		fail "total: '${lines[7]}'"
+	[ "${lines[8]}" = "$(printf "$row" TOTAL Paged 0 0 0 0 0 0 0)" ] || fail "total: '${lines[8]}'"
 	POOLTAG_PROC="$KD/after" ptrun mon -n 1 'se*' kernel
 	pt_ok
 	[ "$(grep -c '^ \[' <<<"$output")" -eq 1 ]
