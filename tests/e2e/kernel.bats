@@ -361,7 +361,10 @@ import json, sys
 d = json.loads(sys.argv[1])
 assert d["kernel"] == "1.0", d
 leaks = [(s["tag"], s["line"], s["count_end"]) for s in d["series"] if s["leak"]]
-assert leaks == [("[sey]", 120, 26), ("[sey]", 29, 13)], leaks' "$output"
+assert leaks == [("[sey]", 120, 26), ("[sey]", 29, 13)], leaks
+# A site names its function as used does, and by the former name too.
+fn = [(s["function"], s["func"]) for s in d["series"] if s["leak"]]
+assert fn == [("sey_open", "sey_open"), ("get_process_image_path",) * 2], fn' "$output"
 	ptrun plot "$KD/sey.rec" -o "$PT_TMP/k.svg"
 	pt_ok
 	grep -q '<title>the kernel: outstanding allocations of the top modules' "$PT_TMP/k.svg"
