@@ -112,7 +112,7 @@ PT_TEST(test_text)
 	PT_CHECK_STR(table_in(PT_EMIT_TEXT, 0),
 		     " Files:\n"
 		     " Name    Count  +Cnt  Ratio  OK  Bytes\n"
-		     " a\"b,\\\x01 18446744073709551615    +0   0.12 yes   4096   note\n"
+		     " a\"b,\\? 18446744073709551615    +0   0.12 yes   4096   note\n"
 		     " x           -    -5    nan  no\n");
 }
 
@@ -274,6 +274,51 @@ PT_TEST(test_word)
 	}
 }
 
+/* An untrusted string reaches a text cell with its control bytes and DEL
+ * as '?', one for one, so that it is padded as its raw length says; bytes
+ * from 0x80 up (UTF-8) pass. */
+PT_TEST(test_unsafe_text)
+{
+	static const struct pt_emit_col c[] = {
+		{.in = PT_IN_TEXT, .val = 0, .sep = " ", .width = -8},
+		{.in = PT_IN_TEXT, .val = 1, .sep = "|", .width = 8},
+		{.in = PT_IN_TEXT, .val = 2, .sep = "|"},
+	};
+	static const struct pt_emit_table t = PT_EMIT_TABLE(c);
+	struct pt_val v[3] = {pt_val_str("\033[2J"), pt_val_str("a\r\x7f\xc3\xa9"),
+			      pt_val_str("\033]0;x\a\n")};
+	struct pt_emit e;
+	FILE *f = start(&e, PT_EMIT_TEXT);
+
+	pt_emit_row(&e, PT_IN_ALL, &t, v);
+	PT_CHECK_STR(done(f), " ?[2J    |   a??\xc3\xa9|?]0;x??\n");
+}
+
+/* CSV writes an untrusted string's unsafe bytes as text does: control
+ * bytes and DEL alike. */
+PT_TEST(test_unsafe_csv)
+{
+	static const struct pt_emit_col c[] = {
+		{.in = PT_IN_ALL, .val = 0, .key = "name", .sep = " "},
+	};
+	static const struct pt_emit_table t = PT_EMIT_TABLE(c);
+	static const char *const want[] = {
+		" ?[2Ja??\xc3\xa9?\n",
+		"{\"name\":\"\\u001b[2Ja\\u000d\\u007f\xc3\xa9\\u0007\"}\n",
+		"name\n\"?[2Ja??\xc3\xa9?\"\n",
+	};
+	struct pt_val v[1] = {pt_val_str("\033[2Ja\r\x7f\xc3\xa9\a")};
+
+	for (int fmt = PT_EMIT_TEXT; fmt <= PT_EMIT_CSV; fmt++) {
+		struct pt_emit e;
+		FILE *f = start(&e, (enum pt_emit_fmt)fmt);
+
+		pt_emit_head(&e, &t);
+		pt_emit_row(&e, PT_IN_ALL, &t, v);
+		PT_CHECK_STR(done(f), want[fmt]);
+	}
+}
+
 int main(void)
 {
 	PT_RUN(test_text);
@@ -285,5 +330,7 @@ int main(void)
 	PT_RUN(test_nested_and_restricted);
 	PT_RUN(test_untitled_and_skipped);
 	PT_RUN(test_word);
+	PT_RUN(test_unsafe_text);
+	PT_RUN(test_unsafe_csv);
 	return pt_test_done();
 }

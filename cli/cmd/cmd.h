@@ -57,11 +57,13 @@ struct pt_tagdb *pt_cmdopt_tagdb(const struct pt_cmdopt *c, char *err, size_t er
 
 void pt_cmdopt_free(struct pt_cmdopt *c);
 
-/* Prints "pooltag: <message>" on stderr. */
+/* Prints "pooltag: <message>" on stderr, the message's control bytes as
+ * '?' (safestr.h): it may name a path or quote what was read. */
 void pt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A usage error of command cmd, as one line: "pooltag: CMD: <message>
- * (see 'pooltag CMD --help')".  Returns 2, the usage exit status. */
+ * (see 'pooltag CMD --help')", the message made safe as pt_err's.
+ * Returns 2, the usage exit status. */
 int pt_usage_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The message for getopt's '?' (unknown option or missing value). */

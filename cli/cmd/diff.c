@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "diff.h"
 #include "pooltag.h"
+#include "safestr.h"
 #include "tally.h"
 
 static const char *const class_names[] = {"Paged", "NonPaged", "Refs", "Handles"};

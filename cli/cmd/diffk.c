@@ -10,6 +10,7 @@
 #include "diff.h"
 #include "kmod.h"
 #include "kview.h"
+#include "safestr.h"
 #include "tally.h"
 
 enum { V_LABEL, V_DCOUNT, V_DBYTES, V_COUNT, V_BYTES, V_SITE, V_N };
@@ -76,7 +77,7 @@ static void print_unloaded(struct pt_emit *e, const struct pt_kunload *m, long t
 {
 	int held_new = m->held_new != 0;
 	long k = 0;
-	char lab[300];
+	char lab[300], mod[300];
 
 	pt_kmod_label(m->module, lab, sizeof(lab));
 	if (m->held_new)
@@ -93,7 +94,8 @@ static void print_unloaded(struct pt_emit *e, const struct pt_kunload *m, long t
 				"freed (the kernel stops listing an unloaded module's sites); the kernel "
 				"log names each site still holding memory at unload: dmesg | grep "
 				"'module %s .* allocated at module unload'\n",
-			     lab, m->held_old, m->oc, m->oc == 1 ? "" : "s", m->ob, m->module);
+			     lab, m->held_old, m->oc, m->oc == 1 ? "" : "s", m->ob,
+			     pt_safe_str(m->module, mod, sizeof(mod)));
 	else
 		pt_emit_text(e, " %s is gone from NEW; its sites held nothing in OLD or NEW: clean\n",
 			     lab);

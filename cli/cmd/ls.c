@@ -12,6 +12,7 @@
 
 #include "allocinfo.h"
 #include "cmd.h"
+#include "safestr.h"
 #include "seglock.h"
 #include "segread.h"
 #include "snapshot.h"

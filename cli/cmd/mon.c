@@ -18,6 +18,7 @@
 #include "kmod.h"
 #include "mon.h"
 #include "pooltag.h"
+#include "safestr.h"
 #include "sampled.h"
 
 #define MIN_INTERVAL 0.05
@@ -74,12 +75,15 @@ static const struct pt_emit_col row_cols[] = {
 };
 static const struct pt_emit_table row_table = PT_EMIT_TABLE(row_cols);
 
-/* A pool's TOTAL: its first number one column narrower, so that it ends
- * where a process's rows' do after the wider label. */
+/* A pool's TOTAL, its columns where the rows' are: after a process's
+ * tags, its first number one column narrower, since "TOTAL" is one wider
+ * than a tag; the kernel's module column holds it. */
 static const struct pt_emit_col total_cols[] = {
-	{.in = T, .val = V_LABEL, .sep = " "},
+	{.in = T, .layout = PROC, .val = V_LABEL, .sep = " "},
+	{.in = T, .layout = KERNEL, .val = V_LABEL, .sep = " ", .width = -20},
 	{.in = T, .val = V_POOL, .sep = " ", .width = -5},
-	{.in = T, .val = V_ALLOCS, .sep = " ", .width = 9},
+	{.in = T, .layout = PROC, .val = V_ALLOCS, .sep = " ", .width = 9},
+	{.in = T, .layout = KERNEL, .val = V_ALLOCS, .sep = " ", .width = 10},
 	{.in = T, .val = V_DALLOCS, .sep = " ", .width = 8},
 	{.in = T, .val = V_FREES, .sep = " ", .width = 10},
 	{.in = T, .val = V_DFREES, .sep = " ", .width = 8},
@@ -179,7 +183,7 @@ static int run_plain(struct pt_mon *m, long count, long paths)
 			}
 		}
 		print_plain(&e, m, idx);
-		if (paths && !m->kernel && pt_sampled_print(stdout, &m->cur, m->opts.pattern, paths) != 0) {
+		if (paths && !m->kernel && pt_sampled_emit(&e, &m->cur, m->opts.pattern, paths) != 0) {
 			pt_err("out of memory");
 			rc = 1;
 			break;

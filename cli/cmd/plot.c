@@ -20,6 +20,7 @@
 
 #include "cmd.h"
 #include "kmod.h"
+#include "safestr.h"
 #include "tally.h"
 #include "trend.h"
 

@@ -21,6 +21,7 @@
 #include "cmd.h"
 #include "procinfo.h"
 #include "recording.h"
+#include "safestr.h"
 #include "tally.h"
 
 #define NS_PER_S 1000000000LL

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "safestr.h"
 #include "segfmt.h"
 #include "tally.h"
 
@@ -114,14 +115,17 @@ static const struct pt_emit_col ref_cols[] = {
 };
 static const struct pt_emit_table ref_table = PT_EMIT_TABLE(ref_cols);
 
-static void print_row(struct pt_emit *e, const struct pt_row *r)
+/* A row, its names whole (the emitter makes them safe): 0, or -1 on out of
+ * memory. */
+static int print_row(struct pt_emit *e, const struct pt_row *r)
 {
-	char b1[256], b2[256], b3[128], tag[5], at[600];
+	char tag[5], *at;
 	struct pt_val v[V_N];
 
-	snprintf(at, sizeof(at), "%s:%u in %s", pt_safe_str(*r->file ? r->file : "?", b1, sizeof(b1)),
-		 r->line, pt_safe_str(*r->func ? r->func : "?", b2, sizeof(b2)));
-	v[V_MODULE] = pt_val_str(pt_safe_str(*r->module ? r->module : "?", b3, sizeof(b3)));
+	if (asprintf(&at, "%s:%u in %s", *r->file ? r->file : "?", r->line,
+		     *r->func ? r->func : "?") < 0)
+		return -1;
+	v[V_MODULE] = pt_val_str(*r->module ? r->module : "?");
 	v[V_KIND] = pt_val_word(r->pool == PT_SEG_CLASS_REFS ? "refs" : "handles");
 	v[V_TAG] = pt_val_str(pt_tag_print(r->tag, tag));
 	v[V_HELD] = pt_val_u64(r->nallocs - r->nfrees);
@@ -129,9 +133,12 @@ static void print_row(struct pt_emit *e, const struct pt_row *r)
 	v[V_RELEASED] = pt_val_u64(r->nfrees);
 	v[V_AT] = pt_val_str(at);
 	pt_emit_row(e, PT_IN_ALL, &ref_table, v);
+	free(at);
+	return 0;
 }
 
-static void refs_print(struct pt_emit *e, const struct refs_result *r)
+/* 0, or -1 on out of memory (the rows after left out). */
+static int refs_print(struct pt_emit *e, const struct refs_result *r)
 {
 	char b[256];
 
@@ -142,7 +149,9 @@ static void refs_print(struct pt_emit *e, const struct refs_result *r)
 		pt_emit_head(e, &ref_table);
 	}
 	for (size_t i = 0; i < r->n; i++)
-		print_row(e, r->rows[i]);
+		if (print_row(e, r->rows[i]) != 0)
+			return -1;
+	return 0;
 }
 
 int pt_cmd_refs(int argc, char **argv)
@@ -157,8 +166,12 @@ int pt_cmd_refs(int argc, char **argv)
 	pt_view_init(&r.v);
 	if ((rc = refs_execute(&o, &r)) == 0) {
 		pt_emit_init(&e, stdout, PT_EMIT_TEXT);
-		refs_print(&e, &r);
-		rc = pt_flush_stdout();
+		if (refs_print(&e, &r) != 0) {
+			pt_err("out of memory");
+			rc = 1;
+		} else {
+			rc = pt_flush_stdout();
+		}
 	}
 	free(r.rows);
 	pt_view_free(&r.v);

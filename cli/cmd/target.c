@@ -14,6 +14,7 @@
 #include "allocinfo.h"
 #include "cmd.h"
 #include "readfile.h"
+#include "safestr.h"
 #include "segfmt.h"
 #include "segread.h"
 #include "snapshot.h"
@@ -32,7 +33,7 @@ void pt_err(const char *fmt, ...)
 
 	fputs("pooltag: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	pt_safe_vprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -43,7 +44,7 @@ int pt_usage_err(const char *cmd, const char *fmt, ...)
 
 	fprintf(stderr, "pooltag: %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	pt_safe_vprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, " (see 'pooltag %s --help')\n", cmd);
 	return 2;
@@ -141,11 +142,11 @@ static int read_text_file(const char *path, struct pt_view *v, char *err, size_t
 	if (rc <= 0)
 		return -1;
 	if (info.ntables > 1)
-		fprintf(stderr, "pooltag: note: %s: %zu tables, the last one (line %zu) is read\n",
-			path, info.ntables, info.line);
+		pt_err("note: %s: %zu tables, the last one (line %zu) is read", path, info.ntables,
+		       info.line);
 	if (info.nskipped)
-		fprintf(stderr, "pooltag: note: %s: %zu line%s not understood, skipped\n", path,
-			info.nskipped, info.nskipped == 1 ? "" : "s");
+		pt_err("note: %s: %zu line%s not understood, skipped", path, info.nskipped,
+		       info.nskipped == 1 ? "" : "s");
 	return 0;
 }
 

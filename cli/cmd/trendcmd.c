@@ -15,6 +15,7 @@
 
 #include "cmd.h"
 #include "kmod.h"
+#include "safestr.h"
 #include "tally.h"
 #include "trend.h"
 
@@ -197,7 +198,8 @@ static const struct pt_emit_col series_cols[] = {
 	{.in = T, .layout = KERNEL, .val = V_FREES, .title = "-", .sep = " ", .width = 10},
 	{.in = J, .val = V_FILE, .key = "file"},
 	{.in = J, .val = V_LINE, .key = "line"},
-	{.in = J, .val = V_FUNC, .key = "func"},
+	{.in = J, .val = V_FUNC, .key = "function"},
+	{.in = J, .val = V_FUNC, .key = "func"}, /* the former name, deprecated: kept for scripts */
 	{.in = J, .val = V_MODULE, .key = "module"},
 	{.in = J, .val = V_DESC, .key = "description"},
 	{.in = T, .val = V_WHAT, .title = "Description", .sep = "   "},

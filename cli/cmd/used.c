@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "pooltag.h"
+#include "safestr.h"
 #include "sampled.h"
 #include "segfmt.h"
 #include "tally.h"
@@ -426,7 +427,7 @@ static void print_site(struct pt_emit *e, const struct pt_view *view, const stru
 {
 	struct pt_val v[V_N] = {[V_TAG] = tv[V_TAG], [V_DESC] = tv[V_DESC], [V_LABEL] = pt_val_str("")};
 	struct pt_sums s[4];
-	char b1[512], b2[256], at[1024];
+	char b1[512], b2[256], b3[256], at[1024];
 
 	row_sums(r, s);
 	v[V_POOL] = pt_val_word(class_names[r->pool & 3]);
@@ -441,7 +442,8 @@ static void print_site(struct pt_emit *e, const struct pt_view *view, const stru
 			     r->pool == PT_SEG_CLASS_REFS ? "references" : "handles",
 			     (unsigned long long)(r->nallocs - r->nfrees),
 			     (unsigned long long)r->nallocs, pt_safe_str(r->file, b1, sizeof(b1)),
-			     r->line, *r->func ? r->func : "?", *r->module ? " (" : "", r->module,
+			     r->line, pt_safe_str(*r->func ? r->func : "?", b2, sizeof(b2)),
+			     *r->module ? " (" : "", pt_safe_str(r->module, b3, sizeof(b3)),
 			     *r->module ? ")" : "");
 		return;
 	}
@@ -491,9 +493,12 @@ static void print_tag(struct pt_emit *e, const struct used_opts *o, const struct
 	pt_emit_end(e);
 }
 
-static void used_print(struct pt_emit *e, const struct used_opts *o, const struct used_result *r)
+/* The table, then with --sites the sampled call paths: 0, or -1 on out of
+ * memory (the paths left out). */
+static int used_print(struct pt_emit *e, const struct used_opts *o, const struct used_result *r)
 {
 	struct pt_val v[V_N] = {[V_LABEL] = pt_val_str("TOTAL")};
+	int rc = 0;
 
 	e->layout = o->verbose ? VERBOSE : SHORT;
 	print_head(e, o, &r->v);
@@ -507,7 +512,10 @@ static void used_print(struct pt_emit *e, const struct used_opts *o, const struc
 	count_vals(v + V_P, &r->total[PT_PAGED], &r->v);
 	pt_emit_key(e, "total");
 	pt_emit_row(e, T | J, &tag_table, v);
+	if (o->sites)
+		rc = pt_sampled_emit(e, &r->v, o->pattern, o->top);
 	pt_emit_end(e);
+	return rc;
 }
 
 /* ---- The command --------------------------------------------------------- */
@@ -531,9 +539,7 @@ static int used_run(const struct used_opts *o, struct used_result *r)
 	if (o->suspects) /* its own order and table: usedsus.c */
 		return pt_used_suspects(o, &r->v, r->db, r->t, r->n);
 	pt_emit_init(&e, stdout, o->c.fmt);
-	used_print(&e, o, r);
-	if (o->c.fmt == PT_EMIT_TEXT && o->sites &&
-	    pt_sampled_print(stdout, &r->v, o->pattern, o->top) != 0) {
+	if (used_print(&e, o, r) != 0) {
 		pt_err("out of memory");
 		return 1;
 	}

@@ -8,6 +8,7 @@
 
 #include "kmod.h"
 #include "kview.h"
+#include "safestr.h"
 #include "tally.h"
 #include "used.h"
 

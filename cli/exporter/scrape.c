@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,7 @@
 #include "expo.h"
 #include "kscrape.h"
 #include "procinfo.h"
+#include "safestr.h"
 #include "sampled.h"
 #include "scrape.h"
 #include "segfmt.h"
@@ -286,6 +288,20 @@ struct tally {
 	int full; /* the series budget ran out: everything after is skipped */
 };
 
+/* A line of the log, "pooltag: exporter: <message>", made safe for a
+ * terminal: the message names segments of a shared directory. */
+static void log_err(FILE *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_err(FILE *log, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pooltag: exporter: ", log);
+	va_start(ap, fmt);
+	pt_safe_vprintf(log, fmt, ap);
+	va_end(ap);
+	fputc('\n', log);
+}
+
 enum birth { BORN, UNBORN, UNKNOWN };
 
 /* Is the segment at path too new to read?  A process maps its segment and
@@ -371,7 +387,7 @@ static int read_one(const struct pt_scrape_opts *o, const struct pt_segent *ent,
 			break;
 		}
 		if (o->log)
-			fprintf(o->log, "pooltag: exporter: %s\n", err);
+			log_err(o->log, "%s", err);
 		return -1;
 	}
 }
@@ -447,7 +463,7 @@ char *pt_scrape_list(const struct pt_scrape_opts *o, struct pt_scrape_state *st,
 		if (ents[i].pid == last) {
 			/* A second live segment of one pid would repeat its series. */
 			if (o->log)
-				fprintf(o->log, "pooltag: exporter: %s: a second segment of process %d, left out\n",
+				log_err(o->log, "%s: a second segment of process %d, left out",
 					ents[i].path, (int)ents[i].pid);
 			st->errors++;
 			continue;
@@ -467,7 +483,7 @@ char *pt_scrape_list(const struct pt_scrape_opts *o, struct pt_scrape_state *st,
 				   sizeof(kerr)) != 0) {
 			st->errors++;
 			if (o->log)
-				fprintf(o->log, "pooltag: exporter: %s\n", kerr);
+				log_err(o->log, "%s", kerr);
 		}
 	}
 	if (rc == 0) {
@@ -495,7 +511,7 @@ char *pt_scrape(const struct pt_scrape_opts *o, struct pt_scrape_state *st, size
 	if (pt_seglist(&ents, &n, err, sizeof(err)) != 0) {
 		st->errors++;
 		if (o->log)
-			fprintf(o->log, "pooltag: exporter: %s\n", err);
+			log_err(o->log, "%s", err);
 	}
 	text = pt_scrape_list(o, st, ents, n, len);
 	free(ents);

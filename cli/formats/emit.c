@@ -9,6 +9,7 @@
 
 #include "emit.h"
 #include "jsonstr.h"
+#include "safestr.h"
 
 void pt_emit_init(struct pt_emit *e, FILE *f, enum pt_emit_fmt fmt)
 {
@@ -190,13 +191,14 @@ static void json_row(struct pt_emit *e, unsigned in, const struct pt_emit_table 
 
 /* ---- CSV ----------------------------------------------------------------- */
 
+/* Quoted, '"' doubled, unsafe bytes as text writes them. */
 static void csv_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
 		if (*s == '"')
 			fputc('"', f);
-		fputc((unsigned char)*s < 0x20 ? '?' : *s, f);
+		fputc(pt_safe_byte((unsigned char)*s) ? *s : '?', f);
 	}
 	fputc('"', f);
 }
@@ -280,9 +282,21 @@ static const char *text_of(struct pt_val v, int prec, char *buf, size_t len)
 	return buf;
 }
 
-static void text_cell(FILE *f, const struct pt_emit_col *c, const char *s)
+/* A cell padded to the column's width; an untrusted string (safe) with
+ * its unsafe bytes as '?', one for one, so the padding is the same. */
+static void text_cell(FILE *f, const struct pt_emit_col *c, const char *s, int safe)
 {
-	fprintf(f, "%s%*s", c->sep ? c->sep : "", c->width, s);
+	size_t n = strlen(s), w = (size_t)(c->width < 0 ? -c->width : c->width);
+
+	fputs(c->sep ? c->sep : "", f);
+	for (size_t i = n; c->width > 0 && i < w; i++)
+		fputc(' ', f);
+	if (safe)
+		pt_safe_put(f, s);
+	else
+		fputs(s, f);
+	for (size_t i = n; c->width < 0 && i < w; i++)
+		fputc(' ', f);
 }
 
 static void text_row(struct pt_emit *e, unsigned in, const struct pt_emit_table *t,
@@ -296,7 +310,8 @@ static void text_row(struct pt_emit *e, unsigned in, const struct pt_emit_table 
 
 		if (!shown(e, in, c) || v[c->val].type == PT_VAL_SKIP)
 			continue;
-		text_cell(e->f, c, text_of(v[c->val], c->prec, buf, sizeof(buf)));
+		text_cell(e->f, c, text_of(v[c->val], c->prec, buf, sizeof(buf)),
+			  v[c->val].type == PT_VAL_STR);
 		n++;
 	}
 	if (n)

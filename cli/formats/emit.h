@@ -19,8 +19,9 @@
  *           comes before it      of the row left empty     row has every column)
  *                                with it)
  *   NULL    "-"                  null                      empty field
- *   STR     as it is             pt_json_str (jsonstr.h)   quoted, '"' doubled,
- *                                                          control characters '?'
+ *   STR     control characters   pt_json_str (jsonstr.h)   quoted, '"' doubled,
+ *           and DEL '?'                                    control characters
+ *           (safestr.h)                                    and DEL '?'
  *   WORD    as it is             pt_json_str               as it is
  *   U64     decimal              decimal                   decimal
  *   I64     decimal              decimal                   decimal
@@ -28,10 +29,11 @@
  *   DBL     col.prec decimals    %.6g, 0 for nan and inf   %.6g
  *   BOOL    yes, no              true, false               yes, no
  *
- * A WORD is the program's own, from a fixed set (a pool's name), which
- * CSV needs no quotes for.  A value never set (zero) is SKIP.  Text is
- * written as given: a caller makes an untrusted string safe for a terminal
- * (pt_safe_str) before it reaches a text cell.
+ * A STR is untrusted (a name read from a segment or a file), and no format
+ * writes its control bytes raw.  A WORD is the program's own, from a fixed
+ * set (a pool's name), which CSV needs no quotes for.  A value never set
+ * (zero) is SKIP.  Prose (pt_emit_text) is written as given: a caller makes
+ * an untrusted string in it safe (pt_safe_str) itself.
  *
  * Around the rows, JSON has structure (objects, arrays, keys) that text and
  * CSV do not, and text has prose (titles, notes): pt_emit_obj, _arr, _key,

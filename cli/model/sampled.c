@@ -14,13 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pooltag.h"
+#include "safestr.h"
 #include "sampled.h"
 #include "stack.h"
 #include "tagdb.h"
 #include "tally.h"
-
-#define SHOW_FRAMES 6
-#define PRELOAD_SO "libpooltag-preload.so" /* pooltag run's interposer */
 
 const char *pt_sampled_human(uint64_t n, char *buf, size_t len)
 {
@@ -86,38 +85,62 @@ static const struct pt_frame *frame_at(struct frames *fs, const char *path, uint
 	}
 }
 
-/* Appends "X <- Y ..." for s's frames to via. */
-static void name_path(struct frames *fs, const struct pt_vsample *s, char *via, size_t len)
+#define PRELOAD_SO "libpooltag-preload.so" /* pooltag run's interposer */
+
+/* The frames of s that sp shows: from the first outside the library (its
+ * functions are named pt_*) and the interposer's hooks, the site's own
+ * frame left out (its line names it already), up to main. */
+static void pick_frames(struct frames *fs, const struct pt_vsample *s, struct pt_spath *sp)
 {
-	char b1[512], b2[256];
-	size_t at = 0;
-	unsigned shown = 0;
 	int seen_user = 0;
 
-	via[0] = 0;
-	for (unsigned i = 0; i < s->depth && shown < SHOW_FRAMES && at < len; i++) {
+	sp->nframes = 0;
+	for (unsigned i = 0; i < s->depth && sp->nframes < PT_SPATH_FRAMES; i++) {
 		const struct pt_frame *fr = frame_at(fs, s->frames[i].path, s->frames[i].off);
 		const char *base = strrchr(s->frames[i].path, '/');
-		int w;
 
 		base = base ? base + 1 : s->frames[i].path;
 		if (!seen_user && (!strncmp(fr->func, "pt_", 3) || !strcmp(base, PRELOAD_SO)))
-			continue; /* the library's own frames, or the interposer's hooks */
+			continue;
 		if (!seen_user && fr->file && fr->line == s->line && !strcmp(fr->func, s->func))
-			continue; /* the site itself, which its line names already */
+			continue;
 		seen_user = 1;
-		if (fr->file)
-			w = snprintf(via + at, len - at, "%s%s:%u in %s", shown ? " <- " : "",
-				     pt_safe_str(fr->file, b1, sizeof(b1)), fr->line,
-				     pt_safe_str(fr->func, b2, sizeof(b2)));
-		else
-			w = snprintf(via + at, len - at, "%s%s+0x%llx", shown ? " <- " : "",
-				     *base ? pt_safe_str(base, b1, sizeof(b1)) : "?",
-				     (unsigned long long)s->frames[i].off);
-		at += w > 0 ? (size_t)w : 0;
-		shown++;
+		sp->frames[sp->nframes++] = (struct pt_sframe){
+			.module = s->frames[i].path,
+			.off = s->frames[i].off,
+			.func = fr->func,
+			.file = fr->file,
+			.line = fr->line,
+		};
 		if (!strcmp(fr->func, "main"))
 			break;
+	}
+}
+
+/* "X <- Y ..." of sp's frames in via, each name made safe for a terminal
+ * when safe: "file:line in func", or "module+0xoff" without a line. */
+static void format_via(const struct pt_spath *sp, int safe, char *via, size_t len)
+{
+	char b1[512], b2[256];
+	size_t at = 0;
+
+	via[0] = 0;
+	for (unsigned i = 0; i < sp->nframes && at < len; i++) {
+		const struct pt_sframe *fr = &sp->frames[i];
+		const char *base = strrchr(fr->module, '/');
+		const char *sep = i ? " <- " : "";
+		int w;
+
+		base = base ? base + 1 : fr->module;
+		if (fr->file)
+			w = snprintf(via + at, len - at, "%s%s:%u in %s", sep,
+				     safe ? pt_safe_str(fr->file, b1, sizeof(b1)) : fr->file, fr->line,
+				     safe ? pt_safe_str(fr->func, b2, sizeof(b2)) : fr->func);
+		else
+			w = snprintf(via + at, len - at, "%s%s+0x%llx", sep,
+				     !*base ? "?" : safe ? pt_safe_str(base, b1, sizeof(b1)) : base,
+				     (unsigned long long)fr->off);
+		at += w > 0 ? (size_t)w : 0;
 	}
 }
 
@@ -157,7 +180,8 @@ int pt_sampled_top(struct pt_spaths *out, const struct pt_view *v, const char *p
 		snprintf(sp->where, sizeof(sp->where), "%s:%u",
 			 *p[i]->file ? pt_safe_str(p[i]->file, b, sizeof(b)) : "?", p[i]->line);
 		pt_safe_str(*p[i]->func ? p[i]->func : "?", sp->func, sizeof(sp->func));
-		name_path(&fs, p[i], sp->via, sizeof(sp->via));
+		pick_frames(&fs, p[i], sp);
+		format_via(sp, 1, sp->via, sizeof(sp->via));
 	}
 	out->n = n;
 	free(fs.slot);
@@ -171,30 +195,101 @@ void pt_sampled_free(struct pt_spaths *sp)
 	*sp = (struct pt_spaths){0};
 }
 
-int pt_sampled_print(FILE *f, const struct pt_view *v, const char *pattern, long top)
+/* JSON: a path, its callers as objects of "frames". */
+enum { V_TAG, V_POOL, V_FILE, V_LINE, V_FUNC, V_EST, V_NLIVE, V_PATH, V_MODULE, V_OFF, V_N };
+
+static const struct pt_emit_col path_cols[] = {
+	{.in = PT_IN_JSON, .val = V_TAG, .key = "tag"},
+	{.in = PT_IN_JSON, .val = V_POOL, .key = "pool"},
+	{.in = PT_IN_JSON, .val = V_FILE, .key = "file"},
+	{.in = PT_IN_JSON, .val = V_LINE, .key = "line"},
+	{.in = PT_IN_JSON, .val = V_FUNC, .key = "function"},
+	{.in = PT_IN_JSON, .val = V_EST, .key = "live_bytes_estimate"},
+	{.in = PT_IN_JSON, .val = V_NLIVE, .key = "live_samples"},
+	{.in = PT_IN_JSON, .val = V_PATH, .key = "path"},
+};
+static const struct pt_emit_table path_table = PT_EMIT_TABLE(path_cols);
+
+static const struct pt_emit_col frame_cols[] = {
+	{.in = PT_IN_JSON, .val = V_FILE, .key = "file"},
+	{.in = PT_IN_JSON, .val = V_LINE, .key = "line"},
+	{.in = PT_IN_JSON, .val = V_FUNC, .key = "function"},
+	{.in = PT_IN_JSON, .val = V_MODULE, .key = "module"},
+	{.in = PT_IN_JSON, .val = V_OFF, .key = "offset"},
+};
+static const struct pt_emit_table frame_table = PT_EMIT_TABLE(frame_cols);
+
+static void json_path(struct pt_emit *e, const struct pt_spath *p)
+{
+	static const char *const pools[] = {"paged", "nonpaged"};
+	struct pt_val v[V_N] = {0};
+	char tag[5], via[sizeof(p->via)];
+
+	format_via(p, 0, via, sizeof(via));
+	v[V_TAG] = pt_val_str(pt_tag_str(p->s->tag, tag));
+	v[V_POOL] = pt_val_word(pools[p->s->pool & 1]);
+	v[V_FILE] = pt_val_str(p->s->file);
+	v[V_LINE] = pt_val_u64(p->s->line);
+	v[V_FUNC] = pt_val_str(p->s->func);
+	v[V_EST] = pt_val_u64(p->s->live_est);
+	v[V_NLIVE] = pt_val_u64(p->s->nlive);
+	v[V_PATH] = pt_val_str(via);
+	pt_emit_row_open(e, PT_IN_JSON, &path_table, v);
+	pt_emit_arr(e, "frames");
+	for (unsigned i = 0; i < p->nframes; i++) {
+		const struct pt_sframe *fr = &p->frames[i];
+		struct pt_val f[V_N] = {0};
+
+		if (fr->file) {
+			f[V_FILE] = pt_val_str(fr->file);
+			f[V_LINE] = pt_val_u64(fr->line);
+		}
+		if (strcmp(fr->func, "?") != 0)
+			f[V_FUNC] = pt_val_str(fr->func);
+		f[V_MODULE] = pt_val_str(fr->module);
+		f[V_OFF] = pt_val_u64(fr->off);
+		pt_emit_row(e, PT_IN_JSON, &frame_table, f);
+	}
+	pt_emit_end(e);
+	pt_emit_end(e);
+}
+
+int pt_sampled_emit(struct pt_emit *e, const struct pt_view *v, const char *pattern, long top)
 {
 	struct pt_spaths sp;
 	char tag[5], b[64];
 
+	if (e->fmt == PT_EMIT_CSV)
+		return 0;
 	if (pt_sampled_top(&sp, v, pattern, top) != 0)
 		return -1;
 	if (sp.mean || sp.n) {
-		fprintf(f, "\n Sampled call paths (one allocation in about %s has its stack recorded;\n"
-			   " '~' marks estimates of the live bytes, see pooltag(1)):\n",
-			pt_sampled_human(sp.mean, b, sizeof(b)));
+		pt_emit_text(e, "\n Sampled call paths (one allocation in about %s has its stack recorded;\n"
+				" '~' marks estimates of the live bytes, see pooltag(1)):\n",
+			     pt_sampled_human(sp.mean, b, sizeof(b)));
 		if (!sp.n)
-			fprintf(f, "  (no sampled block is live)\n");
+			pt_emit_text(e, "  (no sampled block is live)\n");
+		pt_emit_obj(e, "sampled");
+		pt_emit_kv(e, "mean_bytes", pt_val_u64(sp.mean));
+		pt_emit_kv(e, "not_recorded", pt_val_u64(sp.ndropped));
+		pt_emit_arr(e, "paths");
 	}
 	for (size_t i = 0; i < sp.n; i++) {
 		const struct pt_spath *p = &sp.p[i];
-		fprintf(f, " %-4s sampled: ~%s live (%llu sample%s) at %s in %s\n       via %s\n",
-			pt_tag_print(p->s->tag, tag), pt_sampled_human(p->s->live_est, b, sizeof(b)),
-			(unsigned long long)p->s->nlive, p->s->nlive == 1 ? "" : "s", p->where,
-			p->func, *p->via ? p->via : "(no frames recorded)");
+		pt_emit_text(e, " %-4s sampled: ~%s live (%llu sample%s) at %s in %s\n       via %s\n",
+			     pt_tag_print(p->s->tag, tag), pt_sampled_human(p->s->live_est, b, sizeof(b)),
+			     (unsigned long long)p->s->nlive, p->s->nlive == 1 ? "" : "s", p->where,
+			     p->func, *p->via ? p->via : "(no frames recorded)");
+		if (e->fmt == PT_EMIT_JSON)
+			json_path(e, p);
 	}
 	if (sp.ndropped)
-		fprintf(f, "  (%llu samples not recorded: table full or no stack)\n",
-			(unsigned long long)sp.ndropped);
+		pt_emit_text(e, "  (%llu samples not recorded: table full or no stack)\n",
+			     (unsigned long long)sp.ndropped);
+	if (sp.mean || sp.n) {
+		pt_emit_end(e);
+		pt_emit_end(e);
+	}
 	pt_sampled_free(&sp);
 	return 0;
 }

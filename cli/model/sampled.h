@@ -1,26 +1,42 @@
 /*
  * sampled.h - the sampled call paths of a view (src/sample.h): the paths
  * of the biggest live consumers, each with its estimated live bytes,
- * symbolised from the modules' files, for the text of `pooltag used
- * --sites`, the monitor and the exporter alike.
+ * symbolised from the modules' files, for `pooltag used --sites` (its text
+ * and its JSON), the monitor and the exporter alike.
  */
 #ifndef PT_SAMPLED_H
 #define PT_SAMPLED_H
 
-#include <stdio.h>
-
+#include "emit.h"
 #include "view.h"
 
-/* One path, ready to show.  The strings are printable (pt_safe_str):
- * where the path was charged ("file:line", "?:0" when unknown), its
- * function, and how it was reached ("f.c:12 in g <- main.c:3 in main",
- * innermost first, the library's own frames and those outside main left
- * out; "" when no frame was recorded). */
+/* The callers a path shows at most. */
+#define PT_SPATH_FRAMES 6
+
+/* A caller of a path, as its module's file names it.  The strings are as
+ * read (a writer makes them safe for its format): module is the view's,
+ * func and file the symboliser's, which keeps them while the process
+ * lives. */
+struct pt_sframe {
+	const char *module; /* the module's file, as the segment names it; "" unknown */
+	uint64_t off;       /* the return address's offset in it */
+	const char *func;   /* "?" unknown */
+	const char *file;   /* NULL: the module's file has no line for it */
+	unsigned line;
+};
+
+/* One path, ready to show.  where, func and via are printable
+ * (pt_safe_str): where the path was charged ("file:line", "?:0" when
+ * unknown), its function, and how it was reached ("f.c:12 in g <- main.c:3
+ * in main", "" when no frame was recorded).  frames are via's, innermost
+ * first: the library's own frames and those outside main left out. */
 struct pt_spath {
 	const struct pt_vsample *s;
 	char where[512];
 	char func[256];
 	char via[1024];
+	struct pt_sframe frames[PT_SPATH_FRAMES];
+	unsigned nframes;
 };
 
 /* A view's paths with sampled blocks live, biggest estimate first. */
@@ -39,9 +55,12 @@ int pt_sampled_top(struct pt_spaths *out, const struct pt_view *v, const char *p
 		   long top);
 void pt_sampled_free(struct pt_spaths *sp);
 
-/* Prints the top paths as `pooltag used --sites` shows them under its
- * table; nothing when the view has no samples.  0, or -1 on out of memory. */
-int pt_sampled_print(FILE *f, const struct pt_view *v, const char *pattern, long top);
+/* Writes the top paths as `pooltag used --sites` shows them: in text a
+ * section under its table, in JSON a member "sampled" of the object open
+ * (mean_bytes, not_recorded, paths: each with its site, estimates, path
+ * and frames), nothing in CSV; nothing either when the view samples
+ * nothing.  0, or -1 on out of memory (nothing written). */
+int pt_sampled_emit(struct pt_emit *e, const struct pt_view *v, const char *pattern, long top);
 
 /* n bytes for people: "512 B", "44.2 MiB".  Returns buf. */
 const char *pt_sampled_human(uint64_t n, char *buf, size_t len);

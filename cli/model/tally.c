@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "safestr.h"
 #include "tagdb.h"
 #include "tally.h"
 
@@ -82,16 +83,6 @@ const struct pt_vdesc *pt_view_desc(const struct pt_view *v, uint32_t tag)
 		if (v->descs[i].tag == tag)
 			return &v->descs[i];
 	return NULL;
-}
-
-const char *pt_safe_str(const char *s, char *buf, size_t len)
-{
-	size_t i = 0;
-
-	for (; s[i] && i + 1 < len; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	buf[i] = 0;
-	return buf;
 }
 
 const char *pt_view_name(const struct pt_view *v, char *buf, size_t len)
@@ -179,7 +170,7 @@ char *pt_tally_describe(char *buf, size_t len, const struct pt_view *v,
 				 pt_tag_print(t->tag, tag));
 	}
 	for (char *p = buf; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+		if (!pt_safe_byte((unsigned char)*p))
 			*p = '?';
 	return buf;
 }

@@ -58,10 +58,6 @@ char *pt_tally_describe(char *buf, size_t len, const struct pt_view *v,
  * Control characters are replaced by '?'.  Returns buf. */
 const char *pt_view_name(const struct pt_view *v, char *buf, size_t len);
 
-/* s with control characters (from an untrusted source) replaced by '?',
- * cut to fit buf; returns buf. */
-const char *pt_safe_str(const char *s, char *buf, size_t len);
-
 /* The tag's four characters with anything unprintable shown as '.'. */
 char *pt_tag_print(uint32_t tag, char out[5]);
 

@@ -28,6 +28,7 @@
 #include "kmod.h"
 #include "mon.h"
 #include "pooltag.h"
+#include "safestr.h"
 #include "sampled.h"
 #include "segfmt.h"
 

@@ -361,7 +361,10 @@ import json, sys
 d = json.loads(sys.argv[1])
 assert d["kernel"] == "1.0", d
 leaks = [(s["tag"], s["line"], s["count_end"]) for s in d["series"] if s["leak"]]
-assert leaks == [("[sey]", 120, 26), ("[sey]", 29, 13)], leaks' "$output"
+assert leaks == [("[sey]", 120, 26), ("[sey]", 29, 13)], leaks
+# A site names its function as used does, and by the former name too.
+fn = [(s["function"], s["func"]) for s in d["series"] if s["leak"]]
+assert fn == [("sey_open", "sey_open"), ("get_process_image_path",) * 2], fn' "$output"
 	ptrun plot "$KD/sey.rec" -o "$PT_TMP/k.svg"
 	pt_ok
 	grep -q '<title>the kernel: outstanding allocations of the top modules' "$PT_TMP/k.svg"
@@ -379,6 +382,14 @@ assert leaks == [("[sey]", 120, 26), ("[sey]", 29, 13)], leaks' "$output"
 	[ "$(echo ${lines[2]} | cut -d' ' -f1-9)" = "(kernel) Nonp 327 0 0 0 327 1331840 0" ]
 	[ "$(echo ${lines[3]} | cut -d' ' -f1-9)" = "[sey] Nonp 39 0 0 0 39 107328 0" ]
 	[ "$(grep -c '^ Module ' <<<"$output")" -eq 2 ]
+	# The TOTAL rows fill the module column: their numbers stand under the
+	# rows' numbers.
+	row=' %-20s %-5s %10s %8s %10s %8s %9s %12s %10s'
+	[[ ${lines[2]} == "$(printf "$row" '(kernel)' Nonp 327 0 0 0 327 1331840 0) "* ]] ||
+		fail "row: '${lines[2]}'"
+	[ "${lines[7]}" = "$(printf "$row" TOTAL Nonp 370 0 0 0 370 1445368 0)" ] ||
+		fail "total: '${lines[7]}'"
+	[ "${lines[8]}" = "$(printf "$row" TOTAL Paged 0 0 0 0 0 0 0)" ] || fail "total: '${lines[8]}'"
 	POOLTAG_PROC="$KD/after" ptrun mon -n 1 'se*' kernel
 	pt_ok
 	[ "$(grep -c '^ \[' <<<"$output")" -eq 1 ]

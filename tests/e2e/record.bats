@@ -227,6 +227,18 @@ assert sorted(x["tag"] for x in d["series"]) == ["Chrn", "Leak", "Wave"], d' "$o
 	[ "$(leak_lines)" = "Leak Paged" ]
 	line=$(src_line tests/progs/grower.c 'pt_alloc(PT_PAGED, 100, "Leak")')
 	printf '%s\n' "${lines[@]}" | grep -q "^   at tests/progs/grower.c:$line in step$"
+	ptrun trend --sites --json "$PT_TMP/g.rec"
+	pt_ok
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+s = [x for x in d["series"] if x["leak"]]
+assert len(s) == 1, d
+s = s[0]
+# The site as used --json names it; its function by the former name too.
+assert (s["file"], s["line"], s["function"], s["module"]) == \
+    ("tests/progs/grower.c", int(sys.argv[2]), "step", "grower"), s
+assert s["func"] == s["function"], s' "$output" "$line"
 }
 
 @test "trend: a program that does not leak has no leak" {

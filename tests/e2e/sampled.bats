@@ -62,6 +62,49 @@ within() {
 	prog_stop s
 }
 
+@test "sampled: used --json --sites has the text's paths, with their frames and estimates" {
+	sampler_start
+	ptrun used "$SPID" --sites
+	pt_ok
+	text=$output
+	a=$(estimate build_a) b=$(estimate build_b)
+	ptrun used "$SPID" --sites --json
+	pt_ok
+	python3 - "$output" "$text" "$a" "$b" "$(src_line tests/progs/sampler.c 'pt_alloc(PT_PAGED, n, "Samp")')" <<'PY' ||
+import json, re, sys
+d = json.loads(sys.argv[1])
+text, a, b, line = sys.argv[2] + "\n", float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+s = d["sampled"]
+assert s["mean_bytes"] == 512 * 1024 and s["not_recorded"] == 0, s
+p = s["paths"]
+assert len(p) == 2, p
+for x in p:
+    assert (x["tag"], x["pool"], x["file"], x["line"], x["function"]) == \
+        ("Samp", "paged", "tests/progs/sampler.c", line, "grab"), x
+    f = x["frames"]
+    assert f[-1]["function"] == "main" and all(y["file"] == "sampler.c" for y in f), f
+    assert all(y["module"].endswith("/sampler") and y["offset"] > 0 for y in f), f
+    # The text's two lines of the path, from the same numbers.
+    mib = x["live_bytes_estimate"] / 2**20
+    head = " Samp sampled: ~%.1f MiB live (%d samples) at tests/progs/sampler.c:%d in grab\n" \
+        "       via %s\n" % (mib, x["live_samples"], line, x["path"])
+    assert head in text, (head, text)
+    assert x["path"] == " <- ".join("%s:%d in %s" % (y["file"], y["line"], y["function"])
+                                    for y in f), x
+# Path a (48 MiB) first, then b (16 MiB): as the text, and in a 3:1 ratio.
+assert [x["frames"][0]["function"] for x in p] == ["build_a", "build_b"], p
+ea, eb = (x["live_bytes_estimate"] / 2**20 for x in p)
+assert abs(ea - a) < 0.06 and abs(eb - b) < 0.06, (ea, a, eb, b)
+assert 28 <= ea <= 68 and 5 <= eb <= 28 and 1.5 <= ea / eb <= 6, (ea, eb)
+PY
+		fail "JSON: $output"
+	# Without --sites, as the text: no paths.
+	ptrun used "$SPID" --json
+	pt_ok
+	[[ $output != *'"sampled"'* ]] || fail "without --sites: $output"
+	prog_stop s
+}
+
 @test "sampled: the exporter's biggest paths with --sites, checked by promtool" {
 	sampler_start
 	ptrun exporter --once --sites

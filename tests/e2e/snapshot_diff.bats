@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # `pooltag snap` and `pooltag diff`: snapshots of examples/tagged read back
 # as the live table, written atomically in the documented format, and the
-# diff that points at the leaking tag.
+# diff that points at the leaking tag; `pooltag refs` of a hand-made one.
 
 load helpers
 
@@ -82,9 +82,11 @@ assert h[2:8] == r[2:8], ("columns do not line up", sys.argv[1], sys.argv[2])' "
 		pt_ok
 		[ "$output" = "$live" ] || fail "used $args differs:"$'\n'"$live"$'\n'"--- snapshot:"$'\n'"$output"
 	done
-	# JSON differs only in when it was read.
+	# JSON differs only in when it was read, and in the sampled paths
+	# (the last member).
 	ptrun used --json --sites "$TPID"
-	live=$(echo "$output" | sed 's/"taken_ns":[0-9]*//')
+	[[ $output == *',"sampled":{"mean_bytes":524288,'* ]] || fail "no sampled paths: $output"
+	live=$(echo "$output" | sed -e 's/"taken_ns":[0-9]*//' -e 's/,"sampled":.*$/}/')
 	ptrun used --json --sites "$PT_TMP/a.snap"
 	pt_ok
 	[ "$(echo "$output" | sed 's/"taken_ns":[0-9]*//')" = "$live" ]
@@ -270,4 +272,21 @@ assert h[2:8] == r[2:8], ("columns do not line up", sys.argv[1], sys.argv[2])' "
 	[ "$(norm "${lines[6]}")" = "Gone Paged -5 -50 -5 +0 0 0 (no longer allocated)" ]
 	[ "$(norm "${lines[7]}")" = "Shrk NonPaged -6 -600 +2 +8 4 400 Allocated in s (s.c) , Binary: fixture" ]
 	[ "${#lines[@]}" -eq 8 ]
+}
+
+@test "refs: module, file and function names shown whole, however long" {
+	local mod file fn
+	mod=lib$(printf 'm%.0s' {1..200}).so
+	file=src/$(printf 'f%.0s' {1..300}).c
+	fn=take_$(printf 'g%.0s' {1..300})
+	{
+		printf 'pooltag-snapshot 2\npid 4242\nuid 1000\ncommand fixture\ntaken 1700000000000000000\n'
+		printf 'created 1699999990000000000\nstart_ticks 777\nmisuse 0\n'
+		printf 'site\tProc\trefs\t3\t1\t0\t0\t17\t%s\t%s\t%s\n' "$file" "$fn" "$mod"
+		printf 'end\t1\t0\n'
+	} >"$PT_TMP/long.snap"
+	ptrun refs "$PT_TMP/long.snap"
+	pt_ok
+	[ "${lines[2]}" = "$(printf ' %s refs     Proc          2          3          1  %s:17 in %s' "$mod" "$file" "$fn")" ] ||
+		fail "row: '${lines[2]}'"
 }
