@@ -1,5 +1,5 @@
 /*
- * test_jsonstr.c - untrusted strings as JSON strings (cli/formats/jsonstr.c):
+ * test_jsonstr.c - untrusted strings as JSON strings (common/jsonstr.c):
  * valid UTF-8 passes through, every other byte of 0x80 and up, control
  * characters, quotes and backslashes are escaped.
  */

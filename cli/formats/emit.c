@@ -194,11 +194,20 @@ static void json_row(struct pt_emit *e, unsigned in, const struct pt_emit_table 
 /* Quoted, '"' doubled, unsafe bytes as text writes them. */
 static void csv_str(FILE *f, const char *s)
 {
+	size_t n = strlen(s);
+
 	fputc('"', f);
-	for (; *s; s++) {
+	while (n) {
+		size_t k = pt_safe_len(s, n);
 		if (*s == '"')
 			fputc('"', f);
-		fputc(pt_safe_byte((unsigned char)*s) ? *s : '?', f);
+		if (k)
+			fwrite(s, 1, k, f);
+		else
+			fputc('?', f);
+		k = k ? k : 1;
+		s += k;
+		n -= k;
 	}
 	fputc('"', f);
 }

@@ -5,10 +5,14 @@
  * files, /proc) was written by someone it does not trust: a name holding
  * ESC could recolour the screen, retitle the window or move the cursor, a
  * carriage return or line feed could forge a line.  Wherever such a string
- * reaches a terminal or a CSV cell, its control bytes (below 0x20) and DEL
- * are written as '?'; bytes from 0x80 up pass, so UTF-8 names stay
- * readable.  Text tables and CSV (emit.c), prose around them and error
- * messages share this one rule.
+ * reaches a terminal or a CSV cell, its control characters are written as
+ * '?', one '?' a byte so that a column's width stays its byte count: the
+ * C0 controls (below 0x20) and DEL, the C1 controls in UTF-8 (U+0080 to
+ * U+009F, 0xc2 0x80 to 0xc2 0x9f: a terminal may take U+009B for CSI), and
+ * every byte that is not part of a valid UTF-8 sequence (a lone 0x9b is
+ * CSI to a terminal in an 8-bit encoding).  Valid UTF-8 otherwise passes,
+ * so names stay readable.  Text tables and CSV (emit.c), prose around them
+ * and error messages share this one rule.
  */
 #ifndef PT_SAFESTR_H
 #define PT_SAFESTR_H
@@ -17,13 +21,15 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* 1 if byte c may be written as it is. */
-static inline int pt_safe_byte(unsigned char c)
-{
-	return c >= 0x20 && c != 0x7f;
-}
+/* How many bytes at s[0..n) may be written as they are: the length of the
+ * printable character there (1 to 4), or 0 when s[0] is to be written as
+ * '?'.  n is 0: 0. */
+size_t pt_safe_len(const char *s, size_t n);
 
-/* s with every unsafe byte replaced by '?', cut to fit buf; returns buf. */
+/* s (NUL-terminated) made safe in place, its length kept. */
+void pt_safe_inplace(char *s);
+
+/* s made safe, cut to fit buf; returns buf. */
 const char *pt_safe_str(const char *s, char *buf, size_t len);
 
 /* Writes s to f, every unsafe byte as '?', whatever its length. */

@@ -169,8 +169,6 @@ char *pt_tally_describe(char *buf, size_t len, const struct pt_view *v,
 			snprintf(buf, len, "UNKNOWN pooltag '%s', please update pooltag.txt",
 				 pt_tag_print(t->tag, tag));
 	}
-	for (char *p = buf; *p; p++)
-		if (!pt_safe_byte((unsigned char)*p))
-			*p = '?';
+	pt_safe_inplace(buf);
 	return buf;
 }
