@@ -677,72 +677,94 @@ static uid_t proc_uid(pid_t pid, uid_t fallback)
 	return fallback;
 }
 
-int pt_segread_pid(struct pt_view *v, pid_t pid, char *err, size_t errlen)
+/* Whether process pid exists (*exists), and if it does, that it is the
+ * caller's: its real uid, not the owner of /proc/PID (root's once a
+ * process makes itself non-dumpable, its segment still yours).  0, or -1
+ * with a message in err. */
+static int check_owner(pid_t pid, int *exists, char *err, size_t errlen)
 {
-	struct pt_segent *ents;
-	char proc[64], stale[512] = "", foreign[512] = "", wb[128];
-	enum pt_segstate stale_state = PT_SEGSTATE_EXITED;
-	uid_t foreign_uid = 0, owner;
+	char proc[64];
 	struct stat st;
-	size_t n;
-	int rc = -1, found = 0, exists;
+	uid_t owner;
 
 	snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
-	exists = pid > 0 && stat(proc, &st) == 0;
-	/* Whose process: its real uid, not the owner of /proc/PID (root's
-	 * once a process makes itself non-dumpable, its segment still yours). */
-	owner = exists ? proc_uid(pid, st.st_uid) : 0;
-	if (exists && owner != getuid() && getuid() != 0) {
+	*exists = pid > 0 && stat(proc, &st) == 0;
+	owner = *exists ? proc_uid(pid, st.st_uid) : 0;
+	if (*exists && owner != getuid() && getuid() != 0) {
 		snprintf(err, errlen,
 			 "process %d belongs to uid %u, not to you: pooltag reads only your own "
 			 "processes",
 			 (int)pid, (unsigned)owner);
 		return -1;
 	}
-	if (pt_seglist(&ents, &n, err, errlen) != 0)
-		return -1;
-	for (size_t i = 0; i < n && !found; i++) {
+	return 0;
+}
+
+/* What the list holds for a pid besides a live segment of the caller's. */
+struct seg_others {
+	char stale[512]; /* a stale segment of ours, or "" */
+	enum pt_segstate stale_state;
+	char foreign[512]; /* another user's segment (a live one first), or "" */
+	uid_t foreign_uid;
+};
+
+/* Reads pid's live segment of the caller's among ents[0..n) into v, noting
+ * the others in o: 1 with *rc pt_segread_fd's (or -1 with a message in err
+ * if it cannot be opened) if there is one, else 0. */
+static int read_listed(struct pt_view *v, pid_t pid, const struct pt_segent *ents, size_t n,
+		       struct seg_others *o, int *rc, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct pt_segent *e = &ents[i];
 		int fd;
-		if (ents[i].pid != pid)
+		if (e->pid != pid)
 			continue;
-		if (ents[i].foreign) {
-			if (!ents[i].stale || !foreign[0]) {
-				snprintf(foreign, sizeof(foreign), "%s", ents[i].path);
-				foreign_uid = ents[i].uid;
+		if (e->foreign) {
+			if (!e->stale || !o->foreign[0]) {
+				snprintf(o->foreign, sizeof(o->foreign), "%s", e->path);
+				o->foreign_uid = e->uid;
 			}
 			continue;
 		}
-		if (ents[i].stale) {
-			snprintf(stale, sizeof(stale), "%s", ents[i].path);
-			stale_state = ents[i].state;
+		if (e->stale) {
+			snprintf(o->stale, sizeof(o->stale), "%s", e->path);
+			o->stale_state = e->state;
 			continue;
 		}
-		found = 1;
-		fd = open(ents[i].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		fd = open(e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 		if (fd < 0) {
-			snprintf(err, errlen, "cannot open %s: %s", ents[i].path, strerror(errno));
-			break;
+			snprintf(err, errlen, "cannot open %s: %s", e->path, strerror(errno));
+			*rc = -1;
+			return 1;
 		}
-		rc = pt_segread_fd(v, fd, ents[i].path, err, errlen);
+		*rc = pt_segread_fd(v, fd, e->path, err, errlen);
 		close(fd);
+		return 1;
 	}
-	free(ents);
-	if (found)
-		return rc;
-	if (stale[0]) {
+	return 0;
+}
+
+/* Why process pid has no live segment of the caller's to read, in err:
+ * pt_segread_pid's status. */
+static int why_none(pid_t pid, int exists, const struct seg_others *o, char *err, size_t errlen)
+{
+	char wb[128];
+
+	if (o->stale[0]) {
 		snprintf(err, errlen,
 			 "stale segment %s: process %d %s; 'pooltag used %s' reads what it left, "
 			 "'pooltag ls --clean' removes it",
-			 stale, (int)pid,
-			 stale_state == PT_SEGSTATE_EXECD ? "no longer exports it (it exec'd)" : "has exited",
-			 stale);
-		return stale_state == PT_SEGSTATE_EXECD ? -1 : PT_SEGREAD_EXITED;
+			 o->stale, (int)pid,
+			 o->stale_state == PT_SEGSTATE_EXECD ? "no longer exports it (it exec'd)"
+							     : "has exited",
+			 o->stale);
+		return o->stale_state == PT_SEGSTATE_EXECD ? -1 : PT_SEGREAD_EXITED;
 	}
-	if (foreign[0]) {
+	if (o->foreign[0]) {
 		snprintf(err, errlen,
 			 "process %d exports its counters in %s, which belongs to %s: pooltag reads "
 			 "a user's segments as that user",
-			 (int)pid, foreign, who(foreign_uid, wb, sizeof(wb)));
+			 (int)pid, o->foreign, who(o->foreign_uid, wb, sizeof(wb)));
 		return -1;
 	}
 	if (!exists) {
@@ -758,6 +780,20 @@ int pt_segread_pid(struct pt_view *v, pid_t pid, char *err, size_t errlen)
 		 "no allocation yet, or POOLTAG_EXPORT=0)",
 		 (int)pid);
 	return -1;
+}
+
+int pt_segread_pid(struct pt_view *v, pid_t pid, char *err, size_t errlen)
+{
+	struct seg_others o = {.stale_state = PT_SEGSTATE_EXITED};
+	struct pt_segent *ents;
+	size_t n;
+	int exists, found, rc = -1;
+
+	if (check_owner(pid, &exists, err, errlen) != 0 || pt_seglist(&ents, &n, err, errlen) != 0)
+		return -1;
+	found = read_listed(v, pid, ents, n, &o, &rc, err, errlen);
+	free(ents);
+	return found ? rc : why_none(pid, exists, &o, err, errlen);
 }
 
 /* Waits for process pid to exit, at most timeout_ms (a pidfd becomes
