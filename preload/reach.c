@@ -909,14 +909,88 @@ void pt_reach_prepare(void)
 	prep.ready = 1;
 }
 
+/* The scan's tables for n blocks, each in a mapping of its own (nothing
+ * may allocate while the threads are parked): the blocks in r->b, their
+ * order by address and its scratch, the marking stack.  0, or -1 with
+ * what was mapped left for tables_unmap. */
+static int tables_map(struct pt_reach *r, size_t n, struct ord **ord, struct ord **otmp)
+{
+	size_t obytes = page_round(n * sizeof(struct ord));
+
+	r->b = zmap(page_round(n * sizeof(struct pt_reach_block)));
+	*ord = zmap(obytes);
+	*otmp = zmap(obytes);
+	mk.stack = zmap(page_round(n * sizeof(uint32_t)));
+	return r->b && *ord && *otmp && mk.stack ? 0 : -1;
+}
+
+/* What tables_map mapped for n blocks, unmapped after it failed. */
+static void tables_unmap(struct pt_reach *r, size_t n, struct ord *ord, struct ord *otmp)
+{
+	size_t obytes = page_round(n * sizeof(struct ord));
+
+	if (r->b)
+		munmap(r->b, page_round(n * sizeof(struct pt_reach_block)));
+	if (ord)
+		munmap(ord, obytes);
+	if (otmp)
+		munmap(otmp, obytes);
+	if (mk.stack)
+		munmap(mk.stack, page_round(n * sizeof(uint32_t)));
+	r->b = NULL;
+}
+
+/* The live blocks into r->b (at most r->n of them), then their order by
+ * address and the range they span, for find(). */
+static void index_blocks(struct pt_reach *r, struct ord *ord, struct ord *otmp)
+{
+	size_t i = 0;
+
+	pt_track_each(fill_cb, &i);
+	r->n = i;
+	mk.lo = UINTPTR_MAX;
+	mk.hi = 0;
+	for (size_t k = 0; k < r->n; k++) {
+		ord[k] = (struct ord){r->b[k].beg, k};
+		if (r->b[k].beg < mk.lo)
+			mk.lo = r->b[k].beg;
+		if (r->b[k].end > mk.hi)
+			mk.hi = r->b[k].end;
+	}
+	mk.ord = sort_ord(ord, otmp, r->n);
+	mk.n = 0;
+}
+
+/* The other threads' roots: a parked thread's registers, live stack and
+ * TLS; a thread that did not park, its stack from the pointer its system
+ * call shows, else every mapping that looks like a stack. */
+static void root_threads(struct pt_reach *r, const struct self_range *q)
+{
+	for (unsigned k = 0; k < stw.n; k++) {
+		struct thr *t = &stw.t[k];
+		if (t->state == 1) {
+			root_add((uintptr_t)&t->regs, (uintptr_t)(&t->regs + 1));
+			root_stack(t->sp - RED_ZONE, t->sp);
+			root_tls(t->tp, q->tls_lo ? q->tp - q->tls_lo : 0);
+			r->threads++;
+		} else if (t->state == 3) {
+			uintptr_t sp = syscall_sp(t->tid);
+			r->unstopped++;
+			if (sp)
+				root_stack(sp - RED_ZONE, sp);
+			else
+				root_stack_like();
+		}
+	}
+}
+
 int pt_reach_scan(struct pt_reach *r, void (*stopped)(void *arg), void *arg)
 {
 	static uintptr_t own_regs[8]; /* this thread's registers, spilled */
 	struct self_range q = prep.q;
-	size_t n = 0, i = 0, tbytes;
 	struct ord *ord, *otmp;
-	size_t obytes;
 	double t0 = cpu_now();
+	size_t n;
 
 	memset(r, 0, sizeof(*r));
 	if (!(pt_track_flags() & PT_TRACK_BLOCKS) || !prep.ready || q.tp != thread_pointer())
@@ -940,59 +1014,17 @@ int pt_reach_scan(struct pt_reach *r, void (*stopped)(void *arg), void *arg)
 	maps_read();
 	roots_keep_mapped();
 	n = pt_track_count();
-	tbytes = page_round(n * sizeof(struct pt_reach_block));
-	obytes = page_round(n * sizeof(struct ord));
-	r->b = zmap(tbytes);
-	ord = zmap(obytes);
-	otmp = zmap(obytes);
-	mk.stack = zmap(page_round(n * sizeof(uint32_t)));
-	if (!r->b || !ord || !otmp || !mk.stack) {
+	if (tables_map(r, n, &ord, &otmp) != 0) {
 		start_world();
-		if (r->b)
-			munmap(r->b, tbytes);
-		if (ord)
-			munmap(ord, obytes);
-		if (otmp)
-			munmap(otmp, obytes);
-		if (mk.stack)
-			munmap(mk.stack, page_round(n * sizeof(uint32_t)));
-		r->b = NULL;
+		tables_unmap(r, n, ord, otmp);
 		return -1;
 	}
 	r->n = n;
-	r->mapped = tbytes;
-	pt_track_each(fill_cb, &i);
-	r->n = i;
-	mk.lo = UINTPTR_MAX;
-	mk.hi = 0;
-	for (size_t k = 0; k < r->n; k++) {
-		ord[k] = (struct ord){r->b[k].beg, k};
-		if (r->b[k].beg < mk.lo)
-			mk.lo = r->b[k].beg;
-		if (r->b[k].end > mk.hi)
-			mk.hi = r->b[k].end;
-	}
-	mk.ord = sort_ord(ord, otmp, r->n);
-	mk.n = 0;
-
+	r->mapped = page_round(n * sizeof(struct pt_reach_block));
+	index_blocks(r, ord, otmp);
 	root_self(&q, own_regs, 6);
 	r->threads = 1;
-	for (unsigned k = 0; k < stw.n; k++) {
-		struct thr *t = &stw.t[k];
-		if (t->state == 1) {
-			root_add((uintptr_t)&t->regs, (uintptr_t)(&t->regs + 1));
-			root_stack(t->sp - RED_ZONE, t->sp);
-			root_tls(t->tp, q.tls_lo ? q.tp - q.tls_lo : 0);
-			r->threads++;
-		} else if (t->state == 3) {
-			uintptr_t sp = syscall_sp(t->tid);
-			r->unstopped++;
-			if (sp)
-				root_stack(sp - RED_ZONE, sp);
-			else
-				root_stack_like();
-		}
-	}
+	root_threads(r, &q);
 	classify();
 	if (stopped)
 		stopped(arg);

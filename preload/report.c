@@ -74,10 +74,6 @@ static struct pt_run_group *add(struct pt_run_findings *r)
 	return &r->g[r->n++];
 }
 
-struct fdwalk {
-	struct pt_run_findings *r;
-};
-
 static void add_fd(int fd, uint32_t slot, void *arg)
 {
 	struct pt_run_findings *r = arg;
@@ -111,7 +107,6 @@ static int by_kind_module_bytes(const void *a, const void *b)
 
 void pt_run_collect(uint32_t module, struct pt_run_findings *r)
 {
-
 	r->module = module;
 	/* Memory: lost or reachable, grouped by call path (group.c, from the
 	 * scan of reach.c); at a dlclose, held per site.  Its groups join the
@@ -339,6 +334,14 @@ static void who(FILE *f, const struct pt_run_findings *r)
 	fprintf(f, ") %s", r->event);
 }
 
+/* What is still reachable, if anything is. */
+static void reachable(FILE *f, const struct pt_run_findings *r)
+{
+	if (r->reach_blocks)
+		fprintf(f, "; still reachable: %llu blocks, %llu bytes", (unsigned long long)r->reach_blocks,
+			(unsigned long long)r->reach_bytes);
+}
+
 /* The figures of the verdict: what was lost (or, without a scan, held),
  * and what is still reachable. */
 static void figures(FILE *f, const struct pt_run_findings *r)
@@ -348,41 +351,47 @@ static void figures(FILE *f, const struct pt_run_findings *r)
 		r->scanned ? "lost" : "held", (unsigned long long)r->blocks,
 		(unsigned long long)r->bytes, r->nsites, r->nfds, r->nbad,
 		(unsigned long long)r->nmisuse);
-	if (r->reach_blocks)
-		fprintf(f, "; still reachable: %llu blocks, %llu bytes", (unsigned long long)r->reach_blocks,
-			(unsigned long long)r->reach_bytes);
+	reachable(f, r);
 }
 
-static void text(FILE *f, const struct pt_run_findings *r)
+/* What the verdict sums, listed: memory's groups, descriptors, bad frees,
+ * then notes on what is no finding. */
+static void text_groups(FILE *f, const struct pt_run_findings *r)
 {
 	int first_fd = 1, first_bad = 1;
 
-	if (r->findings || (pt_run_cfg.all && r->rt_blocks) || pt_run_cfg.reachable ||
-	    pt_run_cfg.scan_stats) {
-		pt_run_mem_print(f, r->mem);
-		for (size_t i = 0; i < r->n; i++) {
-			const struct pt_run_group *g = &r->g[i];
-			if (g->suppressed || g->kind == PT_RUN_BLOCKS)
-				continue;
-			if (g->kind == PT_RUN_FD)
-				text_fd(f, g, first_fd), first_fd = 0;
-			else
-				text_badfree(f, g, first_bad), first_bad = 0;
-		}
-		if (r->nmisuse)
-			fprintf(f, "  %llu misuse report%s above (the special pool's, bad frees)\n",
-				(unsigned long long)r->nmisuse, r->nmisuse == 1 ? "" : "s");
-		if (r->rt_blocks && !pt_run_cfg.all && r->findings)
-			fprintf(f, "  the C runtime %s %llu blocks, %llu bytes more (no finding; --all lists them)\n",
-				r->scanned ? "lost" : "holds", (unsigned long long)r->rt_blocks,
-				(unsigned long long)r->rt_bytes);
-		if (r->suppressed)
-			fprintf(f, "  %d finding groups suppressed\n", r->suppressed);
-		if (pt_run_cfg.gen_supp && r->findings) {
-			fprintf(f, "  suppression entries for these findings:\n");
-			pt_run_suppress_entries(f, r);
-		}
+	pt_run_mem_print(f, r->mem);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct pt_run_group *g = &r->g[i];
+		if (g->suppressed || g->kind == PT_RUN_BLOCKS)
+			continue;
+		if (g->kind == PT_RUN_FD)
+			text_fd(f, g, first_fd), first_fd = 0;
+		else
+			text_badfree(f, g, first_bad), first_bad = 0;
 	}
+	if (r->nmisuse)
+		fprintf(f, "  %llu misuse report%s above (the special pool's, bad frees)\n",
+			(unsigned long long)r->nmisuse, r->nmisuse == 1 ? "" : "s");
+	if (r->rt_blocks && !pt_run_cfg.all && r->findings)
+		fprintf(f, "  the C runtime %s %llu blocks, %llu bytes more (no finding; --all lists them)\n",
+			r->scanned ? "lost" : "holds", (unsigned long long)r->rt_blocks,
+			(unsigned long long)r->rt_bytes);
+	if (r->suppressed)
+		fprintf(f, "  %d finding groups suppressed\n", r->suppressed);
+	if (pt_run_cfg.gen_supp && r->findings) {
+		fprintf(f, "  suppression entries for these findings:\n");
+		pt_run_suppress_entries(f, r);
+	}
+}
+
+/* The report: the groups when there is something to list, then the
+ * verdict (none for a clean run with -q). */
+static void text(FILE *f, const struct pt_run_findings *r)
+{
+	if (r->findings || (pt_run_cfg.all && r->rt_blocks) || pt_run_cfg.reachable ||
+	    pt_run_cfg.scan_stats)
+		text_groups(f, r);
 	if (r->findings) {
 		who(f, r);
 		fprintf(f, ": %d finding%s: ", r->findings, r->findings == 1 ? "" : "s");
@@ -394,9 +403,7 @@ static void text(FILE *f, const struct pt_run_findings *r)
 		return;
 	who(f, r);
 	fprintf(f, ": clean, nothing %s", r->scanned ? "lost" : "held");
-	if (r->reach_blocks)
-		fprintf(f, "; still reachable: %llu blocks, %llu bytes", (unsigned long long)r->reach_blocks,
-			(unsigned long long)r->reach_bytes);
+	reachable(f, r);
 	if (r->rt_blocks)
 		fprintf(f, " (the C runtime %s %llu blocks, %llu bytes%s", r->scanned ? "lost" : "holds",
 			(unsigned long long)r->rt_blocks, (unsigned long long)r->rt_bytes,

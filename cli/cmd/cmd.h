@@ -83,6 +83,13 @@ int pt_target_load(const char *arg, struct pt_view *v, char *err, size_t errlen)
  * file is not.  NULL with a message in err. */
 struct pt_tagdb *pt_tagdb_for(char **files, size_t nfiles, char *err, size_t errlen);
 
+/* Reads the recording file into r for a command that reads one (trend,
+ * plot), noting on stderr what the reader noted (a cut last sample): 0, or
+ * 1 with the message printed if it cannot be read or holds no complete
+ * sample. */
+struct pt_recording;
+int pt_recording_load(const char *file, struct pt_recording *r);
+
 /* progfile.c: a program's file.  pt_find_program searches PATH as execvp
  * does: 0, or -1 with errno (ENOENT, EACCES, EISDIR).  pt_is_static_elf:
  * an ELF executable without an interpreter.  pt_links_pooltag: the file

@@ -345,7 +345,66 @@ static void progress(uint64_t done, uint64_t total, const struct pt_fault_tally 
 		(unsigned long long)t->nfound, t->nfound == 1 ? "" : "s");
 }
 
-int pt_cmd_faults(int argc, char **argv)
+/* ---- Parse --------------------------------------------------------------- */
+
+/* One session of runs: the workers, what their runs found, how far it got. */
+struct session {
+	char **prog; /* the program and its arguments, as given */
+	int nprog;
+	long jobs; /* workers, each with a result file */
+	int nw;    /* workers in use: with a fork server, or with runs in exec mode */
+	struct worker w[MAX_JOBS];
+	struct pt_fault_tally t;
+	long long total; /* failing runs to make */
+	uint64_t done;   /* failing runs finished */
+	int64_t t0;      /* when the counting run started */
+};
+
+/* One option of getopt_long's but --help: 0, or 2 on a usage error
+ * (printed). */
+static int take_opt(struct session *s, int c, char *arg, char **argv)
+{
+	char *end;
+	long n;
+
+	switch (c) {
+	case 'j':
+		s->jobs = pt_parse_count("faults", "--jobs", arg);
+		if (s->jobs < 1 || s->jobs > MAX_JOBS)
+			return s->jobs < 0 ? 2
+					   : pt_usage_err("faults", "--jobs: 1 to %d", MAX_JOBS);
+		return 0;
+	case 's':
+		fo.stack_mode = 1;
+		return 0;
+	case 'c':
+		fo.config = arg;
+		return 0;
+	case 't':
+		fo.timeout = strtod(arg, &end);
+		if (*end || !(fo.timeout > 0))
+			return pt_usage_err("faults", "--timeout: '%s' is not a number of seconds",
+					    arg);
+		return 0;
+	case 'm':
+		if ((n = pt_parse_count("faults", "--max-runs", arg)) < 0)
+			return 2;
+		fo.max_runs = (uint64_t)n;
+		return 0;
+	case 'o':
+		fo.show_output = 1;
+		return 0;
+	case 'n':
+		fo.exec_mode = 1;
+		return 0;
+	default:
+		return pt_getopt_err("faults", argv);
+	}
+}
+
+/* The options into fo and s, up to the program ('+': its options are its
+ * own). */
+static int faults_parse(int argc, char **argv, struct session *s)
 {
 	static const struct option longopts[] = {
 		{"jobs", required_argument, NULL, 'j'},   {"stacks", no_argument, NULL, 's'},
@@ -353,149 +412,200 @@ int pt_cmd_faults(int argc, char **argv)
 		{"max-runs", required_argument, NULL, 'm'}, {"show-output", no_argument, NULL, 'o'},
 		{"no-server", no_argument, NULL, 'n'},    {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
-	struct worker w[MAX_JOBS];
-	struct pt_fault_tally t = {0};
-	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
-	long long total;
-	uint64_t next = 1, done = 0;
-	int c, tty = isatty(2), rc = 0, nw = 1;
-	int64_t t0, last = 0;
-	char *end;
+	int c, rc;
 
 	memset(&fo, 0, sizeof(fo));
 	fo.timeout = 10;
+	s->jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+j:c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			jobs = pt_parse_count("faults", "--jobs", optarg);
-			if (jobs < 1 || jobs > MAX_JOBS)
-				return jobs < 0 ? 2
-						: pt_usage_err("faults", "--jobs: 1 to %d", MAX_JOBS);
-			break;
-		case 's': fo.stack_mode = 1; break;
-		case 'c': fo.config = optarg; break;
-		case 't':
-			fo.timeout = strtod(optarg, &end);
-			if (*end || !(fo.timeout > 0))
-				return pt_usage_err("faults", "--timeout: '%s' is not a number of seconds",
-						    optarg);
-			break;
-		case 'm': {
-			long n = pt_parse_count("faults", "--max-runs", optarg);
-			if (n < 0)
-				return 2;
-			fo.max_runs = (uint64_t)n;
-			break;
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
 		}
-		case 'o': fo.show_output = 1; break;
-		case 'n': fo.exec_mode = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: return pt_getopt_err("faults", argv);
-		}
+		if ((rc = take_opt(s, c, optarg, argv)) != 0)
+			return rc;
 	}
 	if (optind >= argc)
 		return pt_usage_err("faults", "no program given (pooltag faults -- PROGRAM ARGS)");
 	if (fo.config && pt_config(fo.config) != 0)
 		return pt_usage_err("faults", "--config: %s", pt_config_error());
-	if (interpose(argc - optind, argv + optind) != 0)
-		return 3;
-	if (jobs < 1)
-		jobs = 1;
-	for (int i = 0; i < jobs; i++) {
-		w[i] = (struct worker){.sock = -1};
-		if (pt_fault_result_open(&w[i].res)) {
+	s->prog = argv + optind;
+	s->nprog = argc - optind;
+	return PT_PARSED;
+}
+
+/* ---- Execute ------------------------------------------------------------- */
+
+/* A result file per worker: 0, or 3 (message printed). */
+static int open_workers(struct session *s)
+{
+	for (long i = 0; i < s->jobs; i++)
+		if (pt_fault_result_open(&s->w[i].res)) {
 			pt_err("faults: cannot make a result file: %s", strerror(errno));
 			return 3;
 		}
-	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-	t0 = now_ns();
-	total = counting_run(&w[0], &t);
-	if (total < 0) {
-		rc = 3;
-		goto out;
-	}
-	if (fo.max_runs && (uint64_t)total > fo.max_runs)
-		total = (long long)fo.max_runs;
-	/* The other workers start their own programs (fork servers). */
-	for (nw = 1; nw < jobs && (long long)nw < total; nw++) {
+	return 0;
+}
+
+/* The workers after the first start their own programs (fork servers),
+ * no more than there are runs; the first that fails ends the starting. */
+static void start_servers(struct session *s)
+{
+	for (s->nw = 1; s->nw < s->jobs && (long long)s->nw < s->total; s->nw++) {
+		struct worker *w = &s->w[s->nw];
 		struct pt_fault_reply r;
 		if (fo.exec_mode)
 			continue;
-		if (start(&w[nw], 0, 0) || reply(&w[nw], &r, (int)(fo.timeout * 1000)) ||
+		if (start(w, 0, 0) || reply(w, &r, (int)(fo.timeout * 1000)) ||
 		    r.kind != PT_FAULT_REPLY_READY) {
-			stop_worker(&w[nw]);
+			stop_worker(w);
 			break;
 		}
 	}
-	while (done < (uint64_t)total && !fo.stop) {
-		struct pollfd p[MAX_JOBS];
-		int np = 0;
-		for (int i = 0; i < nw; i++) {
-			if (!w[i].run && next <= (uint64_t)total) {
-				if (dispatch(&w[i], next, &t)) {
-					pt_err("faults: %s: run %llu could not start", fo.name,
-					       (unsigned long long)next);
-					rc = 3;
-					goto out;
-				}
-				next++;
+}
+
+/* Hands the next runs to the idle workers and lists in p the sockets of
+ * those running: their number, or -1 if a run could not start (message
+ * printed). */
+static int dispatch_idle(struct session *s, uint64_t *next, struct pollfd *p)
+{
+	int np = 0;
+
+	for (int i = 0; i < s->nw; i++) {
+		struct worker *w = &s->w[i];
+		if (!w->run && *next <= (uint64_t)s->total) {
+			if (dispatch(w, *next, &s->t)) {
+				pt_err("faults: %s: run %llu could not start", fo.name,
+				       (unsigned long long)*next);
+				return -1;
 			}
-			if (w[i].run && !fo.exec_mode)
-				p[np++] = (struct pollfd){w[i].sock, POLLIN, 0};
+			(*next)++;
 		}
+		if (w->run && !fo.exec_mode)
+			p[np++] = (struct pollfd){w->sock, POLLIN, 0};
+	}
+	return np;
+}
+
+/* Collects the runs that ended: 0, or -1 if a fork server stopped
+ * (message printed). */
+static int collect_ended(struct session *s)
+{
+	for (int i = 0; i < s->nw; i++) {
+		struct worker *w = &s->w[i];
+		int st;
+		if (!w->run)
+			continue;
+		st = finish(w, 0);
+		if (st == -2)
+			continue;
+		if (st == -3) {
+			pt_err("faults: %s: the fork server stopped during run %llu", fo.name,
+			       (unsigned long long)w->k);
+			return -1;
+		}
+		pt_fault_collect(&s->t, &w->res, w->k, st, 0);
+		s->done++;
+	}
+	return 0;
+}
+
+/* The failing runs, on every worker, until all are done or a signal
+ * stops them; progress on stderr if it is a terminal.  0, or 3. */
+static int failing_runs(struct session *s)
+{
+	int tty = isatty(2);
+	uint64_t next = 1;
+	int64_t last = 0;
+
+	while (s->done < (uint64_t)s->total && !fo.stop) {
+		struct pollfd p[MAX_JOBS];
+		int np = dispatch_idle(s, &next, p);
+		if (np < 0)
+			return 3;
 		/* Sleep until a run ends (exec mode: a short nap, then waitpid). */
 		if (np)
 			poll(p, (nfds_t)np, 50);
 		else if (fo.exec_mode)
 			usleep(200);
-		for (int i = 0; i < nw; i++) {
-			int st;
-			if (!w[i].run)
-				continue;
-			st = finish(&w[i], 0);
-			if (st == -2)
-				continue;
-			if (st == -3) {
-				pt_err("faults: %s: the fork server stopped during run %llu", fo.name,
-				       (unsigned long long)w[i].k);
-				rc = 3;
-				goto out;
-			}
-			pt_fault_collect(&t, &w[i].res, w[i].k, st, 0);
-			done++;
-		}
+		if (collect_ended(s) != 0)
+			return 3;
 		if (tty && now_ns() - last > 100000000) {
-			progress(done, (uint64_t)total, &t, t0);
+			progress(s->done, (uint64_t)s->total, &s->t, s->t0);
 			last = now_ns();
 		}
 	}
 	if (tty)
 		fprintf(stderr, "\r\033[K");
-	{
-		double s = (now_ns() - t0) / 1e9;
-		printf("pooltag faults: %s: %lld %sacquisition%s%s, %llu run%s in %.2f s (%.0f runs/s)%s, "
-		       "%llu finding%s\n",
-		       fo.name, total, fo.stack_mode ? "distinct " : "", total == 1 ? "" : "s",
-		       fo.stack_mode ? " stacks" : "", (unsigned long long)done + 1,
-		       done ? "s" : "", s, s > 0 ? (done + 1) / s : 0.0,
-		       fo.exec_mode ? " (exec per run)" : "", (unsigned long long)t.nfound,
-		       t.nfound == 1 ? "" : "s");
-	}
+	return 0;
+}
+
+/* The program found, the result files made, the counting run and then the
+ * failing runs: 0, or 3 (message printed). */
+static int faults_execute(struct session *s)
+{
+	int rc;
+
+	if (interpose(s->nprog, s->prog) != 0)
+		return 3;
+	if (s->jobs < 1)
+		s->jobs = 1;
+	if ((rc = open_workers(s)) != 0)
+		return rc;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	s->t0 = now_ns();
+	if ((s->total = counting_run(&s->w[0], &s->t)) < 0)
+		return 3;
+	if (fo.max_runs && (uint64_t)s->total > fo.max_runs)
+		s->total = (long long)fo.max_runs;
+	start_servers(s);
+	return failing_runs(s);
+}
+
+/* ---- Print --------------------------------------------------------------- */
+
+/* The summary (the counting run is one of the runs), then the findings. */
+static void faults_print(const struct session *s)
+{
+	double secs = (now_ns() - s->t0) / 1e9;
+	uint64_t done = s->done;
+
+	printf("pooltag faults: %s: %lld %sacquisition%s%s, %llu run%s in %.2f s (%.0f runs/s)%s, "
+	       "%llu finding%s\n",
+	       fo.name, s->total, fo.stack_mode ? "distinct " : "", s->total == 1 ? "" : "s",
+	       fo.stack_mode ? " stacks" : "", (unsigned long long)done + 1, done ? "s" : "", secs,
+	       secs > 0 ? (done + 1) / secs : 0.0, fo.exec_mode ? " (exec per run)" : "",
+	       (unsigned long long)s->t.nfound, s->t.nfound == 1 ? "" : "s");
 	if (fo.stop)
 		printf("pooltag faults: interrupted after %llu of %lld runs; findings so far:\n",
-		       (unsigned long long)done, total);
-	pt_fault_print(stdout, &t, fo.stack_mode);
-	rc = t.nfound ? 1 : 0;
-out:
-	for (int i = 0; i < jobs; i++) {
-		stop_worker(&w[i]);
-		pt_fault_result_close(&w[i].res);
+		       (unsigned long long)done, s->total);
+	pt_fault_print(stdout, &s->t, fo.stack_mode);
+}
+
+/* ---- The command --------------------------------------------------------- */
+
+int pt_cmd_faults(int argc, char **argv)
+{
+	struct session s = {.prog = NULL};
+	int rc = faults_parse(argc, argv, &s);
+
+	if (rc != PT_PARSED)
+		return rc;
+	/* Every worker idle and without a result file, whatever fails next. */
+	for (int i = 0; i < MAX_JOBS; i++)
+		s.w[i] = (struct worker){.sock = -1, .res = {.fd = -1}};
+	if ((rc = faults_execute(&s)) == 0) {
+		faults_print(&s);
+		rc = s.t.nfound ? 1 : 0;
 	}
-	pt_fault_tally_free(&t);
+	for (int i = 0; i < MAX_JOBS; i++) {
+		stop_worker(&s.w[i]);
+		pt_fault_result_close(&s.w[i].res);
+	}
+	pt_fault_tally_free(&s.t);
 	if (pt_flush_stdout())
 		rc = 3;
 	return fo.stop && rc != 3 ? 130 : rc;

@@ -362,84 +362,115 @@ static int has_ext(const char *name, const char *ext)
 	return n > e && strcasecmp(name + n - e, ext) == 0;
 }
 
-int pt_cmd_plot(int argc, char **argv)
+/* ---- Parse --------------------------------------------------------------- */
+
+struct plot_opts {
+	const char *out, *file;
+	long top;  /* series at most */
+	int sites; /* series per call site, not per tag */
+	int html;  /* out is a page, else an SVG */
+};
+
+static int plot_parse(int argc, char **argv, struct plot_opts *o)
 {
 	static const struct option longs[] = {{"output", required_argument, 0, 'o'},
 	                                      {"top", required_argument, 0, 't'},
 	                                      {"sites", no_argument, 0, 'S'},
 	                                      {"help", no_argument, 0, 'h'},
 	                                      {0, 0, 0, 0}};
-	const char *out = NULL;
-	struct pt_recording r;
-	struct pt_trend *t = NULL;
-	struct plot p = {.r = &r};
-	size_t nt = 0;
-	long top = 6;
-	int ch, sites = 0, html, rc = 1;
-	char err[1024];
-	FILE *f;
+	int ch;
 
-	pt_rec_init(&r);
+	*o = (struct plot_opts){.top = 6};
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "o:t:h", longs, NULL)) != -1) {
 		if (ch == 'h')
 			return usage(stdout);
 		if (ch == 'o')
-			out = optarg;
+			o->out = optarg;
 		else if (ch == 'S')
-			sites = 1;
-		else if (ch == 't' && (top = pt_parse_count("plot", "-t", optarg)) < 0)
+			o->sites = 1;
+		else if (ch == 't' && (o->top = pt_parse_count("plot", "-t", optarg)) < 0)
 			return 2;
-		else if (ch == 't' && (top < 1 || top > PLOT_MAX_SERIES))
+		else if (ch == 't' && (o->top < 1 || o->top > PLOT_MAX_SERIES))
 			return pt_usage_err("plot", "-t wants 1 to %d series, not %ld",
-			                    PLOT_MAX_SERIES, top);
+			                    PLOT_MAX_SERIES, o->top);
 		else if (ch != 't')
 			return pt_getopt_err("plot", argv);
 	}
 	if (argc - optind != 1)
 		return pt_usage_err("plot",
 		                    "wants one argument, a recording (pooltag record -o FILE)");
-	if (!out)
+	o->file = argv[optind];
+	if (!o->out)
 		return pt_usage_err("plot", "-o OUT.svg or -o OUT.html is required");
-	html = has_ext(out, ".html") || has_ext(out, ".htm");
-	if (!html && !has_ext(out, ".svg"))
+	o->html = has_ext(o->out, ".html") || has_ext(o->out, ".htm");
+	if (!o->html && !has_ext(o->out, ".svg"))
 		return pt_usage_err("plot", "-o wants a file ending in .svg or .html, not '%s'",
-		                    out);
-	if (pt_rec_read(&r, argv[optind], err, sizeof(err)) != 0) {
-		pt_err("%s", err);
-		goto out;
-	}
-	if (r.note[0])
-		pt_err("note: %s", r.note);
-	if (r.nsamples == 0) {
-		pt_err("%s: no complete sample", argv[optind]);
-		goto out;
-	}
-	if (pt_trend_compute(&r, sites, &t, &nt) != 0 || plot_build(&p, t, nt, top) != 0) {
+		                    o->out);
+	return PT_PARSED;
+}
+
+/* ---- Execute ------------------------------------------------------------- */
+
+/* The recording read, its trends computed, the series picked and filled:
+ * 0, or 1 (message printed). */
+static int plot_execute(const struct plot_opts *o, struct pt_recording *r, struct pt_trend **t,
+                        size_t *nt, struct plot *p)
+{
+	if (pt_recording_load(o->file, r) != 0)
+		return 1;
+	if (pt_trend_compute(r, o->sites, t, nt) != 0 || plot_build(p, *t, *nt, o->top) != 0) {
 		pt_err("out of memory");
-		goto out;
+		return 1;
 	}
-	if (p.ns == 0) {
-		pt_err("%s: nothing to plot: no %s moved during the recording", argv[optind],
-		       sites ? "call site" : "tag");
-		goto out;
+	if (p->ns == 0) {
+		pt_err("%s: nothing to plot: no %s moved during the recording", o->file,
+		       o->sites ? "call site" : "tag");
+		return 1;
 	}
-	if (!(f = fopen(out, "w"))) {
-		pt_err("cannot write %s: %s", out, strerror(errno));
-		goto out;
+	return 0;
+}
+
+/* ---- Print --------------------------------------------------------------- */
+
+/* The chart into o->out, then a line saying so: the exit status. */
+static int plot_print(const struct plot_opts *o, const struct plot *p)
+{
+	FILE *f = fopen(o->out, "w");
+
+	if (!f) {
+		pt_err("cannot write %s: %s", o->out, strerror(errno));
+		return 1;
 	}
-	if (html)
-		write_html(f, &p, argv[optind]);
+	if (o->html)
+		write_html(f, p, o->file);
 	else
-		write_svg(f, &p);
+		write_svg(f, p);
 	if (ferror(f) | fclose(f)) {
-		pt_err("cannot write %s: %s", out, strerror(errno ? errno : EIO));
-		goto out;
+		pt_err("cannot write %s: %s", o->out, strerror(errno ? errno : EIO));
+		return 1;
 	}
-	printf("%s: %zu series over %.1f s\n", out, p.ns, p.tmax);
-	rc = pt_flush_stdout();
-out:
+	printf("%s: %zu series over %.1f s\n", o->out, p->ns, p->tmax);
+	return pt_flush_stdout();
+}
+
+/* ---- The command --------------------------------------------------------- */
+
+int pt_cmd_plot(int argc, char **argv)
+{
+	struct plot_opts o;
+	struct pt_recording r;
+	struct pt_trend *t = NULL;
+	struct plot p = {.r = &r};
+	size_t nt = 0;
+	int rc = plot_parse(argc, argv, &o);
+
+	if (rc != PT_PARSED)
+		return rc;
+	pt_rec_init(&r);
+	if ((rc = plot_execute(&o, &r, &t, &nt, &p)) == 0)
+		rc = plot_print(&o, &p);
 	for (size_t j = 0; j < p.ns; j++) {
 		free(p.s[j].count);
 		free(p.s[j].bytes);

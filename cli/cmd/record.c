@@ -157,36 +157,38 @@ static enum why_stop record_loop(struct pt_rec_writer *w, const struct pt_view *
 	}
 }
 
-int pt_cmd_record(int argc, char **argv)
+/* ---- Parse --------------------------------------------------------------- */
+
+struct record_opts {
+	const char *out;    /* -o FILE */
+	const char *target; /* a PID, or "kernel" */
+	int64_t interval;   /* ns */
+	int64_t duration;   /* ns; -1 until stopped */
+};
+
+static int record_parse(int argc, char **argv, struct record_opts *o)
 {
 	static const struct option longs[] = {{"output", required_argument, 0, 'o'},
 	                                      {"interval", required_argument, 0, 'i'},
 	                                      {"duration", required_argument, 0, 'd'},
 	                                      {"help", no_argument, 0, 'h'},
 	                                      {0, 0, 0, 0}};
-	int64_t interval = NS_PER_S, duration = -1;
-	const char *out = NULL, *pidarg;
-	struct pt_rec_writer *w = NULL;
-	struct pt_view first;
-	sigset_t sigs, old;
-	enum why_stop why;
-	char err[1024], b[256];
-	int ch, rc = 1;
+	int ch;
 
-	pt_view_init(&first);
+	*o = (struct record_opts){.interval = NS_PER_S, .duration = -1};
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "o:i:d:h", longs, NULL)) != -1) {
 		if (ch == 'h')
 			return usage(stdout);
 		if (ch == 'o')
-			out = optarg;
+			o->out = optarg;
 		else if (ch == 'i' &&
-		         (interval = parse_seconds("--interval", optarg, NS_PER_S / 1000,
-		                                   86400 * NS_PER_S)) < 0)
+		         (o->interval = parse_seconds("--interval", optarg, NS_PER_S / 1000,
+		                                      86400 * NS_PER_S)) < 0)
 			return 2;
 		else if (ch == 'd' &&
-		         (duration = parse_seconds("--duration", optarg, 0, INT64_MAX / 4)) < 0)
+		         (o->duration = parse_seconds("--duration", optarg, 0, INT64_MAX / 4)) < 0)
 			return 2;
 		else if (ch != 'i' && ch != 'd')
 			return pt_getopt_err("record", argv);
@@ -194,57 +196,106 @@ int pt_cmd_record(int argc, char **argv)
 	if (argc - optind != 1)
 		return pt_usage_err("record",
 		                    "wants one argument, the PID of the process to record");
-	pidarg = argv[optind];
-	if (strcmp(pidarg, "kernel") != 0 &&
-	    (!*pidarg || strspn(pidarg, "0123456789") != strlen(pidarg)))
+	o->target = argv[optind];
+	if (strcmp(o->target, "kernel") != 0 &&
+	    (!*o->target || strspn(o->target, "0123456789") != strlen(o->target)))
 		return pt_usage_err("record", "'%s' is not a PID (record reads a live process)",
-		                    pidarg);
-	if (!out)
+		                    o->target);
+	if (!o->out)
 		return pt_usage_err("record", "-o FILE is required");
+	return PT_PARSED;
+}
+
+/* ---- Execute ------------------------------------------------------------- */
+
+/* The first sample read into first and written into a new recording: the
+ * writer, or NULL (message printed). */
+static struct pt_rec_writer *record_start(const struct record_opts *o, struct pt_view *first)
+{
+	struct pt_rec_writer *w;
+	char err[1024];
+
+	if (pt_target_load(o->target, first, err, sizeof(err)) != 0) {
+		pt_err("%s", err);
+		return NULL;
+	}
+	if (!(w = pt_rec_create(o->out, first, o->interval / 1000, err, sizeof(err))) ||
+	    pt_rec_append(w, first, err, sizeof(err)) != 0) {
+		pt_err("%s", err);
+		if (w)
+			pt_rec_close(w, err, sizeof(err));
+		return NULL;
+	}
+	return w;
+}
+
+/* ---- Print --------------------------------------------------------------- */
+
+/* What is recorded, where, how often: before the loop. */
+static void print_start(const struct record_opts *o, const struct pt_view *first)
+{
+	char b[256];
+
+	if (first->kernel_format)
+		printf("recording the kernel (%s) to %s every %g s",
+		       pt_safe_str(first->kernel_source, b, sizeof(b)), o->out,
+		       (double)o->interval / 1e9);
+	else
+		printf("recording pid %d (%s) to %s every %g s", (int)first->pid,
+		       pt_safe_str(first->comm, b, sizeof(b)), o->out, (double)o->interval / 1e9);
+	if (o->duration >= 0)
+		printf(" for %g s", (double)o->duration / 1e9);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* How many samples, and why the loop stopped. */
+static void print_end(const struct pt_view *first, const struct pt_rec_writer *w,
+                      enum why_stop why)
+{
+	if (first->kernel_format)
+		printf("recorded %zu samples of the kernel", pt_rec_nsamples(w));
+	else
+		printf("recorded %zu samples of pid %d", pt_rec_nsamples(w), (int)first->pid);
+	printf(why == STOP_SIGNAL   ? ": interrupted\n"
+	       : why == STOP_EXITED ? ": the process exited\n"
+	       : why == STOP_ERROR  ? ": stopped by an error\n"
+	                            : "\n");
+}
+
+/* ---- The command --------------------------------------------------------- */
+
+int pt_cmd_record(int argc, char **argv)
+{
+	struct record_opts o;
+	struct pt_rec_writer *w;
+	struct pt_view first;
+	sigset_t sigs, old;
+	enum why_stop why;
+	char err[1024];
+	int rc = record_parse(argc, argv, &o);
+
+	if (rc != PT_PARSED)
+		return rc;
+	pt_view_init(&first);
 	/* From here a signal waits for the current sample to be written. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigprocmask(SIG_BLOCK, &sigs, &old);
-	if (pt_target_load(pidarg, &first, err, sizeof(err)) != 0) {
-		pt_err("%s", err);
-		goto done;
+	rc = 1;
+	if ((w = record_start(&o, &first))) {
+		print_start(&o, &first);
+		why = record_loop(w, &first, o.target, o.interval, o.duration, &sigs);
+		print_end(&first, w, why);
+		rc = why == STOP_ERROR;
+		if (pt_rec_close(w, err, sizeof(err)) != 0) {
+			pt_err("%s", err);
+			rc = 1;
+		}
+		if (pt_flush_stdout() != 0)
+			rc = 1;
 	}
-	if (!(w = pt_rec_create(out, &first, interval / 1000, err, sizeof(err))) ||
-	    pt_rec_append(w, &first, err, sizeof(err)) != 0) {
-		pt_err("%s", err);
-		goto done;
-	}
-	if (first.kernel_format)
-		printf("recording the kernel (%s) to %s every %g s",
-		       pt_safe_str(first.kernel_source, b, sizeof(b)), out, (double)interval / 1e9);
-	else
-		printf("recording pid %d (%s) to %s every %g s", (int)first.pid,
-		       pt_safe_str(first.comm, b, sizeof(b)), out, (double)interval / 1e9);
-	if (duration >= 0)
-		printf(" for %g s", (double)duration / 1e9);
-	printf("\n");
-	fflush(stdout);
-	why = record_loop(w, &first, pidarg, interval, duration, &sigs);
-	if (first.kernel_format)
-		printf("recorded %zu samples of the kernel", pt_rec_nsamples(w));
-	else
-		printf("recorded %zu samples of pid %d", pt_rec_nsamples(w), (int)first.pid);
-	printf(why == STOP_SIGNAL   ? ": interrupted\n"
-	       : why == STOP_EXITED ? ": the process exited\n"
-	       : why == STOP_ERROR  ? ": stopped by an error\n"
-	                            : "\n");
-	rc = why == STOP_ERROR;
-	if (pt_rec_close(w, err, sizeof(err)) != 0) {
-		pt_err("%s", err);
-		rc = 1;
-	}
-	w = NULL;
-	if (pt_flush_stdout() != 0)
-		rc = 1;
-done:
-	if (w)
-		pt_rec_close(w, err, sizeof(err));
 	pt_view_free(&first);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;

@@ -271,85 +271,75 @@ static int check_writable(const char *path)
 	return 0;
 }
 
-static int parse_opts(int argc, char **argv, struct runopts *o, int *errcode)
-{
-	static const struct option longs[] = {
-		{"output", required_argument, 0, 'o'},  {"error-exitcode", required_argument, 0, 'e'},
-		{"quiet", no_argument, 0, 'q'},         {"all", no_argument, 0, 'a'},
-		{"tags-map", required_argument, 0, 'm'}, {"skip", required_argument, 0, 's'},
-		{"track", required_argument, 0, 't'},   {"follow-exec", no_argument, 0, 'f'},
-		{"json", required_argument, 0, 'j'},    {"suppressions", required_argument, 0, 'S'},
-		{"gen-suppressions", no_argument, 0, 'g'}, {"help", no_argument, 0, 'h'},
-		{"no-stacks", no_argument, 0, 'N'},     {"show-reachable", no_argument, 0, 'r'},
-		{0, 0, 0, 0}};
-	int c;
+/* ---- Parse --------------------------------------------------------------- */
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+o:e:qam:s:t:frj:S:gh", longs, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			o->output = optarg;
-			break;
-		case 'e': {
-			long v = pt_parse_count("run", "--error-exitcode", optarg);
-			if (v < 0)
-				return 2;
-			if (v < 1 || v > 255)
-				return pt_usage_err("run", "--error-exitcode wants 1 to 255, not '%s'",
-						    optarg);
-			*errcode = (int)v;
-			break;
-		}
-		case 'q':
-			o->quiet = 1;
-			break;
-		case 'a':
-			o->all = 1;
-			break;
-		case 'm':
-			o->tagsmap = optarg;
-			break;
-		case 's':
-			o->skip = optarg;
-			break;
-		case 't':
-			if (strcmp(optarg, "blocks") != 0 && strcmp(optarg, "stacks") != 0 &&
-			    strcmp(optarg, "none") != 0)
-				return pt_usage_err("run",
-						    "--track wants 'none', 'blocks' or 'stacks', not '%s'",
-						    optarg);
-			o->track = optarg;
-			break;
-		case 'N':
-			o->track = "blocks";
-			break;
-		case 'r':
-			o->reachable = 1;
-			break;
-		case 'f':
-			o->follow = 1;
-			break;
-		case 'j':
-			o->json = optarg;
-			break;
-		case 'S':
-			o->supp = optarg;
-			break;
-		case 'g':
-			o->gensupp = 1;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			c = pt_flush_stdout();
-			return c ? c : -1; /* -1: done, status 0 */
-		default:
-			return pt_getopt_err("run", argv);
-		}
+/* The command line: the interposer's options, this command's own, the
+ * program. */
+struct run_args {
+	struct runopts o;
+	int errcode; /* --error-exitcode's status on findings; -1 none */
+	char **prog; /* the program and its arguments */
+	/* the options' files made absolute */
+	char out_abs[PATH_MAX + 8], json_abs[PATH_MAX + 8], supp_abs[PATH_MAX + 8];
+};
+
+/* One option of getopt_long's but --help: 0, or 2 on a usage error
+ * (printed). */
+static int take_opt(struct run_args *a, int c, char *arg, char **argv)
+{
+	struct runopts *o = &a->o;
+	long v;
+
+	switch (c) {
+	case 'o':
+		o->output = arg;
+		return 0;
+	case 'e':
+		if ((v = pt_parse_count("run", "--error-exitcode", arg)) < 0)
+			return 2;
+		if (v < 1 || v > 255)
+			return pt_usage_err("run", "--error-exitcode wants 1 to 255, not '%s'", arg);
+		a->errcode = (int)v;
+		return 0;
+	case 'q':
+		o->quiet = 1;
+		return 0;
+	case 'a':
+		o->all = 1;
+		return 0;
+	case 'm':
+		o->tagsmap = arg;
+		return 0;
+	case 's':
+		o->skip = arg;
+		return 0;
+	case 't':
+		if (strcmp(arg, "blocks") != 0 && strcmp(arg, "stacks") != 0 && strcmp(arg, "none") != 0)
+			return pt_usage_err("run", "--track wants 'none', 'blocks' or 'stacks', not '%s'",
+					    arg);
+		o->track = arg;
+		return 0;
+	case 'N':
+		o->track = "blocks";
+		return 0;
+	case 'r':
+		o->reachable = 1;
+		return 0;
+	case 'f':
+		o->follow = 1;
+		return 0;
+	case 'j':
+		o->json = arg;
+		return 0;
+	case 'S':
+		o->supp = arg;
+		return 0;
+	case 'g':
+		o->gensupp = 1;
+		return 0;
+	default:
+		return pt_getopt_err("run", argv);
 	}
-	if (optind >= argc)
-		return pt_usage_err("run", "no program to run");
-	return 0;
 }
 
 /* Checks the files the options name before anything runs: 0, or the exit status. */
@@ -399,121 +389,204 @@ static const char *absolute(const char *path, char *buf, size_t len)
 	return buf;
 }
 
-int pt_cmd_run(int argc, char **argv)
+/* The options up to the program ('+': its options are its own), the files
+ * they name checked, made absolute.  PT_PARSED, or the exit status. */
+static int run_parse(int argc, char **argv, struct run_args *a)
 {
-	char out_abs[PATH_MAX + 8], json_abs[PATH_MAX + 8], supp_abs[PATH_MAX + 8];
-	struct runopts o = {0};
-	struct rundir d;
-	int errcode = -1, status, pfd[2], gate[2], e = 0, last, r;
-	char preload[PATH_MAX], prog[PATH_MAX];
-	struct stat st;
-	long findings;
-	ssize_t got;
-	FILE *out;
+	static const struct option longs[] = {
+		{"output", required_argument, 0, 'o'},  {"error-exitcode", required_argument, 0, 'e'},
+		{"quiet", no_argument, 0, 'q'},         {"all", no_argument, 0, 'a'},
+		{"tags-map", required_argument, 0, 'm'}, {"skip", required_argument, 0, 's'},
+		{"track", required_argument, 0, 't'},   {"follow-exec", no_argument, 0, 'f'},
+		{"json", required_argument, 0, 'j'},    {"suppressions", required_argument, 0, 'S'},
+		{"gen-suppressions", no_argument, 0, 'g'}, {"help", no_argument, 0, 'h'},
+		{"no-stacks", no_argument, 0, 'N'},     {"show-reachable", no_argument, 0, 'r'},
+		{0, 0, 0, 0}};
+	int c, rc;
 
-	r = parse_opts(argc, argv, &o, &errcode);
-	if (r != 0)
-		return r < 0 ? 0 : r;
-	if ((r = check_files(&o)) != 0)
-		return r;
-	o.output = absolute(o.output, out_abs, sizeof(out_abs));
-	o.json = absolute(o.json, json_abs, sizeof(json_abs));
-	o.supp = absolute(o.supp, supp_abs, sizeof(supp_abs));
-	if (find_preload(preload, sizeof(preload)) != 0) {
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+o:e:qam:s:t:frj:S:gh", longs, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage_text, stdout);
+			return pt_flush_stdout();
+		}
+		if ((rc = take_opt(a, c, optarg, argv)) != 0)
+			return rc;
+	}
+	if (optind >= argc)
+		return pt_usage_err("run", "no program to run");
+	a->prog = argv + optind;
+	if ((rc = check_files(&a->o)) != 0)
+		return rc;
+	a->o.output = absolute(a->o.output, a->out_abs, sizeof(a->out_abs));
+	a->o.json = absolute(a->o.json, a->json_abs, sizeof(a->json_abs));
+	a->o.supp = absolute(a->o.supp, a->supp_abs, sizeof(a->supp_abs));
+	return PT_PARSED;
+}
+
+/* ---- Execute ------------------------------------------------------------- */
+
+/* A run of the program: what it runs, where its reports gather, how this
+ * command learns that it started and how it ended. */
+struct run {
+	char preload[PATH_MAX], prog[PATH_MAX];
+	struct rundir d;
+	FILE *out;   /* the pid line and a verdict from here: --output, else stderr */
+	int pfd[2];  /* the child's errno if its exec fails */
+	int gate[2]; /* the child waits until the pid line is written */
+	int status;  /* the program's wait status */
+};
+
+/* The interposer and the program, found and checked before anything runs:
+ * 0, or the exit status (message printed). */
+static int run_locate(struct run *r, const char *name)
+{
+	struct stat st;
+
+	if (find_preload(r->preload, sizeof(r->preload)) != 0) {
 		pt_err("run: cannot find %s (looked beside pooltag, in ../lib/pooltag/ and at %s)",
 		       PRELOAD_NAME, PT_PRELOAD_DEFAULT);
 		return 1;
 	}
-	if (pt_find_program(argv[optind], prog, sizeof(prog)) != 0) {
+	if (pt_find_program(name, r->prog, sizeof(r->prog)) != 0) {
 		int en = errno;
-		pt_err("run: %s: %s", argv[optind],
-		       en == ENOENT ? "command not found" : strerror(en));
+		pt_err("run: %s: %s", name, en == ENOENT ? "command not found" : strerror(en));
 		return en == ENOENT ? 127 : 126;
 	}
-	if (pt_is_static_elf(prog)) {
+	if (pt_is_static_elf(r->prog)) {
 		pt_err("run: %s is statically linked: pooltag run needs a dynamically linked program",
-		       prog);
+		       r->prog);
 		return 1;
 	}
-	if (stat(prog, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) &&
+	if (stat(r->prog, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) &&
 	    (st.st_uid != geteuid() || (st.st_mode & S_ISGID && st.st_gid != getegid())))
 		pt_err("run: %s is set-user-ID or set-group-ID: the dynamic linker ignores LD_PRELOAD, "
-		       "so nothing will be counted", prog);
-	if (rundir_make(&d) != 0) {
+		       "so nothing will be counted", r->prog);
+	return 0;
+}
+
+/* The child: waits at the gate, then becomes the program; if it cannot,
+ * its errno goes up the pipe. */
+static _Noreturn void exec_child(const struct run *r, char **argv)
+{
+	int en;
+	char c;
+
+	close(r->pfd[0]);
+	close(r->gate[1]);
+	while (read(r->gate[0], &c, 1) < 0 && errno == EINTR)
+		;
+	execv(r->prog, argv);
+	en = errno;
+	(void)!write(r->pfd[1], &en, sizeof(en));
+	_exit(127);
+}
+
+/* The run's directory and variables made, the program forked, held at the
+ * gate: 0, or 1 (message printed, the directory removed). */
+static int run_start(struct run *r, const struct run_args *a)
+{
+	if (rundir_make(&r->d) != 0) {
 		pt_err("run: cannot make a directory in /tmp: %s", strerror(errno));
 		return 1;
 	}
-	if (export_opts(&o, preload, &d) != 0 || pipe2(pfd, O_CLOEXEC) != 0 ||
-	    pipe2(gate, O_CLOEXEC) != 0) {
+	if (export_opts(&a->o, r->preload, &r->d) != 0 || pipe2(r->pfd, O_CLOEXEC) != 0 ||
+	    pipe2(r->gate, O_CLOEXEC) != 0) {
 		pt_err("run: pipe: %s", strerror(errno));
-		rundir_remove(&d);
+		rundir_remove(&r->d);
 		return 1;
 	}
-	/* The pid line, then the program: the child waits at the gate until the
-	 * line is written, so it comes first. */
-	out = stderr;
-	if (o.output && !(out = fopen(o.output, "a")))
-		out = stderr;
+	r->out = stderr;
+	if (a->o.output && !(r->out = fopen(a->o.output, "a")))
+		r->out = stderr;
 	fflush(NULL);
 	child = fork();
 	if (child < 0) {
 		pt_err("run: fork: %s", strerror(errno));
-		rundir_remove(&d);
+		rundir_remove(&r->d);
 		return 1;
 	}
-	if (child == 0) {
-		int en;
-		char c;
-		close(pfd[0]);
-		close(gate[1]);
-		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
-			;
-		execv(prog, argv + optind);
-		en = errno;
-		(void)!write(pfd[1], &en, sizeof(en));
-		_exit(127);
+	if (child == 0)
+		exec_child(r, a->prog);
+	close(r->pfd[1]);
+	close(r->gate[0]);
+	return 0;
+}
+
+/* The pid line, then the program let go (so the line comes first), and
+ * its end waited for: 0, or the exit status (message printed). */
+static int run_wait(struct run *r, const struct runopts *o)
+{
+	ssize_t got;
+	int e = 0;
+
+	if (!o->quiet) {
+		fprintf(r->out, "pooltag: run: %s pid %d ('pooltag used %d' follows it)\n",
+			base_name(r->prog), (int)child, (int)child);
+		fflush(r->out);
 	}
-	close(pfd[1]);
-	close(gate[0]);
-	if (!o.quiet) {
-		fprintf(out, "pooltag: run: %s pid %d ('pooltag used %d' follows it)\n", base_name(prog),
-			(int)child, (int)child);
-		fflush(out);
-	}
-	close(gate[1]);
+	close(r->gate[1]);
 	signal(SIGINT, SIG_IGN); /* the terminal sends it to the program too */
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTERM, forward);
 	signal(SIGHUP, forward);
-	while ((got = read(pfd[0], &e, sizeof(e))) < 0 && errno == EINTR)
+	while ((got = read(r->pfd[0], &e, sizeof(e))) < 0 && errno == EINTR)
 		;
-	close(pfd[0]);
-	while (waitpid(child, &status, 0) < 0)
+	close(r->pfd[0]);
+	while (waitpid(child, &r->status, 0) < 0)
 		if (errno != EINTR) {
 			pt_err("run: waitpid: %s", strerror(errno));
-			rundir_remove(&d);
 			return 1;
 		}
 	if (got == (ssize_t)sizeof(e)) {
-		rundir_remove(&d);
-		pt_err("run: cannot execute %s: %s", prog, strerror(e));
+		pt_err("run: cannot execute %s: %s", r->prog, strerror(e));
 		return e == ENOENT ? 127 : 126;
 	}
-	findings = read_status(d.status, child, &last);
-	if (!o.output)
-		copy_spool(d.spool, 2);
-	if (last != 'e' && !(last == 'x' && !o.follow)) {
-		fallback(out, base_name(prog), child, status, last);
+	return 0;
+}
+
+/* ---- Print --------------------------------------------------------------- */
+
+/* The reports copied to stderr (unless --output has them), a verdict from
+ * here for a program that left none: the exit status, the program's
+ * unless --error-exitcode's applies. */
+static int run_report(const struct run *r, const struct run_args *a)
+{
+	int last;
+	long findings = read_status(r->d.status, child, &last);
+
+	if (!a->o.output)
+		copy_spool(r->d.spool, 2);
+	if (last != 'e' && !(last == 'x' && !a->o.follow)) {
+		fallback(r->out, base_name(r->prog), child, r->status, last);
 		remove_segment(child);
 	}
-	rundir_remove(&d);
-	if (out != stderr)
-		fclose(out);
-	if (findings > 0 && errcode > 0)
-		return errcode;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
+	if (findings > 0 && a->errcode > 0)
+		return a->errcode;
+	if (WIFEXITED(r->status))
+		return WEXITSTATUS(r->status);
+	if (WIFSIGNALED(r->status))
+		return 128 + WTERMSIG(r->status);
 	return 1;
+}
+
+/* ---- The command --------------------------------------------------------- */
+
+int pt_cmd_run(int argc, char **argv)
+{
+	struct run_args a = {.errcode = -1};
+	struct run r;
+	int rc;
+
+	if ((rc = run_parse(argc, argv, &a)) != PT_PARSED)
+		return rc;
+	if ((rc = run_locate(&r, a.prog[0])) != 0 || (rc = run_start(&r, &a)) != 0)
+		return rc;
+	if ((rc = run_wait(&r, &a.o)) == 0)
+		rc = run_report(&r, &a);
+	rundir_remove(&r.d);
+	if (r.out != stderr)
+		fclose(r.out);
+	return rc;
 }

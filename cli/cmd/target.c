@@ -1,5 +1,6 @@
 /*
- * target.c - what the CLI's commands share: loading targets and tag files.
+ * target.c - what the CLI's commands share: loading targets, tag files and
+ * recordings.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include "allocinfo.h"
 #include "cmd.h"
 #include "readfile.h"
+#include "recording.h"
 #include "safestr.h"
 #include "segfmt.h"
 #include "segread.h"
@@ -223,4 +225,21 @@ struct pt_tagdb *pt_tagdb_for(char **files, size_t nfiles, char *err, size_t err
 fail:
 	pt_tagdb_free(db);
 	return NULL;
+}
+
+int pt_recording_load(const char *file, struct pt_recording *r)
+{
+	char err[1024];
+
+	if (pt_rec_read(r, file, err, sizeof(err)) != 0) {
+		pt_err("%s", err);
+		return 1;
+	}
+	if (r->note[0])
+		pt_err("note: %s", r->note);
+	if (r->nsamples == 0) {
+		pt_err("%s: no complete sample", file);
+		return 1;
+	}
+	return 0;
 }

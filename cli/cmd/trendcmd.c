@@ -78,17 +78,12 @@ static int trend_execute(const struct trend_opts *o, struct trend_result *r)
 {
 	char err[1024];
 
-	if (!(r->db = pt_cmdopt_tagdb(&o->c, err, sizeof(err))) ||
-	    pt_rec_read(&r->r, o->file, err, sizeof(err)) != 0) {
+	if (!(r->db = pt_cmdopt_tagdb(&o->c, err, sizeof(err)))) {
 		pt_err("%s", err);
 		return 1;
 	}
-	if (r->r.note[0])
-		pt_err("note: %s", r->r.note);
-	if (r->r.nsamples == 0) {
-		pt_err("%s: no complete sample", o->file);
+	if (pt_recording_load(o->file, &r->r) != 0)
 		return 1;
-	}
 	if (pt_trend_compute(&r->r, o->sites, &r->t, &r->nt) != 0 ||
 	    pt_tally_build(&r->r.sites, NULL, &r->tl, &r->ntl) != 0) {
 		pt_err("out of memory");

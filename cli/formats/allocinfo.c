@@ -206,36 +206,51 @@ static const char *shown(const char *s, size_t n, char *buf)
 	return buf;
 }
 
-/* One site line: "BYTES CALLS FILE:LINE [MODULE] func:FUNCTION [K:V ...]".
- * s is the parser's own copy of the line: fields are cut in place. */
-static int site_line(struct kparser *p, char *s, size_t n)
+/* A site line being cut into fields: the parser's copy (fields are cut in
+ * place), its length, where the next field starts. */
+struct kline {
+	char *s;
+	size_t n, pos;
+};
+
+/* BYTES (the first field, f[0..fl)) and CALLS into r.  A sum of per-CPU
+ * counters read while they moved can come out below zero: shown as 0,
+ * marked inexact.  CALLS is printed unsigned, so its negative values
+ * arrive above 2^63. */
+static int site_counts(struct kparser *p, struct kline *l, const char *f, size_t fl,
+		       struct pt_row *r)
 {
-	struct pt_row r = {.pool = PT_NONPAGED, .module = ""};
-	const char *f, *colon = NULL;
-	size_t fl, pos = 0;
-	uint64_t bytes, calls, line;
+	uint64_t bytes, calls;
 	char b[48];
 	int neg = 0;
 
-	if (!next_field(s, n, &pos, &f, &fl))
-		return 0; /* a blank line */
 	if (fl > 1 && f[0] == '-')
 		neg = 1;
 	if (!parse_u64(f + neg, fl - (size_t)neg, &bytes) || bytes > INT64_MAX)
 		return kfail(p, "size '%s' is not a number of bytes", shown(f, fl, b));
-	if (!next_field(s, n, &pos, &f, &fl))
+	if (!next_field(l->s, l->n, &l->pos, &f, &fl))
 		return kfail(p, "%sline cut short after the size", "");
 	if (!parse_u64(f, fl, &calls))
 		return kfail(p, "call count '%s' is not a number", shown(f, fl, b));
-	/* A sum of per-CPU counters read while they moved can come out below
-	 * zero: shown as 0, marked inexact.  CALLS is printed unsigned, so its
-	 * negative values arrive above 2^63. */
 	if ((neg && bytes) || calls > INT64_MAX) {
-		r.flags |= PT_ROW_INEXACT;
+		r->flags |= PT_ROW_INEXACT;
 		bytes = neg ? 0 : bytes;
 		calls = calls > INT64_MAX ? 0 : calls;
 	}
-	if (!next_field(s, n, &pos, &f, &fl))
+	r->nallocs = calls;
+	r->bytes_alloc = bytes;
+	return 0;
+}
+
+/* FILE:LINE, [MODULE] if there, func:FUNCTION into r; l->pos past them. */
+static int site_where(struct kparser *p, struct kline *l, struct pt_row *r)
+{
+	const char *f, *colon = NULL;
+	size_t fl;
+	uint64_t line;
+	char b[48];
+
+	if (!next_field(l->s, l->n, &l->pos, &f, &fl))
 		return kfail(p, "%sline cut short after the call count", "");
 	for (size_t i = fl; i-- > 0;)
 		if (f[i] == ':') {
@@ -245,28 +260,39 @@ static int site_line(struct kparser *p, char *s, size_t n)
 	if (!colon || colon == f || !parse_u64(colon + 1, (size_t)(f + fl - colon - 1), &line) ||
 	    line > UINT32_MAX)
 		return kfail(p, "'%s' is not FILE:LINE", shown(f, fl, b));
-	r.line = (uint32_t)line;
-	s[colon - s] = 0;
-	r.file = f;
-	if (!next_field(s, n, &pos, &f, &fl))
+	r->line = (uint32_t)line;
+	l->s[colon - l->s] = 0;
+	r->file = f;
+	if (!next_field(l->s, l->n, &l->pos, &f, &fl))
 		return kfail(p, "%sline cut short after FILE:LINE", "");
 	if (f[0] == '[') {
 		if (fl < 3 || f[fl - 1] != ']' || fl - 2 > PT_KMAX_MODNAME ||
 		    memchr(f + 1, '[', fl - 2) || memchr(f + 1, ']', fl - 2))
 			return kfail(p, "'%s' is not a module name in brackets", shown(f, fl, b));
-		s[f + fl - 1 - s] = 0;
-		r.module = f + 1;
-		if (!next_field(s, n, &pos, &f, &fl))
+		l->s[f + fl - 1 - l->s] = 0;
+		r->module = f + 1;
+		if (!next_field(l->s, l->n, &l->pos, &f, &fl))
 			return kfail(p, "%sline cut short after the module", "");
 	}
 	if (fl < 6 || memcmp(f, "func:", 5) != 0)
 		return kfail(p, "'%s' is not func:FUNCTION", shown(f, fl, b));
-	r.func = f + 5;
-	pos = (size_t)(f + fl - s);
-	s[pos] = 0; /* the blank after it, or the end of the copy */
-	if (pos < n)
-		pos++;
-	while (next_field(s, n, &pos, &f, &fl)) {
+	r->func = f + 5;
+	l->pos = (size_t)(f + fl - l->s);
+	l->s[l->pos] = 0; /* the blank after it, or the end of the copy */
+	if (l->pos < l->n)
+		l->pos++;
+	return 0;
+}
+
+/* The KEY:VALUE pairs after the function (format 2.0): accurate:no marks
+ * r inexact, keys this reader does not know are counted. */
+static int site_pairs(struct kparser *p, struct kline *l, struct pt_row *r)
+{
+	const char *f;
+	size_t fl;
+	char b[48];
+
+	while (next_field(l->s, l->n, &l->pos, &f, &fl)) {
 		const char *c = memchr(f, ':', fl);
 		if (!p->v2)
 			return kfail(p, "'%s' after the function: format 1.0 has nothing there",
@@ -274,12 +300,27 @@ static int site_line(struct kparser *p, char *s, size_t n)
 		if (!c || c == f || c == f + fl - 1)
 			return kfail(p, "'%s' is not a KEY:VALUE pair", shown(f, fl, b));
 		if (fl == 11 && memcmp(f, "accurate:no", 11) == 0)
-			r.flags |= PT_ROW_INEXACT;
+			r->flags |= PT_ROW_INEXACT;
 		else if (!(fl == 12 && memcmp(f, "accurate:yes", 12) == 0))
 			p->info->nunknown++;
 	}
-	r.nallocs = calls;
-	r.bytes_alloc = bytes;
+	return 0;
+}
+
+/* One site line: "BYTES CALLS FILE:LINE [MODULE] func:FUNCTION [K:V ...]".
+ * s is the parser's own copy of the line: fields are cut in place. */
+static int site_line(struct kparser *p, char *s, size_t n)
+{
+	struct pt_row r = {.pool = PT_NONPAGED, .module = ""};
+	struct kline l = {s, n, 0};
+	const char *f;
+	size_t fl;
+
+	if (!next_field(s, n, &l.pos, &f, &fl))
+		return 0; /* a blank line */
+	if (site_counts(p, &l, f, fl, &r) < 0 || site_where(p, &l, &r) < 0 ||
+	    site_pairs(p, &l, &r) < 0)
+		return -1;
 	if (pt_view_add_row(p->v, &r) != 0)
 		return koom(p);
 	/* The id table keys on the view's copy of the name, which lives as
@@ -419,16 +460,108 @@ int pt_allocinfo_sniff(const char *buf, size_t len)
 	       (len >= sizeof(snap) - 1 && memcmp(buf, snap, sizeof(snap) - 1) == 0);
 }
 
+/* What the next line must be. */
+enum kstate { MAGIC, PREAMBLE, HEADER, SITES };
+
+/* The first line: the allocinfo version line, or a kernel snapshot's. */
+static int magic_line(struct kparser *p, const char *s, size_t n, enum kstate *st)
+{
+	if (n >= sizeof(version_prefix) - 1 &&
+	    memcmp(s, version_prefix, sizeof(version_prefix) - 1) == 0) {
+		*st = HEADER;
+		return version_line(p, s, n);
+	}
+	if (n == sizeof(PT_KSNAP_MAGIC) + 1 && memcmp(s, PT_KSNAP_MAGIC " 1", n) == 0) {
+		*st = PREAMBLE;
+		return 0;
+	}
+	if (n > sizeof(PT_KSNAP_MAGIC) && memcmp(s, PT_KSNAP_MAGIC " ", sizeof(PT_KSNAP_MAGIC)) == 0)
+		return kfail(p, "kernel snapshot version '%s': this pooltag reads 1",
+			     s + sizeof(PT_KSNAP_MAGIC));
+	return kfail(p, "%snot /proc/allocinfo or a kernel snapshot "
+		        "(\"allocinfo - version: 1.0\" first)", "");
+}
+
+/* The line s[0..n), the parser's copy, as what *st says comes next. */
+static int one_line(struct kparser *p, struct preamble *pr, enum kstate *st, char *s, size_t n)
+{
+	int rc;
+
+	switch (*st) {
+	case MAGIC:
+		return magic_line(p, s, n, st);
+	case PREAMBLE:
+		if ((rc = preamble_line(p, pr, s, n)) == 1) {
+			rc = version_line(p, s, n);
+			*st = HEADER;
+		}
+		return rc;
+	case HEADER:
+		*st = SITES;
+		return header_line(p, s, n);
+	case SITES:
+		return site_line(p, s, n);
+	}
+	return 0;
+}
+
+/* A control byte (a tab is none) refused: 0, or -1 at the first. */
+static int control_bytes(struct kparser *p, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f) {
+			char hex[3];
+			snprintf(hex, sizeof(hex), "%02x", (unsigned char)s[i]);
+			return kfail(p, "control byte 0x%s in the line", hex);
+		}
+	return 0;
+}
+
+/* The parser's copy of a line, NUL-terminated, for fields to be cut in
+ * place; tabs count as spaces (the kernel writes spaces, an editor may
+ * not).  NULL out of memory. */
+static char *line_copy(const char *s, size_t n)
+{
+	char *line = malloc(n + 1);
+
+	if (!line)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		line[i] = s[i] == '\t' ? ' ' : s[i];
+	line[n] = 0;
+	return line;
+}
+
+/* After the last line, as rc left it: the file must have reached the
+ * sites; a snapshot's preamble goes into the view. */
+static int parse_end(struct kparser *p, const struct preamble *pr, enum kstate st, int rc)
+{
+	if (rc >= 0 && st != SITES) {
+		p->line++;
+		rc = kfail(p, "%s", st == HEADER ? "the file ends before the header line"
+						 : "the file ends before the allocinfo version line");
+	}
+	if (rc >= 0 && pr->got_mods) {
+		p->v->kernel_modules = pt_view_strdup(p->v, pr->mods ? pr->mods : "", pr->modlen);
+		if (!p->v->kernel_modules)
+			rc = koom(p);
+	}
+	if (rc >= 0 && pr->got_format)
+		p->v->kernel_format = pr->got_format == '2' ? "2.0" : "1.0";
+	return rc;
+}
+
 static int parse_lines(struct kparser *p, const char *buf, size_t len)
 {
 	struct preamble pr = {0};
-	enum { MAGIC, PREAMBLE, HEADER, SITES } st = MAGIC;
+	enum kstate st = MAGIC;
 	size_t pos = 0;
 	int rc = 0;
 
 	while (pos < len && rc >= 0) {
 		const char *s = buf + pos, *nl = memchr(s, '\n', len - pos);
 		size_t n;
+		char *line;
 
 		p->line++;
 		if (!nl) {
@@ -439,73 +572,16 @@ static int parse_lines(struct kparser *p, const char *buf, size_t len)
 		pos += n + 1;
 		if (n && s[n - 1] == '\r')
 			n--;
-		for (size_t i = 0; i < n && rc >= 0; i++)
-			if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f) {
-				char hex[3];
-				snprintf(hex, sizeof(hex), "%02x", (unsigned char)s[i]);
-				rc = kfail(p, "control byte 0x%s in the line", hex);
-			}
-		if (rc < 0)
+		if ((rc = control_bytes(p, s, n)) < 0)
 			break;
-		/* The parser's copy of the line, NUL-terminated, fields cut in
-		 * place; tabs count as spaces (the kernel writes spaces, an editor
-		 * may not). */
-		char *line = malloc(n + 1);
-		if (!line) {
+		if (!(line = line_copy(s, n))) {
 			rc = koom(p);
 			break;
 		}
-		for (size_t i = 0; i < n; i++)
-			line[i] = s[i] == '\t' ? ' ' : s[i];
-		line[n] = 0;
-		s = line;
-		switch (st) {
-		case MAGIC:
-			if (n >= sizeof(version_prefix) - 1 &&
-			    memcmp(s, version_prefix, sizeof(version_prefix) - 1) == 0) {
-				rc = version_line(p, s, n);
-				st = HEADER;
-			} else if (n == sizeof(PT_KSNAP_MAGIC) + 1 &&
-				   memcmp(s, PT_KSNAP_MAGIC " 1", n) == 0) {
-				st = PREAMBLE;
-			} else if (n > sizeof(PT_KSNAP_MAGIC) &&
-				   memcmp(s, PT_KSNAP_MAGIC " ", sizeof(PT_KSNAP_MAGIC)) == 0) {
-				rc = kfail(p, "kernel snapshot version '%s': this pooltag reads 1",
-					   s + sizeof(PT_KSNAP_MAGIC));
-			} else {
-				rc = kfail(p, "%snot /proc/allocinfo or a kernel snapshot "
-					      "(\"allocinfo - version: 1.0\" first)", "");
-			}
-			break;
-		case PREAMBLE:
-			rc = preamble_line(p, &pr, s, n);
-			if (rc == 1) {
-				rc = version_line(p, s, n);
-				st = HEADER;
-			}
-			break;
-		case HEADER:
-			rc = header_line(p, s, n);
-			st = SITES;
-			break;
-		case SITES:
-			rc = site_line(p, line, n);
-			break;
-		}
+		rc = one_line(p, &pr, &st, line, n);
 		free(line);
 	}
-	if (rc >= 0 && st != SITES) {
-		p->line++;
-		rc = kfail(p, "%s", st == HEADER ? "the file ends before the header line"
-						 : "the file ends before the allocinfo version line");
-	}
-	if (rc >= 0 && pr.got_mods) {
-		p->v->kernel_modules = pt_view_strdup(p->v, pr.mods ? pr.mods : "", pr.modlen);
-		if (!p->v->kernel_modules)
-			rc = koom(p);
-	}
-	if (rc >= 0 && pr.got_format)
-		p->v->kernel_format = pr.got_format == '2' ? "2.0" : "1.0";
+	rc = parse_end(p, &pr, st, rc);
 	free(pr.mods);
 	return rc < 0 ? -1 : 0;
 }

@@ -294,12 +294,11 @@ static int rec_desc_known(const struct pt_view *k, const struct pt_vdesc *d)
 	return 0;
 }
 
-int pt_rec_append(struct pt_rec_writer *w, const struct pt_view *v, char *err, size_t errlen)
+/* Every row must name a known pool and have frees <= allocations: 0, or -1
+ * with the message in err. */
+static int rec_check_rows(const struct pt_rec_writer *w, const struct pt_view *v, char *err,
+                          size_t errlen)
 {
-	struct rec_sample s = {.w = w, .v = v, .nsites_before = w->known.nrows};
-	size_t ndescs_before = w->known.ndescs;
-	int ret = -1;
-
 	for (size_t i = 0; i < v->nrows; i++)
 		if (v->rows[i].pool > 3 || v->rows[i].nfrees > v->rows[i].nallocs ||
 		    v->rows[i].bytes_freed > v->rows[i].bytes_alloc) {
@@ -307,9 +306,14 @@ int pt_rec_append(struct pt_rec_writer *w, const struct pt_view *v, char *err, s
 			         v->rows[i].pool > 3 ? "an unknown pool" : "inconsistent counters");
 			return -1;
 		}
-	if (!(s.newdescs = calloc(v->ndescs + 1, sizeof(*s.newdescs))) ||
-	    rec_reserve(w, w->known.nrows + v->nrows) != 0)
-		goto oom;
+	return 0;
+}
+
+/* v's rows summed per site into w->cur, new sites added to w->known with
+ * counters of 0 until written: 0, or -1 with the message in err. */
+static int rec_sum_rows(struct pt_rec_writer *w, const struct pt_view *v, char *err,
+                        size_t errlen)
+{
 	/* No site known yet (every sample so far empty): cur is still NULL,
 	 * and memset(NULL, 0, 0) is undefined. */
 	if (w->known.nrows)
@@ -324,7 +328,7 @@ int pt_rec_append(struct pt_rec_writer *w, const struct pt_view *v, char *err, s
 
 			z.nallocs = z.nfrees = z.bytes_alloc = z.bytes_freed = 0;
 			if (pt_view_add_row(&w->known, &z) != 0)
-				goto oom;
+				return rec_werr(w, NULL, ENOMEM, err, errlen);
 			*slot = (uint32_t)w->known.nrows;
 			memset(w->cur[*slot - 1], 0, sizeof(w->cur[0]));
 		}
@@ -335,56 +339,106 @@ int pt_rec_append(struct pt_rec_writer *w, const struct pt_view *v, char *err, s
 			snprintf(err, errlen,
 			         "cannot write recording %s: the counters of a site overflow",
 			         w->path);
-			goto out;
+			return -1;
 		}
 		c[0] += r->nallocs;
 		c[1] += r->nfrees;
 		c[2] += r->bytes_alloc;
 		c[3] += r->bytes_freed;
 	}
+	return 0;
+}
+
+/* The descriptions of s->v not written yet, added to w->known and listed
+ * in s->newdescs: 0, or -1 out of memory. */
+static int rec_new_descs(struct rec_sample *s, size_t ndescs_before)
+{
+	struct pt_rec_writer *w = s->w;
+	const struct pt_view *v = s->v;
+
 	for (size_t i = 0; i < v->ndescs; i++)
 		if (!rec_desc_known(&w->known, &v->descs[i])) {
 			if (pt_view_add_desc(&w->known, v->descs[i].tag, v->descs[i].binary,
 			                     v->descs[i].desc) != 0)
-				goto oom;
-			s.newdescs[s.nnewdescs++] = &w->known.descs[w->known.ndescs - 1];
+				return -1;
+			s->newdescs[s->nnewdescs++] = &w->known.descs[w->known.ndescs - 1];
 		}
 	/* newdescs point into known.descs, which may have moved while growing. */
-	for (size_t i = 0; i < s.nnewdescs; i++)
-		s.newdescs[i] = &w->known.descs[ndescs_before + i];
-	s.nlines = s.nnewdescs;
+	for (size_t i = 0; i < s->nnewdescs; i++)
+		s->newdescs[i] = &w->known.descs[ndescs_before + i];
+	return 0;
+}
+
+/* The sample's lines after its own: new descriptions, new sites, and
+ * known sites whose counters changed. */
+static size_t rec_count_lines(const struct rec_sample *s)
+{
+	const struct pt_rec_writer *w = s->w;
+	size_t n = s->nnewdescs;
+
 	for (size_t i = 0; i < w->known.nrows; i++) {
 		const struct pt_row *r = &w->known.rows[i];
 		const uint64_t *c = w->cur[i];
 
-		s.nlines += i >= s.nsites_before || c[0] != r->nallocs || c[1] != r->nfrees ||
-		            c[2] != r->bytes_alloc || c[3] != r->bytes_freed;
+		n += i >= s->nsites_before || c[0] != r->nallocs || c[1] != r->nfrees ||
+		     c[2] != r->bytes_alloc || c[3] != r->bytes_freed;
 	}
-	if (v->taken_ns > w->last_taken)
-		w->last_taken = v->taken_ns;
-	if (rec_emit(w, rec_emit_sample, &s, err, errlen) != 0)
-		goto out;
-	for (size_t i = 0; i < w->known.nrows; i++) {
-		struct pt_row *r = &w->known.rows[i];
+	return n;
+}
 
-		r->nallocs = w->cur[i][0];
-		r->nfrees = w->cur[i][1];
-		r->bytes_alloc = w->cur[i][2];
-		r->bytes_freed = w->cur[i][3];
+/* The sample as it will be written, in s and w->cur: 0, or -1 with the
+ * message in err. */
+static int rec_build(struct rec_sample *s, size_t ndescs_before, char *err, size_t errlen)
+{
+	struct pt_rec_writer *w = s->w;
+
+	if (!(s->newdescs = calloc(s->v->ndescs + 1, sizeof(*s->newdescs))) ||
+	    rec_reserve(w, w->known.nrows + s->v->nrows) != 0)
+		return rec_werr(w, NULL, ENOMEM, err, errlen);
+	if (rec_sum_rows(w, s->v, err, errlen) != 0)
+		return -1;
+	if (rec_new_descs(s, ndescs_before) != 0)
+		return rec_werr(w, NULL, ENOMEM, err, errlen);
+	s->nlines = rec_count_lines(s);
+	return 0;
+}
+
+/* A sample not written: what it defined is forgotten. */
+static void rec_forget(struct pt_rec_writer *w, size_t nsites_before, size_t ndescs_before)
+{
+	w->known.nrows = nsites_before;
+	w->known.ndescs = ndescs_before;
+	/* Rebuilt rather than patched: a probe chain must have no holes. */
+	memset(w->index, 0, w->index_cap * sizeof(*w->index));
+	for (size_t i = 0; i < w->known.nrows; i++)
+		*rec_slot(w, &w->known.rows[i]) = (uint32_t)(i + 1);
+}
+
+int pt_rec_append(struct pt_rec_writer *w, const struct pt_view *v, char *err, size_t errlen)
+{
+	struct rec_sample s = {.w = w, .v = v, .nsites_before = w->known.nrows};
+	size_t ndescs_before = w->known.ndescs;
+	int ret;
+
+	if (rec_check_rows(w, v, err, errlen) != 0)
+		return -1;
+	if ((ret = rec_build(&s, ndescs_before, err, errlen)) == 0) {
+		if (v->taken_ns > w->last_taken)
+			w->last_taken = v->taken_ns;
+		ret = rec_emit(w, rec_emit_sample, &s, err, errlen);
 	}
-	w->nsamples++;
-	ret = 0;
-	goto out;
-oom:
-	rec_werr(w, NULL, ENOMEM, err, errlen);
-out:
-	if (ret != 0 && w->index) { /* forget what this sample defined: it was not written */
-		w->known.nrows = s.nsites_before;
-		w->known.ndescs = ndescs_before;
-		/* Rebuilt rather than patched: a probe chain must have no holes. */
-		memset(w->index, 0, w->index_cap * sizeof(*w->index));
-		for (size_t i = 0; i < w->known.nrows; i++)
-			*rec_slot(w, &w->known.rows[i]) = (uint32_t)(i + 1);
+	if (ret == 0) { /* written: the counters last written are the sample's */
+		for (size_t i = 0; i < w->known.nrows; i++) {
+			struct pt_row *r = &w->known.rows[i];
+
+			r->nallocs = w->cur[i][0];
+			r->nfrees = w->cur[i][1];
+			r->bytes_alloc = w->cur[i][2];
+			r->bytes_freed = w->cur[i][3];
+		}
+		w->nsamples++;
+	} else if (w->index) {
+		rec_forget(w, s.nsites_before, ndescs_before);
 	}
 	free(s.newdescs);
 	return ret;

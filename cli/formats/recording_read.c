@@ -41,6 +41,8 @@ struct rec_parser {
 	struct pt_tf_parser tp; /* where, for messages; decoded strings */
 	struct pt_recording *r;
 	struct pt_ph hdr; /* the header lines */
+	uint64_t pending; /* lines left in the current sample */
+	int insample;     /* a sample has been read: no header line comes now */
 };
 
 /* Four counters, which must be consistent: frees <= allocs. */
@@ -249,6 +251,102 @@ static int rec_check_line(struct rec_parser *p, const char *s, size_t n)
 	return 0;
 }
 
+/* The first line's version, after the magic: "pooltag-recording N". */
+static int rec_version(struct rec_parser *p, const char *s, size_t n)
+{
+	struct pt_tf v = {s + REC_HEAD_LEN, n - REC_HEAD_LEN};
+	uint64_t version;
+	char q[PT_TF_QUOTE_SIZE];
+
+	if (pt_tf_num(&p->tp, v, "version", 0, UINT64_MAX, &version) < 0)
+		return pt_tf_fail(&p->tp, "bad recording version '%s'", pt_tf_quote(v.s, v.n, q));
+	if (version != PT_REC_VERSION)
+		return pt_tf_fail(&p->tp, "recording version %" PRIu64 ", this pooltag reads version %d",
+		                  version, PT_REC_VERSION);
+	return 0;
+}
+
+/* A line that is neither a header's nor in a sample, once samples began. */
+static int rec_stray(struct rec_parser *p, const char *s, size_t n)
+{
+	char q[PT_TF_QUOTE_SIZE];
+	size_t k = 0;
+
+	while (k < n && s[k] != '\t' && s[k] != ' ')
+		k++;
+	return pt_tf_fail(&p->tp, "'%s' line outside a sample (a sample's line count is wrong)",
+	                  pt_tf_quote(s, k, q));
+}
+
+/* One line s[0..n), its framing checked; buf[pos..len) follows it.  0; 1
+ * if it starts a sample that runs into the end of the buffer; -1 with the
+ * message in p. */
+static int rec_line(struct rec_parser *p, const char *s, size_t n, const char *buf, size_t len,
+                    size_t pos)
+{
+	struct pt_recording *r = p->r;
+
+	if (p->tp.lineno == 1)
+		return rec_version(p, s, n);
+	if (p->pending) {
+		if (rec_data_line(p, s, n) < 0)
+			return -1;
+		p->pending--;
+		return 0;
+	}
+	if (n >= 6 && !memcmp(s, "sample", 6) && (n == 6 || s[6] == '\t' || s[6] == ' ')) {
+		if (pt_ph_check(&p->hdr, &p->tp) < 0 || rec_sample(p, s, n, &p->pending) < 0)
+			return -1;
+		if (!rec_complete(buf, len, pos, p->pending))
+			return 1;
+		p->insample = 1;
+		r->sites.taken_ns = r->taken[r->nsamples++];
+		return 0;
+	}
+	if (p->insample)
+		return rec_stray(p, s, n);
+	return pt_ph_line(&p->hdr, &p->tp, s, n) < 0 ? -1 : 0;
+}
+
+/* The last sample, cut short by the end of the buffer, dropped with a
+ * note: its rows and descriptions were not parsed, so the view's state is
+ * that of the last complete sample.  0. */
+static int rec_cut(struct rec_parser *p)
+{
+	snprintf(p->r->note, sizeof(p->r->note),
+	         "%s:%zu: last sample incomplete, ignored (%zu complete)", p->tp.name,
+	         p->tp.lineno, p->r->nsamples);
+	return 0;
+}
+
+/* Every line of buf[0..len), its magic checked: 0, or -1 with the message
+ * in p. */
+static int rec_lines(struct rec_parser *p, const char *buf, size_t len)
+{
+	size_t pos = 0, n;
+	int rc;
+
+	p->tp.lineno = 0;
+	while (pos < len) {
+		const char *s = buf + pos;
+		int has_nl = rec_next_line(buf, len, pos, &n);
+
+		p->tp.lineno++;
+		if (has_nl < 0)
+			return pt_tf_fail(&p->tp, "line longer than 1 MiB");
+		if (!has_nl && pt_ph_complete(&p->hdr))
+			return rec_cut(p); /* the last line, cut short */
+		if (!has_nl)
+			return pt_tf_fail(&p->tp, "truncated (the header is incomplete)");
+		if (rec_check_line(p, s, n) < 0)
+			return -1;
+		pos += n + 1;
+		if ((rc = rec_line(p, s, n, buf, len, pos)) != 0)
+			return rc < 0 ? -1 : rec_cut(p);
+	}
+	return 0;
+}
+
 int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char *name, char *err,
                  size_t errlen)
 {
@@ -260,9 +358,7 @@ int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char
 	            .v = &r->sites,
 	            .interval_us = &r->interval_us},
 	};
-	uint64_t pending = 0; /* lines left in the current sample */
-	size_t pos = 0, n;
-	int ret = -1, insample = 0;
+	int ret;
 
 	p.tp.errlen = err ? errlen : 0;
 	if (p.tp.errlen)
@@ -276,75 +372,7 @@ int pt_rec_parse(struct pt_recording *r, const char *buf, size_t len, const char
 		                        : "not a pooltag recording (empty file)");
 	if (!(p.tp.scratch = malloc((len < REC_MAX_LINE ? len : REC_MAX_LINE) + 3)))
 		return pt_tf_fail(&p.tp, "out of memory");
-	p.tp.lineno = 0;
-	while (pos < len) {
-		const char *s = buf + pos;
-		int has_nl = rec_next_line(buf, len, pos, &n);
-
-		p.tp.lineno++;
-		if (has_nl < 0) {
-			pt_tf_fail(&p.tp, "line longer than 1 MiB");
-			goto out;
-		}
-		if (!has_nl && pt_ph_complete(&p.hdr))
-			goto cut; /* the last line, cut short */
-		if (!has_nl) {
-			pt_tf_fail(&p.tp, "truncated (the header is incomplete)");
-			goto out;
-		}
-		if (rec_check_line(&p, s, n) < 0)
-			goto out;
-		pos += n + 1;
-		if (p.tp.lineno == 1) {
-			struct pt_tf v = {s + REC_HEAD_LEN, n - REC_HEAD_LEN};
-			uint64_t version;
-			char q[PT_TF_QUOTE_SIZE];
-
-			if (pt_tf_num(&p.tp, v, "version", 0, UINT64_MAX, &version) < 0) {
-				pt_tf_fail(&p.tp, "bad recording version '%s'", pt_tf_quote(v.s, v.n, q));
-				goto out;
-			}
-			if (version != PT_REC_VERSION) {
-				pt_tf_fail(&p.tp,
-				         "recording version %" PRIu64
-				         ", this pooltag reads version %d",
-				         version, PT_REC_VERSION);
-				goto out;
-			}
-		} else if (pending) {
-			if (rec_data_line(&p, s, n) < 0)
-				goto out;
-			pending--;
-		} else if (n >= 6 && !memcmp(s, "sample", 6) &&
-		           (n == 6 || s[6] == '\t' || s[6] == ' ')) {
-			if (pt_ph_check(&p.hdr, &p.tp) < 0 || rec_sample(&p, s, n, &pending) < 0)
-				goto out;
-			if (!rec_complete(buf, len, pos, pending))
-				goto cut;
-			insample = 1;
-			r->sites.taken_ns = r->taken[r->nsamples++];
-		} else if (insample) {
-			char q[PT_TF_QUOTE_SIZE];
-			size_t k = 0;
-
-			while (k < n && s[k] != '\t' && s[k] != ' ')
-				k++;
-			pt_tf_fail(&p.tp, "'%s' line outside a sample (a sample's line count is wrong)",
-			         pt_tf_quote(s, k, q));
-			goto out;
-		} else if (pt_ph_line(&p.hdr, &p.tp, s, n) < 0) {
-			goto out;
-		}
-	}
-	ret = 0;
-	goto out;
-cut:
-	/* Rows and descriptions of the dropped sample were not parsed; the
-	 * view's state is that of the last complete sample. */
-	snprintf(r->note, sizeof(r->note), "%s:%zu: last sample incomplete, ignored (%zu complete)",
-	         p.tp.name, p.tp.lineno, r->nsamples);
-	ret = 0;
-out:
+	ret = rec_lines(&p, buf, len);
 	free(p.tp.scratch);
 	return ret;
 }

@@ -330,132 +330,179 @@ static int read_samples(struct pt_view *v, int fd, const struct pt_seg_header *h
 	return rc;
 }
 
-int pt_segread_fd(struct pt_view *v, int fd, const char *name, char *err, size_t errlen)
+/* Reads the header of the segment open on fd into h and checks it against
+ * the file: 0, or -1 with a message in err. */
+static int read_header(int fd, const char *name, struct pt_seg_header *h, char *err,
+		       size_t errlen)
 {
-	struct pt_seg_header h;
-	struct pt_seg_slot *slots = NULL;
-	struct pt_seg_desc *descs = NULL;
-	struct pt_seg_module *mods = NULL;
-	struct pt_seg_ctr *sum = NULL;
-	char *strs = NULL;
-	const char *why = NULL;
-	struct timespec ts;
+	const char *why;
 	struct stat st;
-	int rc = -1;
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file", name);
 		return -1;
 	}
-	if ((uint64_t)st.st_size < sizeof(h) || read_at(fd, &h, sizeof(h), 0) != 0) {
+	if ((uint64_t)st.st_size < sizeof(*h) || read_at(fd, h, sizeof(*h), 0) != 0) {
 		snprintf(err, errlen, "corrupt segment %s: shorter than its header", name);
 		return -1;
 	}
-	if (memcmp(h.magic, PT_SEG_MAGIC, sizeof(h.magic)) != 0) {
+	if (memcmp(h->magic, PT_SEG_MAGIC, sizeof(h->magic)) != 0) {
 		snprintf(err, errlen, "corrupt segment %s: not a pooltag segment (bad magic)", name);
 		return -1;
 	}
-	if (h.version != PT_SEG_VERSION) {
+	if (h->version != PT_SEG_VERSION) {
 		snprintf(err, errlen, "segment %s has format version %u; this pooltag reads version %d",
-			 name, h.version, PT_SEG_VERSION);
+			 name, h->version, PT_SEG_VERSION);
 		return -1;
 	}
 	if ((uint64_t)st.st_size > MAX_SEGMENT_BYTES)
 		why = "file too large";
 	else
-		why = check_header(&h, (uint64_t)st.st_size);
+		why = check_header(h, (uint64_t)st.st_size);
 	/* The header was read before this fstat, so every page it declares in
 	 * use was already backed (a writer backs pages before it publishes). */
 	if (!why && fstat(fd, &st) == 0)
-		why = check_backed(&h, &st);
-	if (why)
-		goto corrupt;
-
-	strs = malloc(h.strings_used + 1);
-	slots = calloc(h.nslots + 1, sizeof(*slots));
-	descs = calloc(h.ndescs + 1, sizeof(*descs));
-	sum = calloc(h.nslots + 1, sizeof(*sum));
-	mods = calloc(h.nmodules + 1, sizeof(*mods));
-	if (!strs || !slots || !descs || !sum || !mods) {
-		snprintf(err, errlen, "%s: out of memory", name);
-		goto out;
+		why = check_backed(h, &st);
+	if (why) {
+		snprintf(err, errlen, "corrupt segment %s: %s", name, why);
+		return -1;
 	}
-	why = "cannot read a published region (truncated?)";
-	if (read_at(fd, strs, h.strings_used, h.strings_off) != 0 ||
-	    read_at(fd, slots, (size_t)h.nslots * sizeof(*slots), h.slots_off) != 0 ||
-	    read_at(fd, descs, (size_t)h.ndescs * sizeof(*descs), h.descs_off) != 0 ||
-	    read_at(fd, mods, (size_t)h.nmodules * sizeof(*mods), h.modules_off) != 0)
-		goto corrupt;
-	strs[h.strings_used] = 0;
+	return 0;
+}
 
-	if (sum_counters(fd, &h, max_shards_read(&h), sum) != 0) {
-		why = "the file shrank while it was read";
-		goto corrupt;
+/* A segment's tables and summed counters, copied out of it. */
+struct segcopy {
+	struct pt_seg_header h; /* checked */
+	char *strs;             /* strings_used bytes and a NUL */
+	struct pt_seg_slot *slots;
+	struct pt_seg_desc *descs;
+	struct pt_seg_module *mods;
+	struct pt_seg_ctr *sum; /* per slot, over the shards */
+};
+
+/* The tables and counters the header declares in use, copied into c.  0;
+ * or -1 with *why set (corrupt) or NULL (out of memory). */
+static int copy_tables(int fd, struct segcopy *c, const char **why)
+{
+	const struct pt_seg_header *h = &c->h;
+
+	*why = NULL;
+	c->strs = malloc(h->strings_used + 1);
+	c->slots = calloc(h->nslots + 1, sizeof(*c->slots));
+	c->descs = calloc(h->ndescs + 1, sizeof(*c->descs));
+	c->sum = calloc(h->nslots + 1, sizeof(*c->sum));
+	c->mods = calloc(h->nmodules + 1, sizeof(*c->mods));
+	if (!c->strs || !c->slots || !c->descs || !c->sum || !c->mods)
+		return -1;
+	*why = "cannot read a published region (truncated?)";
+	if (read_at(fd, c->strs, h->strings_used, h->strings_off) != 0 ||
+	    read_at(fd, c->slots, (size_t)h->nslots * sizeof(*c->slots), h->slots_off) != 0 ||
+	    read_at(fd, c->descs, (size_t)h->ndescs * sizeof(*c->descs), h->descs_off) != 0 ||
+	    read_at(fd, c->mods, (size_t)h->nmodules * sizeof(*c->mods), h->modules_off) != 0)
+		return -1;
+	c->strs[h->strings_used] = 0;
+	if (sum_counters(fd, h, max_shards_read(h), c->sum) != 0) {
+		*why = "the file shrank while it was read";
+		return -1;
 	}
+	*why = NULL;
+	return 0;
+}
 
-	v->pid = h.pid;
-	v->uid = h.uid;
-	memcpy(v->comm, h.comm, sizeof(v->comm));
+/* The process the header names, read now. */
+static void view_process(struct pt_view *v, const struct pt_seg_header *h)
+{
+	struct timespec ts;
+
+	v->pid = h->pid;
+	v->uid = h->uid;
+	memcpy(v->comm, h->comm, sizeof(v->comm));
 	v->comm[sizeof(v->comm) - 1] = 0;
-	v->created_ns = h.created_ns;
-	v->start_ticks = h.start_ticks;
-	v->nmisuse = h.nmisuse;
+	v->created_ns = h->created_ns;
+	v->start_ticks = h->start_ticks;
+	v->nmisuse = h->nmisuse;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	v->taken_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
-	for (uint32_t i = 1; i < h.nslots; i++) {
+/* A row per slot that saw traffic, each checked.  0; or -1 with *why set
+ * (corrupt) or NULL (out of memory). */
+static int add_rows(struct pt_view *v, const struct segcopy *c, const char **why)
+{
+	const struct pt_seg_header *h = &c->h;
+
+	*why = NULL;
+	for (uint32_t i = 1; i < h->nslots; i++) {
+		const struct pt_seg_slot *sl = &c->slots[i];
+		const struct pt_seg_ctr *sum = &c->sum[i];
 		struct pt_row r = {0};
-		if (sum[i].nallocs == 0 && sum[i].nfrees == 0)
+
+		if (sum->nallocs == 0 && sum->nfrees == 0)
 			continue;
-		r.tag = slots[i].tag;
-		r.pool = slots[i].pool;
-		r.line = slots[i].line;
-		r.file = str_at(strs, h.strings_used, slots[i].file);
-		r.func = str_at(strs, h.strings_used, slots[i].func);
-		r.module = slots[i].module < h.nmodules
-				   ? str_at(strs, h.strings_used, mods[slots[i].module].name)
+		r.tag = sl->tag;
+		r.pool = sl->pool;
+		r.line = sl->line;
+		r.file = str_at(c->strs, h->strings_used, sl->file);
+		r.func = str_at(c->strs, h->strings_used, sl->func);
+		r.module = sl->module < h->nmodules
+				   ? str_at(c->strs, h->strings_used, c->mods[sl->module].name)
 				   : "";
-		why = "a slot names a bad class, string or module";
-		if (r.pool >= PT_SEG_NCLASSES || !r.file || !r.func || !r.module)
-			goto corrupt;
+		if (r.pool >= PT_SEG_NCLASSES || !r.file || !r.func || !r.module) {
+			*why = "a slot names a bad class, string or module";
+			return -1;
+		}
 		/* Clamp: on weakly ordered CPUs a free may become visible before the
 		 * allocation it follows; that is transient, not corruption. */
-		r.nallocs = sum[i].nallocs;
-		r.nfrees = sum[i].nfrees < r.nallocs ? sum[i].nfrees : r.nallocs;
-		r.bytes_alloc = sum[i].bytes_alloc;
-		r.bytes_freed = sum[i].bytes_freed < r.bytes_alloc ? sum[i].bytes_freed : r.bytes_alloc;
-		if (pt_view_add_row(v, &r) != 0) {
-			snprintf(err, errlen, "%s: out of memory", name);
-			goto out;
-		}
+		r.nallocs = sum->nallocs;
+		r.nfrees = sum->nfrees < r.nallocs ? sum->nfrees : r.nallocs;
+		r.bytes_alloc = sum->bytes_alloc;
+		r.bytes_freed = sum->bytes_freed < r.bytes_alloc ? sum->bytes_freed : r.bytes_alloc;
+		if (pt_view_add_row(v, &r) != 0)
+			return -1;
 	}
-	for (uint32_t i = 0; i < h.ndescs; i++) {
-		const char *d = str_at(strs, h.strings_used, descs[i].desc);
-		const char *b = str_at(strs, h.strings_used, descs[i].binary);
-		why = "a description names a bad string";
-		if (!d || !b)
-			goto corrupt;
-		if (pt_view_add_desc(v, descs[i].tag, b, d) != 0) {
-			snprintf(err, errlen, "%s: out of memory", name);
-			goto out;
+	return 0;
+}
+
+/* The tag descriptions, each checked.  0; or -1 with *why set (corrupt)
+ * or NULL (out of memory). */
+static int add_descs(struct pt_view *v, const struct segcopy *c, const char **why)
+{
+	*why = NULL;
+	for (uint32_t i = 0; i < c->h.ndescs; i++) {
+		const char *d = str_at(c->strs, c->h.strings_used, c->descs[i].desc);
+		const char *b = str_at(c->strs, c->h.strings_used, c->descs[i].binary);
+		if (!d || !b) {
+			*why = "a description names a bad string";
+			return -1;
 		}
+		if (pt_view_add_desc(v, c->descs[i].tag, b, d) != 0)
+			return -1;
 	}
-	if (read_samples(v, fd, &h, slots, strs, &why) != 0) {
-		if (why)
-			goto corrupt;
+	return 0;
+}
+
+int pt_segread_fd(struct pt_view *v, int fd, const char *name, char *err, size_t errlen)
+{
+	struct segcopy c = {.strs = NULL};
+	const char *why = NULL;
+	int rc;
+
+	if (read_header(fd, name, &c.h, err, errlen) != 0)
+		return -1;
+	if ((rc = copy_tables(fd, &c, &why)) == 0) {
+		view_process(v, &c.h);
+		if ((rc = add_rows(v, &c, &why)) == 0 && (rc = add_descs(v, &c, &why)) == 0)
+			rc = read_samples(v, fd, &c.h, c.slots, c.strs, &why);
+	}
+	if (rc != 0 && why)
+		snprintf(err, errlen, "corrupt segment %s: %s", name, why);
+	else if (rc != 0)
 		snprintf(err, errlen, "%s: out of memory", name);
-		goto out;
-	}
-	rc = 0;
-	goto out;
-corrupt:
-	snprintf(err, errlen, "corrupt segment %s: %s", name, why);
-out:
-	free(strs);
-	free(slots);
-	free(descs);
-	free(mods);
-	free(sum);
+	free(c.strs);
+	free(c.slots);
+	free(c.descs);
+	free(c.mods);
+	free(c.sum);
 	return rc;
 }
 
@@ -630,72 +677,94 @@ static uid_t proc_uid(pid_t pid, uid_t fallback)
 	return fallback;
 }
 
-int pt_segread_pid(struct pt_view *v, pid_t pid, char *err, size_t errlen)
+/* Whether process pid exists (*exists), and if it does, that it is the
+ * caller's: its real uid, not the owner of /proc/PID (root's once a
+ * process makes itself non-dumpable, its segment still yours).  0, or -1
+ * with a message in err. */
+static int check_owner(pid_t pid, int *exists, char *err, size_t errlen)
 {
-	struct pt_segent *ents;
-	char proc[64], stale[512] = "", foreign[512] = "", wb[128];
-	enum pt_segstate stale_state = PT_SEGSTATE_EXITED;
-	uid_t foreign_uid = 0, owner;
+	char proc[64];
 	struct stat st;
-	size_t n;
-	int rc = -1, found = 0, exists;
+	uid_t owner;
 
 	snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
-	exists = pid > 0 && stat(proc, &st) == 0;
-	/* Whose process: its real uid, not the owner of /proc/PID (root's
-	 * once a process makes itself non-dumpable, its segment still yours). */
-	owner = exists ? proc_uid(pid, st.st_uid) : 0;
-	if (exists && owner != getuid() && getuid() != 0) {
+	*exists = pid > 0 && stat(proc, &st) == 0;
+	owner = *exists ? proc_uid(pid, st.st_uid) : 0;
+	if (*exists && owner != getuid() && getuid() != 0) {
 		snprintf(err, errlen,
 			 "process %d belongs to uid %u, not to you: pooltag reads only your own "
 			 "processes",
 			 (int)pid, (unsigned)owner);
 		return -1;
 	}
-	if (pt_seglist(&ents, &n, err, errlen) != 0)
-		return -1;
-	for (size_t i = 0; i < n && !found; i++) {
+	return 0;
+}
+
+/* What the list holds for a pid besides a live segment of the caller's. */
+struct seg_others {
+	char stale[512]; /* a stale segment of ours, or "" */
+	enum pt_segstate stale_state;
+	char foreign[512]; /* another user's segment (a live one first), or "" */
+	uid_t foreign_uid;
+};
+
+/* Reads pid's live segment of the caller's among ents[0..n) into v, noting
+ * the others in o: 1 with *rc pt_segread_fd's (or -1 with a message in err
+ * if it cannot be opened) if there is one, else 0. */
+static int read_listed(struct pt_view *v, pid_t pid, const struct pt_segent *ents, size_t n,
+		       struct seg_others *o, int *rc, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct pt_segent *e = &ents[i];
 		int fd;
-		if (ents[i].pid != pid)
+		if (e->pid != pid)
 			continue;
-		if (ents[i].foreign) {
-			if (!ents[i].stale || !foreign[0]) {
-				snprintf(foreign, sizeof(foreign), "%s", ents[i].path);
-				foreign_uid = ents[i].uid;
+		if (e->foreign) {
+			if (!e->stale || !o->foreign[0]) {
+				snprintf(o->foreign, sizeof(o->foreign), "%s", e->path);
+				o->foreign_uid = e->uid;
 			}
 			continue;
 		}
-		if (ents[i].stale) {
-			snprintf(stale, sizeof(stale), "%s", ents[i].path);
-			stale_state = ents[i].state;
+		if (e->stale) {
+			snprintf(o->stale, sizeof(o->stale), "%s", e->path);
+			o->stale_state = e->state;
 			continue;
 		}
-		found = 1;
-		fd = open(ents[i].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		fd = open(e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 		if (fd < 0) {
-			snprintf(err, errlen, "cannot open %s: %s", ents[i].path, strerror(errno));
-			break;
+			snprintf(err, errlen, "cannot open %s: %s", e->path, strerror(errno));
+			*rc = -1;
+			return 1;
 		}
-		rc = pt_segread_fd(v, fd, ents[i].path, err, errlen);
+		*rc = pt_segread_fd(v, fd, e->path, err, errlen);
 		close(fd);
+		return 1;
 	}
-	free(ents);
-	if (found)
-		return rc;
-	if (stale[0]) {
+	return 0;
+}
+
+/* Why process pid has no live segment of the caller's to read, in err:
+ * pt_segread_pid's status. */
+static int why_none(pid_t pid, int exists, const struct seg_others *o, char *err, size_t errlen)
+{
+	char wb[128];
+
+	if (o->stale[0]) {
 		snprintf(err, errlen,
 			 "stale segment %s: process %d %s; 'pooltag used %s' reads what it left, "
 			 "'pooltag ls --clean' removes it",
-			 stale, (int)pid,
-			 stale_state == PT_SEGSTATE_EXECD ? "no longer exports it (it exec'd)" : "has exited",
-			 stale);
-		return stale_state == PT_SEGSTATE_EXECD ? -1 : PT_SEGREAD_EXITED;
+			 o->stale, (int)pid,
+			 o->stale_state == PT_SEGSTATE_EXECD ? "no longer exports it (it exec'd)"
+							     : "has exited",
+			 o->stale);
+		return o->stale_state == PT_SEGSTATE_EXECD ? -1 : PT_SEGREAD_EXITED;
 	}
-	if (foreign[0]) {
+	if (o->foreign[0]) {
 		snprintf(err, errlen,
 			 "process %d exports its counters in %s, which belongs to %s: pooltag reads "
 			 "a user's segments as that user",
-			 (int)pid, foreign, who(foreign_uid, wb, sizeof(wb)));
+			 (int)pid, o->foreign, who(o->foreign_uid, wb, sizeof(wb)));
 		return -1;
 	}
 	if (!exists) {
@@ -711,6 +780,20 @@ int pt_segread_pid(struct pt_view *v, pid_t pid, char *err, size_t errlen)
 		 "no allocation yet, or POOLTAG_EXPORT=0)",
 		 (int)pid);
 	return -1;
+}
+
+int pt_segread_pid(struct pt_view *v, pid_t pid, char *err, size_t errlen)
+{
+	struct seg_others o = {.stale_state = PT_SEGSTATE_EXITED};
+	struct pt_segent *ents;
+	size_t n;
+	int exists, found, rc = -1;
+
+	if (check_owner(pid, &exists, err, errlen) != 0 || pt_seglist(&ents, &n, err, errlen) != 0)
+		return -1;
+	found = read_listed(v, pid, ents, n, &o, &rc, err, errlen);
+	free(ents);
+	return found ? rc : why_none(pid, exists, &o, err, errlen);
 }
 
 /* Waits for process pid to exit, at most timeout_ms (a pidfd becomes

@@ -319,13 +319,9 @@ static int title_line(struct parser *p, struct span c)
  * Column headers
  */
 
-/* Reads a !poolused column header: "Tag" then, per pool group, Allocs and
- * Used with Frees and Diff in the verbose layout; a group may be opened by
- * its pool's name, and two groups may be parted by a separator ('*' or
- * '|', alone or glued to a word).  Under a "Tag NonPaged Paged" title the
- * line starts with the column words.  1 and the layout in *l, or 0 if the
- * line is not one. */
-static int poolused_header(const struct parser *p, struct span c, struct layout *l, int titled)
+/* A word of the header: a pool's name into *pool, or a column's into *col
+ * (the other left -1); 0 if it is neither. */
+static int header_word(struct span w, int *pool, int *col)
 {
 	static const struct {
 		const char *word;
@@ -333,15 +329,29 @@ static int poolused_header(const struct parser *p, struct span c, struct layout 
 	} words[] = {{"allocs", C_ALLOCS}, {"alloc", C_ALLOCS}, {"frees", C_FREES},
 	             {"free", C_FREES},    {"diff", C_DIFF},    {"used", C_USED},
 	             {"bytes", C_USED}};
+
+	*pool = *col = -1;
+	if (word_is(w, "nonpaged"))
+		*pool = PT_NONPAGED;
+	else if (word_is(w, "paged"))
+		*pool = PT_PAGED;
+	for (size_t i = 0; *pool < 0 && i < sizeof(words) / sizeof(words[0]); i++)
+		if (word_is(w, words[i].word))
+			*col = (int)words[i].col;
+	return *pool >= 0 || *col >= 0;
+}
+
+/* The header's words after the tag's into groups of columns in l, at most
+ * two, a separator ('*' or '|') between them and nowhere else: 1, or 0 if
+ * the words are no header of !poolused. */
+static int header_groups(struct span c, struct layout *l)
+{
 	struct group *g = NULL;
 	int split = 0; /* a separator was read: the next word opens group 2 */
 
-	memset(l, 0, sizeof(*l));
-	if (!titled && !word_is(take_word(&c), "tag"))
-		return 0;
 	for (;;) {
 		struct span w = take_word(&c);
-		int pool = -1, col = -1, lead, trail;
+		int pool, col, lead, trail;
 		char ch = 0;
 
 		if (!w.n)
@@ -355,14 +365,7 @@ static int poolused_header(const struct parser *p, struct span c, struct layout 
 		}
 		if (!w.n)
 			continue;
-		if (word_is(w, "nonpaged"))
-			pool = PT_NONPAGED;
-		else if (word_is(w, "paged"))
-			pool = PT_PAGED;
-		for (size_t i = 0; pool < 0 && i < sizeof(words) / sizeof(words[0]); i++)
-			if (word_is(w, words[i].word))
-				col = (int)words[i].col;
-		if (pool < 0 && col < 0)
+		if (!header_word(w, &pool, &col))
 			return 0;
 		/* A pool's name, or a column this group already has, opens a
 		 * group (a name right before its columns names the open one). */
@@ -387,15 +390,18 @@ static int poolused_header(const struct parser *p, struct span c, struct layout 
 			l->sep = ch;
 		}
 	}
-	/* A separator stands between two groups, and nowhere else. */
-	if (!l->ngroups || split || (l->sep && l->ngroups != 2))
-		return 0;
+	return l->ngroups && !split && (!l->sep || l->ngroups == 2);
+}
+
+/* Each group must have allocations and bytes; unnamed groups take the
+ * title line's order, else WinDbg's: non-paged then paged; a single one is
+ * the session pool, paged.  1, or 0 if the groups are no header. */
+static int header_pools(const struct parser *p, struct layout *l)
+{
 	for (int i = 0; i < l->ngroups; i++) {
-		g = &l->g[i];
+		struct group *g = &l->g[i];
 		if (!(g->have & 1u << C_ALLOCS) || !(g->have & 1u << C_USED))
 			return 0;
-		/* Unnamed groups take the title line's order, else WinDbg's:
-		 * non-paged then paged; a single one is the session pool, paged. */
 		if (g->pool >= 0)
 			continue;
 		if (p->ntitle == l->ngroups)
@@ -405,7 +411,21 @@ static int poolused_header(const struct parser *p, struct span c, struct layout 
 		else
 			g->pool = PT_PAGED;
 	}
-	if (l->ngroups == 2 && l->g[0].pool == l->g[1].pool)
+	return !(l->ngroups == 2 && l->g[0].pool == l->g[1].pool);
+}
+
+/* Reads a !poolused column header: "Tag" then, per pool group, Allocs and
+ * Used with Frees and Diff in the verbose layout; a group may be opened by
+ * its pool's name, and two groups may be parted by a separator ('*' or
+ * '|', alone or glued to a word).  Under a "Tag NonPaged Paged" title the
+ * line starts with the column words.  1 and the layout in *l, or 0 if the
+ * line is not one. */
+static int poolused_header(const struct parser *p, struct span c, struct layout *l, int titled)
+{
+	memset(l, 0, sizeof(*l));
+	if (!titled && !word_is(take_word(&c), "tag"))
+		return 0;
+	if (!header_groups(c, l) || !header_pools(p, l))
 		return 0;
 	l->kind = K_POOLUSED;
 	return 1;

@@ -574,52 +574,193 @@ static void edit_key(struct ui *u, int ch)
 	}
 }
 
-static void set_sort(struct ui *u, enum pt_mon_sort s)
-{
-	if (u->m->opts.sort == s)
-		u->m->opts.reverse = !u->m->opts.reverse;
-	else
-		u->m->opts.reverse = 0;
-	u->m->opts.sort = s;
-}
+/* How a moving key moves: the selection in the table, the paths in w mode. */
+enum move { ROW_UP, ROW_DOWN, PAGE_UP, PAGE_DOWN, FIRST, LAST };
 
-/* Scrolls the paths shown in w mode: 1 if ch was a scrolling key. */
-static int scroll_paths(struct ui *u, int ch, int area)
+/* Scrolls the paths shown in w mode (clamped when drawn). */
+static void scroll_paths(struct ui *u, enum move how, int area)
 {
 	size_t page = area > 3 ? (size_t)area / 2 - 1 : 1;
 
-	switch (ch) {
-	case KEY_UP:
-	case 'k':
+	switch (how) {
+	case ROW_UP:
 		u->paths_top -= u->paths_top > 0;
-		return 1;
-	case KEY_DOWN:
-	case 'j':
-		u->paths_top++; /* clamped when drawn */
-		return 1;
-	case KEY_PPAGE:
+		break;
+	case ROW_DOWN:
+		u->paths_top++;
+		break;
+	case PAGE_UP:
 		u->paths_top = u->paths_top > page ? u->paths_top - page : 0;
-		return 1;
-	case KEY_NPAGE:
+		break;
+	case PAGE_DOWN:
 		u->paths_top += page;
-		return 1;
-	case KEY_HOME:
+		break;
+	case FIRST:
 		u->paths_top = 0;
-		return 1;
-	case KEY_END:
+		break;
+	case LAST:
 		u->paths_top = u->sp.n;
-		return 1;
-	default:
-		return 0;
+		break;
 	}
 }
+
+/* The keys' actions: each takes the argument its key gives, and returns 1
+ * to read now. */
+static int key_move(struct ui *u, int how)
+{
+	int area = LINES - HEAD_LINES - 1;
+	long page = area > 1 ? area - 1 : 1;
+	const long delta[] = {[ROW_UP] = -1,    [ROW_DOWN] = 1,          [PAGE_UP] = -page,
+			      [PAGE_DOWN] = page, [FIRST] = -(long)u->nlines, [LAST] = (long)u->nlines};
+
+	if (u->paths)
+		scroll_paths(u, (enum move)how, area);
+	else
+		move_sel(u, delta[how]);
+	return 0;
+}
+
+static int key_sort(struct ui *u, int s)
+{
+	if (u->m->opts.sort == (enum pt_mon_sort)s)
+		u->m->opts.reverse = !u->m->opts.reverse;
+	else
+		u->m->opts.reverse = 0;
+	u->m->opts.sort = (enum pt_mon_sort)s;
+	return 0;
+}
+
+static int key_quit(struct ui *u, int unused)
+{
+	u->quit = 1;
+	return 0;
+}
+
+static int key_reverse(struct ui *u, int unused)
+{
+	u->m->opts.reverse = !u->m->opts.reverse;
+	return 0;
+}
+
+static int key_pools(struct ui *u, int unused)
+{
+	u->m->opts.pools = (enum pt_mon_pools)((u->m->opts.pools + 1) % 3);
+	return 0;
+}
+
+static int key_highlight(struct ui *u, int unused)
+{
+	u->highlight = !u->highlight;
+	return 0;
+}
+
+static int key_rates(struct ui *u, int unused)
+{
+	u->rates = !u->rates;
+	return 0;
+}
+
+static int key_pause(struct ui *u, int unused)
+{
+	u->paused = !u->paused;
+	return 0;
+}
+
+static int key_help(struct ui *u, int unused)
+{
+	u->help = 1;
+	return 0;
+}
+
+static int key_filter(struct ui *u, int unused)
+{
+	u->editing = 1;
+	snprintf(u->edit, sizeof(u->edit), "%s", u->m->opts.pattern ? u->m->opts.pattern : "");
+	return 0;
+}
+
+/* The next step of the interval up (dir 1) or down (-1). */
+static int key_interval(struct ui *u, int dir)
+{
+	const size_t n = sizeof(steps) / sizeof(steps[0]);
+
+	for (size_t k = 0; k < n; k++) {
+		size_t i = dir > 0 ? k : n - 1 - k;
+		if (dir > 0 ? steps[i] > u->m->interval + 1e-9 : steps[i] < u->m->interval - 1e-9) {
+			u->m->interval = steps[i];
+			break;
+		}
+	}
+	return 0;
+}
+
+static int key_expand(struct ui *u, int unused)
+{
+	if (selected_line(u) >= 0)
+		toggle_expanded(u, u->sel);
+	return 0;
+}
+
+static int key_paths(struct ui *u, int unused)
+{
+	u->paths = !u->paths;
+	u->paths_top = 0;
+	u->paths_stale = 1;
+	return 0;
+}
+
+static int key_redraw(struct ui *u, int unused)
+{
+	clearok(curscr, TRUE);
+	return !u->paused;
+}
+
+/* The keys of the monitor (the help text lists them). */
+static const struct {
+	int key;
+	int (*act)(struct ui *u, int arg);
+	int arg;
+} keys[] = {
+	{'q', key_quit, 0},
+	{'Q', key_quit, 0},
+	{27, key_quit, 0}, /* Esc */
+	{'t', key_sort, PT_MON_SORT_TAG},
+	{'a', key_sort, PT_MON_SORT_ALLOCS},
+	{'f', key_sort, PT_MON_SORT_FREES},
+	{'d', key_sort, PT_MON_SORT_DIFF},
+	{'b', key_sort, PT_MON_SORT_BYTES},
+	{'m', key_sort, PT_MON_SORT_PERALLOC},
+	{'c', key_sort, PT_MON_SORT_CHANGE},
+	{'r', key_reverse, 0},
+	{'p', key_pools, 0},
+	{'l', key_highlight, 0},
+	{'s', key_rates, 0},
+	{' ', key_pause, 0},
+	{'h', key_help, 0},
+	{'?', key_help, 0},
+	{'/', key_filter, 0},
+	{'+', key_interval, 1},
+	{'=', key_interval, 1},
+	{'-', key_interval, -1},
+	{KEY_UP, key_move, ROW_UP},
+	{'k', key_move, ROW_UP},
+	{KEY_DOWN, key_move, ROW_DOWN},
+	{'j', key_move, ROW_DOWN},
+	{KEY_PPAGE, key_move, PAGE_UP},
+	{KEY_NPAGE, key_move, PAGE_DOWN},
+	{KEY_HOME, key_move, FIRST},
+	{KEY_END, key_move, LAST},
+	{'e', key_expand, 0},
+	{'\n', key_expand, 0},
+	{'\r', key_expand, 0},
+	{KEY_ENTER, key_expand, 0},
+	{'w', key_paths, 0},
+	{12, key_redraw, 0}, /* Ctrl-L */
+};
 
 /* Acts on a key; returns 1 to read now. */
 static int on_key(struct ui *u, int ch)
 {
-	int area = LINES - HEAD_LINES - 1;
-	long sel;
-
 	if (u->editing) {
 		edit_key(u, ch);
 		return 0;
@@ -631,111 +772,9 @@ static int on_key(struct ui *u, int ch)
 	}
 	if (ch != KEY_RESIZE)
 		u->msg[0] = 0;
-	if (u->paths && scroll_paths(u, ch, area))
-		return 0;
-	switch (ch) {
-	case 'q':
-	case 'Q':
-	case 27:
-		u->quit = 1;
-		break;
-	case 't':
-		set_sort(u, PT_MON_SORT_TAG);
-		break;
-	case 'a':
-		set_sort(u, PT_MON_SORT_ALLOCS);
-		break;
-	case 'f':
-		set_sort(u, PT_MON_SORT_FREES);
-		break;
-	case 'd':
-		set_sort(u, PT_MON_SORT_DIFF);
-		break;
-	case 'b':
-		set_sort(u, PT_MON_SORT_BYTES);
-		break;
-	case 'm':
-		set_sort(u, PT_MON_SORT_PERALLOC);
-		break;
-	case 'c':
-		set_sort(u, PT_MON_SORT_CHANGE);
-		break;
-	case 'r':
-		u->m->opts.reverse = !u->m->opts.reverse;
-		break;
-	case 'p':
-		u->m->opts.pools = (enum pt_mon_pools)((u->m->opts.pools + 1) % 3);
-		break;
-	case 'l':
-		u->highlight = !u->highlight;
-		break;
-	case 's':
-		u->rates = !u->rates;
-		break;
-	case ' ':
-		u->paused = !u->paused;
-		break;
-	case 'h':
-	case '?':
-		u->help = 1;
-		break;
-	case '/':
-		u->editing = 1;
-		snprintf(u->edit, sizeof(u->edit), "%s", u->m->opts.pattern ? u->m->opts.pattern : "");
-		break;
-	case '+':
-	case '=':
-		for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-			if (steps[i] > u->m->interval + 1e-9) {
-				u->m->interval = steps[i];
-				break;
-			}
-		break;
-	case '-':
-		for (size_t i = sizeof(steps) / sizeof(steps[0]); i-- > 0;)
-			if (steps[i] < u->m->interval - 1e-9) {
-				u->m->interval = steps[i];
-				break;
-			}
-		break;
-	case KEY_UP:
-	case 'k':
-		move_sel(u, -1);
-		break;
-	case KEY_DOWN:
-	case 'j':
-		move_sel(u, 1);
-		break;
-	case KEY_PPAGE:
-		move_sel(u, -(long)(area > 1 ? area - 1 : 1));
-		break;
-	case KEY_NPAGE:
-		move_sel(u, area > 1 ? area - 1 : 1);
-		break;
-	case KEY_HOME:
-		move_sel(u, -(long)u->nlines);
-		break;
-	case KEY_END:
-		move_sel(u, (long)u->nlines);
-		break;
-	case 'e':
-	case '\n':
-	case '\r':
-	case KEY_ENTER:
-		if ((sel = selected_line(u)) >= 0)
-			toggle_expanded(u, u->sel);
-		break;
-	case 'w':
-		u->paths = !u->paths;
-		u->paths_top = 0;
-		u->paths_stale = 1;
-		break;
-	case 12: /* Ctrl-L */
-		clearok(curscr, TRUE);
-		return !u->paused;
-	default:
-		break;
-	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].key == ch)
+			return keys[i].act(u, keys[i].arg);
 	return 0;
 }
 
