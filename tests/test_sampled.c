@@ -172,6 +172,32 @@ PT_TEST(test_order_by_estimate)
 	pt_view_free(&v);
 }
 
+/* Equal estimates keep the view's order, whatever qsort does with ties:
+ * the output of one view is always the same. */
+PT_TEST(test_ties_keep_view_order)
+{
+	char where[16];
+	struct pt_spaths sp;
+	struct pt_view v;
+	size_t k = 0;
+
+	view(&v, 1024, 0);
+	for (unsigned i = 0; i < 64; i++)
+		add_sample(&v, i % 3 ? "Tie " : "Big ", "t.c", i, "f", 1 + i % 2, i % 3 ? 500 : 900,
+		           0);
+	PT_CHECK_EQ(pt_sampled_top(&sp, &v, NULL, -1), 0);
+	PT_CHECK_EQ(sp.n, 64);
+	/* The big ones (lines 0, 3, ... 63), then the others, each in order. */
+	for (int big = 1; big >= 0; big--)
+		for (unsigned line = 0; line < 64; line++)
+			if ((line % 3 == 0) == big && k < sp.n) {
+				snprintf(where, sizeof(where), "t.c:%u", line);
+				PT_CHECK_STR(sp.p[k++].where, where);
+			}
+	pt_sampled_free(&sp);
+	pt_view_free(&v);
+}
+
 PT_TEST(test_pattern_and_top)
 {
 	struct pt_spaths sp;
@@ -546,6 +572,7 @@ int main(void)
 		return 1;
 	self[n] = 0;
 	PT_RUN(test_order_by_estimate);
+	PT_RUN(test_ties_keep_view_order);
 	PT_RUN(test_pattern_and_top);
 	PT_RUN(test_empty_view);
 	PT_RUN(test_path_named);

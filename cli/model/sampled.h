@@ -23,7 +23,8 @@ struct pt_spath {
 	char via[1024];
 };
 
-/* A view's paths with sampled blocks live, biggest estimate first. */
+/* A view's paths with sampled blocks live, biggest estimate first (equal
+ * estimates in the view's order). */
 struct pt_spaths {
 	struct pt_spath *p;
 	size_t n;
