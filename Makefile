@@ -179,7 +179,7 @@ TEST_LDFLAGS =
 # Tests that fail allocations one at a time (tests/pt_oom.h): calls to the
 # allocator from the program and the archives linked into it go through its
 # wrappers.
-OOM_TESTS := test_sampled test_suspects test_kused test_kdiff test_kscrape
+OOM_TESTS := test_sampled test_suspects test_kused test_kdiff test_kscrape test_monread
 $(OOM_TESTS:%=$(O)/tests/%): TEST_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 # A test that loads tests/plugins/modplug.so without calling every part of
 # the API the plugin calls carries the whole library, as a host does, so
