@@ -352,11 +352,14 @@ PT_TEST(test_kernel)
 	mon_free(&m);
 }
 
-/* Each allocation of a kernel read failed in turn: -1 with a reason and a
- * monitor that can still describe and read; the next read whole. */
+/* Each allocation of a kernel read failed in turn: -1 with a reason, the
+ * last table kept; or, out of memory once the read is taken, the read
+ * counted with its table or descriptions empty.  The monitor can still
+ * describe and read; the next read is whole. */
 PT_TEST(test_kernel_out_of_memory)
 {
 	const struct pt_mon_row *r;
+	unsigned long before;
 	struct pt_mon m;
 	char b[512];
 	long n;
@@ -367,16 +370,22 @@ PT_TEST(test_kernel_out_of_memory)
 	PT_CHECK_EQ(pt_mon_read(&m), 0);
 	put("allocinfo", AI_HDR "8192 3 x.c:1 [foo] func:f1\n 100 1 k.c:1 func:k\n");
 	for (n = 0;; n++) {
+		before = m.nreads;
 		m.err[0] = 0;
 		oom_arm(n);
 		rc = pt_mon_read(&m);
 		if (!oom_disarm())
 			break;
-		if (rc != 0) {
+		if (rc != 0 && m.nreads == before) {
 			PT_CHECK_EQ(rc, -1);
 			PT_CHECK(m.err[0] != 0);
+			PT_CHECK(m.tab.nrows == 2 && m.ntally == 2);
+		} else if (rc != 0) {
+			PT_CHECK_EQ(rc, -1);
+			PT_CHECK_EQ(m.nreads, before + 1);
+			PT_CHECK_STR(m.err, "out of memory");
+			PT_CHECK(m.tab.nrows == 0 || (m.tally == NULL && m.ntally == 0));
 		}
-		PT_CHECK(m.tab.nrows <= m.cur.nrows);
 		pt_mon_desc(&m, ktag(&m, "foo"), b, sizeof(b));
 	}
 	PT_CHECK(n > 0);
