@@ -168,13 +168,19 @@ $(O)/libptcommon.a: $(COMMON_OBJ)
 $(O)/pooltag: $(O)/cli/cmd/main.o $(O)/libptcli.a $(O)/libptcommon.a $(O)/libpooltag.a
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDLIBS) $(CURSES_LIBS)
-$(O)/tests/%: tests/%.c tests/pt_test.h tests/pt_libtest.h tests/pt_cmdtest.h $(wildcard tests/plugins/*.h) \
-		$(O)/libptcli.a $(O)/libptcommon.a $(O)/libpooltag.a
+$(O)/tests/%: tests/%.c tests/pt_test.h tests/pt_libtest.h tests/pt_cmdtest.h tests/pt_oom.h \
+		$(wildcard tests/plugins/*.h) $(O)/libptcli.a $(O)/libptcommon.a $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_INC) -rdynamic -o $@ $< $(O)/libptcli.a $(O)/libptcommon.a \
-		$(TEST_LIB) $(LDLIBS)
+		$(TEST_LIB) $(TEST_LDFLAGS) $(LDLIBS)
 TEST_LIB = $(O)/libpooltag.a
+TEST_LDFLAGS =
+# Tests that fail allocations one at a time (tests/pt_oom.h): calls to the
+# allocator from the program and the archives linked into it go through its
+# wrappers.
+OOM_TESTS := test_sampled test_suspects test_kused test_kdiff test_kscrape test_monread
+$(OOM_TESTS:%=$(O)/tests/%): TEST_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 # A test that loads tests/plugins/modplug.so without calling every part of
 # the API the plugin calls carries the whole library, as a host does, so
 # that the plugin resolves it all from the test program (-rdynamic).

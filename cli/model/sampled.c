@@ -38,12 +38,17 @@ const char *pt_sampled_human(uint64_t n, char *buf, size_t len)
 	return buf;
 }
 
+/* Biggest estimate first; equal ones keep the view's order (the pointers
+ * into its samples), so that the order never depends on how qsort treats
+ * ties. */
 static int by_estimate(const void *a, const void *b)
 {
 	const struct pt_vsample *x = *(const struct pt_vsample *const *)a;
 	const struct pt_vsample *y = *(const struct pt_vsample *const *)b;
 
-	return x->live_est < y->live_est ? 1 : x->live_est > y->live_est ? -1 : 0;
+	if (x->live_est != y->live_est)
+		return x->live_est < y->live_est ? 1 : -1;
+	return x < y ? -1 : x > y;
 }
 
 /* The frames looked up so far: open addressing on (path, offset), sized

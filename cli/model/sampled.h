@@ -39,7 +39,8 @@ struct pt_spath {
 	unsigned nframes;
 };
 
-/* A view's paths with sampled blocks live, biggest estimate first. */
+/* A view's paths with sampled blocks live, biggest estimate first (equal
+ * estimates in the view's order). */
 struct pt_spaths {
 	struct pt_spath *p;
 	size_t n;

@@ -38,7 +38,9 @@ struct pt_mon {
 /* Reads the process (or the kernel) again: 0 when read (the table
  * rebuilt), 1 when the process has exited (or its pid now names another
  * process), -1 when it could not be read (m->err says why; the last table
- * stays). */
+ * stays).  Out of memory once the read is taken, it is -1 with "out of
+ * memory" too, but the read counts and its table or descriptions are
+ * empty until the next. */
 int pt_mon_read(struct pt_mon *m);
 
 /* The description column of tag (see pt_tally_describe); "" if the tag is
