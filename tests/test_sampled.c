@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "emit.h"
 #include "pooltag.h"
 #include "pt_oom.h"
 #include "pt_test.h"
@@ -456,9 +457,12 @@ static int print_to(char *out, size_t len, const struct pt_view *v, const char *
 	size_t n;
 	int rc;
 
+	struct pt_emit e;
+
 	if (!f)
 		abort();
-	rc = pt_sampled_print(f, v, pattern, top);
+	pt_emit_init(&e, f, PT_EMIT_TEXT);
+	rc = pt_sampled_emit(&e, v, pattern, top);
 	rewind(f);
 	n = fread(out, 1, len - 1, f);
 	out[n] = 0;
