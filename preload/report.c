@@ -30,6 +30,7 @@
 
 #include "preload.h"
 #include "reach.h"
+#include "safestr.h"
 
 static int unload_findings; /* findings reported at dlclose, for the exit status */
 
@@ -414,15 +415,20 @@ static void text(FILE *f, const struct pt_run_findings *r)
 }
 
 /* The report's text made safe for a terminal: the names in it are the
- * program's (its symbols, its files, what its descriptors point at), and a
- * control byte among them (an escape sequence in a file name) becomes '?',
- * as the CLI shows untrusted strings.  Line ends are the report's own. */
+ * program's (its symbols, its files, what its descriptors point at), and
+ * a control character among them (an escape sequence in a file name)
+ * becomes '?' by the CLI's rule (safestr.h).  Line ends are the report's
+ * own: each line is made safe apart. */
 static void printable(char *text, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)text[i];
-		if ((c < 0x20 && c != '\n') || c == 0x7f)
-			text[i] = '?';
+	while (len) {
+		char *end = memchr(text, '\n', len);
+		size_t n = end ? (size_t)(end - text) : len;
+
+		pt_safe_mem(text, n);
+		n += end != NULL;
+		text += n;
+		len -= n;
 	}
 }
 

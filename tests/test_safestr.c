@@ -1,6 +1,6 @@
 /*
  * test_safestr.c - untrusted text made safe for a terminal
- * (cli/formats/safestr.c): C0 and C1 controls, DEL and bytes outside valid
+ * (common/safestr.c): C0 and C1 controls, DEL and bytes outside valid
  * UTF-8 become '?', one a byte; valid UTF-8 passes.
  */
 #include <string.h>

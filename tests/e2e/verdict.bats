@@ -213,10 +213,12 @@ PY
 }
 
 @test "verdict: the text report passes no control byte of a name to the terminal" {
-	name=$(printf '%s/x\033[31mred\a' "$PT_TMP") # an escape sequence and a bell
+	# An escape sequence, a bell, and CSI as the C1 control U+009B.
+	name=$(printf '%s/x\033[31mred\a\302\2330m' "$PT_TMP")
 	runp -- bash -c 'exec 7>"$1"' sh "$name"
-	[[ $stderr == *"fd 7 [File] $PT_TMP/x?[31mred? opened by "* ]] || fail "target: $stderr"
-	[[ $stderr != *$'\033'* && $stderr != *$'\a'* ]] || fail "a control byte reached stderr: $(printf '%s' "$stderr" | cat -v)"
+	[[ $stderr == *"fd 7 [File] $PT_TMP/x?[31mred???0m opened by "* ]] || fail "target: $stderr"
+	[[ $stderr != *$'\033'* && $stderr != *$'\a'* && $stderr != *$'\302\233'* ]] ||
+		fail "a control character reached stderr: $(printf '%s' "$stderr" | cat -v)"
 }
 
 @test "verdict: --json is valid UTF-8 whatever the names: a descriptor's target in Latin-1" {

@@ -24,8 +24,11 @@ size_t pt_safe_len(const char *s, size_t n)
 
 void pt_safe_inplace(char *s)
 {
-	size_t n = strlen(s);
+	pt_safe_mem(s, strlen(s));
+}
 
+void pt_safe_mem(char *s, size_t n)
+{
 	while (n) {
 		size_t k = pt_safe_len(s, n);
 		if (!k) {

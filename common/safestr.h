@@ -11,8 +11,9 @@
  * U+009F, 0xc2 0x80 to 0xc2 0x9f: a terminal may take U+009B for CSI), and
  * every byte that is not part of a valid UTF-8 sequence (a lone 0x9b is
  * CSI to a terminal in an 8-bit encoding).  Valid UTF-8 otherwise passes,
- * so names stay readable.  Text tables and CSV (emit.c), prose around them
- * and error messages share this one rule.
+ * so names stay readable.  The CLI's text tables and CSV (emit.c), prose
+ * around them and error messages, and pooltag run's text report, share
+ * this one rule.
  */
 #ifndef PT_SAFESTR_H
 #define PT_SAFESTR_H
@@ -26,7 +27,9 @@
  * '?'.  n is 0: 0. */
 size_t pt_safe_len(const char *s, size_t n);
 
-/* s (NUL-terminated) made safe in place, its length kept. */
+/* s[0..n) made safe in place, its length kept; pt_safe_inplace for a
+ * NUL-terminated s. */
+void pt_safe_mem(char *s, size_t n);
 void pt_safe_inplace(char *s);
 
 /* s made safe, cut to fit buf; returns buf. */
