@@ -416,8 +416,12 @@ static int faults_parse(int argc, char **argv, struct session *s)
 
 	memset(&fo, 0, sizeof(fo));
 	fo.timeout = 10;
+	/* One worker per CPU, as many as the worker table holds. */
 	s->jobs = sysconf(_SC_NPROCESSORS_ONLN);
+	if (s->jobs > MAX_JOBS)
+		s->jobs = MAX_JOBS;
 	optind = 1;
+	opterr = 0; /* pt_getopt_err says it, in one line */
 	while ((c = getopt_long(argc, argv, "+j:c:h", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);

@@ -361,6 +361,12 @@ garbage here' "$GOOD" >"$f"
 	assert_usage_error "^pooltag: diff: -t wants a non-negative number, not 'x'"
 	ptrun used --bogus 1
 	assert_usage_error "^pooltag: used: option '--bogus' is unknown or wants a value"
+	# Every command says it in one line, getopt's own message off.
+	local cmd
+	for cmd in used diff ls refs snap mon record trend plot exporter run faults; do
+		ptrun "$cmd" --bogus -- true
+		assert_usage_error "^pooltag: $cmd: (option '--bogus' is unknown or wants a value|unknown argument '--bogus')"
+	done
 }
 
 @test "unknown command and missing arguments: usage, status 2" {
