@@ -40,6 +40,19 @@ void pt_safe_mem(char *s, size_t n)
 	}
 }
 
+void pt_safe_lines(char *text, size_t len)
+{
+	while (len) {
+		char *end = memchr(text, '\n', len);
+		size_t n = end ? (size_t)(end - text) : len;
+
+		pt_safe_mem(text, n);
+		n += end != NULL;
+		text += n;
+		len -= n;
+	}
+}
+
 const char *pt_safe_str(const char *s, char *buf, size_t len)
 {
 	size_t n = strlen(s);

@@ -28,9 +28,11 @@
 size_t pt_safe_len(const char *s, size_t n);
 
 /* s[0..n) made safe in place, its length kept; pt_safe_inplace for a
- * NUL-terminated s. */
+ * NUL-terminated s; pt_safe_lines for text[0..len) of lines whose ends are
+ * the writer's own, each line made safe apart. */
 void pt_safe_mem(char *s, size_t n);
 void pt_safe_inplace(char *s);
+void pt_safe_lines(char *text, size_t len);
 
 /* s made safe, cut to fit buf; returns buf. */
 const char *pt_safe_str(const char *s, char *buf, size_t len);

@@ -414,24 +414,6 @@ static void text(FILE *f, const struct pt_run_findings *r)
 	fputc('\n', f);
 }
 
-/* The report's text made safe for a terminal: the names in it are the
- * program's (its symbols, its files, what its descriptors point at), and
- * a control character among them (an escape sequence in a file name)
- * becomes '?' by the CLI's rule (safestr.h).  Line ends are the report's
- * own: each line is made safe apart. */
-static void printable(char *text, size_t len)
-{
-	while (len) {
-		char *end = memchr(text, '\n', len);
-		size_t n = end ? (size_t)(end - text) : len;
-
-		pt_safe_mem(text, n);
-		n += end != NULL;
-		text += n;
-		len -= n;
-	}
-}
-
 /* An exec: the image ends, nothing it holds is a finding. */
 static int report_exec(const char *event)
 {
@@ -448,7 +430,7 @@ static int report_exec(const char *event)
 					    : "not followed (pooltag run -f follows it)");
 	if (n > 0) {
 		size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-		printable(line, len); /* the event names the program exec'd */
+		pt_safe_lines(line, len); /* the event names the program exec'd */
 		pt_run_write(line, len);
 	}
 	return 0;
@@ -482,7 +464,10 @@ int pt_run_report(uint32_t module, const char *event)
 	if (r.findings && pt_fault_logging())
 		log_findings(&r);
 	if (buf && textlen) {
-		printable(buf, textlen);
+		/* The names are the program's (its symbols, its files, what
+		 * its descriptors point at): an escape sequence among them
+		 * reaches no terminal (safestr.h). */
+		pt_safe_lines(buf, textlen);
 		pt_run_write(buf, textlen);
 	}
 	free(buf);

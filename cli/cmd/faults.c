@@ -33,6 +33,7 @@
 #include "cmd.h"
 #include "faultrun.h"
 #include "pooltag.h"
+#include "safestr.h"
 
 #define RESULT_FD 200 /* where a run finds its result file */
 #define SERVER_FD 201 /* and its fork server's socket */
@@ -572,6 +573,26 @@ static int faults_execute(struct session *s)
 /* ---- Print --------------------------------------------------------------- */
 
 /* The summary (the counting run is one of the runs), then the findings. */
+/* The findings, their names (the program's symbols and files) made safe
+ * for a terminal line by line (safestr.h). */
+static void print_findings(const struct pt_fault_tally *t)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f) {
+		pt_err("out of memory");
+		return;
+	}
+	pt_fault_print(f, t, fo.stack_mode);
+	if (fclose(f) == 0 && buf) {
+		pt_safe_lines(buf, len);
+		fwrite(buf, 1, len, stdout);
+	}
+	free(buf);
+}
+
 static void faults_print(const struct session *s)
 {
 	double secs = (now_ns() - s->t0) / 1e9;
@@ -586,7 +607,7 @@ static void faults_print(const struct session *s)
 	if (fo.stop)
 		printf("pooltag faults: interrupted after %llu of %lld runs; findings so far:\n",
 		       (unsigned long long)done, s->total);
-	pt_fault_print(stdout, &s->t, fo.stack_mode);
+	print_findings(&s->t);
 }
 
 /* ---- The command --------------------------------------------------------- */

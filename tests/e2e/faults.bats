@@ -174,6 +174,19 @@ assert_seed_leak() {
 	[ "$(tr -cd x <<<"$output" | wc -c)" -eq 3 ] || fail "fail.times=3: $output"
 }
 
+@test "faults: the findings' names reach the terminal without their control bytes" {
+	# An unmodified program built from a file whose name holds an escape
+	# sequence: its leak on the error path names that file.
+	local src="$PT_TMP/leak"$'\033'"[31m.c"
+	printf '%s\n' '#include <stdlib.h>' \
+		'int main(void) { char *a = malloc(16), *b = malloc(32); if (!b) return 1; free(b); free(a); return 0; }' >"$src"
+	(cd "$PT_TMP" && cc -g -O0 -o leak "$(basename "$src")") || fail "cannot build the program"
+	ptrun faults -- "$PT_TMP/leak"
+	[ "$status" -eq 1 ] || fail "status $status: $output $stderr"
+	[[ $output == *"allocated at leak?[31m.c:2 in main"* ]] || fail "no leak named: $(printf '%s' "$output" | cat -v)"
+	[[ $output != *$'\033'* ]] || fail "an escape reached stdout: $(printf '%s' "$output" | cat -v)"
+}
+
 @test "faults: usage errors and a program that cannot be run" {
 	ptrun faults
 	assert_usage_error "no program given"
