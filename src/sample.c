@@ -8,12 +8,11 @@
  * sample (one in every mean bytes) costs a stack capture (about 100 ns,
  * stack.c) and a lookup under this module's lock; the first sample of a new
  * (stack, slot) pair also resolves its frames to module offsets with
- * dladdr1 (microseconds, once per path).
+ * _dl_find_object (well under a microsecond a frame, once per path).
  *
  * Locks.  samp.lock guards the (stack, slot) -> entry map and the live
  * table; pt_seg_lock guards the string area.  Neither is taken while the
- * other is held, and dladdr1 (which takes the dynamic loader's lock) runs
- * under neither: a constructor allocating inside dlopen holds the loader's
+ * other is held, and the dynamic linker is asked under neither: a constructor allocating inside dlopen holds the loader's
  * lock and then registers its site under pt_seg_lock.
  */
 #include <dlfcn.h>
@@ -36,7 +35,7 @@ __thread int64_t pt__tls_sample __attribute__((tls_model("initial-exec")));
 
 static __thread uint64_t tls_rng;
 static __thread uint32_t tls_gen; /* samp.gen when this thread last drew */
-static __thread int tls_busy;     /* inside the sampler: its own allocations (dladdr's) are not sampled */
+static __thread int tls_busy;     /* inside the sampler: its own allocations are not sampled */
 
 /* An entry of the live table: a sampled block, its entry and weight. */
 struct live {
@@ -325,16 +324,21 @@ static const char *self_exe(void)
 	return exe;
 }
 
+/* Each frame's module and offset there.  _dl_find_object, not dladdr:
+ * the module is all a frame keeps (the CLI symbolises from its file), and
+ * dladdr also looks for the nearest symbol, a scan of the module's whole
+ * dynamic symbol table (tens of thousands in a large program) per frame. */
 static void resolve(struct resolved *r)
 {
 	for (unsigned i = 0; i < r->depth; i++) {
-		Dl_info info;
-		struct link_map *lm = NULL;
+		struct dl_find_object dlfo;
+		const struct link_map *lm;
 
 		r->off[i] = r->pc[i];
 		r->path[i] = NULL;
 		/* pc - 1: a return address may be just past its function's end. */
-		if (!dladdr1((void *)(r->pc[i] - 1), &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
+		if (_dl_find_object((void *)(r->pc[i] - 1), &dlfo) != 0 ||
+		    !(lm = dlfo.dlfo_link_map))
 			continue;
 		r->off[i] = r->pc[i] - lm->l_addr;
 		r->path[i] = lm->l_name && lm->l_name[0] ? lm->l_name : self_exe();
@@ -453,7 +457,8 @@ __attribute__((noinline)) void pt_sample_hit(void *user, uint32_t slot, uint64_t
 	/* Blocks of the tracking and special layers have records of their own
 	 * (and the tracked ones their stacks); the sampler leaves them alone,
 	 * and they are not "dropped": nothing was lost.  Nor are allocations
-	 * made inside the sampler (none today: dladdr1 does not allocate). */
+	 * made inside the sampler (none today: _dl_find_object does not
+	 * allocate). */
 	if (tls_busy || mark == PT_ALIGN_TRACKED || mark == PT_ALIGN_SPECIAL)
 		return;
 	tls_busy = 1;
