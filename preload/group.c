@@ -29,6 +29,7 @@
 
 #include "preload.h"
 #include "reach.h"
+#include "safestr.h"
 
 #define SHOW_GROUPS 32 /* lost groups listed, then a count of the rest */
 #define SHOW_FRAMES 16
@@ -306,13 +307,17 @@ static struct {
 
 static void frame_text(FILE *f, const struct pt_frame *fr)
 {
-	if (fr->file && fr->line)
-		fprintf(f, "%s:%u in %s", fr->file, fr->line, fr->func);
-	else if (strcmp(fr->func, "?") != 0)
-		fprintf(f, "%s (%s+0x%jx)", fr->func, fr->module, (uintmax_t)fr->offset);
-	else if (strcmp(fr->module, "?") != 0) {
+	if (fr->file && fr->line) {
+		pt_run_put_where(f, fr->file, fr->line, fr->func);
+	} else if (strcmp(fr->func, "?") != 0) {
+		pt_safe_put(f, fr->func);
+		fputs(" (", f);
+		pt_safe_put(f, fr->module);
+		fprintf(f, "+0x%jx)", (uintmax_t)fr->offset);
+	} else if (strcmp(fr->module, "?") != 0) {
 		unsigned i = 0;
-		fprintf(f, "%s+0x%jx", fr->module, (uintmax_t)fr->offset);
+		pt_safe_put(f, fr->module);
+		fprintf(f, "+0x%jx", (uintmax_t)fr->offset);
 		while (i < bare.n && bare.module[i] != fr->module)
 			i++;
 		if (i == bare.n && bare.n < sizeof(bare.module) / sizeof(bare.module[0]))
@@ -325,10 +330,7 @@ static void site_text(FILE *f, uint32_t slot)
 {
 	const struct pt_seg_slot *s = &pt_seg.slots[slot];
 
-	if (s->line)
-		fprintf(f, "%s:%u in %s", str(s->file), s->line, str(s->func));
-	else
-		fprintf(f, "%s", str(s->func));
+	pt_run_put_where(f, s->line ? str(s->file) : NULL, s->line, str(s->func));
 }
 
 /* The frame at return address pc from the symbol tables alone (module
@@ -755,9 +757,12 @@ static void group_line(FILE *f, const struct grp *g, int scanned)
 		fprintf(f, ", and %llu block%s, %llu bytes indirectly", (unsigned long long)g->icount,
 			plural(g->icount), (unsigned long long)g->ibytes);
 	fprintf(f, " [%s]", pt_tag_str(pt_seg.slots[g->slot].tag, tag));
-	if (g->module && (g->rt || g->kind == KIND_HELD || !g->stack))
-		fprintf(f, " by %s%s%s", module_name(g->module), mod && mod->gone ? " (unloaded)" : "",
+	if (g->module && (g->rt || g->kind == KIND_HELD || !g->stack)) {
+		fputs(" by ", f);
+		pt_safe_put(f, module_name(g->module));
+		fprintf(f, "%s%s", mod && mod->gone ? " (unloaded)" : "",
 			mod && mod->runtime ? " (the C runtime)" : "");
+	}
 	fprintf(f, " at ");
 	group_text(f, g, g->stack != 0);
 }

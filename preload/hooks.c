@@ -10,8 +10,10 @@
  * slot is 0 and they are simply not counted.
  *
  * The common case of malloc: a thread-local cache lookup of the return
- * address (preload.h), glibc's malloc, three header stores and two adds to
- * counters only this thread writes.  free: a header check and two adds.
+ * address (preload.h), glibc's malloc, three header stores, two adds to
+ * counters only this thread writes and, with nothing tracked, a subtract
+ * from the sampler's countdown.  free: a header check, two adds and a test
+ * of the header's sampled bit.
  *
  * Semantics are glibc's: malloc(0) returns a unique block, realloc(p, 0)
  * frees p and returns NULL, realloc(NULL, n) allocates, a failed realloc
@@ -258,9 +260,9 @@ static void *realloc_at(void *p, size_t n, uint64_t info, uintptr_t pc)
 		return NULL;
 	}
 	/* Aligned and tracked blocks move by copy (their base is not h), and
-	 * lose their alignment as glibc's do. */
-	if (pt_unlikely(pt_block_layered()))
-		pt_run_busy = 1;
+	 * lose their alignment as glibc's do.  What the layers and the sampler
+	 * do meanwhile is not the program's. */
+	pt_run_busy = 1;
 	q = pt_block_resize(h, &r);
 	pt_run_busy = was;
 	return q;

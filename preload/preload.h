@@ -206,6 +206,10 @@ const char *pt_run_module_name(uint32_t id);
 int pt_run_report(uint32_t module, const char *event);
 /* The status line of this process's end (exec: its image's). */
 void pt_run_report_status(int findings, int exec);
+/* "file:line in func", or func alone when file is NULL, for the text
+ * report: the names are the program's, each made safe for a terminal
+ * (safestr.h), its line ends included. */
+void pt_run_put_where(FILE *f, const char *file, unsigned line, const char *func);
 /* A fork child: what the process holds now is its parent's; its report
  * counts what it holds beyond that. */
 void pt_run_report_fork_child(void);

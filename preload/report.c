@@ -237,10 +237,16 @@ static void site_text(FILE *f, uint32_t slot)
 	const struct pt_seg_slot *s = &pt_seg.slots[slot];
 
 	pt_run_site_locate(slot); /* the line, looked up only for what is shown */
-	if (s->line)
-		fprintf(f, "%s:%u in %s", str(s->file), s->line, str(s->func));
-	else
-		fprintf(f, "%s", str(s->func));
+	pt_run_put_where(f, s->line ? str(s->file) : NULL, s->line, str(s->func));
+}
+
+void pt_run_put_where(FILE *f, const char *file, unsigned line, const char *func)
+{
+	if (file) {
+		pt_safe_put(f, file);
+		fprintf(f, ":%u in ", line);
+	}
+	pt_safe_put(f, func);
 }
 
 /* "file:line in func" of a slot, for the driver of pooltag faults. */
@@ -281,10 +287,14 @@ static void log_findings(const struct pt_run_findings *r)
 
 static void frame_text(FILE *f, const struct pt_frame *fr)
 {
-	if (fr->file && fr->line)
-		fprintf(f, "%s:%u in %s", fr->file, fr->line, fr->func);
-	else
-		fprintf(f, "%s (%s+%#lx)", fr->func, fr->module, (unsigned long)fr->offset);
+	if (fr->file && fr->line) {
+		pt_run_put_where(f, fr->file, fr->line, fr->func);
+	} else {
+		pt_safe_put(f, fr->func);
+		fputs(" (", f);
+		pt_safe_put(f, fr->module);
+		fprintf(f, "+%#lx)", (unsigned long)fr->offset);
+	}
 }
 
 static void text_fd(FILE *f, const struct pt_run_group *g, int first)
@@ -298,8 +308,11 @@ static void text_fd(FILE *f, const struct pt_run_group *g, int first)
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", g->fd);
 	n = readlink(link, target, sizeof(target) - 1);
 	target[n > 0 ? n : 0] = 0;
-	fprintf(f, "    fd %d [%s] %s opened by %s at ", g->fd, pt_tag_str(s->tag, tag), target,
-		pt_run_module_name(s->module));
+	fprintf(f, "    fd %d [%s] ", g->fd, pt_tag_str(s->tag, tag));
+	pt_safe_put(f, target); /* a file name may hold anything but '/' and NUL */
+	fputs(" opened by ", f);
+	pt_safe_put(f, pt_run_module_name(s->module));
+	fputs(" at ", f);
 	site_text(f, g->slot);
 	fputc('\n', f);
 }
@@ -328,11 +341,13 @@ static void text_badfree(FILE *f, const struct pt_run_group *g, int first)
 /* The process or module, as the verdict names it. */
 static void who(FILE *f, const struct pt_run_findings *r)
 {
-	fprintf(f, "pooltag: %s (pid %d", pt_run_module_name(r->module == UINT32_MAX ? 0 : r->module),
-		(int)getpid());
+	fputs("pooltag: ", f);
+	pt_safe_put(f, pt_run_module_name(r->module == UINT32_MAX ? 0 : r->module));
+	fprintf(f, " (pid %d", (int)getpid());
 	if (base.child_of)
 		fprintf(f, ", child of %d", base.child_of);
-	fprintf(f, ") %s", r->event);
+	fputs(") ", f);
+	pt_safe_put(f, r->event);
 }
 
 /* What is still reachable, if anything is. */

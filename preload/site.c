@@ -523,7 +523,7 @@ static int unwrap_frame(uintptr_t pc, void *arg)
 
 	if (!u->above) {
 		if (pc != u->pc)
-			return --u->left == 0; /* not in the hook's few frames: given up */
+			return --u->left == 0; /* not within 32 frames: given up */
 		u->above = 1;
 		u->left = 32;
 		return 0;
@@ -545,7 +545,7 @@ static int unwrap_frame(uintptr_t pc, void *arg)
  * wrapper's site, a return address in the stack; at most 32 wrappers deep. */
 uint64_t pt_run_unwrap(uintptr_t pc, uint64_t info)
 {
-	struct unwrap u = {pc, info & ~PT_RUN_WRAP, 0, 8};
+	struct unwrap u = {pc, info & ~PT_RUN_WRAP, 0, 32};
 
 	if (!pt_run_busy)
 		pt_unwind_each(1, unwrap_frame, &u);

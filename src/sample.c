@@ -3,7 +3,8 @@
  * table of live sampled blocks (see sample.h for what and why).
  *
  * Costs.  Unsampled allocations pay one subtract and a predictable branch
- * (pooltag.h's inline path, block.c's pt_block_alloc); unsampled frees pay
+ * (pooltag.h's inline path, block.c's pt_block_alloc, and the hooks of
+ * pooltag run's interposer when it tracks nothing); unsampled frees pay
  * nothing more than before (inline) or one predictable branch (library).  A
  * sample (one in every mean bytes) costs a stack capture (about 100 ns,
  * stack.c) and a lookup under this module's lock; the first sample of a new

@@ -6,8 +6,9 @@
  * is known of, and the symboliser's lock as other threads see it.
  * test_stack.c proves the symbols of captured stacks and their text.
  *
- * The helpers are noinline and end with an empty asm after their call, so
- * each keeps a frame of its own and the line of each call is known exactly.
+ * The functions below are noinline and end with an empty asm after their
+ * call, so each keeps a frame of its own and the line of each call is known
+ * exactly.
  */
 #include <dlfcn.h>
 #include <errno.h>

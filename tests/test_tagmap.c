@@ -1,5 +1,5 @@
 /*
- * test_tagmap.c - the tag map of pooltag run (src/tagmap.c,
+ * test_tagmap.c - the tag map of pooltag run (common/tagmap.c,
  * docs/tagmap-format.md): the grammar, every error with its file and line,
  * the limits (pattern length, tag length, rule count, file size), --skip
  * lists, and which rule matches.

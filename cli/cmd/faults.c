@@ -348,8 +348,8 @@ static void progress(uint64_t done, uint64_t total, const struct pt_fault_tally 
 
 /* ---- Parse --------------------------------------------------------------- */
 
-/* One session of runs: the workers, what their runs found, how far it got. */
-struct session {
+/* One drive of the program: the workers, what their runs found, how far it got. */
+struct drive {
 	char **prog; /* the program and its arguments, as given */
 	int nprog;
 	long jobs; /* workers, each with a result file */
@@ -363,7 +363,7 @@ struct session {
 
 /* One option of getopt_long's but --help: 0, or 2 on a usage error
  * (printed). */
-static int take_opt(struct session *s, int c, char *arg, char **argv)
+static int take_opt(struct drive *s, int c, char *arg, char **argv)
 {
 	char *end;
 	long n;
@@ -405,7 +405,7 @@ static int take_opt(struct session *s, int c, char *arg, char **argv)
 
 /* The options into fo and s, up to the program ('+': its options are its
  * own). */
-static int faults_parse(int argc, char **argv, struct session *s)
+static int faults_parse(int argc, char **argv, struct drive *s)
 {
 	static const struct option longopts[] = {
 		{"jobs", required_argument, NULL, 'j'},   {"stacks", no_argument, NULL, 's'},
@@ -443,7 +443,7 @@ static int faults_parse(int argc, char **argv, struct session *s)
 /* ---- Execute ------------------------------------------------------------- */
 
 /* A result file per worker: 0, or 3 (message printed). */
-static int open_workers(struct session *s)
+static int open_workers(struct drive *s)
 {
 	for (long i = 0; i < s->jobs; i++)
 		if (pt_fault_result_open(&s->w[i].res)) {
@@ -455,7 +455,7 @@ static int open_workers(struct session *s)
 
 /* The workers after the first start their own programs (fork servers),
  * no more than there are runs; the first that fails ends the starting. */
-static void start_servers(struct session *s)
+static void start_servers(struct drive *s)
 {
 	for (s->nw = 1; s->nw < s->jobs && (long long)s->nw < s->total; s->nw++) {
 		struct worker *w = &s->w[s->nw];
@@ -473,7 +473,7 @@ static void start_servers(struct session *s)
 /* Hands the next runs to the idle workers and lists in p the sockets of
  * those running: their number, or -1 if a run could not start (message
  * printed). */
-static int dispatch_idle(struct session *s, uint64_t *next, struct pollfd *p)
+static int dispatch_idle(struct drive *s, uint64_t *next, struct pollfd *p)
 {
 	int np = 0;
 
@@ -495,7 +495,7 @@ static int dispatch_idle(struct session *s, uint64_t *next, struct pollfd *p)
 
 /* Collects the runs that ended: 0, or -1 if a fork server stopped
  * (message printed). */
-static int collect_ended(struct session *s)
+static int collect_ended(struct drive *s)
 {
 	for (int i = 0; i < s->nw; i++) {
 		struct worker *w = &s->w[i];
@@ -518,7 +518,7 @@ static int collect_ended(struct session *s)
 
 /* The failing runs, on every worker, until all are done or a signal
  * stops them; progress on stderr if it is a terminal.  0, or 3. */
-static int failing_runs(struct session *s)
+static int failing_runs(struct drive *s)
 {
 	int tty = isatty(2);
 	uint64_t next = 1;
@@ -548,7 +548,7 @@ static int failing_runs(struct session *s)
 
 /* The program found, the result files made, the counting run and then the
  * failing runs: 0, or 3 (message printed). */
-static int faults_execute(struct session *s)
+static int faults_execute(struct drive *s)
 {
 	int rc;
 
@@ -572,7 +572,6 @@ static int faults_execute(struct session *s)
 
 /* ---- Print --------------------------------------------------------------- */
 
-/* The summary (the counting run is one of the runs), then the findings. */
 /* The findings, their names (the program's symbols and files) made safe
  * for a terminal line by line (safestr.h). */
 static void print_findings(const struct pt_fault_tally *t)
@@ -593,7 +592,8 @@ static void print_findings(const struct pt_fault_tally *t)
 	free(buf);
 }
 
-static void faults_print(const struct session *s)
+/* The summary (the counting run is one of the runs), then the findings. */
+static void faults_print(const struct drive *s)
 {
 	double secs = (now_ns() - s->t0) / 1e9;
 	uint64_t done = s->done;
@@ -614,7 +614,7 @@ static void faults_print(const struct session *s)
 
 int pt_cmd_faults(int argc, char **argv)
 {
-	struct session s = {.prog = NULL};
+	struct drive s = {.prog = NULL};
 	int rc = faults_parse(argc, argv, &s);
 
 	if (rc != PT_PARSED)

@@ -199,7 +199,7 @@ static void add_sampled(struct groups *gs, const struct pt_view *v, struct pt_ex
 			size_t paths)
 {
 	struct pt_spaths sp;
-	char tag[11];
+	char tag[11], site[600], via[1024];
 
 	if (pt_sampled_top(&sp, v, NULL, (long)paths) != 0) {
 		gs->oom = 1;
@@ -212,9 +212,13 @@ static void add_sampled(struct groups *gs, const struct pt_view *v, struct pt_ex
 		pt_expo_tag(p->s->tag, tag);
 		l[2] = (struct pt_expo_label){"tag", tag};
 		l[3] = (struct pt_expo_label){"pool", pool_names[p->s->pool & 1]};
-		l[4] = (struct pt_expo_label){"site", p->where};
-		l[5] = (struct pt_expo_label){"function", p->func};
-		l[6] = (struct pt_expo_label){"path", p->via};
+		/* As read, as the site series' labels are: the exposition
+		 * escapes them (expo.c), so that joins on function work. */
+		snprintf(site, sizeof(site), "%s:%u", *p->s->file ? p->s->file : "?", p->s->line);
+		pt_sampled_via(p, 0, via, sizeof(via));
+		l[4] = (struct pt_expo_label){"site", site};
+		l[5] = (struct pt_expo_label){"function", *p->s->func ? p->s->func : "?"};
+		l[6] = (struct pt_expo_label){"path", via};
 		group_add(gs, K_SAMPLED, l, 7, val);
 	}
 	pt_sampled_free(&sp);

@@ -2,7 +2,7 @@
  * emit.c - tables written as text, JSON or CSV from one description
  * (emit.h).
  */
-#include <assert.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
@@ -80,7 +80,10 @@ static void json_open(struct pt_emit *e, const char *key, int array)
 	if (key)
 		json_key(e, key, array);
 	json_next(e, 0);
-	assert(e->depth < PT_EMIT_DEPTH);
+	/* The nesting is the code's, never the input's: deeper than the
+	 * table is a bug, stopped here in every build. */
+	if (e->depth >= PT_EMIT_DEPTH)
+		abort();
 	e->open[e->depth].array = (char)array;
 	e->open[e->depth].any = 0;
 	e->depth++;
@@ -89,7 +92,8 @@ static void json_open(struct pt_emit *e, const char *key, int array)
 
 static void json_close(struct pt_emit *e)
 {
-	assert(e->depth > 0);
+	if (e->depth == 0)
+		abort(); /* a close without its open: the code's bug */
 	e->depth--;
 	if (e->open[e->depth].array) {
 		if (e->spaced)

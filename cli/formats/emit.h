@@ -20,8 +20,8 @@
  *                                with it)
  *   NULL    "-"                  null                      empty field
  *   STR     control characters   pt_json_str (jsonstr.h)   quoted, '"' doubled,
- *           and DEL '?'                                    control characters
- *           (safestr.h)                                    and DEL '?'
+ *           and bytes outside                              safe as in text
+ *           UTF-8 '?' (safestr.h)
  *   WORD    as it is             pt_json_str               as it is
  *   U64     decimal              decimal                   decimal
  *   I64     decimal              decimal                   decimal

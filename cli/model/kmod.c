@@ -7,21 +7,18 @@
 #include <string.h>
 
 #include "kmod.h"
+#include "safestr.h"
 #include "tagdb.h"
 #include "tally.h"
 
 const char *pt_kmod_label(const char *module, char *buf, size_t len)
 {
-	size_t i = 0;
-
 	if (!*module) {
 		snprintf(buf, len, "(kernel)");
 		return buf;
 	}
 	snprintf(buf, len, "[%s]", module);
-	for (; buf[i]; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
+	pt_safe_inplace(buf); /* the module's name is the file's (safestr.h) */
 	return buf;
 }
 

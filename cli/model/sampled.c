@@ -122,9 +122,8 @@ static void pick_frames(struct frames *fs, const struct pt_vsample *s, struct pt
 	}
 }
 
-/* "X <- Y ..." of sp's frames in via, each name made safe for a terminal
- * when safe: "file:line in func", or "module+0xoff" without a line. */
-static void format_via(const struct pt_spath *sp, int safe, char *via, size_t len)
+/* Each frame "file:line in func", or "module+0xoff" without a line. */
+void pt_sampled_via(const struct pt_spath *sp, int safe, char *via, size_t len)
 {
 	char b1[512], b2[256];
 	size_t at = 0;
@@ -186,7 +185,7 @@ int pt_sampled_top(struct pt_spaths *out, const struct pt_view *v, const char *p
 			 *p[i]->file ? pt_safe_str(p[i]->file, b, sizeof(b)) : "?", p[i]->line);
 		pt_safe_str(*p[i]->func ? p[i]->func : "?", sp->func, sizeof(sp->func));
 		pick_frames(&fs, p[i], sp);
-		format_via(sp, 1, sp->via, sizeof(sp->via));
+		pt_sampled_via(sp, 1, sp->via, sizeof(sp->via));
 	}
 	out->n = n;
 	free(fs.slot);
@@ -230,7 +229,7 @@ static void json_path(struct pt_emit *e, const struct pt_spath *p)
 	struct pt_val v[V_N] = {0};
 	char tag[5], via[sizeof(p->via)];
 
-	format_via(p, 0, via, sizeof(via));
+	pt_sampled_via(p, 0, via, sizeof(via));
 	v[V_TAG] = pt_val_str(pt_tag_str(p->s->tag, tag));
 	v[V_POOL] = pt_val_word(pools[p->s->pool & 1]);
 	v[V_FILE] = pt_val_str(p->s->file);

@@ -56,6 +56,11 @@ int pt_sampled_top(struct pt_spaths *out, const struct pt_view *v, const char *p
 		   long top);
 void pt_sampled_free(struct pt_spaths *sp);
 
+/* sp's callers as via shows them ("f.c:12 in g <- main.c:3 in main"), each
+ * name made safe for a terminal when safe, else as read (for a format that
+ * escapes on its own: JSON, Prometheus labels). */
+void pt_sampled_via(const struct pt_spath *sp, int safe, char *via, size_t len);
+
 /* Writes the top paths as `pooltag used --sites` shows them: in text a
  * section under its table, in JSON a member "sampled" of the object open
  * (mean_bytes, not_recorded, paths: each with its site, estimates, path

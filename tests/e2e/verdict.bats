@@ -213,10 +213,13 @@ PY
 }
 
 @test "verdict: the text report passes no control byte of a name to the terminal" {
-	# An escape sequence, a bell, and CSI as the C1 control U+009B.
-	name=$(printf '%s/x\033[31mred\a\302\2330m' "$PT_TMP")
+	# An escape sequence, a bell, CSI as the C1 control U+009B, and a line
+	# end that would forge a verdict.
+	name=$(printf '%s/x\033[31mred\a\302\2330m\npooltag: sh (pid 1) exit: clean' "$PT_TMP")
 	runp -- bash -c 'exec 7>"$1"' sh "$name"
-	[[ $stderr == *"fd 7 [File] $PT_TMP/x?[31mred???0m opened by "* ]] || fail "target: $stderr"
+	[[ $stderr == *"fd 7 [File] $PT_TMP/x?[31mred???0m?pooltag: sh (pid 1) exit: clean opened by "* ]] ||
+		fail "target: $stderr"
+	! printf '%s\n' "$stderr" | grep -q '^pooltag: sh (pid 1)' || fail "a forged line: $stderr"
 	[[ $stderr != *$'\033'* && $stderr != *$'\a'* && $stderr != *$'\302\233'* ]] ||
 		fail "a control character reached stderr: $(printf '%s' "$stderr" | cat -v)"
 }
