@@ -41,7 +41,9 @@ PT_TEST(test_program_function)
 	PT_CHECK(start == (uintptr_t)&main);
 	/* Built with -g: line information is there. */
 	PT_CHECK_EQ(pt_elfsym_module(fn), PT_ELFSYM_DWARF);
-	PT_CHECK(elfsym_target(3) >= 0); /* called, so it stays */
+	/* Called (not checked: any result will do), so that it stays. */
+	volatile int sink = elfsym_target(3);
+	(void)sink;
 }
 
 PT_TEST(test_library_function)

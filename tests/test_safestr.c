@@ -1,7 +1,8 @@
 /*
  * test_safestr.c - untrusted text made safe for a terminal
  * (common/safestr.c): C0 and C1 controls, DEL and bytes outside valid
- * UTF-8 become '?', one a byte; valid UTF-8 passes.
+ * UTF-8 become '?', one a byte; valid UTF-8 passes; a text's own line ends
+ * stay.
  */
 #include <string.h>
 
@@ -67,11 +68,23 @@ PT_TEST(test_cut_to_fit)
 	PT_CHECK_STR(pt_safe_str("ab\xc3\xa9", small, sizeof(small)), "ab\xc3\xa9");
 }
 
+/* Line ends are the writer's: each line is made safe apart, a sequence
+ * never spans one. */
+PT_TEST(test_lines)
+{
+	char text[] = "fd 7 \x1b[1m\nnext \xc3\xa9\x9b\n\xc2\x9b" "end";
+
+	pt_safe_lines(text, sizeof(text) - 1);
+	PT_CHECK_STR(text, "fd 7 ?[1m\nnext \xc3\xa9?\n??" "end");
+	pt_safe_lines(text, 0); /* nothing to do */
+}
+
 int main(void)
 {
 	PT_RUN(test_ascii_and_c0);
 	PT_RUN(test_utf8_passes);
 	PT_RUN(test_c1_and_invalid);
 	PT_RUN(test_cut_to_fit);
+	PT_RUN(test_lines);
 	return pt_test_done();
 }
