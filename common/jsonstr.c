@@ -49,6 +49,9 @@ void pt_json_str(FILE *f, const char *s)
 			fprintf(f, "\\%c", *p);
 		else if (*p < 0x20 || *p == 0x7f || k == 0)
 			fprintf(f, "\\u%04x", *p);
+		else if (k == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+			fprintf(f, "\\u%04x", p[1]); /* a C1 control, U+0080 to U+009F: the same
+						      * character, escaped as the others are */
 		else
 			fwrite(p, 1, k, f);
 		k = k ? k : 1;

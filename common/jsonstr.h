@@ -6,8 +6,9 @@
  *
  * The output is valid JSON and valid UTF-8 whatever the bytes: a valid
  * UTF-8 sequence passes through as it is; '"' and '\' are escaped with a
- * backslash; control characters (below 0x20, and 0x7f) and every byte
- * that is not part of a valid sequence become \u00XX, XX the byte.
+ * backslash; control characters (below 0x20, and 0x7f), the C1 controls
+ * (U+0080 to U+009F, as \u0080 to \u009f: the same characters) and every
+ * byte that is not part of a valid sequence become \u00XX, XX the byte.
  */
 #ifndef PT_JSONSTR_H
 #define PT_JSONSTR_H

@@ -37,7 +37,8 @@ PT_TEST(test_ascii_and_escapes)
 PT_TEST(test_valid_utf8_passes)
 {
 	CHECK_JSON("caf\xc3\xa9", "\"caf\xc3\xa9\"");                 /* U+00E9 */
-	CHECK_JSON("\xc2\x80", "\"\xc2\x80\"");                       /* U+0080, the first of two bytes */
+	CHECK_JSON("\xc2\xa0", "\"\xc2\xa0\"");                       /* U+00A0, the first of two bytes after C1 */
+	CHECK_JSON("\xc2\x80\xc2\x9b", "\"\\u0080\\u009b\"");           /* C1 controls: escaped, the same characters */
 	CHECK_JSON("\xe2\x82\xac 5", "\"\xe2\x82\xac 5\"");           /* U+20AC */
 	CHECK_JSON("\xef\xbf\xbf", "\"\xef\xbf\xbf\"");               /* U+FFFF */
 	CHECK_JSON("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");       /* U+1F600 */

@@ -20,7 +20,7 @@ teardown() {
 }
 
 # What the hostile names look like once safe.
-SITE='?[31mevil??.c:7 in ?]0;pwned?fn'
+SITE='?[31mevil??.c:7 in ?]0;pwned?fn??1m?2m'
 COMM='?[1mhost?'
 DESC='?[2Jwiped?[1m , Binary: ?[5mbin?'
 
@@ -30,6 +30,9 @@ clean() {
 	local bad
 	bad=$(printf '%s%s' "$output" "$stderr" | tr -d '\n\t' | LC_ALL=C tr -dc '\000-\037\177' | od -An -c)
 	[ -z "$bad" ] || fail "control bytes reach the terminal:$bad"$'\n'"$(printf '%s\n%s\n' "$output" "$stderr" | cat -v)"
+	# Nor C1 controls, in UTF-8 or as lone bytes (CSI, 0x9b).
+	! printf '%s%s' "$output" "$stderr" | LC_ALL=C grep -q $'\302\233\|\233' ||
+		fail "CSI reaches the terminal: $(printf '%s\n%s\n' "$output" "$stderr" | cat -v)"
 }
 
 # hostile_start: runs tests/progs/hostile under a name that is an escape
@@ -64,7 +67,7 @@ hostile_start() {
 	ptrun used --csv --sites "$HPID"
 	pt_ok
 	clean
-	[[ $output == *'"Evob",refs,"?[31mevil??.c",7,"?]0;pwned?fn",2,0,2,0,'* ]] || fail "CSV: $output"
+	[[ $output == *'"Evob",refs,"?[31mevil??.c",7,"?]0;pwned?fn??1m?2m",2,0,2,0,'* ]] || fail "CSV: $output"
 	ptrun used --suspects --min-allocs 1 "$HPID"
 	pt_ok
 	clean

@@ -23,9 +23,9 @@
 #define BLOCK (64 << 10)
 #define NMAX  256
 
-/* ESC sequences (colour, window title ended by BEL), a carriage return and
- * a DEL. */
-static struct pt_site evil = {"\033[31mevil\r\177.c", "\033]0;pwned\007fn", 7, 0};
+/* ESC sequences (colour, window title ended by BEL), a carriage return, a
+ * DEL, CSI as the C1 control U+009B and as a lone byte. */
+static struct pt_site evil = {"\033[31mevil\r\177.c", "\033]0;pwned\007fn\302\2331m\2332m", 7, 0};
 
 static void *blocks[NMAX];
 static int nblocks;
