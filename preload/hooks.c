@@ -95,6 +95,17 @@ static const struct pt_block_backend libc_be = {libc_alloc, libc_free, __libc_re
 
 /* ---- blocks ---- */
 
+/* Runs stmt with the hooks busy: what it allocates or frees (a layer's
+ * records, a stack's capture, the sampler's tables) is pooltag's, not the
+ * program's, and goes uncounted. */
+#define AS_POOLTAG(stmt)                   \
+	do {                               \
+		int was_ = pt_run_busy;    \
+		pt_run_busy = 1;           \
+		stmt;                      \
+		pt_run_busy = was_;        \
+	} while (0)
+
 /* Through the installed layers (fault injection, the special pool,
  * tracking): their records, stack captures and reports allocate, and what
  * they allocate is not the program's. */
@@ -103,12 +114,9 @@ static __attribute__((noinline)) void *alloc_layered(size_t n, unsigned mark, ui
 {
 	struct pt_block_req r = {NULL, PT_RUN_INFO_TAG(info), PT_RUN_INFO_SLOT(info), PT_PAGED,
 				 mark, n, zero, &libc_be};
-	int was = pt_run_busy;
 	void *p;
 
-	pt_run_busy = 1;
-	p = pt_block_alloc(&r);
-	pt_run_busy = was;
+	AS_POOLTAG(p = pt_block_alloc(&r));
 	return p;
 }
 
@@ -139,12 +147,8 @@ static inline void *alloc_block(size_t n, unsigned mark, uint64_t info, int zero
 		 * a branch taken once in about 512 KiB.  Its stack starts at
 		 * the hook's caller (pt_sample_hit keeps the frames above the
 		 * return address into the hook). */
-		if (pt_unlikely((pt__tls_sample -= (int64_t)n) < 0)) {
-			int was = pt_run_busy;
-			pt_run_busy = 1;
-			pt_sample_hit(user, slot, n);
-			pt_run_busy = was;
-		}
+		if (pt_unlikely((pt__tls_sample -= (int64_t)n) < 0))
+			AS_POOLTAG(pt_sample_hit(user, slot, n));
 	}
 	return user;
 }
@@ -192,11 +196,9 @@ static void foreign(void *p, uintptr_t pc, int gone, uint32_t gone_slot)
 static __attribute__((noinline)) int unreadable(void *p, const char *op, uint32_t *slot)
 {
 	struct pt_block_gone g = {0, 0};
-	int was = pt_run_busy, u;
+	int u;
 
-	pt_run_busy = 1;
-	u = pt_block_unreadable_slow(p, op, 0, NULL, &g);
-	pt_run_busy = was;
+	AS_POOLTAG(u = pt_block_unreadable_slow(p, op, 0, NULL, &g));
 	*slot = u == 2 && g.slot < max_slots ? g.slot : 0;
 	return u;
 }
@@ -221,20 +223,13 @@ static inline struct pt__hdr *header(void *p, const char *op, int release, uintp
 
 static __attribute__((noinline)) void drop_sample(void *p)
 {
-	int was = pt_run_busy;
-
-	pt_run_busy = 1;
-	pt_sample_drop(p);
-	pt_run_busy = was;
+	AS_POOLTAG(pt_sample_drop(p));
 }
 
+/* Through the layers (the special pool's checks and records). */
 static __attribute__((noinline)) void free_block(struct pt__hdr *h)
 {
-	int was = pt_run_busy;
-
-	pt_run_busy = 1; /* the special pool's checks and records are not the program's */
-	pt_block_release(h, &libc_be, NULL);
-	pt_run_busy = was;
+	AS_POOLTAG(pt_block_release(h, &libc_be, NULL));
 }
 
 static void *realloc_at(void *p, size_t n, uint64_t info, uintptr_t pc)
@@ -242,7 +237,6 @@ static void *realloc_at(void *p, size_t n, uint64_t info, uintptr_t pc)
 	struct pt_block_req r = {NULL, PT_RUN_INFO_TAG(info), PT_RUN_INFO_SLOT(info), PT_PAGED, 0,
 				 n, 0, &libc_be};
 	struct pt__hdr *h;
-	int was = pt_run_busy;
 	void *q;
 
 	if (!p)
@@ -262,9 +256,7 @@ static void *realloc_at(void *p, size_t n, uint64_t info, uintptr_t pc)
 	/* Aligned and tracked blocks move by copy (their base is not h), and
 	 * lose their alignment as glibc's do.  What the layers and the sampler
 	 * do meanwhile is not the program's. */
-	pt_run_busy = 1;
-	q = pt_block_resize(h, &r);
-	pt_run_busy = was;
+	AS_POOLTAG(q = pt_block_resize(h, &r));
 	return q;
 }
 

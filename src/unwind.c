@@ -813,19 +813,35 @@ static inline uintptr_t stack_top(uintptr_t sp)
 }
 
 /* The walk from r, the lowest stack word readable lo. */
+/* Steps over skip frames: 0, or -1 when the walk ended among them. */
+static inline int skip_frames(struct regs *r, uintptr_t lo, uintptr_t hi, unsigned skip)
+{
+	for (unsigned i = 0; i < skip && i < PT_UW_MAX_FRAMES; i++)
+		if (step(r, lo, hi) < 0)
+			return -1;
+	return 0;
+}
+
 static inline unsigned walk(struct regs r, uintptr_t lo, uintptr_t hi, uintptr_t *pcs,
 			    unsigned max, unsigned skip)
 {
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < skip && i < PT_UW_MAX_FRAMES; i++)
-		if (step(&r, lo, hi) < 0)
-			goto out;
+	if (skip_frames(&r, lo, hi, skip) < 0)
+		return 0;
 	while (n < max && n < PT_UW_MAX_FRAMES && step(&r, lo, hi) == 0)
 		pcs[n++] = r.pc;
-out:
 	return n;
 }
+
+/* The registers of the function it is written in, where the walk starts
+ * (pc: this instruction, not a return address). */
+#define HERE(r)                                                                    \
+	do {                                                                       \
+		__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2" \
+				 : "=r"((r).pc), "=r"((r).sp), "=r"((r).bp));      \
+		(r).adj = 0;                                                       \
+	} while (0)
 
 __attribute__((noinline)) unsigned pt_unwind(uintptr_t *pcs, unsigned max, unsigned skip)
 {
@@ -833,9 +849,7 @@ __attribute__((noinline)) unsigned pt_unwind(uintptr_t *pcs, unsigned max, unsig
 	uintptr_t hi;
 	unsigned n;
 
-	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
-			 : "=r"(r.pc), "=r"(r.sp), "=r"(r.bp));
-	r.adj = 0;
+	HERE(r);
 	hi = stack_top(r.sp);
 	if (!hi)
 		return 0;
@@ -848,19 +862,14 @@ __attribute__((noinline)) unsigned pt_unwind_each(unsigned skip,
 						   int (*fn)(uintptr_t pc, void *arg), void *arg)
 {
 	struct regs r;
-	uintptr_t hi;
+	uintptr_t lo, hi;
 	unsigned n = 0;
 
-	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
-			 : "=r"(r.pc), "=r"(r.sp), "=r"(r.bp));
-	r.adj = 0;
+	HERE(r);
+	lo = r.sp;
 	hi = stack_top(r.sp);
-	if (!hi)
+	if (!hi || skip_frames(&r, lo, hi, skip) < 0)
 		return 0;
-	uintptr_t lo = r.sp;
-	for (unsigned i = 0; i < skip && i < PT_UW_MAX_FRAMES; i++)
-		if (step(&r, lo, hi) < 0)
-			return 0;
 	while (n < PT_UW_MAX_FRAMES && step(&r, lo, hi) == 0) {
 		n++;
 		if (fn(r.pc, arg))
