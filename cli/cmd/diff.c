@@ -21,8 +21,6 @@
 #include "safestr.h"
 #include "tally.h"
 
-static const char *const class_names[] = {"Paged", "NonPaged", "Refs", "Handles"};
-
 struct diff_opts {
 	struct pt_cmdopt c; /* --tags */
 	int sites;
@@ -236,7 +234,7 @@ static void print_change(struct pt_emit *e, const struct diff_result *r, const s
 	char desc[1024], tag[5], b1[512], b2[512];
 
 	v[V_TAG] = pt_val_str(pt_tag_print(c->tag, tag));
-	v[V_POOL] = pt_val_word(class_names[c->pool & 3]);
+	v[V_POOL] = pt_val_word(pt_pool_title[c->pool & 3]);
 	v[V_DDIFF] = pt_val_delta(c->d_diff);
 	v[V_DUSED] = pt_val_delta(c->d_used);
 	v[V_DALLOCS] = counts ? pt_val_delta(delta(c->old.nallocs, c->new.nallocs)) : pt_val_null();

@@ -41,8 +41,6 @@ static const char *const palette[PLOT_MAX_SERIES] = {"#1f77b4", "#d62728", "#2ca
                                                      "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                                                      "#bcbd22", "#17becf", "#393b79", "#637939"};
 
-static const char *const pool_names[] = {"Paged", "NonPaged", "Refs", "Handles"};
-
 struct plot_series {
 	const struct pt_trend *t;
 	char label[160]; /* printable ASCII, not yet escaped */
@@ -318,7 +316,7 @@ static int plot_build(struct plot *p, const struct pt_trend *t, size_t nt, long 
 		while (n > 0 && s->label[n - 1] == ' ')
 			s->label[--n] = '\0';
 		n = strlen(s->label);
-		snprintf(s->label + n, sizeof(s->label) - n, " %s", pool_names[t[i].pool & 3]);
+		snprintf(s->label + n, sizeof(s->label) - n, " %s", pt_pool_title[t[i].pool & 3]);
 		if (t[i].site) {
 			n = strlen(s->label);
 			snprintf(s->label + n, sizeof(s->label) - n, " at %s:%" PRIu32 " in %s",

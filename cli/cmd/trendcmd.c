@@ -19,8 +19,6 @@
 #include "tally.h"
 #include "trend.h"
 
-static const char *const pool_names[] = {"Paged", "NonPaged", "Refs", "Handles"};
-
 struct trend_opts {
 	struct pt_cmdopt c; /* --tags, --json */
 	int all, sites;
@@ -213,7 +211,7 @@ static void series_vals(const struct pt_trend *x, const struct trend_result *r,
 	fmt_rate(s->rate, sizeof(s->rate), x->count.slope);
 	fmt_rate(s->kib, sizeof(s->kib), x->bytes.slope / 1024);
 	v[V_LABEL] = pt_val_str(pt_view_tag_label(&r->r.sites, x->tag, s->label, sizeof(s->label)));
-	v[V_POOL] = pt_val_word(pool_names[x->pool & 3]);
+	v[V_POOL] = pt_val_word(pt_pool_title[x->pool & 3]);
 	v[V_SHAPE] = pt_val_word(pt_shape_name(x->shape));
 	v[V_LEAK] = pt_val_bool(x->shape == PT_SHAPE_STEADY);
 	v[V_RATE] = pt_val_str(s->rate);
@@ -243,7 +241,7 @@ static void series_vals(const struct pt_trend *x, const struct trend_result *r,
 static void print_leak(struct pt_emit *e, const struct pt_trend *t, const struct pt_view *v,
                        const struct series_text *s)
 {
-	pt_emit_text(e, " %s %s: %s %s/s", s->label, pool_names[t->pool & 3], s->rate,
+	pt_emit_text(e, " %s %s: %s %s/s", s->label, pt_pool_title[t->pool & 3], s->rate,
 	             unit_of(t->pool));
 	if (t->pool < 2)
 		pt_emit_text(e, " (%s KiB/s)", s->kib);

@@ -24,7 +24,6 @@
 #include "used.h"
 
 static const char *const sort_names[] = {"tag", "nonpaged", "paged", "diff", "allocs"};
-static const char *const class_names[] = {"paged", "nonpaged", "refs", "handles"};
 static const char *const sort_titles[] = {
 	"Tag", "NonPaged Pool Consumed", "Paged Pool Consumed", "Outstanding Allocations (Diff)",
 	"Allocations"};
@@ -430,7 +429,7 @@ static void print_site(struct pt_emit *e, const struct pt_view *view, const stru
 	char b1[512], b2[256], b3[256], at[1024];
 
 	row_sums(r, s);
-	v[V_POOL] = pt_val_word(class_names[r->pool & 3]);
+	v[V_POOL] = pt_val_word(pt_pool_word[r->pool & 3]);
 	v[V_FILE] = pt_val_str(r->file);
 	v[V_LINE] = pt_val_u64(r->line);
 	v[V_FUNC] = pt_val_str(r->func);
@@ -484,7 +483,7 @@ static void print_tag(struct pt_emit *e, const struct used_opts *o, const struct
 	for (int k = 0; !o->sites && k < 4; k++) {
 		if (!t->pool[order[k]].nallocs)
 			continue;
-		v[V_POOL] = pt_val_word(class_names[order[k]]);
+		v[V_POOL] = pt_val_word(pt_pool_word[order[k]]);
 		v[V_FILE] = v[V_FUNC] = pt_val_str("");
 		v[V_LINE] = pt_val_u64(0);
 		count_vals(v + V_COUNTS, &t->pool[order[k]], &r->v);

@@ -9,8 +9,6 @@
 #include "tally.h"
 #include "used.h"
 
-static const char *const class_names[] = {"Paged", "NonPaged", "Refs", "Handles"};
-
 enum { V_TAG, V_POOL, V_ALLOCS, V_FREES, V_DIFF, V_USED, V_FREED, V_DESC, V_LIKE, V_N };
 
 /* A tag and class: its counts, the share of its allocations freed, what
@@ -40,9 +38,9 @@ static void print_row(struct pt_emit *e, const struct pt_view *v, const struct p
 	lk[0] = 0;
 	if (like)
 		snprintf(lk, sizeof(lk), " [like %s %s]", pt_tag_print(like->t->tag, tag),
-			 class_names[like->cls]);
+			 pt_pool_title[like->cls]);
 	val[V_TAG] = pt_val_str(pt_tag_print(t->tag, tag));
-	val[V_POOL] = pt_val_word(class_names[cls]);
+	val[V_POOL] = pt_val_word(pt_pool_title[cls]);
 	val[V_ALLOCS] = pt_val_u64(s->nallocs);
 	val[V_FREES] = pt_val_u64(s->nfrees);
 	val[V_DIFF] = pt_val_u64(pt_sums_diff(s));

@@ -191,8 +191,6 @@ static void groups_merge(struct groups *gs)
 	gs->n = out;
 }
 
-static const char *const pool_names[] = {"paged", "nonpaged"};
-
 /* The groups of the view's biggest sampled call paths (at most paths of
  * them), after the process's labels l[0, 2). */
 static void add_sampled(struct groups *gs, const struct pt_view *v, struct pt_expo_label *l,
@@ -211,7 +209,7 @@ static void add_sampled(struct groups *gs, const struct pt_view *v, struct pt_ex
 
 		pt_expo_tag(p->s->tag, tag);
 		l[2] = (struct pt_expo_label){"tag", tag};
-		l[3] = (struct pt_expo_label){"pool", pool_names[p->s->pool & 1]};
+		l[3] = (struct pt_expo_label){"pool", pt_pool_word[p->s->pool & 1]};
 		/* As read, as the site series' labels are: the exposition
 		 * escapes them (expo.c), so that joins on function work. */
 		snprintf(site, sizeof(site), "%s:%u", *p->s->file ? p->s->file : "?", p->s->line);
@@ -244,7 +242,7 @@ static void build_groups(struct groups *gs, const struct pt_view *v, const char 
 			uint64_t p[6] = {held, used, r->nallocs, r->nfrees, r->bytes_alloc, r->bytes_freed};
 
 			l[2] = (struct pt_expo_label){"tag", tag};
-			l[3] = (struct pt_expo_label){"pool", pool_names[r->pool]};
+			l[3] = (struct pt_expo_label){"pool", pt_pool_word[r->pool]};
 			group_add(gs, K_POOL, l, 4, p);
 			if (!sites)
 				continue;

@@ -18,8 +18,6 @@
 
 #include "recording.h"
 
-const char *const pt_rec_pools[4] = {"paged", "nonpaged", "refs", "handles"};
-
 /* ---------------------------------------------------------------------------
  * Writing
  */
@@ -269,7 +267,7 @@ static void rec_emit_sample(FILE *f, void *arg)
 			fprintf(f,
 			        "\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu32
 			        "\t",
-			        pt_rec_pools[r->pool], c[0], c[1], c[2], c[3], r->line);
+			        pt_pool_word[r->pool], c[0], c[1], c[2], c[3], r->line);
 			rec_put_str(f, r->file);
 			fputc('\t', f);
 			rec_put_str(f, r->func);

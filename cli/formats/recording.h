@@ -21,8 +21,7 @@
 #define PT_REC_VERSION 1
 #define PT_REC_MAGIC   "pooltag-recording"
 
-/* Counter classes by their names in the file, indexed by pt_row.pool. */
-extern const char *const pt_rec_pools[4];
+/* Counter classes are named in the file by pt_pool_word (view.h). */
 
 /* ---------------------------------------------------------------------------
  * Writing

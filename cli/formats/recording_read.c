@@ -97,8 +97,8 @@ static int rec_site(struct rec_parser *p, const struct pt_tf *f)
 
 	if (pt_tf_tag(&p->tp, f[1], &row.tag) < 0)
 		return -1;
-	while (row.pool < 4 && (f[2].n != strlen(pt_rec_pools[row.pool]) ||
-	                        memcmp(f[2].s, pt_rec_pools[row.pool], f[2].n)))
+	while (row.pool < 4 && (f[2].n != strlen(pt_pool_word[row.pool]) ||
+	                        memcmp(f[2].s, pt_pool_word[row.pool], f[2].n)))
 		row.pool++;
 	if (row.pool == 4)
 		return pt_tf_fail(&p->tp, "unknown pool '%s' (paged, nonpaged, refs or handles)",

@@ -25,6 +25,9 @@ struct pt_view_chunk {
 	char data[];
 };
 
+const char *const pt_pool_word[4] = {"paged", "nonpaged", "refs", "handles"};
+const char *const pt_pool_title[4] = {"Paged", "NonPaged", "Refs", "Handles"};
+
 void pt_view_init(struct pt_view *v)
 {
 	memset(v, 0, sizeof(*v));

@@ -82,6 +82,13 @@ struct pt_view {
 	uint64_t sample_mean, sample_ndropped;
 };
 
+/* A row's pool (pt_row.pool: the paged and non-paged pools, then the
+ * classes of references and handles), named once for every output: as a
+ * word in machine formats (JSON, CSV, Prometheus labels, recordings) and
+ * as a title in the tables people read. */
+extern const char *const pt_pool_word[4];  /* "paged", "nonpaged", "refs", "handles" */
+extern const char *const pt_pool_title[4]; /* "Paged", "NonPaged", "Refs", "Handles" */
+
 void pt_view_init(struct pt_view *v);
 void pt_view_free(struct pt_view *v);
 

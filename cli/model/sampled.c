@@ -225,13 +225,12 @@ static const struct pt_emit_table frame_table = PT_EMIT_TABLE(frame_cols);
 
 static void json_path(struct pt_emit *e, const struct pt_spath *p)
 {
-	static const char *const pools[] = {"paged", "nonpaged"};
 	struct pt_val v[V_N] = {0};
 	char tag[5], via[sizeof(p->via)];
 
 	pt_sampled_via(p, 0, via, sizeof(via));
 	v[V_TAG] = pt_val_str(pt_tag_str(p->s->tag, tag));
-	v[V_POOL] = pt_val_word(pools[p->s->pool & 1]);
+	v[V_POOL] = pt_val_word(pt_pool_word[p->s->pool & 1]);
 	v[V_FILE] = pt_val_str(p->s->file);
 	v[V_LINE] = pt_val_u64(p->s->line);
 	v[V_FUNC] = pt_val_str(p->s->func);
