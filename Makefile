@@ -168,7 +168,7 @@ $(O)/libptcommon.a: $(COMMON_OBJ)
 $(O)/pooltag: $(O)/cli/cmd/main.o $(O)/libptcli.a $(O)/libptcommon.a $(O)/libpooltag.a
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDLIBS) $(CURSES_LIBS)
-$(O)/tests/%: tests/%.c tests/pt_test.h tests/pt_libtest.h tests/pt_cmdtest.h tests/pt_oom.h \
+$(O)/tests/%: tests/%.c tests/pt_test.h tests/pt_libtest.h tests/pt_cmdtest.h tests/pt_oom.h tests/pt_rectest.h \
 		$(wildcard tests/plugins/*.h) $(O)/libptcli.a $(O)/libptcommon.a $(O)/libpooltag.a
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)

@@ -68,8 +68,11 @@ const char *pt_safe_str(const char *s, char *buf, size_t len)
 
 void pt_safe_put(FILE *f, const char *s)
 {
-	size_t n = strlen(s);
+	pt_safe_write(f, s, strlen(s));
+}
 
+void pt_safe_write(FILE *f, const char *s, size_t n)
+{
 	while (n) {
 		size_t k = pt_safe_len(s, n);
 		if (k)

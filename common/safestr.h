@@ -37,8 +37,10 @@ void pt_safe_lines(char *text, size_t len);
 /* s made safe, cut to fit buf; returns buf. */
 const char *pt_safe_str(const char *s, char *buf, size_t len);
 
-/* Writes s to f, every unsafe byte as '?', whatever its length. */
+/* Writes s to f, every unsafe byte as '?', whatever its length;
+ * pt_safe_write for s[0..n). */
 void pt_safe_put(FILE *f, const char *s);
+void pt_safe_write(FILE *f, const char *s, size_t n);
 
 /* vprintf to f, every unsafe byte of the result as '?', the format's own
  * included: for one line of a message, whose end the caller writes. */

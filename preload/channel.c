@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "preload.h"
+#include "safestr.h"
 
 static int err_fd = -1; /* standard error as the program got it at start-up */
 
@@ -107,6 +108,12 @@ void pt_run_write(const char *text, size_t len)
 		write_nopipe(err_fd, text, len);
 	}
 	errno = e;
+}
+
+void pt_run_write_line(char *line, size_t len)
+{
+	pt_safe_mem(line, len && line[len - 1] == '\n' ? len - 1 : len);
+	pt_run_write(line, len);
 }
 
 void pt_run_status(const char *fmt, ...)

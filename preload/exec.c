@@ -82,7 +82,7 @@ static void after(int armed, const char *file, int e)
 	n = snprintf(line, sizeof(line), "pooltag: %s (pid %d) exec %s failed (%s): it goes on\n",
 		     program_invocation_short_name, (int)getpid(), file, strerror(e));
 	if (n > 0)
-		pt_run_write(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		pt_run_write_line(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 	pt_run_status("exec-failed %d\n", (int)getpid());
 }
 

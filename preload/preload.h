@@ -226,6 +226,10 @@ void pt_run_json(const struct pt_run_findings *r); /* one line appended to --jso
 /* ---- channel.c ---- */
 void pt_run_channel_init(void);
 void pt_run_write(const char *text, size_t len); /* one report, appended whole */
+/* One line made of the program's names (it ends in its own line end, if it
+ * is whole): written as pt_run_write does, the names made safe for a
+ * terminal (safestr.h), a line end among them included. */
+void pt_run_write_line(char *line, size_t len);
 void pt_run_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int pt_run_fd_own(int fd); /* a descriptor of pooltag's the program may not touch */
 int pt_run_own_err_fd(void); /* the copy of standard error, -1 if none */

@@ -443,11 +443,8 @@ static int report_exec(const char *event)
 		     (int)getpid(), child_of, event,
 		     pt_run_cfg.follow_exec ? "followed"
 					    : "not followed (pooltag run -f follows it)");
-	if (n > 0) {
-		size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-		pt_safe_lines(line, len); /* the event names the program exec'd */
-		pt_run_write(line, len);
-	}
+	if (n > 0)
+		pt_run_write_line(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 	return 0;
 }
 

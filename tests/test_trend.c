@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "pooltag.h"
+#include "pt_rectest.h"
 #include "pt_test.h"
 #include "recording.h"
 #include "trend.h"
@@ -75,40 +76,6 @@ PT_TEST(test_fit_degenerate)
 	PT_CHECK_EQ(pt_fit_solve(&a, &f), 0);
 	PT_CHECK(f.r2 < 0.1);
 }
-
-/* ---------------------------------------------------------------------------
- * Recordings to compute from
- */
-
-static void row(struct pt_view *v, const char *tag, uint32_t pool, uint32_t line, uint64_t na,
-                uint64_t nf, uint64_t size)
-{
-	struct pt_row r = {.tag = (uint32_t)tag[0] | (uint32_t)tag[1] << 8 |
-	                          (uint32_t)tag[2] << 16 | (uint32_t)tag[3] << 24,
-	                   .pool = pool,
-	                   .line = line,
-	                   .file = "a.c",
-	                   .func = "f",
-	                   .module = "prog",
-	                   .nallocs = na,
-	                   .nfrees = nf,
-	                   .bytes_alloc = na * size,
-	                   .bytes_freed = nf * size};
-
-	PT_CHECK_EQ(pt_view_add_row(v, &r), 0);
-}
-
-static void head(struct pt_view *v, int64_t taken)
-{
-	pt_view_init(v);
-	v->pid = 4242;
-	v->uid = 7;
-	strcpy(v->comm, "odd\tname%\x01\xff");
-	v->created_ns = 5;
-	v->start_ticks = 99;
-	v->taken_ns = taken;
-}
-
 
 /* ---------------------------------------------------------------------------
  * Trends

@@ -195,24 +195,19 @@ static void json_row(struct pt_emit *e, unsigned in, const struct pt_emit_table 
 
 /* ---- CSV ----------------------------------------------------------------- */
 
-/* Quoted, '"' doubled, unsafe bytes as text writes them. */
+/* Quoted, '"' doubled, unsafe bytes as text writes them.  A quote is
+ * ASCII, never inside a UTF-8 sequence: cutting at quotes cuts none. */
 static void csv_str(FILE *f, const char *s)
 {
-	size_t n = strlen(s);
+	const char *q;
 
 	fputc('"', f);
-	while (n) {
-		size_t k = pt_safe_len(s, n);
-		if (*s == '"')
-			fputc('"', f);
-		if (k)
-			fwrite(s, 1, k, f);
-		else
-			fputc('?', f);
-		k = k ? k : 1;
-		s += k;
-		n -= k;
+	while ((q = strchr(s, '"'))) {
+		pt_safe_write(f, s, (size_t)(q - s));
+		fputs("\"\"", f);
+		s = q + 1;
 	}
+	pt_safe_put(f, s);
 	fputc('"', f);
 }
 
